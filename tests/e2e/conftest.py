@@ -12,6 +12,7 @@ build's progress goes to the terminal).
 from __future__ import annotations
 
 import secrets
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from watchcache.devcluster import ClusterConfig, DevCluster, find_binaries
 
 @pytest.fixture(scope="session")
 def dev_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    _sigterm_unwinds()
     binaries = find_binaries()
     cluster = DevCluster(
         ClusterConfig(workdir=tmp_path_factory.mktemp("dev-cluster"), tie_to_parent=True),
@@ -79,3 +81,15 @@ def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the namespace to be ready"
         time.sleep(0.05)
+
+
+def _sigterm_unwinds() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so fixtures are torn down (by
+    default SIGTERM ends Python at once; the cluster's processes would still
+    die with it, but its files would be left behind)."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -280,7 +280,8 @@ class DevCluster:
         shm = Path("/dev/shm")
         if not (self.config.etcd_on_tmpfs and shm.is_dir() and os.access(shm, os.W_OK)):
             return local
-        target = shm / f"watchcache-etcd-{os.getpid()}-{secrets.token_hex(4)}"
+        _remove_orphaned_tmpfs_data(shm)
+        target = shm / f"{_TMPFS_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
         if local.is_symlink():
             local.unlink()
         elif local.exists():
@@ -440,6 +441,34 @@ class DevCluster:
 
         _wait(self._controller_manager, USABLE_TIMEOUT, "the default service account", has_token)
         self.request("DELETE", f"/api/v1/namespaces/{name}")
+
+
+_TMPFS_PREFIX = "watchcache-etcd-"
+
+
+def _remove_orphaned_tmpfs_data(shm: Path) -> None:
+    """Remove etcd data left on tmpfs by a cluster whose owner was killed.
+
+    The directory name carries the owner's pid; a cluster started in the
+    background (``dev-cluster up``) outlives its owner, so a directory is
+    only orphaned when no etcd process still has it open as its data dir.
+    """
+    in_use = {str(p) for p in _etcd_data_dirs_in_use()}
+    for candidate in shm.glob(f"{_TMPFS_PREFIX}*"):
+        if str(candidate) not in in_use:
+            shutil.rmtree(candidate, ignore_errors=True)
+
+
+def _etcd_data_dirs_in_use() -> list[Path]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--data-dir" in argv[:-1]:
+            found.append(Path(argv[argv.index(b"--data-dir") + 1].decode(errors="replace")))
+    return found
 
 
 def _wait(proc: OwnedProcess, timeout: float, what: str, ready: Callable[[], bool]) -> None:
