@@ -1,0 +1,67 @@
+"""The aiohttp application: local endpoints, then everything else.
+
+Routing, in order:
+    /healthz /livez /readyz   the proxy's own health (health.py)
+    /metrics                  the proxy's own Prometheus metrics
+    anything else             ``ProxyParts.handle``: the read path for what
+                              the cache can answer, forwarding for the rest
+
+Middleware: ``context_middleware`` (request id, identity, access log) wraps
+every request, local ones included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.context import context_middleware
+from watchcache.proxy.drain import StreamTracker
+from watchcache.proxy.health import Health, add_health_routes
+from watchcache.proxy.metrics import CONTENT_TYPE_LATEST, ProxyMetrics
+
+__all__ = ["PARTS", "ProxyParts", "build_app"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class ProxyParts:
+    """Everything one proxy application shares between its handlers."""
+
+    config: ServeConfig
+    handle: Handler
+    health: Health = field(default_factory=Health)
+    metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
+    streams: StreamTracker = field(default_factory=StreamTracker)
+
+
+PARTS = web.AppKey("watchcache_parts", ProxyParts)
+
+# kube-apiserver accepts request headers up to 1 MiB in total; aiohttp's
+# default of 8 KiB per field would reject large impersonation headers.
+MAX_FIELD_SIZE = 64 * 1024
+MAX_LINE_SIZE = 64 * 1024
+
+
+def build_app(parts: ProxyParts) -> web.Application:
+    app = web.Application(
+        middlewares=[context_middleware],
+        handler_args={"max_field_size": MAX_FIELD_SIZE, "max_line_size": MAX_LINE_SIZE},
+        client_max_size=0,  # bodies are streamed through, never buffered here
+    )
+    app[PARTS] = parts
+    add_health_routes(app, parts.health)
+    parts.health.add_readiness("shutdown", lambda: "draining" if parts.streams.draining else None)
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(
+            body=parts.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    app.router.add_get("/metrics", metrics)
+    app.router.add_route("*", "/{tail:.*}", parts.handle)
+    return app

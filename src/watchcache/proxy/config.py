@@ -1,0 +1,335 @@
+"""``watchcache serve``'s settings: one table, three sources, one document.
+
+Every setting is declared once in ``OPTIONS``. From that table come the
+command-line flags (``--read-upstream``), the environment variables
+(``WATCHCACHE_READ_UPSTREAM``) and the keys of the TOML config file
+(``read-upstream = "..."``), and ``docs/serve.md`` is checked against it by
+a test, so no setting goes undocumented.
+
+Precedence, highest first: command line, environment, config file, default.
+
+Glossary:
+    upstream        the kube-apiserver (or another watchcache) behind us
+    read upstream   where cached resources are listed and watched from, and
+                    uncached reads go; may be another proxy (a read tier)
+    write upstream  where writes go; normally kube-apiserver itself
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["OPTIONS", "ConfigError", "Option", "ServeConfig", "add_arguments", "load_config"]
+
+ENV_PREFIX = "WATCHCACHE_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot work; the message names it."""
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # the flag without dashes, the TOML key, and (upper, _) the env suffix
+    help: str
+    default: Any = None
+    parse: Callable[[str], Any] = str
+    repeated: bool = False  # a list: flag may repeat, env and file take comma-separated
+    flag_only: bool = False  # a switch: --name sets True
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name}"
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper().replace("-", "_")
+
+    @property
+    def attr(self) -> str:
+        return self.name.replace("-", "_")
+
+
+def _duration(text: str) -> float:
+    """Seconds from "75s", "2m", "1h", "500ms" or a bare number of seconds."""
+    text = text.strip()
+    for suffix, scale in (("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)):
+        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
+            return float(text[: -len(suffix)]) * scale
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"not a duration: {text!r} (use e.g. 75s, 2m, 500ms)") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise ConfigError(f"must be at least 1: {value}")
+    return value
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"not a boolean: {text!r}")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("config", "a TOML file of settings, keys named as the flags without dashes"),
+    Option(
+        "kubeconfig",
+        "the kubeconfig to reach kube-apiserver with (default: $KUBECONFIG, "
+        "then ~/.kube/config); with no kubeconfig and no in-cluster service account, "
+        "watchcache serves its embedded simulated API server",
+    ),
+    Option("context", "the kubeconfig context to use (default: its current-context)"),
+    Option(
+        "in-cluster",
+        "use the pod's service account to reach kube-apiserver",
+        default=False,
+        parse=_bool,
+        flag_only=True,
+    ),
+    Option(
+        "read-upstream",
+        "URL of the read upstream, e.g. another watchcache (default: the kubeconfig's server)",
+    ),
+    Option("write-upstream", "URL of the write upstream (default: the kubeconfig's server)"),
+    Option(
+        "listen",
+        "host:port to listen on, repeatable (default: 127.0.0.1:8001)",
+        default=("127.0.0.1:8001",),
+        repeated=True,
+    ),
+    Option("listen-unix", "also listen on this Unix socket path (for sidecars)"),
+    Option(
+        "allow-non-loopback",
+        "allow --listen on addresses other than loopback. Until "
+        "authentication delegation lands, every request is made with the proxy's own "
+        "credentials, so every client that can connect reads whatever those can",
+        default=False,
+        parse=_bool,
+        flag_only=True,
+    ),
+    Option("tls-cert-file", "serve HTTPS with this certificate (PEM); needs --tls-key-file"),
+    Option("tls-key-file", "the private key (PEM) for --tls-cert-file"),
+    Option(
+        "resources",
+        "resources to cache, comma-separated: core ones by plural name "
+        "(pods), others as group/version/resource (apps/v1/deployments)",
+        default=("pods", "nodes"),
+        repeated=True,
+    ),
+    Option("shards", "store shards per resource", default=16, parse=_positive_int),
+    Option(
+        "history-window",
+        "how long the watch history covers at least",
+        default=75.0,
+        parse=_duration,
+    ),
+    Option(
+        "shutdown-spread",
+        "on shutdown, close open watches spread over this long so "
+        "clients do not all reconnect in the same second",
+        default=10.0,
+        parse=_duration,
+    ),
+    Option(
+        "upstream-timeout",
+        "timeout for one upstream request that is not a watch",
+        default=60.0,
+        parse=_duration,
+    ),
+    Option("log-format", "text or json", default="text"),
+    Option("log-level", "debug, info, warning or error", default="info"),
+)
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    read_upstream: str | None = None
+    write_upstream: str | None = None
+    listen: tuple[str, ...] = ("127.0.0.1:8001",)
+    listen_unix: str | None = None
+    allow_non_loopback: bool = False
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    resources: tuple[str, ...] = ("pods", "nodes")
+    shards: int = 16
+    history_window: float = 75.0
+    shutdown_spread: float = 10.0
+    upstream_timeout: float = 60.0
+    log_format: str = "text"
+    log_level: str = "info"
+    config: str | None = None
+    # Where each setting came from, for the start-up log line.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def listen_addresses(self) -> list[tuple[str, int]]:
+        return [_host_port(a) for a in self.listen]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every option as a flag; defaults stay None so sources can layer."""
+    for opt in OPTIONS:
+        env_note = f" [env {opt.env}]"
+        default_note = "" if opt.default in (None, False) else f" (default: {_show(opt.default)})"
+        if opt.flag_only:
+            parser.add_argument(
+                opt.flag, action="store_const", const=True, default=None, help=opt.help + env_note
+            )
+        elif opt.repeated:
+            parser.add_argument(
+                opt.flag,
+                action="append",
+                default=None,
+                metavar=opt.name.upper(),
+                help=opt.help + default_note + env_note,
+            )
+        else:
+            parser.add_argument(
+                opt.flag,
+                default=None,
+                metavar=opt.name.upper().replace("-", "_"),
+                help=opt.help + default_note + env_note,
+            )
+
+
+def load_config(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ServeConfig:
+    """Layer defaults < config file < environment < command line, then check."""
+    values: dict[str, Any] = {opt.attr: opt.default for opt in OPTIONS}
+    sources = dict.fromkeys(values, "default")
+    config_path = getattr(args, "config", None) or environ.get(ENV_PREFIX + "CONFIG")
+    if config_path:
+        for key, raw in _read_file(Path(config_path)).items():
+            values[key] = raw
+            sources[key] = f"file {config_path}"
+    for opt in OPTIONS:
+        if opt.env in environ:
+            values[opt.attr] = _parse(opt, environ[opt.env])
+            sources[opt.attr] = f"env {opt.env}"
+        given = getattr(args, opt.attr, None)
+        if given is not None:
+            values[opt.attr] = _parse_cli(opt, given)
+            sources[opt.attr] = f"flag {opt.flag}"
+    config = ServeConfig(**values, sources=sources)
+    _check(config)
+    return config
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"--config {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"--config {path}: {err}") from None
+    by_name = {opt.name: opt for opt in OPTIONS}
+    values = {}
+    for key, value in raw.items():
+        opt = by_name.get(key)
+        if opt is None or opt.name == "config":
+            raise ConfigError(f"--config {path}: unknown setting {key!r}")
+        values[opt.attr] = _from_toml(opt, value, path)
+    return values
+
+
+def _from_toml(opt: Option, value: Any, path: Path) -> Any:
+    if opt.repeated:
+        items = value if isinstance(value, list) else str(value).split(",")
+        return tuple(opt.parse(str(v).strip()) for v in items if str(v).strip())
+    if isinstance(value, bool) and opt.parse is _bool:
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"--config {path}: {opt.name} must be a string, number or boolean")
+    return opt.parse(value)
+
+
+def _parse(opt: Option, text: str) -> Any:
+    if opt.repeated:
+        return tuple(opt.parse(v.strip()) for v in text.split(",") if v.strip())
+    return opt.parse(text)
+
+
+def _parse_cli(opt: Option, given: Any) -> Any:
+    if opt.flag_only:
+        return True
+    if opt.repeated:
+        return tuple(opt.parse(v.strip()) for item in given for v in item.split(",") if v.strip())
+    return opt.parse(given)
+
+
+def _check(config: ServeConfig) -> None:
+    addresses = config.listen_addresses()
+    if not config.allow_non_loopback:
+        for host, port in addresses:
+            if not _is_loopback(host):
+                raise ConfigError(
+                    f"--listen {host}:{port} is not a loopback address; every client would read "
+                    "with the proxy's credentials. Pass --allow-non-loopback to do it anyway"
+                )
+    if bool(config.tls_cert_file) != bool(config.tls_key_file):
+        raise ConfigError("--tls-cert-file and --tls-key-file go together")
+    if config.log_format not in ("text", "json"):
+        raise ConfigError(f"--log-format must be text or json, not {config.log_format!r}")
+    if config.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(
+            f"--log-level must be debug, info, warning or error, not {config.log_level!r}"
+        )
+    if config.in_cluster and config.kubeconfig:
+        raise ConfigError("--in-cluster and --kubeconfig exclude each other")
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ConfigError(f"--listen {text!r}: expected host:port")
+    host = host.strip("[]") or "127.0.0.1"
+    if int(port) > 65535:
+        raise ConfigError(f"--listen {text!r}: port out of range")
+    return host, int(port)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value)}s"
+    return str(value)
+
+
+def describe(options: Sequence[Option] = OPTIONS) -> str:
+    """A Markdown table of every option, for docs/serve.md."""
+    rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
+    for opt in options:
+        default = "" if opt.default in (None, False) else _show(opt.default)
+        rows.append(f"| `{opt.flag}` | `{opt.env}` | {default} | {opt.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,68 @@
+"""/healthz, /livez and /readyz, answered by the proxy itself.
+
+The paths and the text format are kube-apiserver's, because clients and
+probes that point at the proxy expect them: ``ok`` with 200, or with
+``?verbose`` one ``[+]name ok`` / ``[-]name failed: reason`` line per check
+and a last line ``healthz check passed`` (or ``failed``, with 500).
+
+Checks:
+    live     the event loop answers (the request itself proves it)
+    ready    every registered readiness check passes: each cached resource
+             has completed its first list (registered by the cache), and
+             the proxy is not draining for shutdown
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+__all__ = ["Health", "add_health_routes"]
+
+# A check returns None when healthy, else a short reason.
+Check = Callable[[], str | None]
+
+
+@dataclass
+class Health:
+    readiness: dict[str, Check] = field(default_factory=dict)
+
+    def add_readiness(self, name: str, check: Check) -> None:
+        self.readiness[name] = check
+
+
+def add_health_routes(app: web.Application, health: Health) -> None:
+    async def live(request: web.Request) -> web.Response:
+        return _answer(request, {"ping": lambda: None}, "livez")
+
+    async def ready(request: web.Request) -> web.Response:
+        return _answer(request, {"ping": lambda: None, **health.readiness}, "readyz")
+
+    app.router.add_get("/healthz", live)
+    app.router.add_get("/livez", live)
+    app.router.add_get("/readyz", ready)
+
+
+def _answer(request: web.Request, checks: dict[str, Check], what: str) -> web.Response:
+    results = {name: check() for name, check in checks.items()}
+    healthy = all(reason is None for reason in results.values())
+    if "verbose" not in request.query:
+        text = (
+            "ok"
+            if healthy
+            else "\n".join(
+                f"[-]{name} failed: {reason}"
+                for name, reason in results.items()
+                if reason is not None
+            )
+            + f"\n{what} check failed"
+        )
+        return web.Response(status=200 if healthy else 500, text=text)
+    lines = [
+        f"[+]{name} ok" if reason is None else f"[-]{name} failed: {reason}"
+        for name, reason in results.items()
+    ]
+    lines.append(f"{what} check {'passed' if healthy else 'failed'}")
+    return web.Response(status=200 if healthy else 500, text="\n".join(lines) + "\n")

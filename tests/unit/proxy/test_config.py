@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from watchcache.proxy.config import OPTIONS, ConfigError, add_arguments, describe, load_config
+
+
+def parse(argv: list[str], env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load_config(parser.parse_args(argv), env or {})
+
+
+def test_defaults_listen_on_loopback_only() -> None:
+    config = parse([])
+    assert config.listen_addresses() == [("127.0.0.1", 8001)]
+    assert config.resources == ("pods", "nodes")
+    assert config.history_window == 75.0
+    assert config.sources["listen"] == "default"
+
+
+def test_flag_beats_env_beats_file(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(
+        'shards = 4\nhistory-window = "2m"\nresources = ["pods", "apps/v1/deployments"]\nlog-level = "debug"\n'
+    )
+    config = parse(["--config", str(file), "--shards", "8"], {"WATCHCACHE_HISTORY_WINDOW": "90s"})
+    assert config.shards == 8 and config.sources["shards"] == "flag --shards"
+    assert (
+        config.history_window == 90.0
+        and config.sources["history_window"] == "env WATCHCACHE_HISTORY_WINDOW"
+    )
+    assert config.resources == ("pods", "apps/v1/deployments")
+    assert config.log_level == "debug" and config.sources["log_level"] == f"file {file}"
+
+
+def test_repeated_flags_and_commas_combine() -> None:
+    config = parse(
+        [
+            "--resources",
+            "pods,nodes",
+            "--resources",
+            "configmaps",
+            "--listen",
+            "127.0.0.1:0",
+            "--listen",
+            "[::1]:9000",
+        ]
+    )
+    assert config.resources == ("pods", "nodes", "configmaps")
+    assert config.listen_addresses() == [("127.0.0.1", 0), ("::1", 9000)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--listen", "0.0.0.0:8001"], "--allow-non-loopback"),
+        (["--listen", "nonsense"], "expected host:port"),
+        (["--shards", "0"], "at least 1"),
+        (["--history-window", "soon"], "not a duration"),
+        (["--tls-cert-file", "x.pem"], "go together"),
+        (["--log-format", "xml"], "text or json"),
+        (["--in-cluster", "--kubeconfig", "k"], "exclude each other"),
+    ],
+)
+def test_bad_settings_are_named(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse(argv)
+
+
+def test_non_loopback_needs_the_explicit_flag() -> None:
+    config = parse(["--listen", "0.0.0.0:8001", "--allow-non-loopback"])
+    assert config.allow_non_loopback
+
+
+def test_unknown_file_key_is_an_error(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text("shard = 4\n")
+    with pytest.raises(ConfigError, match="unknown setting 'shard'"):
+        parse(["--config", str(file)])
+
+
+def test_every_option_is_documented() -> None:
+    docs = (Path(__file__).parents[3] / "docs" / "serve.md").read_text()
+    for opt in OPTIONS:
+        assert f"`{opt.flag}`" in docs, f"{opt.flag} missing from docs/serve.md"
+        assert f"`{opt.env}`" in docs
+    assert describe() in docs, "docs/serve.md's table is stale: regenerate it from describe()"

@@ -1,0 +1,94 @@
+"""The server around the handlers: health, metrics, request ids, listeners,
+and an orderly shutdown that drains streams."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from watchcache.proxy.app import PARTS, ProxyParts
+from watchcache.proxy.config import add_arguments, load_config
+from watchcache.proxy.context import REQUEST_CONTEXT
+from watchcache.proxy.server import start_proxy
+
+
+def config_for(*argv: str):  # type: ignore[no-untyped-def]
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load_config(parser.parse_args(["--listen", "127.0.0.1:0", *argv]), {})
+
+
+async def echo(request: web.Request) -> web.StreamResponse:
+    ctx = request[REQUEST_CONTEXT]
+    if request.path == "/stream":
+        response = web.StreamResponse()
+        await response.prepare(request)
+        done = asyncio.Event()
+        handle = request.app[PARTS].streams.open(done.set)
+        await response.write(b"open\n")
+        await done.wait()
+        handle.finish()
+        await response.write(b"closed\n")
+        return response
+    return web.json_response(
+        {"path": request.path, "id": ctx.request_id, "user": ctx.identity.user}
+    )
+
+
+async def start(tmp_path: Path, *argv: str):  # type: ignore[no-untyped-def]
+    parts = ProxyParts(config=config_for("--shutdown-spread", "0", *argv), handle=echo)
+    return await start_proxy(parts)
+
+
+async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
+    proxy = await start(tmp_path)
+    base = proxy.urls[0]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for path in ("/healthz", "/livez", "/readyz"):
+                async with session.get(base + path) as r:
+                    assert (r.status, await r.text()) == (200, "ok")
+            async with session.get(base + "/readyz?verbose") as r:
+                assert "[+]shutdown ok" in await r.text()
+            async with session.get(base + "/api/v1/pods", headers={"X-Request-Id": "abc-1"}) as r:
+                body = await r.json()
+                assert body["id"] == "abc-1" and body["path"] == "/api/v1/pods"
+            async with session.get(
+                base + "/x", headers={"X-Request-Id": "bad id with spaces"}
+            ) as r:
+                assert (await r.json())["id"] != "bad id with spaces"
+            async with session.get(base + "/metrics") as r:
+                assert r.status == 200
+                assert "watchcache_requests_total" in await r.text()
+    finally:
+        await proxy.stop()
+
+
+async def test_unix_socket_listener(tmp_path: Path) -> None:
+    sock = tmp_path / "proxy.sock"
+    proxy = await start(tmp_path, "--listen-unix", str(sock))
+    try:
+        assert f"unix://{sock}" in proxy.urls
+        async with aiohttp.ClientSession(
+            connector=aiohttp.UnixConnector(path=str(sock))
+        ) as session:
+            async with session.get("http://localhost/api") as r:
+                assert (await r.json())["path"] == "/api"
+    finally:
+        await proxy.stop()
+
+
+async def test_shutdown_closes_open_streams_and_readyz_fails_while_draining(tmp_path: Path) -> None:
+    proxy = await start(tmp_path)
+    base = proxy.urls[0]
+    async with aiohttp.ClientSession() as session, session.get(base + "/stream") as r:
+        assert await r.content.readline() == b"open\n"
+        stopping = asyncio.create_task(proxy.stop())
+        # The handler's close callback ran: the stream says so and ends.
+        assert await asyncio.wait_for(r.content.readline(), 5) == b"closed\n"
+        await asyncio.wait_for(stopping, 10)
+    assert proxy.parts.streams.draining
