@@ -143,8 +143,8 @@ async def run(
     t = phase("delete", t)
 
     settle_end = time.monotonic() + config.settle
-    while ledger.outstanding() and time.monotonic() < settle_end:  # noqa: ASYNC110 (polls a count)
-        await asyncio.sleep(0.2)
+    while not _settled(nodes, pods, ledger) and time.monotonic() < settle_end:  # noqa: ASYNC110 (polls)
+        await asyncio.sleep(0.1)
     t = phase("settle", t)
 
     for task in node_tasks:
@@ -171,6 +171,17 @@ async def run(
         "first_errors": (write_errors + node_errors)[:5],
         "generator_lag_ms": lag.summary(),
     }
+
+
+def _settled(nodes: list[SimNode], pods: dict[str, SimNode], ledger: Ledger) -> bool:
+    """Every pod's DELETED arrived, no kubelet reaction is in flight, and
+    every write's event reached its watcher."""
+    deleted = set().union(*(n.deleted for n in nodes))
+    return (
+        all(name in deleted for name in pods)
+        and not any(n.reactions for n in nodes)
+        and ledger.outstanding() == 0
+    )
 
 
 async def _churn(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,10 @@ class SimNode:
         self.errors: list[str] = []
         self._deleting: set[str] = set()
         self._stamps: dict[str, str] = {}
+        # Pods whose DELETED event arrived, and reactions still in flight:
+        # the driver settles only when both say the node is done.
+        self.deleted: set[str] = set()
+        self.reactions: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"<SimNode {self.name} errors={len(self.errors)}>"
@@ -172,6 +177,7 @@ class SimNode:
         fresh = sent is not None and self._stamps.get(name) != sent
         self.ledger.seen(self.name, new_rv, int(sent) if fresh and sent else None)
         if kind == "DELETED":
+            self.deleted.add(name)
             self._stamps.pop(name, None)
             self._deleting.discard(name)
         else:
@@ -186,9 +192,14 @@ class SimNode:
         if meta.get("deletionTimestamp"):
             if name not in self._deleting:
                 self._deleting.add(name)
-                asyncio.get_running_loop().create_task(self._finish_delete(name, meta["uid"]))
+                self._spawn(self._finish_delete(name, meta["uid"]))
         elif (pod.get("status") or {}).get("phase") in (None, "Pending"):
-            asyncio.get_running_loop().create_task(self._start(name))
+            self._spawn(self._start(name))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.reactions.add(task)
+        task.add_done_callback(self.reactions.discard)
 
     async def _start(self, name: str) -> None:
         path = f"/api/v1/namespaces/{self.namespace}/pods/{name}/status"
