@@ -1,0 +1,16 @@
+"""Watch fan-out: delivering each event to many watchers cheaply and in order.
+
+Modules:
+    event     what the fan-out reads of an event (``FanoutEvent``)
+    filter    which line one watcher gets for one event
+    budget    the time budget shared by watchers that cannot keep up
+    watcher   one stream: bounded buffer, batched writes to the socket
+    registry  the watchers of one resource, indexed; dispatch, bookmarks
+"""
+
+from watchcache.fanout.budget import TimeBudget
+from watchcache.fanout.filter import WatchFilter
+from watchcache.fanout.registry import Registry
+from watchcache.fanout.watcher import Watcher
+
+__all__ = ["Registry", "TimeBudget", "WatchFilter", "Watcher"]

@@ -1,0 +1,60 @@
+"""Which line, if any, one watcher gets for one event.
+
+kube-apiserver's rule, applied to the precomputed labels and fields of the
+new and the previous object:
+
+    new matches  old matches   the watcher gets
+    yes          yes           MODIFIED with the new object
+    yes          no            ADDED with the new object (entered)
+    no           yes           DELETED with the previous object at the
+                               event's RV (left, or deleted)
+    no           no            nothing
+
+A DELETED event's "new object" never matches: the object is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from watchcache.fanout.event import FanoutEvent
+
+__all__ = ["Selector", "WatchFilter"]
+
+
+class Selector(Protocol):
+    """A parsed label or field selector (watchcache.api.selectors)."""
+
+    @property
+    def empty(self) -> bool: ...
+
+    def matches(self, values: Mapping[str, str], /) -> bool: ...
+
+
+@dataclass(frozen=True)
+class WatchFilter:
+    # None: every namespace (or a cluster-scoped resource).
+    namespace: str | None
+    labels: Selector
+    fields: Selector
+
+    def matches(self, namespace: str, labels: Mapping[str, str], fields: Mapping[str, str]) -> bool:
+        if self.namespace is not None and namespace != self.namespace:
+            return False
+        return (self.labels.empty or self.labels.matches(labels)) and (
+            self.fields.empty or self.fields.matches(fields)
+        )
+
+    def line_for(self, event: FanoutEvent) -> bytes | None:
+        now = event.type != "DELETED" and self.matches(event.namespace, event.labels, event.fields)
+        prev_labels, prev_fields = event.prev_labels, event.prev_fields
+        before = prev_labels is not None and self.matches(
+            event.namespace, prev_labels, prev_fields or {}
+        )
+        if now:
+            return event.line("MODIFIED" if before else "ADDED")
+        if before:
+            return event.deleted_line()
+        return None

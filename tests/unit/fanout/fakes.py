@@ -1,0 +1,137 @@
+"""Test doubles for the fan-out: a sink that can stall, events, selectors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class FakeSink:
+    """Records chunks; ``stalled`` makes written bytes stay 'in the buffer'."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.stalled = False
+        self.closing = False
+        self._held = 0
+
+    def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+        if self.stalled:
+            self._held += len(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self._held
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def unstall(self) -> None:
+        self.stalled = False
+        self._held = 0
+
+    def lines(self) -> list[dict[str, object]]:
+        """Decode the chunk framing back into watch events."""
+        out = []
+        for chunk in self.chunks:
+            size, _, rest = chunk.partition(b"\r\n")
+            body = rest[: int(size, 16)]
+            assert rest[int(size, 16) :] == b"\r\n", "bad chunk framing"
+            out += [json.loads(line) for line in body.splitlines() if line]
+        return out
+
+
+@dataclass(frozen=True)
+class EqSelector:
+    """key=value requirements (a stand-in for watchcache.api selectors)."""
+
+    required: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.required
+
+    def matches(self, values: Mapping[str, str]) -> bool:
+        return all(values.get(k) == v for k, v in self.required.items())
+
+    def exact(self, key: str) -> str | None:
+        return self.required.get(key)
+
+
+@dataclass
+class Obj:
+    namespace: str
+    name: str
+    labels: dict[str, str]
+    node: str = ""
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "metadata.name": self.name,
+            "metadata.namespace": self.namespace,
+            "spec.nodeName": self.node,
+        }
+
+    def as_json(self, rv: int) -> dict[str, object]:
+        return {
+            "metadata": {
+                "namespace": self.namespace,
+                "name": self.name,
+                "labels": self.labels,
+                "resourceVersion": str(rv),
+            },
+            "spec": {"nodeName": self.node},
+        }
+
+
+@dataclass
+class Event:
+    type: str
+    rv: int
+    obj: Obj
+    prev: Obj | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.obj.namespace
+
+    @property
+    def name(self) -> str:
+        return self.obj.name
+
+    @property
+    def labels(self) -> Mapping[str, str]:
+        return self.obj.labels
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        return self.obj.fields()
+
+    @property
+    def prev_labels(self) -> Mapping[str, str] | None:
+        return self.prev.labels if self.prev else None
+
+    @property
+    def prev_fields(self) -> Mapping[str, str] | None:
+        return self.prev.fields() if self.prev else None
+
+    def line(self, event_type: str) -> bytes:
+        return (
+            json.dumps({"type": event_type, "object": self.obj.as_json(self.rv)}).encode() + b"\n"
+        )
+
+    def deleted_line(self) -> bytes:
+        assert self.prev is not None
+        return (
+            json.dumps({"type": "DELETED", "object": self.prev.as_json(self.rv)}).encode() + b"\n"
+        )
+
+
+def bookmark(rv: int) -> bytes:
+    return (
+        json.dumps(
+            {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": str(rv)}}}
+        ).encode()
+        + b"\n"
+    )

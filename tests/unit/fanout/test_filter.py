@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from tests.unit.fanout.fakes import EqSelector, Event, Obj
+
+from watchcache.fanout.filter import WatchFilter
+
+BLUE = WatchFilter(None, EqSelector({"color": "blue"}), EqSelector())
+
+
+def decoded(line: bytes | None) -> tuple[str, str] | None:
+    if line is None:
+        return None
+    event = json.loads(line)
+    return event["type"], event["object"]["metadata"]["labels"]["color"]
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (Event("ADDED", 2, Obj("ns", "a", {"color": "blue"})), ("ADDED", "blue")),
+        (Event("ADDED", 2, Obj("ns", "a", {"color": "red"})), None),
+        (
+            Event(
+                "MODIFIED", 3, Obj("ns", "a", {"color": "blue"}), Obj("ns", "a", {"color": "blue"})
+            ),
+            ("MODIFIED", "blue"),
+        ),
+        # entering the selector is an ADDED
+        (
+            Event(
+                "MODIFIED", 3, Obj("ns", "a", {"color": "blue"}), Obj("ns", "a", {"color": "red"})
+            ),
+            ("ADDED", "blue"),
+        ),
+        # leaving it is a DELETED carrying the previous object
+        (
+            Event(
+                "MODIFIED", 3, Obj("ns", "a", {"color": "red"}), Obj("ns", "a", {"color": "blue"})
+            ),
+            ("DELETED", "blue"),
+        ),
+        (
+            Event(
+                "MODIFIED", 3, Obj("ns", "a", {"color": "red"}), Obj("ns", "a", {"color": "red"})
+            ),
+            None,
+        ),
+        (
+            Event(
+                "DELETED", 4, Obj("ns", "a", {"color": "blue"}), Obj("ns", "a", {"color": "blue"})
+            ),
+            ("DELETED", "blue"),
+        ),
+        (
+            Event("DELETED", 4, Obj("ns", "a", {"color": "red"}), Obj("ns", "a", {"color": "red"})),
+            None,
+        ),
+    ],
+)
+def test_kube_apiserver_rule(event: Event, expected: tuple[str, str] | None) -> None:
+    assert decoded(BLUE.line_for(event)) == expected
+
+
+def test_deleted_carries_the_event_rv() -> None:
+    event = Event(
+        "MODIFIED", 9, Obj("ns", "a", {"color": "red"}), Obj("ns", "a", {"color": "blue"})
+    )
+    line = BLUE.line_for(event)
+    assert line is not None
+    assert json.loads(line)["object"]["metadata"]["resourceVersion"] == "9"
+
+
+def test_namespace_scope() -> None:
+    scoped = WatchFilter("ns1", EqSelector(), EqSelector())
+    assert scoped.line_for(Event("ADDED", 2, Obj("ns2", "a", {}))) is None
+    assert scoped.line_for(Event("ADDED", 2, Obj("ns1", "a", {}))) is not None

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.unit.fanout.fakes import EqSelector, Event, FakeSink, Obj, bookmark
+
+from watchcache.fanout.budget import MAX_BUDGET
+from watchcache.fanout.filter import WatchFilter
+from watchcache.fanout.registry import Registry
+from watchcache.fanout.watcher import Watcher
+
+
+def node_filter(node: str) -> WatchFilter:
+    return WatchFilter(None, EqSelector(), EqSelector({"spec.nodeName": node}))
+
+
+def pod(name: str, node: str, **labels: str) -> Obj:
+    return Obj("default", name, labels, node)
+
+
+async def settle() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_watchers_are_indexed_by_their_narrowest_key() -> None:
+    registry = Registry(trigger_field="spec.nodeName")
+    by_node = Watcher(FakeSink(), node_filter("n1"), 0)
+    by_name = Watcher(
+        FakeSink(), WatchFilter("default", EqSelector(), EqSelector({"metadata.name": "p"})), 0
+    )
+    by_ns = Watcher(FakeSink(), WatchFilter("default", EqSelector(), EqSelector()), 0)
+    everything = Watcher(FakeSink(), WatchFilter(None, EqSelector(), EqSelector()), 0)
+    for w in (by_node, by_name, by_ns, everything):
+        registry.add(w)
+    assert by_node.index_key == ("trigger", "n1")
+    assert by_name.index_key == ("name", ("default", "p"))
+    assert by_ns.index_key == ("namespace", "default")
+    assert everything.index_key == ("everyone", None)
+    other_node = Event("ADDED", 2, pod("q", "n2"))
+    assert registry.candidates(other_node) == {by_ns, everything}
+
+
+async def test_moving_between_trigger_values_tells_both_sides() -> None:
+    registry = Registry(trigger_field="spec.nodeName")
+    sinks = {n: FakeSink() for n in ("n1", "n2", "n3")}
+    for n, sink in sinks.items():
+        registry.add(Watcher(sink, node_filter(n), 0))
+    await registry.dispatch(Event("MODIFIED", 5, pod("p", "n2"), prev=pod("p", "n1")))
+    await settle()
+    assert [e["type"] for e in sinks["n1"].lines()] == ["DELETED"]
+    assert [e["type"] for e in sinks["n2"].lines()] == ["ADDED"]
+    assert sinks["n3"].lines() == []
+
+
+async def test_one_stuck_reader_among_a_thousand_costs_the_others_at_most_the_budget() -> None:
+    registry = Registry(trigger_field="spec.nodeName")
+    sinks = [FakeSink() for _ in range(1000)]
+    watchers = [
+        Watcher(s, WatchFilter(None, EqSelector(), EqSelector()), 0, limit=200) for s in sinks
+    ]
+    for w in watchers:
+        registry.add(w)
+    stuck = sinks[500]
+    stuck.stalled = True
+    await registry.dispatch(Event("ADDED", 2, pod("a", "n1", pad="x" * 300)))
+    await settle()  # the stuck reader's buffer is now over its limit
+    started = time.monotonic()
+    await registry.dispatch(Event("ADDED", 3, pod("b", "n1")))
+    delay = time.monotonic() - started
+    await settle()
+    assert watchers[500].closed.done() and "too slow" in (watchers[500].close_reason or "")
+    assert delay < MAX_BUDGET + 0.2, f"dispatch held up for {delay:.3f}s"
+    for i, sink in enumerate(sinks):
+        if i != 500:
+            assert [e["object"]["metadata"]["name"] for e in sink.lines()] == ["a", "b"]
+    assert registry.statistics().closed_slow == 1
+    assert len(registry) == 999
+
+
+async def test_a_briefly_slow_reader_is_waited_for_not_closed() -> None:
+    registry = Registry()
+    sink = FakeSink()
+    watcher = Watcher(sink, WatchFilter(None, EqSelector(), EqSelector()), 0, limit=200)
+    registry.add(watcher)
+    sink.stalled = True
+    await registry.dispatch(Event("ADDED", 2, pod("a", "", pad="x" * 300)))
+    await settle()
+    asyncio.get_running_loop().call_later(0.02, sink.unstall)
+    await registry.dispatch(Event("ADDED", 3, pod("b", "")))
+    await settle()
+    assert not watcher.closed.done()
+    assert [e["object"]["metadata"]["name"] for e in sink.lines()] == ["a", "b"]
+
+
+async def test_bookmarks_and_deadline_on_tick() -> None:
+    now = [1000.0]
+    registry = Registry(bookmark_line=bookmark, clock=lambda: now[0], bookmark_interval=60)
+    sink = FakeSink()
+    watcher = Watcher(
+        sink, WatchFilter(None, EqSelector(), EqSelector()), 0, bookmarks=True, deadline=1100.0
+    )
+    quiet = Watcher(FakeSink(), WatchFilter(None, EqSelector(), EqSelector()), 0, deadline=1100.0)
+    registry.add(watcher)
+    registry.add(quiet)
+    await registry.dispatch(Event("ADDED", 7, pod("a", "")))
+    registry.rv = 9  # e.g. an event for another watcher moved the resource on
+    now[0] = 1061.0
+    registry.tick()
+    await settle()
+    assert sink.lines()[-1] == {
+        "type": "BOOKMARK",
+        "object": {"metadata": {"resourceVersion": "9"}},
+    }
+    registry.rv = 12
+    now[0] = 1098.5  # 2 s before the deadline
+    registry.tick()
+    await settle()
+    assert [e["type"] for e in sink.lines()].count("BOOKMARK") == 2
+    assert all(e["type"] != "BOOKMARK" for e in quiet.sink.lines())  # type: ignore[attr-defined]
+    now[0] = 1100.0
+    registry.tick()
+    assert watcher.closed.done() and quiet.closed.done()
+    assert watcher.close_reason == "deadline"
+    assert len(registry) == 0
