@@ -114,6 +114,13 @@ class Registry:
             if not bucket:
                 del self._buckets[watcher.index_key]
 
+    def close_all(self, reason: str) -> None:
+        """End every stream: the cache relisted (clients resume by RV, as
+        kube-apiserver's do after its own relist), or the proxy stops."""
+        for bucket in list(self._buckets.values()):
+            for watcher in list(bucket):
+                watcher.close(reason)
+
     def _key_for(self, watcher: Watcher) -> IndexKey:
         fields = watcher.filter.fields
         exact = getattr(fields, "exact", None)
@@ -191,7 +198,12 @@ class Registry:
         heapq.heappush(self._timers, (due, next(self._seq), watcher))
 
     def tick(self) -> None:
-        """Send due bookmarks and close watchers past their deadline."""
+        """Send due bookmarks, close watchers past their deadline, and
+        forget watchers whose clients left (an idle stream notices a
+        vanished client only here: nothing is written to it otherwise)."""
+        for bucket in list(self._buckets.values()):
+            for watcher in [w for w in bucket if w.sink.is_closing()]:
+                watcher.close("client went away")
         now = self._clock()
         while self._timers and self._timers[0][0] <= now:
             _, _, watcher = heapq.heappop(self._timers)
