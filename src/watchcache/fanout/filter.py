@@ -32,6 +32,8 @@ class Selector(Protocol):
 
     def matches(self, values: Mapping[str, str], /) -> bool: ...
 
+    def __str__(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class WatchFilter:
@@ -47,7 +49,21 @@ class WatchFilter:
             self.fields.empty or self.fields.matches(fields)
         )
 
+    def key(self) -> str:
+        """Equal for filters that select the same objects, as the registry
+        groups them (selectors print canonically)."""
+        return f"{self.namespace}\x00{self.labels}\x00{self.fields}"
+
+    @property
+    def everything(self) -> bool:
+        """Selects every object: the decision needs no selector at all."""
+        return self.namespace is None and self.labels.empty and self.fields.empty
+
     def line_for(self, event: FanoutEvent) -> bytes | None:
+        if self.everything:
+            if event.type == "DELETED":
+                return event.deleted_line()
+            return event.line("MODIFIED" if event.prev_labels is not None else "ADDED")
         now = event.type != "DELETED" and self.matches(event.namespace, event.labels, event.fields)
         prev_labels, prev_fields = event.prev_labels, event.prev_fields
         before = prev_labels is not None and self.matches(

@@ -15,6 +15,10 @@ value (so watchers of the old node hear that a pod left). Each candidate
 then applies its full filter (filter.py). The cost of an event therefore
 grows with the watchers that could match it, not with all watchers.
 
+Within a bucket, watchers with equal filters form one group, so an event's
+line is chosen once per distinct filter, not once per watcher: a thousand
+watchers of all pods cost one decision and a thousand appends.
+
 Dispatch (``dispatch``): the event is offered to every candidate without
 waiting. Those whose buffers are full share one time budget (budget.py):
 each is waited for in turn, within what is left; one still full when the
@@ -39,6 +43,7 @@ from dataclasses import dataclass
 
 from watchcache.fanout.budget import TimeBudget
 from watchcache.fanout.event import FanoutEvent
+from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.watcher import Watcher
 
 __all__ = ["BOOKMARK_BEFORE_DEADLINE", "BOOKMARK_INTERVAL", "Registry", "RegistryStatistics"]
@@ -49,6 +54,16 @@ BOOKMARK_INTERVAL = 60.0
 BOOKMARK_BEFORE_DEADLINE = 2.0
 
 IndexKey = tuple[str, object]
+
+
+class _Group:
+    """Watchers of one bucket that share a filter (by ``filter.key()``)."""
+
+    __slots__ = ("filter", "watchers")
+
+    def __init__(self, filter: WatchFilter) -> None:
+        self.filter = filter
+        self.watchers: set[Watcher] = set()
 
 
 @dataclass(frozen=True)
@@ -76,8 +91,9 @@ class Registry:
         self.budget = budget or TimeBudget(clock)
         self.bookmark_interval = bookmark_interval
         # Invariant: a watcher is in exactly one bucket, the one named by its
-        # index_key, from add() until remove().
-        self._buckets: dict[IndexKey, set[Watcher]] = defaultdict(set)
+        # index_key, and there in the group of its filter's key, from add()
+        # until remove(); empty groups and buckets are deleted.
+        self._buckets: dict[IndexKey, dict[str, _Group]] = defaultdict(dict)
         # (due, seq, watcher): bookmark and deadline checks, lazily cleaned.
         self._timers: list[tuple[float, int, Watcher]] = []
         self._seq = itertools.count()
@@ -88,7 +104,10 @@ class Registry:
         self._budget_waits = 0
 
     def __len__(self) -> int:
-        return sum(len(b) for b in self._buckets.values())
+        return sum(len(g.watchers) for b in self._buckets.values() for g in b.values())
+
+    def _all(self) -> list[Watcher]:
+        return [w for b in self._buckets.values() for g in b.values() for w in g.watchers]
 
     def __repr__(self) -> str:
         return f"<Registry watchers={len(self)} buckets={len(self._buckets)} rv={self.rv}>"
@@ -97,7 +116,12 @@ class Registry:
 
     def add(self, watcher: Watcher) -> None:
         watcher.index_key = self._key_for(watcher)
-        self._buckets[watcher.index_key].add(watcher)
+        bucket = self._buckets[watcher.index_key]
+        key = watcher.filter.key()
+        group = bucket.get(key)
+        if group is None:
+            group = bucket[key] = _Group(watcher.filter)
+        group.watchers.add(watcher)
         now = self._clock()
         if watcher.bookmarks:
             watcher.bookmark_due = now + self.bookmark_interval
@@ -109,17 +133,22 @@ class Registry:
 
     def remove(self, watcher: Watcher) -> None:
         bucket = self._buckets.get(watcher.index_key)
-        if bucket is not None:
-            bucket.discard(watcher)
-            if not bucket:
-                del self._buckets[watcher.index_key]
+        if bucket is None:
+            return
+        key = watcher.filter.key()
+        group = bucket.get(key)
+        if group is not None:
+            group.watchers.discard(watcher)
+            if not group.watchers:
+                del bucket[key]
+        if not bucket:
+            del self._buckets[watcher.index_key]
 
     def close_all(self, reason: str) -> None:
         """End every stream: the cache relisted (clients resume by RV, as
         kube-apiserver's do after its own relist), or the proxy stops."""
-        for bucket in list(self._buckets.values()):
-            for watcher in list(bucket):
-                watcher.close(reason)
+        for watcher in self._all():
+            watcher.close(reason)
 
     def _key_for(self, watcher: Watcher) -> IndexKey:
         fields = watcher.filter.fields
@@ -135,23 +164,29 @@ class Registry:
             return ("namespace", watcher.filter.namespace)
         return ("everyone", None)
 
-    def candidates(self, event: FanoutEvent) -> set[Watcher]:
-        keys: list[IndexKey] = [
-            ("everyone", None),
-            ("namespace", event.namespace),
-            ("name", (event.namespace, event.name)),
-            ("name", (None, event.name)),
-        ]
+    def candidate_buckets(self, event: FanoutEvent) -> list[dict[str, _Group]]:
+        """The buckets an event's watchers are in. Each watcher is in one
+        bucket, so distinct buckets never share a watcher: no set is built."""
+        keys: dict[IndexKey, None] = {
+            ("everyone", None): None,
+            ("namespace", event.namespace): None,
+            ("name", (event.namespace, event.name)): None,
+            ("name", (None, event.name)): None,
+        }
         if self.trigger_field:
-            keys.append(("trigger", event.fields.get(self.trigger_field)))
+            keys[("trigger", event.fields.get(self.trigger_field))] = None
             if event.prev_fields is not None:
-                keys.append(("trigger", event.prev_fields.get(self.trigger_field)))
-        found: set[Watcher] = set()
-        for key in keys:
-            bucket = self._buckets.get(key)
-            if bucket:
-                found |= bucket
-        return found
+                keys[("trigger", event.prev_fields.get(self.trigger_field))] = None
+        buckets = self._buckets
+        return [bucket for key in keys if (bucket := buckets.get(key))]
+
+    def candidates(self, event: FanoutEvent) -> set[Watcher]:
+        return {
+            w
+            for bucket in self.candidate_buckets(event)
+            for g in bucket.values()
+            for w in g.watchers
+        }
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -165,14 +200,19 @@ class Registry:
         self.rv = max(self.rv, event.rv)
         self._dispatched += 1
         blocked = []
-        for watcher in self.candidates(event):
-            line = watcher.filter.line_for(event)
-            if line is None:
-                continue
-            if watcher.offer(line, event.rv):
-                self._deliveries += 1
-            else:
-                blocked.append((watcher, line))
+        delivered = 0
+        rv = event.rv
+        for bucket in self.candidate_buckets(event):
+            for group in bucket.values():
+                line = group.filter.line_for(event)
+                if line is None:
+                    continue
+                for watcher in group.watchers:
+                    if watcher.offer(line, rv):
+                        delivered += 1
+                    else:
+                        blocked.append((watcher, line))
+        self._deliveries += delivered
         return blocked
 
     async def _wait_within_budget(self, blocked: Iterable[tuple[Watcher, bytes]], rv: int) -> None:
@@ -201,9 +241,8 @@ class Registry:
         """Send due bookmarks, close watchers past their deadline, and
         forget watchers whose clients left (an idle stream notices a
         vanished client only here: nothing is written to it otherwise)."""
-        for bucket in list(self._buckets.values()):
-            for watcher in [w for w in bucket if w.sink.is_closing()]:
-                watcher.close("client went away")
+        for watcher in [w for w in self._all() if w.sink.is_closing()]:
+            watcher.close("client went away")
         now = self._clock()
         while self._timers and self._timers[0][0] <= now:
             _, _, watcher = heapq.heappop(self._timers)

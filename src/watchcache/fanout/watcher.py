@@ -71,6 +71,7 @@ class Watcher:
         "_loop",
         "_pending",
         "_pending_bytes",
+        "_sink_bytes",
         "_writes",
         "bookmark_due",
         "bookmarks",
@@ -112,6 +113,11 @@ class Watcher:
         self._loop = loop or asyncio.get_running_loop()
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
+        # The sink's buffer as of the last write or wait. Between writes it
+        # can only shrink, so using this stale figure over-states what is
+        # queued: a watcher may look full a little early (and is then
+        # checked for real in wait_for_room), never late.
+        self._sink_bytes = 0
         self._flush_scheduled = False
         self._deliveries = 0
         self._bytes_written = 0
@@ -130,7 +136,8 @@ class Watcher:
     # -- accepting -------------------------------------------------------------
 
     def queued_bytes(self) -> int:
-        return self._pending_bytes + self.sink.get_write_buffer_size()
+        self._sink_bytes = self.sink.get_write_buffer_size()
+        return self._pending_bytes + self._sink_bytes
 
     def has_room(self, size: int) -> bool:
         queued = self.queued_bytes()
@@ -142,9 +149,10 @@ class Watcher:
         A closed watcher, or an event it already has, counts as accepted:
         there is nothing for the dispatcher to wait for.
         """
-        if self.closed.done() or rv <= self.start_rv:
+        if rv <= self.start_rv or self.close_reason is not None:
             return True
-        if not self.has_room(len(line)):
+        queued = self._pending_bytes + self._sink_bytes  # has_room, inlined: hot path
+        if queued and queued + len(line) > self.limit:
             return False
         self._accept(line, rv)
         return True
@@ -153,7 +161,8 @@ class Watcher:
         self._pending.append(line)
         self._pending_bytes += len(line)
         self._deliveries += 1
-        self.last_rv = max(self.last_rv, rv)
+        if rv > self.last_rv:
+            self.last_rv = rv
         if not self._flush_scheduled and not self.replaying:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -190,6 +199,7 @@ class Watcher:
         # One HTTP/1.1 chunk per flush; the handler ends the response with
         # the terminating chunk when the watcher closes.
         self.sink.write(b"%x\r\n%b\r\n" % (len(body), body))
+        self._sink_bytes = self.sink.get_write_buffer_size()
         self._bytes_written += len(body)
         self._writes += 1
 
@@ -209,7 +219,8 @@ class Watcher:
             self._loop.call_soon(self._flush)
 
     def close(self, reason: str) -> None:
-        if self.closed.done():
+        # Invariant: close_reason is set exactly when closed is resolved.
+        if self.close_reason is not None:
             return
         self.close_reason = reason
         # What was accepted is still owed to the client: write it first.
