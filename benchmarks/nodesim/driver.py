@@ -143,7 +143,7 @@ async def run(
     t = phase("delete", t)
 
     settle_end = time.monotonic() + config.settle
-    while not _settled(nodes, pods, ledger) and time.monotonic() < settle_end:  # noqa: ASYNC110 (polls)
+    while not _settled(nodes, pods, ledger) and time.monotonic() < settle_end:
         await asyncio.sleep(0.1)
     t = phase("settle", t)
 
