@@ -1,0 +1,415 @@
+"""``Cache``: one resource's store, history and RV behind one facade.
+
+Glossary:
+    rv        the newest resourceVersion the cache has reached: the last
+              event applied, bookmark seen, or relist
+    view      the state a read is answered from: the current store, or a
+              ``Snapshot`` at an exact RV inside the history window
+    page      one LIST answer: items in key order, and when more keys follow
+              the last item, the key to continue after (relative to the
+              request's prefix, as continue tokens carry it)
+
+Every mutation (``apply``, ``bookmark``, ``replace``) is a sync method that
+updates store, history and rv in one step and returns what must be
+notified; the awaits (fan-out writes, waking followers) come after, in the
+caller or in ``follow``. Nothing here buffers per follower: a follower is a
+cursor into history, and one that falls behind the window gets
+``TooOldResourceVersion`` (410), exactly like a watcher of kube-apiserver.
+
+Reads answer like kube-apiserver 1.34+'s cache: lists in key order, a page
+continues when any key follows its last item (selectors or not), and
+``remaining`` is set only without selectors. Which RV a request may be
+served at (RV=0, NotOlderThan waits, consistent reads) is the proxy's
+policy; this facade answers "now" or "exactly at N".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+
+from watchcache.cache.entry import Entry, EntryCodec, Transform, object_key
+from watchcache.cache.event import DELETED, Event
+from watchcache.cache.history import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_WINDOW,
+    MAX_EVENTS,
+    MIN_EVENTS,
+    History,
+)
+from watchcache.cache.shard import HashRange
+from watchcache.cache.snapshot import Snapshot
+from watchcache.cache.store import HashBy, IndexFunc, Store, namespace_bounds
+
+__all__ = [
+    "Cache",
+    "CacheConfig",
+    "FieldPredicate",
+    "LabelPredicate",
+    "ListPage",
+    "ResourceLike",
+    "TooNewResourceVersion",
+]
+
+
+class _GroupVersion(Protocol):
+    @property
+    def group(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+
+
+class ResourceLike(Protocol):
+    """What the cache reads of ``watchcache.api.resources.ResourceInfo``."""
+
+    @property
+    def gvr(self) -> _GroupVersion: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def namespaced(self) -> bool: ...
+    @property
+    def field_defaults(self) -> Mapping[str, str]: ...
+    @property
+    def trigger_field(self) -> str | None: ...
+    @property
+    def builtin(self) -> bool: ...
+
+
+class LabelPredicate(Protocol):
+    """``watchcache.api.selectors.LabelSelector``."""
+
+    @property
+    def empty(self) -> bool: ...
+    def matches(self, labels: Mapping[str, str]) -> bool: ...
+
+
+class FieldPredicate(Protocol):
+    """``watchcache.api.selectors.FieldSelector``."""
+
+    @property
+    def empty(self) -> bool: ...
+    @property
+    def fields(self) -> frozenset[str]: ...
+    def matches(self, fields: Mapping[str, str]) -> bool: ...
+    def exact(self, field: str) -> str | None: ...
+
+
+class TooNewResourceVersion(Exception):
+    """An exact read at an RV the cache has not reached yet: wait, or go
+    upstream."""
+
+    def __init__(self, rv: int, current: int) -> None:
+        self.rv = rv
+        self.current = current
+        super().__init__(f"resource version {rv} is newer than the cache ({current})")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """How one resource is cached. Defaults keep what clients see intact."""
+
+    shard_count: int = 1
+    hash_by: HashBy = "uid"
+    strip_managed_fields: bool = False
+    transform: Transform | None = None
+    # None: index the kind's trigger field (pods: spec.nodeName), if any.
+    indexed_fields: Sequence[str] | None = None
+    indexers: Mapping[str, IndexFunc] | None = None
+    history_window: float = DEFAULT_WINDOW
+    history_min_events: int = MIN_EVENTS
+    history_max_events: int = MAX_EVENTS
+    history_max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class ListPage:
+    items: list[Entry]
+    rv: int
+    continue_after: str | None  # relative key of the last item, when more follow
+    remaining: int | None  # keys after this page; only without selectors
+
+
+class _WatchLine(msgspec.Struct):
+    type: str
+    object: msgspec.Raw
+
+
+class _Bookmark(msgspec.Struct):
+    class _Meta(msgspec.Struct):
+        resourceVersion: str = "0"
+
+    metadata: _Meta = msgspec.field(default_factory=_Meta)
+
+
+_line_decoder = msgspec.json.Decoder(_WatchLine)
+_bookmark_decoder = msgspec.json.Decoder(_Bookmark)
+
+
+class Cache:
+    def __init__(
+        self,
+        resource: ResourceLike,
+        config: CacheConfig = CacheConfig(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.resource = resource
+        group, version = resource.gvr.group, resource.gvr.version
+        self._codec = EntryCodec(
+            kind=resource.kind,
+            api_version=f"{group}/{version}" if group else version,
+            namespaced=resource.namespaced,
+            field_defaults=resource.field_defaults,
+            builtin=resource.builtin,
+            strip_managed_fields=config.strip_managed_fields,
+            transform=config.transform,
+        )
+        indexed = config.indexed_fields
+        if indexed is None:
+            indexed = (resource.trigger_field,) if resource.trigger_field else ()
+        self.store = Store(
+            shard_count=config.shard_count,
+            hash_by=config.hash_by,
+            indexed_fields=indexed,
+            indexers=config.indexers,
+        )
+        self.history = History(
+            clock=clock,
+            window=config.history_window,
+            min_events=config.history_min_events,
+            max_events=config.history_max_events,
+            max_bytes=config.history_max_bytes,
+        )
+        self.rv = 0
+        self._changed: asyncio.Event | None = None
+
+    def __repr__(self) -> str:
+        return f"<Cache {self.resource.kind} rv={self.rv} {self.store!r} {self.history!r}>"
+
+    # -- mutations (sync) ------------------------------------------------
+
+    def decode(self, data: bytes) -> Entry:
+        """Decode one object; no state changes (the phase before the step)."""
+        return self._codec.decode(data)
+
+    def apply(self, event_type: str, data: bytes) -> Event | None:
+        """Apply one upstream ADDED/MODIFIED/DELETED object."""
+        return self.apply_entry(event_type, self._codec.decode(data))
+
+    def apply_line(self, line: bytes) -> Event | None:
+        """Apply one upstream watch line ``{"type":..,"object":..}``.
+        BOOKMARK advances rv; ERROR raises ``ValueError`` (the caller relists
+        or reconnects)."""
+        decoded = _line_decoder.decode(line)
+        if decoded.type == "BOOKMARK":
+            self.bookmark(int(_bookmark_decoder.decode(decoded.object).metadata.resourceVersion))
+            return None
+        if decoded.type not in ("ADDED", "MODIFIED", "DELETED"):
+            raise ValueError(f"upstream watch sent {decoded.type}: {bytes(decoded.object)!r}")
+        return self.apply(decoded.type, bytes(decoded.object))
+
+    def apply_entry(self, event_type: str, entry: Entry) -> Event | None:
+        """Store + history + rv in one step. An event not newer than rv is a
+        replay after a reconnect and is dropped (returns None)."""
+        if entry.rv <= self.rv:
+            return None
+        prev = self.store.delete(entry.key) if event_type == DELETED else self.store.put(entry)
+        event = Event(event_type, entry, prev, entry.rv)
+        self.history.append(event)
+        self.rv = entry.rv
+        self._wake()
+        return event
+
+    def bookmark(self, rv: int) -> None:
+        """Upstream proved nothing changed up to ``rv``."""
+        if rv > self.rv:
+            self.rv = rv
+            self._wake()
+
+    def replace(self, objects: Iterable[bytes], rv: int) -> None:
+        """A relist at ``rv``: the state becomes ``objects`` and history
+        restarts (followers older than ``rv`` get 410 and relist)."""
+        entries = [self._codec.decode(data) for data in objects]
+        self.store.clear()
+        for entry in entries:
+            self.store.put(entry)
+        self.history.reset(rv)
+        self.rv = rv
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+
+    # -- reads -----------------------------------------------------------
+
+    def get(self, namespace: str, name: str) -> Entry | None:
+        return self.store.get(object_key(namespace, name))
+
+    def snapshot(self, rv: int) -> Snapshot:
+        """The state exactly at ``rv``. Raises ``TooOldResourceVersion``
+        outside the history window and ``TooNewResourceVersion`` ahead of
+        the cache."""
+        if rv > self.rv:
+            raise TooNewResourceVersion(rv, self.rv)
+        if rv == self.rv:
+            return Snapshot(self.store, rv)
+        return Snapshot(self.store, rv, self.history.since(rv))
+
+    def list(
+        self,
+        *,
+        namespace: str | None = None,
+        labels: LabelPredicate | None = None,
+        fields: FieldPredicate | None = None,
+        limit: int = 0,
+        continue_after: str | None = None,
+        rv: int | None = None,
+        shard_ranges: Sequence[HashRange] | None = None,
+    ) -> ListPage:
+        """One page in key order, now (``rv`` None) or exactly at ``rv``.
+
+        ``continue_after`` is a continue token's key, relative to the
+        request's prefix (``name`` when ``namespace`` is given)."""
+        view = self.snapshot(self.rv if rv is None else rv)
+        lo, hi = namespace_bounds(namespace) if namespace else (None, None)
+        after = None
+        if continue_after is not None:
+            after = object_key(namespace, continue_after) if namespace else continue_after
+        labels = None if labels is None or labels.empty else labels
+        fields = None if fields is None or fields.empty else fields
+        keys = self._candidate_keys(view, fields, lo, hi, after, shard_ranges)
+        items, more = _take(view, keys, _predicate(labels, fields), limit)
+        if not more:
+            return ListPage(items, view.rv, None, None)
+        last = items[-1].key
+        remaining = None
+        if labels is None and fields is None:
+            remaining = self._remaining(view, lo, hi, last, shard_ranges)
+        relative = last[len(namespace) + 1 :] if namespace else last
+        return ListPage(items, view.rv, relative, remaining)
+
+    def _candidate_keys(
+        self,
+        view: Snapshot,
+        fields: FieldPredicate | None,
+        lo: str | None,
+        hi: str | None,
+        after: str | None,
+        shard_ranges: Sequence[HashRange] | None,
+    ) -> Iterator[str]:
+        """Index lookup when the field selector pins an indexed field, else
+        the key range."""
+        if fields is None:
+            return view.keys(lo=lo, hi=hi, after=after, shard_ranges=shard_ranges)
+        for path in sorted(fields.fields):
+            value = fields.exact(path)
+            if value is not None and self.store.has_index(path):
+                return _bounded(
+                    view, view.index_keys(path, value), lo, hi, after, shard_ranges, self.store
+                )
+        return view.keys(lo=lo, hi=hi, after=after, shard_ranges=shard_ranges)
+
+    def _remaining(
+        self,
+        view: Snapshot,
+        lo: str | None,
+        hi: str | None,
+        last: str,
+        shard_ranges: Sequence[HashRange] | None,
+    ) -> int:
+        if shard_ranges is None:
+            return view.count(lo=lo, hi=hi, after=last)
+        return sum(1 for _ in view.keys(lo=lo, hi=hi, after=last, shard_ranges=shard_ranges))
+
+    # -- following changes -----------------------------------------------
+
+    def since(self, rv: int) -> builtins.list[Event]:
+        """Events after ``rv`` in RV order; ``TooOldResourceVersion`` (410)
+        when history no longer reaches back to ``rv``."""
+        return self.history.since(rv)
+
+    async def wait_until(self, rv: int) -> None:
+        """Return once the cache has reached ``rv`` (callers bound the wait
+        with a timeout)."""
+        while self.rv < rv:
+            await self._next_change()
+
+    async def follow(self, rv: int) -> AsyncIterator[Event]:
+        """Every event after ``rv``, as it happens. Raises
+        ``TooOldResourceVersion`` when the follower falls behind history."""
+        cursor = rv
+        while True:
+            events = self.history.since(cursor)
+            for event in events:
+                yield event
+            if events:
+                cursor = events[-1].rv
+            else:
+                await self._next_change()
+
+    async def _next_change(self) -> None:
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        await self._changed.wait()
+
+
+def _predicate(
+    labels: LabelPredicate | None, fields: FieldPredicate | None
+) -> Callable[[Entry], bool] | None:
+    if labels is None and fields is None:
+        return None
+
+    def match(entry: Entry) -> bool:
+        if labels is not None and not labels.matches(entry.labels):
+            return False
+        return fields is None or fields.matches(entry.fields)
+
+    return match
+
+
+def _take(
+    view: Snapshot, keys: Iterator[str], match: Callable[[Entry], bool] | None, limit: int
+) -> tuple[list[Entry], bool]:
+    """Up to ``limit`` matching entries, and whether any key follows the
+    last one (kube-apiserver continues even if none of the rest match)."""
+    items: list[Entry] = []
+    for key in keys:
+        if limit and len(items) == limit:
+            return items, True
+        entry = view.get(key)
+        if entry is not None and (match is None or match(entry)):
+            items.append(entry)
+    return items, False
+
+
+def _bounded(
+    view: Snapshot,
+    keys: list[str],
+    lo: str | None,
+    hi: str | None,
+    after: str | None,
+    shard_ranges: Sequence[HashRange] | None,
+    store: Store,
+) -> Iterator[str]:
+    for key in keys:
+        if (
+            (lo is not None and key < lo)
+            or (hi is not None and key >= hi)
+            or (after is not None and key <= after)
+        ):
+            continue
+        entry = view.get(key)
+        if shard_ranges is not None and entry is not None:
+            h = store.hash_of(entry)
+            if not any(a <= h < b for a, b in shard_ranges):
+                continue
+        yield key

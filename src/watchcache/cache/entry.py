@@ -1,0 +1,243 @@
+"""One cached object: its bytes as received, and what the cache reads from it.
+
+Glossary:
+    raw          the object's JSON bytes, always *typed*: they begin with
+                 ``{"kind":K,"apiVersion":A,`` exactly as kube-apiserver
+                 serialises a GET or a watch event. Served as is, never
+                 re-encoded.
+    item_offset  where the list-item form starts: a list item is ``{`` plus
+                 ``raw[item_offset:]``. Built-in kinds' list items carry no
+                 kind/apiVersion, so for them the offset skips the typed
+                 prefix; custom resources keep it (offset 1). One int per
+                 entry instead of a second copy of the bytes.
+    key          ``namespace/name``, or ``name`` when cluster-scoped; the
+                 order of every list.
+    fields       every field-selector field of the kind -> its value, the
+                 default when the object leaves it unset ("" if none).
+
+Decoding happens once, on the way in (``EntryCodec.decode``): one msgspec
+pass over a struct made for the kind that names only the fields the cache
+reads, so msgspec skips the rest of the object without building it. The
+struct's strings are fresh objects, never views into the input, and ``raw``
+is a copy: nothing here keeps the upstream read buffer alive (a
+``msgspec.Raw`` view would keep the whole buffer).
+
+Transforms run before the cache stores an object. The built-in one strips
+``metadata.managedFields`` (off by default: clients see what upstream sent).
+A custom ``transform`` maps bytes to bytes before decoding; it pays for its
+own parsing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+__all__ = ["Entry", "EntryCodec", "Transform", "object_key"]
+
+Transform = Callable[[bytes], bytes]
+
+
+class Entry(msgspec.Struct, gc=False, frozen=True):
+    """A decoded object. Immutable: an update makes a new entry, so a
+    history event or a list in progress may keep the old one."""
+
+    key: str
+    name: str
+    namespace: str
+    uid: str
+    rv: int
+    labels: Mapping[str, str]
+    fields: Mapping[str, str]
+    raw: bytes
+    item_offset: int
+
+    def item_chunks(self) -> tuple[bytes, memoryview]:
+        """The list-item form as two chunks, to write without a copy."""
+        return b"{", memoryview(self.raw)[self.item_offset :]
+
+    def item_bytes(self) -> bytes:
+        """The list-item form (copies; prefer ``item_chunks`` on hot paths)."""
+        return b"{" + self.raw[self.item_offset :]
+
+
+def object_key(namespace: str, name: str) -> str:
+    """The storage key: what lists are ordered by (kube-apiserver 1.34+)."""
+    return f"{namespace}/{name}" if namespace else name
+
+
+_EMPTY: Mapping[str, str] = {}
+
+
+class EntryCodec:
+    """Decodes one kind's objects into entries.
+
+    ``field_defaults`` is the kind's field-selector table (path -> default).
+    ``builtin`` decides the list-item form (see ``item_offset``).
+    ``kind``/``api_version`` type objects that arrive untyped (built-in list
+    items); an object that carries its own kind/apiVersion keeps them.
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str,
+        api_version: str,
+        namespaced: bool,
+        field_defaults: Mapping[str, str],
+        builtin: bool,
+        strip_managed_fields: bool = False,
+        transform: Transform | None = None,
+    ) -> None:
+        self._namespaced = namespaced
+        self._builtin = builtin
+        self._strip_managed = strip_managed_fields
+        self._transform = transform
+        self._defaults = {p: v for p, v in field_defaults.items() if not _is_key_field(p)}
+        self._prefix = _typed_prefix(kind, api_version)
+        self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            _shape(self._defaults, strip_managed_fields)
+        )
+
+    def decode(self, data: bytes) -> Entry:
+        """Decode ``data`` (one object, typed or not) into an entry.
+
+        Raises ``msgspec.DecodeError`` for bytes that are not an object.
+        """
+        if self._transform is not None:
+            data = self._transform(data)
+        obj = self._decoder.decode(data)
+        meta = obj.metadata
+        if self._strip_managed and len(meta.managedFields):
+            data = _strip_managed_fields(data, bytes(meta.managedFields))
+        raw, prefix_len = self._typed(data, obj.kind, obj.apiVersion)
+        namespace = sys.intern(meta.namespace) if self._namespaced else ""
+        return Entry(
+            key=object_key(namespace, meta.name),
+            name=meta.name,
+            namespace=namespace,
+            uid=meta.uid,
+            rv=int(meta.resourceVersion) if meta.resourceVersion else 0,
+            labels=meta.labels or _EMPTY,
+            fields=self._field_values(obj, namespace, meta.name),
+            raw=raw,
+            item_offset=prefix_len if self._builtin else 1,
+        )
+
+    def _typed(self, data: bytes, kind: str, api_version: str) -> tuple[bytes, int]:
+        """The typed bytes and the length of their ``{"kind":..,`` prefix."""
+        if data.startswith(self._prefix):
+            return bytes(data), len(self._prefix)
+        if not kind and not api_version:
+            return self._prefix + data[data.index(b"{") + 1 :], len(self._prefix)
+        own = _typed_prefix(kind, api_version)
+        if data.startswith(own):
+            return bytes(data), len(own)
+        return _retype(data, kind, api_version)
+
+    def _field_values(self, obj: Any, namespace: str, name: str) -> dict[str, str]:
+        values = {"metadata.name": name, "metadata.namespace": namespace}
+        for path, default in self._defaults.items():
+            values[path] = _read_path(obj, path, default)
+        return values
+
+
+def _is_key_field(path: str) -> bool:
+    return path in ("metadata.name", "metadata.namespace")
+
+
+def _typed_prefix(kind: str, api_version: str) -> bytes:
+    enc = msgspec.json.encode
+    return b'{"kind":' + enc(kind) + b',"apiVersion":' + enc(api_version) + b","
+
+
+def _retype(data: bytes, kind: str, api_version: str) -> tuple[bytes, int]:
+    """Slow path for objects not serialised kind-first (never seen from
+    kube-apiserver): re-encode once so the typed prefix leads."""
+    obj = msgspec.json.decode(data)
+    obj.pop("kind", None)
+    obj.pop("apiVersion", None)
+    prefix = _typed_prefix(kind, api_version)
+    body = msgspec.json.encode(obj)
+    return prefix + body[1:] if body != b"{}" else prefix[:-1] + b"}", len(prefix)
+
+
+def _strip_managed_fields(data: bytes, value: bytes) -> bytes:
+    """Cut ``"managedFields":<value>`` and one adjacent comma out of
+    ``data``, found by its exact bytes; re-encodes when not compact."""
+    needle = b'"managedFields":' + value
+    at = data.find(needle)
+    if at < 0:
+        obj = msgspec.json.decode(data)
+        obj.get("metadata", {}).pop("managedFields", None)
+        return msgspec.json.encode(obj)
+    end = at + len(needle)
+    if data[at - 1 : at] == b",":
+        return data[: at - 1] + data[end:]
+    if data[end : end + 1] == b",":
+        end += 1
+    return data[:at] + data[end:]
+
+
+def _read_path(obj: Any, path: str, default: str) -> str:
+    node = obj
+    for part in path.split("."):
+        node = getattr(node, _attr(part), None)
+        if node is None:
+            return default
+    return sys.intern(_field_string(node))
+
+
+def _field_string(value: object) -> str:
+    # kube-apiserver's field sets format bools as "true"/"false".
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def _attr(part: str) -> str:
+    return "f_" + part
+
+
+def _shape(defaults: Mapping[str, str], with_managed: bool) -> type:
+    """The msgspec struct that reads just what the cache needs."""
+    meta_fields: list[tuple[str, Any, Any]] = [
+        ("name", str, ""),
+        ("namespace", str, ""),
+        ("uid", str, ""),
+        ("resourceVersion", str, ""),
+        ("labels", dict[str, str] | None, None),
+    ]
+    if with_managed:
+        meta_fields.append(("managedFields", msgspec.Raw, msgspec.Raw()))
+    meta = msgspec.defstruct("Meta", meta_fields)
+    tree: dict[str, Any] = {}
+    for path in defaults:
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(part, {})
+    top: list[tuple[str, Any, Any]] = [
+        ("kind", str, ""),
+        ("apiVersion", str, ""),
+        ("metadata", meta, msgspec.field(default_factory=meta)),
+    ]
+    tree.pop("metadata", None)  # metadata.* beyond name/namespace: not supported by kube either
+    return msgspec.defstruct("Shape", top + _tree_fields(tree), rename=_json_name)
+
+
+def _tree_fields(tree: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    out: list[tuple[str, Any, Any]] = []
+    for part, sub in tree.items():
+        if not sub:
+            out.append((_attr(part), Any, None))
+            continue
+        nested = msgspec.defstruct("Part", _tree_fields(sub), rename=_json_name)
+        out.append((_attr(part), nested | None, None))
+    return out
+
+
+def _json_name(attr: str) -> str:
+    return attr[2:] if attr.startswith("f_") else attr

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+
+import msgspec
+import pytest
+from tests.unit.cache.fakes import POD_FIELDS, pod
+
+from watchcache.cache.entry import EntryCodec, object_key
+
+
+def codec(**kw: object) -> EntryCodec:
+    args: dict[str, object] = dict(
+        kind="Pod", api_version="v1", namespaced=True, field_defaults=POD_FIELDS, builtin=True
+    )
+    args.update(kw)
+    return EntryCodec(**args)  # type: ignore[arg-type]
+
+
+def test_decodes_metadata_and_fields_once() -> None:
+    e = codec().decode(
+        pod("a", "ns", rv=42, uid="u", labels={"app": "x"}, node="n1", phase="Running")
+    )
+    assert (e.key, e.name, e.namespace, e.uid, e.rv) == ("ns/a", "a", "ns", "u", 42)
+    assert e.labels == {"app": "x"}
+    assert e.fields == {
+        "metadata.name": "a",
+        "metadata.namespace": "ns",
+        "spec.nodeName": "n1",
+        "spec.restartPolicy": "Always",  # unset: the kind's default
+        "spec.schedulerName": "default-scheduler",
+        "status.phase": "Running",
+    }
+
+
+def test_typed_input_is_kept_byte_for_byte() -> None:
+    data = pod("a", node="n")
+    e = codec().decode(data)
+    assert e.raw == data
+    assert json.loads(e.item_bytes()) == {
+        k: v for k, v in json.loads(data).items() if k not in ("kind", "apiVersion")
+    }
+    assert e.item_bytes().startswith(b'{"metadata":')
+    head, body = e.item_chunks()
+    assert head + bytes(body) == e.item_bytes()
+
+
+def test_untyped_list_item_gains_kind_and_api_version() -> None:
+    item = pod("a", typed=False)
+    e = codec().decode(item)
+    assert e.raw.startswith(b'{"kind":"Pod","apiVersion":"v1","metadata":')
+    assert e.item_bytes() == item
+    assert json.loads(e.raw)["metadata"]["name"] == "a"
+
+
+def test_custom_resource_list_items_keep_kind() -> None:
+    c = codec(kind="Widget", api_version="example.com/v1", namespaced=False, builtin=False)
+    e = c.decode(
+        b'{"kind":"Widget","apiVersion":"example.com/v1","metadata":{"name":"w","resourceVersion":"3"}}'
+    )
+    assert e.key == "w" and e.namespace == ""
+    assert e.item_bytes() == e.raw
+
+
+def test_objects_not_serialised_kind_first_are_retyped() -> None:
+    e = codec().decode(b'{"metadata":{"name":"a","namespace":"n"},"apiVersion":"v1","kind":"Pod"}')
+    assert e.raw == b'{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a","namespace":"n"}}'
+    assert e.item_bytes() == b'{"metadata":{"name":"a","namespace":"n"}}'
+
+
+def test_strip_managed_fields_cuts_exactly_that_key() -> None:
+    data = pod("a", managed=True, labels={"x": "y"})
+    e = codec(strip_managed_fields=True).decode(data)
+    want = json.loads(data)
+    del want["metadata"]["managedFields"]
+    assert json.loads(e.raw) == want
+    assert b"managedFields" not in e.raw
+    assert codec().decode(data).raw == data  # off by default
+
+
+@pytest.mark.parametrize(
+    "meta",
+    [
+        b'{"managedFields":[{"a":1}],"name":"a"}',
+        b'{"name":"a","managedFields":[{"a":1}]}',
+        b'{"managedFields":[]}',
+    ],
+)
+def test_strip_managed_fields_at_any_position(meta: bytes) -> None:
+    data = b'{"kind":"Pod","apiVersion":"v1","metadata":' + meta + b"}"
+    e = codec(strip_managed_fields=True).decode(data)
+    assert "managedFields" not in json.loads(e.raw)["metadata"]
+
+
+def test_transform_runs_before_decoding() -> None:
+    c = codec(transform=lambda b: b.replace(b'"name":"a"', b'"name":"b"'))
+    assert c.decode(pod("a")).name == "b"
+
+
+def test_non_string_field_values_are_formatted_like_kube() -> None:
+    e = codec().decode(
+        b'{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a"},"spec":{"nodeName":true}}'
+    )
+    assert e.fields["spec.nodeName"] == "true"
+
+
+def test_not_an_object_is_a_decode_error() -> None:
+    with pytest.raises(msgspec.DecodeError):
+        codec().decode(b"[1,2]")
+
+
+def test_raw_does_not_keep_a_larger_buffer_alive() -> None:
+    buffer = bytearray(pod("a")) + b" " * 1000
+    e = codec().decode(bytes(memoryview(buffer)[: len(pod("a"))]))
+    assert isinstance(e.raw, bytes) and len(e.raw) == len(pod("a"))
+
+
+def test_object_key() -> None:
+    assert object_key("ns", "a") == "ns/a"
+    assert object_key("", "node-1") == "node-1"
