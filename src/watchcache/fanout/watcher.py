@@ -29,7 +29,6 @@ writes the terminating chunk).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -111,7 +110,10 @@ class Watcher:
         self.replaying = replaying
         self.index_key: tuple[str, object] = ("all", None)
         self._loop = loop or asyncio.get_running_loop()
-        self._pending: deque[bytes] = deque()
+        # A list, not a deque: an empty deque preallocates a 64-slot block
+        # (760 bytes measured), a list 56 bytes, and an idle watcher's
+        # buffer is empty almost always.
+        self._pending: list[bytes] = []
         self._pending_bytes = 0
         # The sink's buffer as of the last write or wait. Between writes it
         # can only shrink, so using this stale figure over-states what is
