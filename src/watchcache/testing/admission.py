@@ -1,0 +1,112 @@
+"""What the simulated server sets on an object before it is stored.
+
+Glossary:
+    server fields  metadata the client cannot choose: uid,
+                   creationTimestamp, generation, resourceVersion (the store
+                   sets that one), deletionTimestamp and
+                   deletionGracePeriodSeconds.
+    defaulting     the values kube-apiserver fills in that field selectors
+                   read, so ``spec.schedulerName=default-scheduler`` matches
+                   a pod created without it.
+
+Invariant: these functions change only the dict they are given and never
+touch the store; verbs.py decides when to call them.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from watchcache.testing.resources import ResourceInfo
+
+__all__ = [
+    "Clock",
+    "carry_server_fields",
+    "default_object",
+    "generate_name",
+    "spec_changed",
+    "stamp_created",
+    "timestamp",
+]
+
+Clock = Callable[[], datetime]
+
+# kube-apiserver's generateName alphabet: no vowels (no words), no
+# look-alike digits; five characters as in names.SimpleNameGenerator.
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_NAME_SUFFIX = 5
+
+# Fields a client cannot set or change through update.
+_SERVER_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+def timestamp(now: datetime, plus_seconds: int = 0) -> str:
+    return (now + timedelta(seconds=plus_seconds)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def generate_name(prefix: str, rng: random.Random) -> str:
+    return prefix + "".join(rng.choice(_NAME_ALPHABET) for _ in range(_NAME_SUFFIX))
+
+
+def stamp_created(obj: dict[str, Any], info: ResourceInfo, now: datetime) -> None:
+    gvr = info.gvr
+    obj["kind"] = info.kind if info.builtin else obj.get("kind") or info.kind
+    obj["apiVersion"] = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+    meta = obj.setdefault("metadata", {})
+    for name in ("deletionTimestamp", "deletionGracePeriodSeconds", "managedFields"):
+        meta.pop(name, None)
+    meta["uid"] = str(uuid.uuid4())
+    meta["creationTimestamp"] = timestamp(now)
+    meta["generation"] = 1
+    default_object(obj, info)
+
+
+def default_object(obj: dict[str, Any], info: ResourceInfo) -> None:
+    if not info.builtin:
+        return
+    if info.kind == "Pod":
+        _default_pod(obj)
+    elif info.kind == "Namespace":
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj.setdefault("status", {}).setdefault("phase", "Active")
+
+
+def _default_pod(obj: dict[str, Any]) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("securityContext", {})
+    # The ServiceAccount admission plugin names the default account.
+    spec.setdefault("serviceAccountName", spec.get("serviceAccount") or "default")
+    spec.setdefault("serviceAccount", spec["serviceAccountName"])
+    obj.setdefault("status", {}).setdefault("phase", "Pending")
+    obj["status"].setdefault("qosClass", "BestEffort")
+
+
+def carry_server_fields(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Keep what an update may not change; generation is decided later."""
+    old_meta = old.get("metadata", {})
+    new_meta = new.setdefault("metadata", {})
+    for name in _SERVER_META:
+        if name in old_meta:
+            new_meta[name] = old_meta[name]
+        else:
+            new_meta.pop(name, None)
+    new_meta["generation"] = old_meta.get("generation", 1)
+    new_meta.pop("managedFields", None)
+    new["kind"] = old.get("kind", new.get("kind"))
+    new["apiVersion"] = old.get("apiVersion", new.get("apiVersion"))
+
+
+def spec_changed(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether generation must grow: anything but metadata and status."""
+    ignored = ("metadata", "status", "kind", "apiVersion")
+    strip_old = {k: v for k, v in old.items() if k not in ignored}
+    strip_new = {k: v for k, v in new.items() if k not in ignored}
+    return strip_old != strip_new

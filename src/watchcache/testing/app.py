@@ -1,0 +1,201 @@
+"""The simulated kube-apiserver: ``Simulator``, its aiohttp app, its routes.
+
+Routing, in order:
+    /healthz /livez /readyz     "ok"
+    /version                    discovery.version_info
+    /api /api/v1 /apis ...      legacy discovery documents
+    /openapi/v2                 an empty OpenAPI document (protobuf or JSON)
+    /api/..., /apis/...         resources (endpoints.py)
+
+Middleware, outermost first: authentication (any bearer token, unless a
+token map is configured), injected failures (faults.py), then ApiError ->
+Status response. Every error body is a Status.
+
+Lifecycle: ``start`` binds 127.0.0.1 by default and returns the URL;
+``stop`` cuts open watches first (so the runner's shutdown does not wait on
+them), then cleans the runner up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from watchcache.testing import discovery, status
+from watchcache.testing.admission import Clock
+from watchcache.testing.endpoints import Endpoints, StreamSettings, error_response, json_response
+from watchcache.testing.faults import Faults
+from watchcache.testing.resources import (
+    GroupVersionResource,
+    ResourceInfo,
+    builtin_resource,
+    parse_path,
+)
+from watchcache.testing.store import DEFAULT_HISTORY, DEFAULT_LOG, Store
+from watchcache.testing.verbs import Verbs, _default_clock
+from watchcache.testing.watch import WatchHub
+
+__all__ = ["SIMULATOR", "Simulator", "SimulatorConfig"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    history_size: int = DEFAULT_HISTORY
+    log_size: int = DEFAULT_LOG
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    # token -> whether that user may do anything; None accepts any request.
+    tokens: Mapping[str, bool] | None = None
+    clock: Clock = _default_clock
+    monotonic: Callable[[], float] = time.monotonic
+    seed: int | None = None
+
+
+class Simulator:
+    """An in-memory kube-apiserver with real resourceVersions."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.store = Store(self.config.history_size, self.config.log_size)
+        self.verbs = Verbs(self.store, self.config.clock, self.config.seed)
+        self.hub = WatchHub(self.store)
+        self.faults = Faults(self.store, self.hub)
+        self.endpoints = Endpoints(
+            self.store, self.verbs, self.hub, self.config.stream, self.config.monotonic
+        )
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+        namespaces = builtin_resource(GroupVersionResource("", "v1", "namespaces"))
+        assert namespaces is not None
+        for name in INITIAL_NAMESPACES:
+            self.verbs.create(namespaces, "", {"metadata": {"name": name}})
+
+    def register(
+        self, group: str, version: str, resource: str, kind: str, namespaced: bool = True
+    ) -> ResourceInfo:
+        """Declare a CRD-like resource before anything is written to it."""
+        return self.endpoints.register(
+            GroupVersionResource(group, version, resource), kind, namespaced
+        )
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth, self._errors])
+        app[SIMULATOR] = self
+        for path in ("/healthz", "/livez", "/readyz"):
+            app.router.add_get(path, _ok)
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/openapi/v2", self._openapi)
+        app.router.add_route("*", "/{tail:.*}", self._resource)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.build_app(), handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{bound[0]}:{bound[1]}"
+        return self.url
+
+    async def stop(self) -> None:
+        # 1. cut watches, so their handlers return; 2. close the listener
+        # and the remaining connections.
+        self.faults.restart()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- middleware ------------------------------------------------------
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        tokens = self.config.tokens
+        if tokens is None or request.path in ("/healthz", "/livez", "/readyz"):
+            return await handler(request)
+        header = request.headers.get("Authorization", "")
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
+        if token is None or token not in tokens:
+            return error_response(status.unauthorized())
+        if not tokens[token]:
+            message = (
+                f'forbidden: User "{token}" cannot {request.method.lower()} path "{request.path}"'
+            )
+            return error_response(status.forbidden(message))
+        return await handler(request)
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        injected = self.faults.take(request.path)
+        if injected is not None:
+            return error_response(injected)
+        try:
+            return await handler(request)
+        except status.ApiError as err:
+            return error_response(err)
+
+    # -- non-resource endpoints -------------------------------------------
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return _json(discovery.version_info())
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        if "protobuf" in request.headers.get("Accept", ""):
+            return web.Response(
+                body=discovery.OPENAPI_V2_PROTO, content_type=_PROTOBUF.split(";")[0]
+            )
+        return _json(discovery.OPENAPI_V2_JSON)
+
+    def _discovery(self, path: str) -> dict[str, Any] | None:
+        parts = [p for p in path.split("/") if p]
+        if parts == ["api"]:
+            return discovery.api_versions(self.url.removeprefix("http://"))
+        if parts == ["apis"]:
+            return discovery.api_group_list(self.store)
+        if parts == ["api", "v1"]:
+            return discovery.api_resource_list(self.store, "", "v1")
+        if len(parts) == 2 and parts[0] == "apis":
+            return discovery.api_group(self.store, parts[1])
+        if len(parts) == 3 and parts[0] == "apis":
+            return discovery.api_resource_list(self.store, parts[1], parts[2])
+        return None
+
+    async def _resource(self, request: web.Request) -> web.StreamResponse:
+        path = parse_path(request.path)
+        if path is None:
+            doc = self._discovery(request.path) if request.method == "GET" else None
+            if doc is None:
+                raise status.ApiError(
+                    404, "NotFound", "the server could not find the requested resource", {}
+                )
+            return _json(doc)
+        return await self.endpoints.handle(request, path)
+
+    def __repr__(self) -> str:
+        return f"Simulator({self.url or 'not started'}, {self.store!r}, {self.hub!r})"
+
+
+SIMULATOR = web.AppKey("watchcache_simulator", Simulator)
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+def _json(doc: Mapping[str, Any]) -> web.Response:
+    return json_response(msgspec.json.encode(doc))

@@ -1,0 +1,170 @@
+"""Discovery documents: /version, /api, /apis, /apis/GROUP[/VERSION],
+/api/v1, and a minimal /openapi/v2.
+
+Glossary:
+    legacy discovery   APIVersions, APIGroupList, APIGroup and
+                       APIResourceList in plain JSON. Newer clients first
+                       ask for aggregated discovery (apidiscovery.k8s.io);
+                       a plain application/json answer makes them fall back.
+    openapi v2         kubectl asks for it as protobuf
+                       (gnostic's OpenAPIv2 Document). The simulator serves
+                       an empty document: kubectl then finds no schema for a
+                       kind and skips client-side validation, as it does for
+                       kinds a server does not describe.
+
+Invariant: documents are built from the resource table plus every
+collection the store has created (CRD-like kinds appear once written or
+registered), at request time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from watchcache.testing.resources import ResourceInfo, Served, builtin_served
+from watchcache.testing.store import Store
+
+__all__ = [
+    "OPENAPI_V2_JSON",
+    "OPENAPI_V2_PROTO",
+    "SIMULATED_VERSION",
+    "api_group",
+    "api_group_list",
+    "api_resource_list",
+    "api_versions",
+    "served",
+    "version_info",
+]
+
+SIMULATED_VERSION = {"major": "1", "minor": "34", "gitVersion": "v1.34.0-watchcache-sim"}
+
+_VERBS_NAMESPACED = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+]
+_VERBS_SUBRESOURCE = ["get", "patch", "update"]
+
+
+def _proto_field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (wire type 2); payloads < 128 B."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+# Document{swagger: "2.0", info: Info{title: "Kubernetes", version}}
+OPENAPI_V2_PROTO = _proto_field(1, b"2.0") + _proto_field(
+    2, _proto_field(1, b"Kubernetes") + _proto_field(2, SIMULATED_VERSION["gitVersion"].encode())
+)
+OPENAPI_V2_JSON: dict[str, Any] = {
+    "swagger": "2.0",
+    "info": {"title": "Kubernetes", "version": SIMULATED_VERSION["gitVersion"]},
+    "paths": {},
+    "definitions": {},
+}
+
+
+def version_info() -> dict[str, str]:
+    return {
+        **SIMULATED_VERSION,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
+
+
+def served(store: Store) -> list[Served]:
+    """Built-ins, then CRD-like resources the store has seen."""
+    out = list(builtin_served())
+    for coll in store.collections.values():
+        if not coll.info.builtin:
+            out.append(Served(coll.info))
+    return out
+
+
+def _group_versions(resources: Iterable[Served]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for item in resources:
+        gvr = item.info.gvr
+        versions = groups.setdefault(gvr.group, [])
+        if gvr.version not in versions:
+            versions.append(gvr.version)
+    return groups
+
+
+def api_versions(address: str) -> dict[str, Any]:
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
+    }
+
+
+def _group_doc(name: str, versions: list[str]) -> dict[str, Any]:
+    listed = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": listed, "preferredVersion": listed[0]}
+
+
+def api_group_list(store: Store) -> dict[str, Any]:
+    groups = _group_versions(served(store))
+    docs = [_group_doc(name, versions) for name, versions in groups.items() if name]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": docs}
+
+
+def api_group(store: Store, group: str) -> dict[str, Any] | None:
+    versions = _group_versions(served(store)).get(group)
+    if not group or not versions:
+        return None
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group_doc(group, versions)}
+
+
+def _resource_docs(item: Served) -> list[dict[str, Any]]:
+    info: ResourceInfo = item.info
+    main: dict[str, Any] = {
+        "name": info.gvr.resource,
+        "singularName": info.kind.lower(),
+        "namespaced": info.namespaced,
+        "kind": info.kind,
+        "verbs": _VERBS_NAMESPACED,
+    }
+    if item.short_names:
+        main["shortNames"] = list(item.short_names)
+    docs = [main]
+    for sub in item.subresources:
+        kind = "Scale" if sub == "scale" else info.kind
+        doc = {
+            "name": f"{info.gvr.resource}/{sub}",
+            "singularName": "",
+            "namespaced": info.namespaced,
+            "kind": kind,
+            "verbs": _VERBS_SUBRESOURCE,
+        }
+        if sub == "scale":
+            doc.update(group="autoscaling", version="v1")
+        docs.append(doc)
+    return docs
+
+
+def api_resource_list(store: Store, group: str, version: str) -> dict[str, Any] | None:
+    matching = [
+        s for s in served(store) if (s.info.gvr.group, s.info.gvr.version) == (group, version)
+    ]
+    if not matching:
+        return None
+    resources = [doc for item in matching for doc in _resource_docs(item)]
+    group_version = f"{group}/{version}" if group else version
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": resources,
+    }

@@ -1,0 +1,356 @@
+"""The resource endpoints: one coroutine per verb, over HTTP.
+
+Glossary:
+    target     the request's parsed path (RequestPath) and ResourceInfo.
+    stream     a WATCH response: HTTP 200, chunked, one JSON event per line.
+
+Each handler does its sync work first (verbs.py, reads.py, WatchHub.open:
+checks, the write, the event, registration) and only then awaits I/O.
+Errors are raised as ApiError and rendered once, in ``error_response``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from watchcache.testing import status
+from watchcache.testing.listoptions import ListOptions
+from watchcache.testing.patch import apply_patch
+from watchcache.testing.reads import list_bytes, page, plan, too_large
+from watchcache.testing.resources import (
+    GroupVersionResource,
+    RequestPath,
+    ResourceInfo,
+    builtin_resource,
+)
+from watchcache.testing.store import Collection, Store, full_object
+from watchcache.testing.verbs import DeleteOptions, Verbs
+from watchcache.testing.watch import Watcher, WatchHub
+
+__all__ = ["Endpoints", "StreamSettings", "error_response", "json_response"]
+
+# kube-apiserver waits this long for its cache to reach a requested RV
+# before answering 504 "Too large resource version".
+RV_WAIT_SECONDS = 3.0
+RV_POLL_SECONDS = 0.05
+# A watch ends this long after its final bookmark (1.34 sends one ~2 s
+# before the deadline).
+FINAL_BOOKMARK_LEAD = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    bookmark_interval: float = 60.0
+    min_request_timeout: int = 1800
+    watch_capacity: int = 1000
+
+
+def _headers() -> dict[str, str]:
+    return {"Audit-Id": str(uuid.uuid4()), "Cache-Control": "no-cache, private"}
+
+
+def json_response(body: bytes, code: int = 200) -> web.Response:
+    return web.Response(status=code, body=body, content_type="application/json", headers=_headers())
+
+
+def error_response(error: status.ApiError) -> web.Response:
+    response = json_response(error.body(), error.code)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _query(request: web.Request) -> dict[str, str]:
+    return {key: request.query[key] for key in request.query}
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError as err:
+        raise status.bad_request(f"the body of the request could not be decoded: {err}") from None
+    if not isinstance(obj, dict):
+        raise status.bad_request("the body of the request is not a JSON object")
+    return obj
+
+
+class Endpoints:
+    def __init__(
+        self,
+        store: Store,
+        verbs: Verbs,
+        hub: WatchHub,
+        settings: StreamSettings,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.verbs = verbs
+        self.hub = hub
+        self.settings = settings
+        self.monotonic = monotonic
+
+    # -- resolving -------------------------------------------------------
+
+    def resolve(self, path: RequestPath, method: str, body_kind: str | None) -> ResourceInfo:
+        """The resource a request names; 404 for one never seen, except a
+        POST to a group's resource, which registers it (CRD-like)."""
+        known = builtin_resource(path.gvr)
+        if known is not None:
+            return known
+        coll = self.store.find(path.gvr.group, path.gvr.resource)
+        if coll is not None and coll.info.gvr.version == path.gvr.version:
+            return coll.info
+        if method == "POST" and path.gvr.group and body_kind:
+            return self.register(path.gvr, body_kind, namespaced=bool(path.namespace))
+        raise status.ApiError(
+            404, "NotFound", "the server could not find the requested resource", {}
+        )
+
+    def register(self, gvr: GroupVersionResource, kind: str, namespaced: bool) -> ResourceInfo:
+        defaults = {"metadata.name": "", "metadata.namespace": ""}
+        info = ResourceInfo(gvr, kind, kind + "List", namespaced, defaults)
+        return self.store.collection(info).info
+
+    # -- dispatch --------------------------------------------------------
+
+    async def handle(self, request: web.Request, path: RequestPath) -> web.StreamResponse:
+        body: dict[str, Any] | None = None
+        if request.method in ("POST", "PUT") or (
+            request.method == "DELETE" and request.can_read_body
+        ):
+            body = await _body(request) if request.can_read_body else {}
+        kind = body.get("kind") if body else None
+        info = self.resolve(path, request.method, kind if isinstance(kind, str) else None)
+        if path.subresource and path.subresource not in ("status", "scale"):
+            raise status.ApiError(
+                404, "NotFound", "the server could not find the requested resource", {}
+            )
+        if (path.subresource == "scale" and info.gvr.group not in ("apps", "")) or (
+            path.subresource and not info.builtin
+        ):
+            raise status.ApiError(
+                404, "NotFound", "the server could not find the requested resource", {}
+            )
+        return await self._verb(request, path, info, body)
+
+    async def _verb(
+        self,
+        request: web.Request,
+        path: RequestPath,
+        info: ResourceInfo,
+        body: dict[str, Any] | None,
+    ) -> web.StreamResponse:
+        method, query = request.method, _query(request)
+        if method == "GET":
+            if path.legacy_watch or query.get("watch") in ("true", "1"):
+                return await self.watch(request, path, info, query)
+            return await (self.get(path, info) if path.name else self.list(path, info, query))
+        if method == "POST" and not path.name:
+            return self._object(info, self.verbs.create(info, path.namespace, body or {}), 201)
+        if method == "PUT" and path.name:
+            return self.put(path, info, body or {})
+        if method == "PATCH" and path.name:
+            return self.patch(path, info, request.content_type, await request.read())
+        if method == "DELETE":
+            return self.delete(path, info, body, query)
+        raise status.method_not_allowed(
+            "the server does not allow this method on the requested resource"
+        )
+
+    def _object(self, info: ResourceInfo, entry: Any, code: int = 200) -> web.Response:
+        return json_response(full_object(self.store.collection(info).prefix, entry.body), code)
+
+    # -- GET, PUT, PATCH, DELETE ---------------------------------------
+
+    async def get(self, path: RequestPath, info: ResourceInfo) -> web.Response:
+        entry = self.verbs.get(info, path.namespace, path.name)
+        if path.subresource == "scale":
+            return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
+        return self._object(info, entry)
+
+    def put(self, path: RequestPath, info: ResourceInfo, body: dict[str, Any]) -> web.Response:
+        if path.subresource == "scale":
+            entry = self.verbs.update_scale(info, path.namespace, path.name, body)
+            return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
+        entry = self.verbs.update(info, path.namespace, path.name, body, path.subresource)
+        return self._object(info, entry)
+
+    def patch(
+        self, path: RequestPath, info: ResourceInfo, content_type: str, raw: bytes
+    ) -> web.Response:
+        current = self.verbs.get(info, path.namespace, path.name)
+        if path.subresource == "scale":
+            patched = apply_patch(info, content_type, self.verbs.scale(info, current), raw)
+            entry = self.verbs.update_scale(info, path.namespace, path.name, patched)
+            return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
+        patched = apply_patch(info, content_type, self.verbs.full(info, current), raw)
+        entry = self.verbs.update(info, path.namespace, path.name, patched, path.subresource)
+        return self._object(info, entry)
+
+    def delete(
+        self,
+        path: RequestPath,
+        info: ResourceInfo,
+        body: dict[str, Any] | None,
+        query: Mapping[str, str],
+    ) -> web.Response:
+        options = DeleteOptions.from_body(body, query.get("gracePeriodSeconds"))
+        if not path.name:
+            return self.delete_collection(path, info, options, query)
+        entry, gone = self.verbs.delete(info, path.namespace, path.name, options)
+        if self.verbs.returns_object(info) or not gone:
+            return self._object(info, entry)
+        return json_response(msgspec.json.encode(_success(info, entry.name, entry.uid)))
+
+    def delete_collection(
+        self,
+        path: RequestPath,
+        info: ResourceInfo,
+        options: DeleteOptions,
+        query: Mapping[str, str],
+    ) -> web.Response:
+        opts = ListOptions.from_query(query, watch=False, resource=info)
+        coll = self.store.collection(info)
+        listed = page(
+            coll, self.store, path.namespace, opts, plan(self.store, path.namespace, opts)
+        )
+        deleted = self.verbs.delete_many(info, listed.items, options)
+        result = type(listed)(deleted, self.store.rv, None, None)
+        return json_response(list_bytes(coll, result))
+
+    # -- LIST ------------------------------------------------------------
+
+    async def list(
+        self, path: RequestPath, info: ResourceInfo, query: Mapping[str, str]
+    ) -> web.Response:
+        opts = ListOptions.from_query(query, watch=False, resource=info)
+        await self._wait_for_rv(opts)
+        coll = self.store.collection(info)
+        where = plan(self.store, path.namespace, opts)
+        return json_response(list_bytes(coll, page(coll, self.store, path.namespace, opts, where)))
+
+    async def _wait_for_rv(self, opts: ListOptions) -> None:
+        """Wait (3 s at most) until the store reaches a requested RV."""
+        if opts.continue_token is not None or opts.resource_version in (None, "0"):
+            return
+        wanted = int(opts.resource_version or 0)
+        deadline = self.monotonic() + RV_WAIT_SECONDS
+        while self.store.rv < wanted:
+            if self.monotonic() >= deadline:
+                raise too_large(wanted, self.store.rv)
+            await asyncio.sleep(RV_POLL_SECONDS)
+
+    # -- WATCH -----------------------------------------------------------
+
+    async def watch(
+        self, request: web.Request, path: RequestPath, info: ResourceInfo, query: Mapping[str, str]
+    ) -> web.StreamResponse:
+        query = dict(query)
+        if path.name:
+            # A watch of one object (legacy /watch/.../NAME) is a watch
+            # of the collection selected on metadata.name.
+            name_term = f"metadata.name={path.name}"
+            query["fieldSelector"] = ",".join(
+                t for t in (query.get("fieldSelector"), name_term) if t
+            )
+        opts = ListOptions.from_query(query, watch=True, resource=info)
+        coll = self.store.collection(info)
+        try:
+            watcher: Watcher | None = self.hub.open(
+                coll, path.namespace, opts, self.settings.watch_capacity
+            )
+            error = None
+        except status.ApiError as err:
+            watcher, error = None, err
+        response = web.StreamResponse(status=200, headers=_headers())
+        response.content_type = "application/json"
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        if watcher is None:
+            assert error is not None
+            await response.write(b'{"type":"ERROR","object":%s}\n' % error.body())
+            return response
+        try:
+            await self._pump(request, response, watcher, coll)
+        except ConnectionResetError:
+            pass  # the client went away; nothing is left to tell it
+        finally:
+            self.hub.remove(watcher)
+        return response
+
+    def _deadline(self, opts: ListOptions) -> float:
+        seconds: float
+        if opts.timeout_seconds:
+            seconds = opts.timeout_seconds
+        else:
+            low = self.settings.min_request_timeout
+            seconds = random.uniform(low, 2 * low)
+        return self.monotonic() + seconds
+
+    async def _pump(
+        self, request: web.Request, response: web.StreamResponse, watcher: Watcher, coll: Collection
+    ) -> None:
+        deadline = self._deadline(watcher.opts)
+        bookmarks = watcher.opts.allow_watch_bookmarks
+        next_bookmark = self.monotonic() + self.settings.bookmark_interval
+        # Like the cacher, no pre-deadline bookmark when the watch is
+        # shorter than the lead.
+        final_due = deadline - FINAL_BOOKMARK_LEAD
+        final_sent = final_due <= self.monotonic()
+        if watcher.start:
+            await response.write(b"".join(watcher.start))
+        while True:
+            if watcher.stalled is not None:
+                await watcher.stalled.wait()
+            lines = watcher.take()
+            if watcher.closed is not None:
+                self._end(request, watcher)
+                return
+            if lines:
+                await response.write(b"".join(lines))
+                continue
+            now = self.monotonic()
+            if now >= deadline:
+                return
+            if bookmarks and (now >= next_bookmark or (not final_sent and now >= final_due)):
+                final_sent = final_sent or now >= final_due
+                next_bookmark = now + self.settings.bookmark_interval
+                await response.write(watcher.bookmark(max(self.store.rv, watcher.after)))
+                continue
+            wake_at = deadline
+            if bookmarks:
+                wake_at = min(wake_at, next_bookmark, deadline if final_sent else final_due)
+            await self._sleep(watcher, wake_at)
+
+    async def _sleep(self, watcher: Watcher, wake_at: float) -> None:
+        delay = max(wake_at - self.monotonic(), 0.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(watcher.wake.wait(), timeout=delay)
+
+    def _end(self, request: web.Request, watcher: Watcher) -> None:
+        """A cut stream closes the connection without the final chunk."""
+        if watcher.closed == "cut" and request.transport is not None:
+            request.transport.close()
+
+
+def _success(info: ResourceInfo, name: str, uid: str) -> dict[str, Any]:
+    details: dict[str, Any] = {"name": name, "kind": info.gvr.resource, "uid": uid}
+    if info.gvr.group:
+        details = {"name": name, "group": info.gvr.group, "kind": info.gvr.resource, "uid": uid}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": details,
+    }

@@ -1,0 +1,282 @@
+"""The simulator's storage: every object of every resource, one global RV.
+
+Glossary:
+    RV          the store's revision, like etcd's: one counter for every
+                resource, increased by one per write (create, update, delete).
+    Collection  everything stored for one resource (group + resource): its
+                live objects sorted by key, its event log and history.
+    Entry       one stored version of one object: the item JSON (what a LIST
+                item carries) plus the decoded header reads need (key, RV,
+                uid, labels, field-selector values). Immutable once stored.
+    Event       one write: ADDED, MODIFIED or DELETED, the new entry and the
+                previous one. Its watch lines are encoded once, on first use,
+                and shared by every watcher.
+    history     the newest events of a collection, what a WATCH from an RV
+                replays; older watches get 410 (watch.py).
+    log         the events after the compaction RV; what an exact LIST at an
+                older RV rolls back through. Separate from history, as the
+                apiserver's watch cache is separate from etcd's compaction.
+
+Invariants:
+    - ``Store.rv`` only grows; every Entry's rv is <= it, and the entries of
+      one collection's ``items`` are the state at ``Store.rv``.
+    - ``log`` holds, in RV order, every event of its collection with rv >
+      ``Store.compacted``; ``history`` is a suffix of the events ever made.
+    - Writes are sync: the store is mutated, the event logged, and every
+      listener told, with no await in between.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from sortedcontainers import SortedDict  # type: ignore[import-untyped]
+
+from watchcache.testing.resources import ResourceInfo, field_values
+
+__all__ = [
+    "DEFAULT_HISTORY",
+    "DEFAULT_LOG",
+    "Collection",
+    "Entry",
+    "Event",
+    "Listener",
+    "Store",
+    "key_of",
+]
+
+# The apiserver's watch cache starts at 100 events and grows to 102,400; a
+# test's collections are small, so a fixed 10,000 covers minutes of churn.
+DEFAULT_HISTORY = 10_000
+# Bound on each collection's rollback log: when it is full the store
+# compacts up to the oldest logged event, as kube-apiserver's periodic etcd
+# compaction would, and exact LISTs older than that get 410.
+DEFAULT_LOG = 100_000
+
+
+def key_of(namespace: str, name: str) -> str:
+    return f"{namespace}/{name}" if namespace else name
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Entry:
+    key: str
+    namespace: str
+    name: str
+    uid: str
+    rv: int
+    body: bytes
+    labels: Mapping[str, str]
+    fields: Mapping[str, str]
+    # Only what verbs decide on without decoding the body.
+    deleting: bool = False
+    finalizers: tuple[str, ...] = ()
+
+    def decode(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = msgspec.json.decode(self.body)
+        return decoded
+
+
+@dataclass(slots=True, eq=False)
+class Event:
+    type: str
+    rv: int
+    key: str
+    entry: Entry
+    prev: Entry | None
+    prefix: bytes
+    _lines: dict[str, bytes] = field(default_factory=dict)
+
+    def object_bytes(self) -> bytes:
+        return full_object(self.prefix, self.entry.body)
+
+    def line(self, event_type: str) -> bytes:
+        """``{"type":T,"object":<entry>}\\n``, encoded once per type."""
+        cached = self._lines.get(event_type)
+        if cached is None:
+            cached = b'{"type":"%s","object":%s}\n' % (event_type.encode(), self.object_bytes())
+            self._lines[event_type] = cached
+        return cached
+
+    def deleted_line(self) -> bytes:
+        """DELETED with the previous object at this event's RV: what a
+        watcher gets when the object leaves its selector."""
+        cached = self._lines.get("leave")
+        if cached is None:
+            assert self.prev is not None, "an ADDED event cannot leave a selector"
+            body = with_rv(self.prev.body, self.rv)
+            cached = b'{"type":"DELETED","object":%s}\n' % full_object(self.prefix, body)
+            self._lines["leave"] = cached
+        return cached
+
+
+def full_object(prefix: bytes, body: bytes) -> bytes:
+    """A GET's or a watch event's object: kind and apiVersion, then the item."""
+    if not prefix:
+        return body
+    return prefix + body[1:] if body != b"{}" else prefix[:-1] + b"}"
+
+
+def with_rv(body: bytes, rv: int) -> bytes:
+    obj = msgspec.json.decode(body)
+    obj.setdefault("metadata", {})["resourceVersion"] = str(rv)
+    return msgspec.json.encode(obj)
+
+
+Listener = Callable[[Event], None]
+
+
+@dataclass(eq=False)
+class Collection:
+    info: ResourceInfo
+    history_size: int
+    log_size: int
+    items: SortedDict = field(default_factory=SortedDict)  # key -> Entry
+    history: deque[Event] = field(init=False)
+    log: deque[Event] = field(init=False)
+    # True once history lost an event: from then on old watches get 410.
+    history_truncated: bool = False
+    history_floor: int = 0
+    listeners: set[Listener] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        # Full rule: appending to a full history drops its oldest event
+        # (old watches then get 410); the log is trimmed by Store.compact.
+        self.history = deque(maxlen=self.history_size)
+        self.log = deque()
+
+    @property
+    def prefix(self) -> bytes:
+        """Bytes before a stored item that make it a full object."""
+        if not self.info.builtin:
+            return b""
+        gvr = self.info.gvr
+        api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+        return b'{"kind":"%s","apiVersion":"%s",' % (self.info.kind.encode(), api_version.encode())
+
+    def get(self, key: str) -> Entry | None:
+        entry: Entry | None = self.items.get(key)
+        return entry
+
+    def oldest_watchable(self) -> int:
+        """The oldest RV a watch may start from, the M of a 410's message."""
+        if self.history:
+            return self.history[0].rv - 1
+        return self.history_floor
+
+    def record(self, event: Event) -> None:
+        if len(self.history) == self.history.maxlen:
+            self.history_truncated = True
+            self.history_floor = self.history[0].rv
+        self.history.append(event)
+        self.log.append(event)
+
+    def shrink_history(self, size: int) -> None:
+        """Keep only the newest ``size`` events (a fault a test injects)."""
+        kept = list(self.history)[-size:] if size else []
+        if len(kept) < len(self.history):
+            self.history_truncated = True
+            dropped = self.history[len(self.history) - len(kept) - 1]
+            self.history_floor = dropped.rv
+        self.history = deque(kept, maxlen=max(size, 1))
+        self.history_size = max(size, 1)
+
+    def since(self, rv: int) -> Iterator[Event]:
+        """History events after ``rv``, oldest first."""
+        for event in self.history:
+            if event.rv > rv:
+                yield event
+
+    def __repr__(self) -> str:
+        return f"Collection({self.info.gvr.resource}: {len(self.items)} items, {len(self.history)} history)"
+
+
+class Store:
+    """All collections and the global RV.
+
+    Only ``write`` changes objects; it returns the Event after telling the
+    collection's listeners (each must accept it without blocking).
+    """
+
+    def __init__(self, history_size: int = DEFAULT_HISTORY, log_size: int = DEFAULT_LOG) -> None:
+        self.rv = 1
+        self.compacted = 0
+        self.history_size = history_size
+        self.log_size = log_size
+        self.collections: dict[tuple[str, str], Collection] = {}
+
+    def collection(self, info: ResourceInfo) -> Collection:
+        ident = (info.gvr.group, info.gvr.resource)
+        found = self.collections.get(ident)
+        if found is None:
+            found = Collection(info, self.history_size, self.log_size)
+            self.collections[ident] = found
+        return found
+
+    def find(self, group: str, resource: str) -> Collection | None:
+        return self.collections.get((group, resource))
+
+    def write(
+        self, coll: Collection, event_type: str, obj: dict[str, Any], prev: Entry | None
+    ) -> Event:
+        """Store ``obj`` (or delete it, for DELETED) at the next RV."""
+        self.rv += 1
+        entry = make_entry(coll.info, obj, self.rv)
+        if event_type == "DELETED":
+            del coll.items[entry.key]
+        else:
+            coll.items[entry.key] = entry
+        event = Event(event_type, self.rv, entry.key, entry, prev, coll.prefix)
+        coll.record(event)
+        self._bound_log(coll)
+        for listener in list(coll.listeners):
+            listener(event)
+        return event
+
+    def _bound_log(self, coll: Collection) -> None:
+        if len(coll.log) > coll.log_size:
+            self.compact(coll.log[len(coll.log) - coll.log_size - 1].rv)
+
+    def compact(self, rv: int | None = None) -> int:
+        """Forget every version older than ``rv`` (default: now), like etcd."""
+        target = self.rv if rv is None else min(rv, self.rv)
+        self.compacted = max(self.compacted, target)
+        for coll in self.collections.values():
+            while coll.log and coll.log[0].rv <= self.compacted:
+                coll.log.popleft()
+        return self.compacted
+
+    def __repr__(self) -> str:
+        return (
+            f"Store(rv={self.rv}, compacted={self.compacted}, {len(self.collections)} collections)"
+        )
+
+
+def make_entry(info: ResourceInfo, obj: dict[str, Any], rv: int) -> Entry:
+    """Stamp ``obj`` with ``rv`` and encode it once."""
+    meta: dict[str, Any] = obj.setdefault("metadata", {})
+    meta["resourceVersion"] = str(rv)
+    namespace = meta.get("namespace", "") or ""
+    name = meta.get("name", "")
+    item = obj
+    if info.builtin:
+        # Built-in kinds' list items carry no kind/apiVersion; the prefix
+        # adds them back for GETs and watch events.
+        item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+    labels = meta.get("labels") or {}
+    return Entry(
+        key=key_of(namespace, name),
+        namespace=namespace,
+        name=name,
+        uid=meta.get("uid", ""),
+        rv=rv,
+        body=msgspec.json.encode(item),
+        labels=labels,
+        fields=field_values(info, obj),
+        deleting="deletionTimestamp" in meta,
+        finalizers=tuple(meta.get("finalizers") or ()),
+    )

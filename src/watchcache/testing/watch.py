@@ -1,0 +1,229 @@
+"""WATCH: who hears which event, and the lines each watcher writes.
+
+Glossary:
+    Watcher     one WATCH request's state: its filter, its bounded queue of
+                encoded lines, its deadline and bookmark schedule.
+    WatchHub    every open watcher, indexed per collection by the kind's
+                trigger field value (pods: spec.nodeName), so an event
+                reaches only the watchers that can match it.
+    start       the lines a watch begins with before live events: the
+                synthetic ADDEDs (RV unset or 0, WatchList) or the history
+                replay after RV N. Built in the same sync step that
+                registers the watcher, so no event falls between the two.
+
+Queue rule: a watcher's live queue holds at most ``capacity`` lines. An
+event offered to a full queue closes the watcher (reason "overflow"); its
+client resumes from the last RV it saw, which history still covers.
+
+Invariants:
+    - A watcher never emits an event with rv <= ``after``, and emits events
+      in RV order.
+    - A bookmark carries the store's RV only when the watcher's queue is
+      empty, so it never claims an event it has not delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from watchcache.testing import status
+from watchcache.testing.listoptions import ListOptions
+from watchcache.testing.reads import entries_at
+from watchcache.testing.store import Collection, Entry, Event, Store, full_object
+
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "INITIAL_EVENTS_END",
+    "WatchHub",
+    "Watcher",
+    "too_old",
+]
+
+# Lines a watcher may have queued but not yet written; the apiserver's
+# cacheWatcher buffers a few hundred events, and a test that stalls a
+# watcher wants overflow to be reachable.
+DEFAULT_CAPACITY = 1000
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def too_old(rv: int, oldest: int) -> status.ApiError:
+    return status.expired(f"too old resource version: {rv} ({oldest})")
+
+
+@dataclass(eq=False)
+class Watcher:
+    coll: Collection
+    namespace: str
+    opts: ListOptions
+    after: int
+    capacity: int = DEFAULT_CAPACITY
+    start: list[bytes] = field(default_factory=list)
+    queue: deque[bytes] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    last_rv: int = 0
+    closed: str | None = None  # why, once closed
+    stalled: asyncio.Event | None = None  # set = may write; None = never stalled
+
+    def matches(self, entry: Entry | None) -> bool:
+        if entry is None:
+            return False
+        if self.namespace and entry.namespace != self.namespace:
+            return False
+        labels, fields = self.opts.label_selector, self.opts.field_selector
+        return (labels.empty or labels.matches(entry.labels)) and (
+            fields.empty or fields.matches(entry.fields)
+        )
+
+    def line_for(self, event: Event) -> bytes | None:
+        """The line this watcher writes for ``event``, if any: an object
+        entering the selector is ADDED, one leaving it DELETED."""
+        if event.rv <= self.after:
+            return None
+        old = event.type != "ADDED" and self.matches(event.prev)
+        new = event.type != "DELETED" and self.matches(event.entry)
+        if event.type == "DELETED":
+            return event.line("DELETED") if old else None
+        if new:
+            return event.line("MODIFIED" if old else "ADDED")
+        return event.deleted_line() if old else None
+
+    def offer(self, event: Event) -> None:
+        line = self.line_for(event)
+        if line is None or self.closed:
+            return
+        if len(self.queue) >= self.capacity:
+            self.close("overflow")
+            return
+        self.queue.append(line)
+        self.last_rv = event.rv
+        self.wake.set()
+
+    def close(self, reason: str) -> None:
+        if self.closed is None:
+            self.closed = reason
+            self.wake.set()
+
+    def take(self) -> list[bytes]:
+        lines = list(self.queue)
+        self.queue.clear()
+        self.wake.clear()
+        return lines
+
+    def bookmark(self, rv: int, initial_end: bool = False) -> bytes:
+        annotations = (
+            b',"annotations":{"%s":"true"}' % INITIAL_EVENTS_END.encode() if initial_end else b""
+        )
+        meta = b'{"metadata":{"resourceVersion":"%d"%s}}' % (rv, annotations)
+        return b'{"type":"BOOKMARK","object":%s}\n' % full_object(self.bookmark_prefix(), meta)
+
+    def bookmark_prefix(self) -> bytes:
+        gvr = self.coll.info.gvr
+        api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+        return b'{"kind":"%s","apiVersion":"%s",' % (
+            self.coll.info.kind.encode(),
+            api_version.encode(),
+        )
+
+    def __repr__(self) -> str:
+        return f"Watcher({self.coll.info.gvr.resource} ns={self.namespace!r} after={self.after} queued={len(self.queue)} closed={self.closed})"
+
+
+class WatchHub:
+    """Open watchers by collection and trigger value; the store's listener."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # collection -> trigger value (None: unindexed) -> watchers
+        self._index: dict[Collection, dict[str | None, set[Watcher]]] = {}
+
+    def watchers(self) -> Iterator[Watcher]:
+        for by_value in self._index.values():
+            for group in by_value.values():
+                yield from group
+
+    def open(
+        self, coll: Collection, namespace: str, opts: ListOptions, capacity: int = DEFAULT_CAPACITY
+    ) -> Watcher:
+        """Register a watcher and compute its start lines, in one sync step."""
+        watcher = Watcher(coll, namespace, opts, after=0, capacity=capacity)
+        watcher.start, watcher.after = self._start(watcher)
+        watcher.last_rv = watcher.after
+        self._add(watcher)
+        return watcher
+
+    def _start(self, watcher: Watcher) -> tuple[list[bytes], int]:
+        opts, coll = watcher.opts, watcher.coll
+        rv_text = opts.resource_version
+        if opts.send_initial_events or (
+            opts.send_initial_events is None and rv_text in (None, "0")
+        ):
+            return self._initial(watcher), self.store.rv
+        wanted = int(rv_text or 0)
+        if coll.history_truncated and wanted < coll.oldest_watchable():
+            raise too_old(wanted, coll.oldest_watchable())
+        replay = [line for e in coll.since(wanted) if (line := watcher.line_for(e)) is not None]
+        # An RV newer than the store skips events up to it, as the cacher does.
+        return replay, max(wanted, self.store.rv)
+
+    def _initial(self, watcher: Watcher) -> list[bytes]:
+        coll, prefix = watcher.coll, watcher.coll.prefix
+        lo, hi = (
+            (watcher.namespace + "/", watcher.namespace + "0") if watcher.namespace else ("", "")
+        )
+        lines = [
+            b'{"type":"ADDED","object":%s}\n' % full_object(prefix, entry.body)
+            for entry in entries_at(coll, self.store.rv, self.store.rv, lo, hi)
+            if watcher.matches(entry)
+        ]
+        if watcher.opts.send_initial_events and watcher.opts.allow_watch_bookmarks:
+            lines.append(watcher.bookmark(self.store.rv, initial_end=True))
+        return lines
+
+    def _trigger(self, watcher: Watcher) -> str | None:
+        trigger = watcher.coll.info.trigger_field
+        return watcher.opts.field_selector.exact(trigger) if trigger else None
+
+    def _add(self, watcher: Watcher) -> None:
+        by_value = self._index.get(watcher.coll)
+        if by_value is None:
+            by_value = self._index[watcher.coll] = {}
+            watcher.coll.listeners.add(self._listener(watcher.coll))
+        by_value.setdefault(self._trigger(watcher), set()).add(watcher)
+
+    def _listener(self, coll: Collection) -> Callable[[Event], None]:
+        def dispatch(event: Event) -> None:
+            self.dispatch(coll, event)
+
+        return dispatch
+
+    def dispatch(self, coll: Collection, event: Event) -> None:
+        by_value = self._index.get(coll)
+        if not by_value:
+            return
+        trigger = coll.info.trigger_field
+        values: set[str | None] = {None}
+        if trigger:
+            values.add(event.entry.fields.get(trigger))
+            if event.prev is not None:
+                values.add(event.prev.fields.get(trigger))
+        for value in values:
+            for watcher in list(by_value.get(value, ())):
+                watcher.offer(event)
+
+    def remove(self, watcher: Watcher) -> None:
+        by_value = self._index.get(watcher.coll, {})
+        group = by_value.get(self._trigger(watcher))
+        if group is not None:
+            group.discard(watcher)
+            if not group:
+                del by_value[self._trigger(watcher)]
+
+    def close_all(self, reason: str) -> None:
+        for watcher in list(self.watchers()):
+            watcher.close(reason)
+
+    def __repr__(self) -> str:
+        return f"WatchHub({sum(1 for _ in self.watchers())} watchers)"
