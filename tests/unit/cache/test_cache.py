@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from tests.unit.cache.fakes import PODS, WIDGETS, Clock, Fields, Labels, pod
+
+from watchcache.cache.cache import Cache, CacheConfig, TooNewResourceVersion
+from watchcache.cache.history import TooOldResourceVersion
+
+
+def pods_cache(**config: object) -> Cache:
+    cache = Cache(PODS, CacheConfig(**config), clock=Clock())  # type: ignore[arg-type]
+    cache.replace([], 1)
+    return cache
+
+
+def test_apply_returns_event_with_previous_object() -> None:
+    cache = pods_cache()
+    added = cache.apply("ADDED", pod("a", rv=2, labels={"x": "1"}))
+    modified = cache.apply("MODIFIED", pod("a", rv=3, labels={"x": "2"}))
+    assert added is not None and modified is not None
+    assert added.prev is None and modified.prev is added.entry
+    assert (modified.prev_labels, modified.labels) == ({"x": "1"}, {"x": "2"})
+    assert cache.rv == 3
+    deleted = cache.apply("DELETED", pod("a", rv=4))
+    assert deleted is not None and deleted.prev is modified.entry
+    assert cache.get("default", "a") is None
+
+
+def test_stale_event_is_dropped() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=5))
+    assert cache.apply("MODIFIED", pod("a", rv=5)) is None
+    assert cache.apply("MODIFIED", pod("a", rv=4)) is None
+    entry = cache.get("default", "a")
+    assert entry is not None and entry.rv == 5
+
+
+def test_apply_line_and_bookmark() -> None:
+    cache = pods_cache()
+    line = b'{"type":"ADDED","object":' + pod("a", rv=7) + b"}\n"
+    event = cache.apply_line(line)
+    assert event is not None and event.line("ADDED") == line
+    assert (
+        cache.apply_line(
+            b'{"type":"BOOKMARK","object":{"kind":"Pod","metadata":{"resourceVersion":"20"}}}'
+        )
+        is None
+    )
+    assert cache.rv == 20
+    with pytest.raises(ValueError):
+        cache.apply_line(b'{"type":"ERROR","object":{"kind":"Status","code":410}}')
+
+
+def test_replace_sets_state_and_restarts_history() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("old", rv=2))
+    cache.replace([pod("b", rv=40, typed=False), pod("a", rv=30, typed=False)], 50)
+    assert [e.key for e in cache.list().items] == ["default/a", "default/b"]
+    assert cache.rv == 50 and cache.since(50) == []
+    with pytest.raises(TooOldResourceVersion):
+        cache.since(2)
+
+
+def test_list_pages_with_remaining_count_and_relative_keys() -> None:
+    cache = pods_cache()
+    for i, ns in enumerate(["a", "a", "a", "b"]):
+        cache.apply("ADDED", pod(f"p{i}", ns, rv=10 + i))
+    page = cache.list(namespace="a", limit=2)
+    assert [e.key for e in page.items] == ["a/p0", "a/p1"]
+    assert page.continue_after == "p1" and page.remaining == 1 and page.rv == 13
+    page = cache.list(namespace="a", limit=2, continue_after="p1", rv=page.rv)
+    assert [e.key for e in page.items] == ["a/p2"] and page.continue_after is None
+    page = cache.list(limit=3)
+    assert page.continue_after == "a/p2" and page.remaining == 1
+
+
+def test_a_full_last_page_has_no_continue() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=2))
+    cache.apply("ADDED", pod("b", rv=3))
+    page = cache.list(limit=2)
+    assert len(page.items) == 2 and page.continue_after is None and page.remaining is None
+
+
+def test_selected_page_continues_while_keys_remain_even_if_none_match() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=2, labels={"x": "1"}))
+    cache.apply("ADDED", pod("b", rv=3))
+    page = cache.list(labels=Labels({"x": "1"}), limit=1)
+    assert [e.name for e in page.items] == ["a"]
+    assert page.continue_after == "default/a" and page.remaining is None
+    page = cache.list(labels=Labels({"x": "1"}), limit=1, continue_after="default/a", rv=page.rv)
+    assert page.items == [] and page.continue_after is None
+
+
+def test_field_selector_on_indexed_field_and_defaults() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=2, node="n1"))
+    cache.apply("ADDED", pod("b", "other", rv=3, node="n1"))
+    cache.apply("ADDED", pod("c", rv=4))
+    assert [e.key for e in cache.list(fields=Fields({"spec.nodeName": "n1"})).items] == [
+        "default/a",
+        "other/b",
+    ]
+    assert [
+        e.key for e in cache.list(namespace="other", fields=Fields({"spec.nodeName": "n1"})).items
+    ] == ["other/b"]
+    assert [e.key for e in cache.list(fields=Fields({"spec.nodeName": ""})).items] == ["default/c"]
+    always = cache.list(fields=Fields({"spec.restartPolicy": "Always"}))
+    assert len(always.items) == 3
+
+
+def test_exact_rv_ahead_of_the_cache_is_refused() -> None:
+    cache = pods_cache()
+    with pytest.raises(TooNewResourceVersion):
+        cache.list(rv=5)
+
+
+def test_exact_rv_outside_the_window_is_too_old() -> None:
+    cache = pods_cache(history_min_events=100, history_max_events=100)
+    for rv in range(2, 203):
+        cache.apply("MODIFIED", pod("a", rv=rv))
+    with pytest.raises(TooOldResourceVersion) as err:
+        cache.list(rv=50)
+    assert err.value.message == "too old resource version: 50 (102)"
+    assert cache.list(rv=102).items[0].rv == 102
+
+
+def test_shard_ranges_partition_a_list() -> None:
+    cache = pods_cache(shard_count=4)
+    for i in range(50):
+        # Real uids are random UUIDs; FNV-1a's top bits barely move when
+        # only the last characters differ.
+        cache.apply(
+            "ADDED", pod(f"p{i:02d}", rv=10 + i, uid=str(uuid.uuid5(uuid.NAMESPACE_DNS, str(i))))
+        )
+    full = [e.key for e in cache.list().items]
+    quarters = [cache.list(shard_ranges=[(q << 62, (q + 1) << 62)]).items for q in range(4)]
+    assert sorted(e.key for part in quarters for e in part) == full
+    assert all(len(part) < 50 for part in quarters)
+
+
+def test_strip_managed_fields_config() -> None:
+    cache = pods_cache(strip_managed_fields=True)
+    cache.apply("ADDED", pod("a", rv=2, managed=True))
+    entry = cache.get("default", "a")
+    assert entry is not None and "managedFields" not in json.loads(entry.raw)["metadata"]
+
+
+def test_cluster_scoped_custom_resource_keys_and_items() -> None:
+    cache = Cache(WIDGETS, clock=Clock())  # type: ignore[arg-type]
+    cache.replace([], 1)
+    cache.apply(
+        "ADDED",
+        b'{"kind":"Widget","apiVersion":"example.com/v1","metadata":{"name":"w","resourceVersion":"2"}}',
+    )
+    page = cache.list()
+    assert [e.key for e in page.items] == ["w"]
+    assert page.items[0].item_bytes() == page.items[0].raw
+
+
+async def test_follow_yields_history_then_live_events() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=2))
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for event in cache.follow(1):
+            seen.append(event.rv)
+            if event.rv == 4:
+                return
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0)
+    cache.apply("ADDED", pod("b", rv=3))
+    await asyncio.sleep(0)
+    cache.apply("ADDED", pod("c", rv=4))
+    await asyncio.wait_for(task, 5)
+    assert seen == [2, 3, 4]
+
+
+async def test_follower_behind_a_relist_gets_too_old() -> None:
+    cache = pods_cache()
+    follower = cache.follow(1)
+    cache.replace([], 10)
+    with pytest.raises(TooOldResourceVersion):
+        await anext(follower)
+
+
+async def test_wait_until_returns_once_rv_is_reached() -> None:
+    cache = pods_cache()
+    waiter = asyncio.create_task(cache.wait_until(5))
+    await asyncio.sleep(0)
+    cache.bookmark(4)
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    cache.bookmark(5)
+    await asyncio.wait_for(waiter, 5)

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import pytest
+from tests.unit.cache.fakes import POD_FIELDS, Clock, pod
+
+from watchcache.cache.entry import EntryCodec
+from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
+from watchcache.cache.history import LINE_MEMO_EVENTS, History, TooOldResourceVersion
+
+CODEC = EntryCodec(
+    kind="Pod", api_version="v1", namespaced=True, field_defaults=POD_FIELDS, builtin=True
+)
+
+
+def ev(rv: int, name: str = "a", kind: str = ADDED, prev_rv: int | None = None) -> Event:
+    prev = CODEC.decode(pod(name, rv=prev_rv)) if prev_rv is not None else None
+    return Event(kind, CODEC.decode(pod(name, rv=rv)), prev, rv)
+
+
+def history(clock: Clock | None = None, **kw: float) -> History:
+    return History(clock=clock or Clock(), **kw)  # type: ignore[arg-type]
+
+
+def test_since_returns_events_after_rv_in_order() -> None:
+    h = history()
+    h.reset(10)
+    for rv in (11, 13, 20):
+        h.append(ev(rv))
+    assert [e.rv for e in h.since(10)] == [11, 13, 20]
+    assert [e.rv for e in h.since(12)] == [13, 20]
+    assert [e.rv for e in h.since(13)] == [20]
+    assert h.since(20) == []
+    assert h.since(99) == []  # newer than the cache: nothing yet, no error
+
+
+def test_before_any_eviction_every_rv_since_the_relist_is_served() -> None:
+    h = history()
+    h.reset(10)
+    h.append(ev(15))
+    assert h.oldest() == 11
+    assert [e.rv for e in h.since(10)] == [15]
+    with pytest.raises(TooOldResourceVersion) as err:
+        h.since(9)
+    assert err.value.message == "too old resource version: 9 (10)"
+
+
+def test_after_eviction_m_is_oldest_kept_minus_one_and_is_accepted() -> None:
+    h = history(min_events=100, max_events=100, window=0.0)
+    h.reset(0)
+    for rv in range(1, 151):
+        h.append(ev(rv * 2))  # rvs 2, 4, ..., 300; the ring keeps the last 100
+    assert len(h) == 100
+    oldest = h.oldest()
+    assert oldest == 102
+    assert [e.rv for e in h.since(101)][:2] == [102, 104]  # M itself is accepted
+    with pytest.raises(TooOldResourceVersion) as err:
+        h.since(100)
+    assert err.value.message == "too old resource version: 100 (101)"
+    assert (err.value.rv, err.value.oldest) == (100, 102)
+
+
+def test_capacity_doubles_while_the_oldest_event_is_younger_than_the_window() -> None:
+    clock = Clock()
+    h = history(clock, window=75.0)
+    h.reset(0)
+    for rv in range(1, 1001):
+        clock.now += 0.01  # 1000 events in 10 s: all inside the window
+        h.append(ev(rv))
+    assert len(h) == 1000
+    assert h.capacity == 1600  # 100 -> 200 -> 400 -> 800 -> 1600
+    assert h.since(0)[0].rv == 1
+
+
+def test_capacity_never_exceeds_max_events() -> None:
+    clock = Clock()
+    h = history(clock, max_events=400)
+    h.reset(0)
+    for rv in range(1, 1001):
+        h.append(ev(rv))
+    assert h.capacity == 400 and len(h) == 400
+    assert h.oldest() == 601
+
+
+def test_capacity_halves_when_the_newest_quarter_is_older_than_the_window() -> None:
+    clock = Clock()
+    h = history(clock, window=75.0)
+    h.reset(0)
+    for rv in range(1, 401):
+        h.append(ev(rv))  # all at one instant: grows to 400
+    assert h.capacity == 400 and len(h) == 400
+    clock.now += 100  # every kept event is now older than the window
+    h.append(ev(401))
+    assert h.capacity == 200
+    assert len(h) == 200  # halved to 200 kept newest, then the oldest evicted for 401
+    assert [e.rv for e in h.since(h.oldest() - 1)][-1] == 401
+    assert h.oldest() == 202
+
+
+def test_capacity_stays_when_old_but_not_stale() -> None:
+    clock = Clock()
+    h = history(clock, window=75.0)
+    h.reset(0)
+    for rv in range(1, 101):
+        clock.now += 1.0  # oldest 100 s ago, newest quarter recent
+        h.append(ev(rv))
+    h.append(ev(101))
+    assert h.capacity == 100 and len(h) == 100
+
+
+def test_byte_bound_evicts_oldest() -> None:
+    one = ev(102, kind=MODIFIED, prev_rv=101).retained_bytes()  # same size for rvs 101..999
+    h = history(max_bytes=one * 3)
+    h.reset(100)
+    for rv in range(102, 112):
+        h.append(ev(rv, kind=MODIFIED, prev_rv=rv - 1))
+    assert len(h) == 3
+    assert h.retained_bytes == one * 3
+    assert h.oldest() == 109
+
+
+def test_retained_bytes_follow_the_ring() -> None:
+    h = history(min_events=100, max_events=100)
+    h.reset(0)
+    events = [ev(rv, kind=DELETED, prev_rv=rv - 1) for rv in range(2, 150)]
+    for e in events:
+        h.append(e)
+    assert h.retained_bytes == sum(e.retained_bytes() for e in events[-100:])
+
+
+def test_lines_of_old_events_are_forgotten() -> None:
+    h = history()
+    h.reset(0)
+    events = [ev(rv) for rv in range(1, LINE_MEMO_EVENTS + 3)]
+    for e in events:
+        e.line(ADDED)
+        h.append(e)
+    assert events[0]._lines is None and events[1]._lines is None
+    assert events[2]._lines is not None and events[-1]._lines is not None
+
+
+def test_reset_drops_events() -> None:
+    h = history()
+    h.reset(0)
+    h.append(ev(1))
+    h.reset(50)
+    assert len(h) == 0 and h.retained_bytes == 0
+    assert h.since(50) == []
+    with pytest.raises(TooOldResourceVersion):
+        h.since(1)
