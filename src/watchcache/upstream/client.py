@@ -1,0 +1,517 @@
+"""The one HTTP client that talks to upstream, and the one place its errors
+are mapped.
+
+Glossary:
+    request     a call this client makes: ``get`` (whole body, e.g. a LIST
+                page), ``watch`` (a stream of lines) or ``forward`` (any
+                method, body streamed both ways, for the proxy).
+    line        one watch event as upstream sent it: the bytes between two
+                newlines, never decoded here.
+    mapped      every aiohttp, ssl, OS and timeout exception raised while a
+                request or its body is in progress leaves this module as
+                one of ``watchcache.upstream.errors``; nothing else does.
+
+Invariants:
+    A non-2xx answer to ``get`` or ``watch`` raises StatusError carrying
+    upstream's Status (or one synthesised from the code when the body is
+    not a Status), with ``retry_after`` from the Retry-After header.
+    ``forward`` never raises for a status: the proxy passes it on.
+    After a 401, the credential source is told; a request whose body can
+    be sent again (none, or bytes) is retried once with the new credential
+    (an exec plugin re-run, a token file re-read).
+    Every body read is bounded: ``max_body_bytes`` for ``get``,
+    ``max_error_bytes`` for an error Status, ``max_line_bytes`` per watch
+    line. Past a bound the request fails with ProtocolError and its
+    connection is closed, never kept half-read.
+    Connections are pooled (``pool_limit`` in total; a request waits for a
+    free one when all are busy, within its connect timeout) and kept alive
+    ``keepalive_seconds``. aiohttp sets TCP_NODELAY on every connection
+    (base_protocol.connection_made), so small writes are not delayed.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from watchcache.upstream.config import UpstreamConfig
+from watchcache.upstream.credentials import Credential
+from watchcache.upstream.errors import (
+    DisconnectedError,
+    ProtocolError,
+    StatusError,
+    TLSError,
+    UnreachableError,
+    UpstreamError,
+    UpstreamTimeoutError,
+)
+from watchcache.upstream.tls import TLSContexts
+
+__all__ = [
+    "ClientOptions",
+    "ForwardResponse",
+    "Response",
+    "UpstreamClient",
+    "WatchStream",
+]
+
+Query = Mapping[str, str]
+Body = bytes | AsyncIterable[bytes] | None
+
+# Headers that describe one hop, not the message (RFC 9110 7.6.1), plus the
+# ones aiohttp sets itself for the upstream hop.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    connect_timeout: float = 10.0
+    # A whole get (headers and body). A 5,000-item LIST page from a busy
+    # apiserver takes seconds; a minute is kube-apiserver's own default
+    # request timeout.
+    request_timeout: float = 60.0
+    # Silence allowed on a watch. None: watches are quiet for minutes when
+    # nothing changes and bookmarks were not asked for; the watch's own
+    # timeoutSeconds ends it.
+    watch_read_timeout: float | None = None
+    pool_limit: int = 100
+    keepalive_seconds: float = 30.0
+    # A LIST page is limit x object size; 512 MiB holds 50,000 10 KiB pods
+    # unpaginated. Paginate above that.
+    max_body_bytes: int = 512 << 20
+    max_error_bytes: int = 64 << 10
+    # One watch event is one object; etcd refuses values over 1.5 MiB by
+    # default and JSON of a protobuf-stored object can be a few times that.
+    max_line_bytes: int = 16 << 20
+    user_agent: str = "watchcache"
+
+
+NO_TIMEOUT = aiohttp.ClientTimeout()
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    path: str
+    params: Query | None = None
+    headers: CIMultiDict[str] | None = None
+    body: Body = None
+    client_timeout: aiohttp.ClientTimeout = NO_TIMEOUT
+    # False for forwarding: the body goes on still encoded, as upstream sent it.
+    decompress: bool = True
+    use_credentials: bool = True
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError as err:
+            raise ProtocolError(f"upstream sent invalid JSON: {err}") from err
+
+
+class UpstreamClient:
+    """Requests to one upstream kube-apiserver. Use as an async context
+    manager, or call ``close()``. A session passed in is the caller's to
+    close; one made here is closed by ``close()``."""
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        options: ClientOptions | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options or ClientOptions()
+        self._tls = TLSContexts(config.tls)
+        self._https = config.server.startswith("https:")
+        self._own_session = session is None
+        self._session = session or self._new_session()
+        self.requests = 0
+        self.retried_401 = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<UpstreamClient {self.config.server} from {self.config.origin} "
+            f"requests={self.requests} retried_401={self.retried_401} "
+            f"pool={self.options.pool_limit} closed={self._session.closed}>"
+        )
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self.options.pool_limit,
+            keepalive_timeout=self.options.keepalive_seconds,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            headers={"User-Agent": self.options.user_agent},
+            # Kube answers redirects only for misconfigured servers; a
+            # forwarded request must come back as it was answered.
+            requote_redirect_url=False,
+        )
+
+    async def __aenter__(self) -> UpstreamClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._own_session:
+            await self._session.close()
+
+    async def get(self, path: str, params: Query | None = None) -> Response:
+        """GET ``path``; the whole body, or StatusError for a non-2xx."""
+        timeout = aiohttp.ClientTimeout(
+            total=self.options.request_timeout, sock_connect=self.options.connect_timeout
+        )
+        with _mapped(f"GET {path}"):
+            resp = await self._send(_Request("GET", path, params, client_timeout=timeout))
+            async with resp:
+                await _raise_for_status(resp, self.options.max_error_bytes)
+                body = await _read_bounded(resp, self.options.max_body_bytes)
+                return Response(resp.status, resp.headers, body)
+
+    async def list(self, path: str, params: Query | None = None) -> Any:
+        """GET a LIST and decode it: the list object as Python data."""
+        return (await self.get(path, params)).json()
+
+    def watch(self, path: str, params: Query | None = None) -> WatchStream:
+        """A watch of ``path`` (``watch=true`` is added). Open it with
+        ``async with``; iterate the lines inside."""
+        query = {**(params or {}), "watch": "true"}
+        return WatchStream(self, path, query)
+
+    async def forward(
+        self,
+        method: str,
+        path: str,
+        query: Query | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: Body = None,
+        *,
+        use_credentials: bool = True,
+    ) -> ForwardResponse:
+        """Send any request as it came, for the proxy, and hand back the
+        answer unread: status, headers, and the raw (still encoded) body.
+        Hop-by-hop headers are dropped both ways. With
+        ``use_credentials=False`` our own token and client certificate are
+        not sent, so the caller's Authorization header decides who it is.
+        The answer must be released (``async with`` or ``release()``)."""
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=self.options.connect_timeout, sock_read=self.options.watch_read_timeout
+        )
+        sent = CIMultiDict(
+            (k, v) for k, v in (headers or {}).items() if k.lower() not in HOP_BY_HOP
+        )
+        with _mapped(f"{method} {path}"):
+            resp = await self._send(
+                _Request(
+                    method,
+                    path,
+                    query,
+                    sent,
+                    body,
+                    client_timeout=timeout,
+                    decompress=False,
+                    use_credentials=use_credentials,
+                )
+            )
+        return ForwardResponse(resp)
+
+    async def _send(self, request: _Request) -> aiohttp.ClientResponse:
+        """One request, retried once after a 401 when the credential may
+        have changed and the body can be sent again."""
+        credential = await self._credential(request.use_credentials)
+        resp = await self._send_once(request, credential)
+        if resp.status != 401 or not request.use_credentials or not _replayable(request.body):
+            return resp
+        if not self.config.credentials.rejected(credential):
+            return resp
+        resp.release()
+        self.retried_401 += 1
+        return await self._send_once(request, await self._credential(True))
+
+    async def _credential(self, use_credentials: bool) -> Credential:
+        if not use_credentials:
+            return Credential()
+        return await self.config.credentials.get()
+
+    async def _send_once(self, request: _Request, credential: Credential) -> aiohttp.ClientResponse:
+        self.requests += 1
+        headers = CIMultiDict(request.headers or {})
+        headers.update(credential.headers())
+        return await self._session.request(
+            request.method,
+            self.config.server + request.path,
+            params=request.params,
+            headers=headers,
+            data=request.body,
+            timeout=request.client_timeout,
+            allow_redirects=False,
+            auto_decompress=request.decompress,
+            **self._tls_options(credential),
+        )
+
+    def _tls_options(self, credential: Credential) -> dict[str, Any]:
+        if not self._https:
+            return {}
+        return {
+            "ssl": self._tls.for_cert(credential.client_cert),
+            "server_hostname": self.config.tls.server_name,
+        }
+
+    def _watch_timeout(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            sock_connect=self.options.connect_timeout, sock_read=self.options.watch_read_timeout
+        )
+
+
+class WatchStream:
+    """One watch: ``async with client.watch(...) as lines`` opens it (raising
+    StatusError if upstream refuses), ``async for line in lines`` yields each
+    event's bytes without the newline, and leaving the block closes it. The
+    iteration ends when upstream ends the watch cleanly."""
+
+    def __init__(self, client: UpstreamClient, path: str, query: Query) -> None:
+        self._client = client
+        self.path = path
+        self._query = query
+        self._resp: aiohttp.ClientResponse | None = None
+        self.lines = 0
+
+    def __repr__(self) -> str:
+        state = "open" if self._resp is not None else "closed"
+        return f"<WatchStream {self.path} {state} lines={self.lines}>"
+
+    async def __aenter__(self) -> WatchStream:
+        client = self._client
+        with _mapped(f"WATCH {self.path}"):
+            request = _Request(
+                "GET", self.path, self._query, client_timeout=client._watch_timeout()
+            )
+            resp = await client._send(request)
+            try:
+                await _raise_for_status(resp, client.options.max_error_bytes)
+            except BaseException:
+                resp.close()
+                raise
+        self._resp = resp
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the connection: a watch is never read to its end to reuse it."""
+        if self._resp is not None:
+            self._resp.close()
+            self._resp = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._resp is None:
+            raise RuntimeError("open the watch with `async with` before iterating it")
+        return self._lines(self._resp)
+
+    async def _lines(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+        limit = self._client.options.max_line_bytes
+        # Bytes after the last newline seen; at most `limit` (else the line
+        # is too long and the watch fails).
+        partial = b""
+        with _mapped(f"WATCH {self.path}"):
+            async for chunk in resp.content.iter_any():
+                *complete, partial = (partial + chunk).split(b"\n")
+                if len(partial) > limit:
+                    raise ProtocolError(f"watch line longer than {limit} bytes")
+                for line in complete:
+                    if line:
+                        self.lines += 1
+                        yield line
+        if partial:
+            self.lines += 1
+            yield partial
+
+
+class ForwardResponse:
+    """A forwarded request's answer, its body unread. ``chunks()`` streams
+    the raw body; errors while streaming are mapped like any other."""
+
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self._resp = resp
+        self.status = resp.status
+        self.reason = resp.reason or ""
+        self.headers = CIMultiDictProxy(
+            CIMultiDict((k, v) for k, v in resp.headers.items() if k.lower() not in HOP_BY_HOP)
+        )
+
+    def __repr__(self) -> str:
+        return f"<ForwardResponse {self.status} {self.headers.get('Content-Type', '')}>"
+
+    async def __aenter__(self) -> ForwardResponse:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give the connection back (closed if the body was not all read)."""
+        self._resp.release()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        with _mapped("forwarded body"):
+            async for chunk in self._resp.content.iter_any():
+                yield chunk
+
+    async def read(self, max_bytes: int) -> bytes:
+        with _mapped("forwarded body"):
+            return await _read_bounded(self._resp, max_bytes)
+
+
+def _replayable(body: Body) -> bool:
+    return body is None or isinstance(body, bytes)
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    if resp.content_length is not None and resp.content_length > limit:
+        resp.close()
+        raise ProtocolError(f"upstream body of {resp.content_length} bytes exceeds {limit}")
+    body = bytearray()
+    async for chunk in resp.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            resp.close()
+            raise ProtocolError(f"upstream body exceeds {limit} bytes")
+    return bytes(body)
+
+
+async def _raise_for_status(resp: aiohttp.ClientResponse, max_error_bytes: int) -> None:
+    if resp.status < 300:
+        return
+    try:
+        body = await _read_bounded(resp, max_error_bytes)
+    except ProtocolError:
+        body = b""
+    raise status_error(resp.status, body, resp.headers.get("Retry-After"))
+
+
+def status_error(code: int, body: bytes, retry_after_header: str | None) -> StatusError:
+    """Upstream's Status as a StatusError; one is built from the HTTP code
+    when the body is not a Status (a proxy in between, an HTML error page),
+    shaped as kube-apiserver would have sent it."""
+    status = _decode_status(body)
+    if status is None or not isinstance(status.get("code"), int):
+        status = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": _fallback_message(code, body),
+            "reason": _REASONS.get(code, "Unknown"),
+            "code": code,
+        }
+    return StatusError(status, _retry_after(retry_after_header))
+
+
+def _decode_status(body: bytes) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) and obj.get("kind") == "Status" else None
+
+
+def _fallback_message(code: int, body: bytes) -> str:
+    text = body[:200].decode("utf-8", "replace").strip()
+    return f"the server responded with status {code}" + (f": {text}" if text else "")
+
+
+def _retry_after(value: str | None) -> int | None:
+    """Whole seconds from Retry-After; kube-apiserver sends integers only,
+    an HTTP date is ignored (None)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
+
+
+# The reasons kube-apiserver gives each code (metav1.StatusReason), for a
+# non-Status error body.
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    410: "Expired",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+
+
+@contextmanager
+def _mapped(what: str) -> Iterator[None]:
+    """Turn whatever aiohttp, ssl and the OS raise into an UpstreamError.
+    Order matters: the aiohttp classes nest (a certificate error is a
+    connector error, a server timeout is a connection error)."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (aiohttp.ClientSSLError, ssl.SSLError) as err:
+        raise TLSError(f"{what}: TLS handshake failed: {err}") from err
+    except aiohttp.ClientConnectorError as err:
+        raise UnreachableError(f"{what}: cannot connect: {err}") from err
+    except (TimeoutError, aiohttp.ServerTimeoutError) as err:
+        raise UpstreamTimeoutError(f"{what}: timed out: {err or 'no answer in time'}") from err
+    except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError, OSError) as err:
+        raise DisconnectedError(f"{what}: connection lost: {err}") from err
+    except aiohttp.ClientError as err:
+        raise ProtocolError(f"{what}: {err}") from err

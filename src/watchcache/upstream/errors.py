@@ -1,0 +1,93 @@
+"""The one exception hierarchy for everything that goes wrong upstream.
+
+Glossary:
+    upstream    the kube-apiserver this process talks to.
+    mapped      an aiohttp, ssl, OS or timeout exception turned into one of
+                these classes by ``watchcache.upstream.client``, the only
+                module that catches them. Callers never see aiohttp's types.
+
+Hierarchy::
+
+    UpstreamError
+    ├── ConfigError          a kubeconfig / in-cluster config cannot be used
+    ├── CredentialError      a credential could not be obtained (exec plugin
+    │                        failed, token file unreadable)
+    ├── UnreachableError     no connection: refused, DNS, no route
+    ├── TLSError             the TLS handshake failed (unknown CA, name
+    │                        mismatch, bad client certificate)
+    ├── UpstreamTimeoutError connecting or reading took too long
+    ├── DisconnectedError    the connection broke after the request was sent
+    │                        (reset mid-body, truncated chunked stream)
+    ├── ProtocolError        upstream sent something that is not HTTP/JSON
+    │                        as expected, or a line longer than allowed
+    └── StatusError          upstream answered a non-2xx status; carries the
+                             kube ``Status`` it sent
+
+Invariant: ``retry_after`` is set only from an upstream ``Retry-After``
+header (429, 503, 504), in whole seconds, so a caller can honour it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "ConfigError",
+    "CredentialError",
+    "DisconnectedError",
+    "ProtocolError",
+    "StatusError",
+    "TLSError",
+    "UnreachableError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+]
+
+
+class UpstreamError(Exception):
+    """Base of every error this package raises."""
+
+
+class ConfigError(UpstreamError):
+    """The configuration names something this client cannot use."""
+
+
+class CredentialError(UpstreamError):
+    """A credential source failed to produce a credential."""
+
+
+class UnreachableError(UpstreamError):
+    """No connection to upstream could be made."""
+
+
+class TLSError(UpstreamError):
+    """The TLS handshake with upstream failed."""
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """Connecting to or reading from upstream took longer than allowed."""
+
+
+class DisconnectedError(UpstreamError):
+    """The connection broke after the request had been sent."""
+
+
+class ProtocolError(UpstreamError):
+    """Upstream's answer could not be understood."""
+
+
+class StatusError(UpstreamError):
+    """Upstream answered with an error status. ``status`` is the kube
+    ``Status`` object it sent (or one built from the HTTP code when the body
+    was not a Status); the other attributes are its fields."""
+
+    def __init__(self, status: Mapping[str, Any], retry_after: int | None = None) -> None:
+        self.status = status
+        self.code = int(status.get("code") or 0)
+        self.reason = str(status.get("reason") or "")
+        self.message = str(status.get("message") or "")
+        details = status.get("details")
+        self.details: Mapping[str, Any] | None = details if isinstance(details, dict) else None
+        self.retry_after = retry_after
+        super().__init__(f"{self.code} {self.reason}: {self.message}")
