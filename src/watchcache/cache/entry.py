@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -98,8 +99,16 @@ class EntryCodec:
         self._transform = transform
         self._defaults = {p: v for p, v in field_defaults.items() if not _is_key_field(p)}
         self._prefix = _typed_prefix(kind, api_version)
+        self._paths = tuple(self._defaults)
+        self._fallbacks = tuple(self._defaults.values())
+        # One C call reads every field: attrgetter over always-present
+        # nested structs (see _shape), instead of a Python loop per path.
+        self._getter = attrgetter(*(_attr_path(p) for p in self._paths)) if self._paths else None
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-            _shape(self._defaults, strip_managed_fields)
+            _shape(self._defaults, strip_managed_fields, nullable=False)
+        )
+        self._null_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            _shape(self._defaults, strip_managed_fields, nullable=True)
         )
 
     def decode(self, data: bytes) -> Entry:
@@ -109,7 +118,7 @@ class EntryCodec:
         """
         if self._transform is not None:
             data = self._transform(data)
-        obj = self._decoder.decode(data)
+        obj = self._decode(data)
         meta = obj.metadata
         if self._strip_managed and len(meta.managedFields):
             data = _strip_managed_fields(data, bytes(meta.managedFields))
@@ -138,10 +147,24 @@ class EntryCodec:
             return bytes(data), len(own)
         return _retype(data, kind, api_version)
 
+    def _decode(self, data: bytes) -> Any:
+        try:
+            return self._decoder.decode(data)
+        except msgspec.ValidationError:
+            # e.g. "spec": null, which the fast shape does not allow.
+            return self._null_decoder.decode(data)
+
     def _field_values(self, obj: Any, namespace: str, name: str) -> dict[str, str]:
         values = {"metadata.name": name, "metadata.namespace": namespace}
-        for path, default in self._defaults.items():
-            values[path] = _read_path(obj, path, default)
+        if self._getter is None:
+            return values
+        read = self._getter(obj)
+        if len(self._paths) == 1:
+            read = (read,)
+        for path, value, default in zip(self._paths, read, self._fallbacks, strict=True):
+            values[path] = (
+                sys.intern(value) if type(value) is str else _field_string(value, default)
+            )
         return values
 
 
@@ -182,28 +205,27 @@ def _strip_managed_fields(data: bytes, value: bytes) -> bytes:
     return data[:at] + data[end:]
 
 
-def _read_path(obj: Any, path: str, default: str) -> str:
-    node = obj
-    for part in path.split("."):
-        node = getattr(node, _attr(part), None)
-        if node is None:
-            return default
-    return sys.intern(_field_string(node))
-
-
-def _field_string(value: object) -> str:
+def _field_string(value: object, default: str) -> str:
+    if value is None:
+        return default
     # kube-apiserver's field sets format bools as "true"/"false".
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value if isinstance(value, str) else str(value)
+    return str(value)
+
+
+def _attr_path(path: str) -> str:
+    return ".".join(_attr(part) for part in path.split("."))
 
 
 def _attr(part: str) -> str:
     return "f_" + part
 
 
-def _shape(defaults: Mapping[str, str], with_managed: bool) -> type:
-    """The msgspec struct that reads just what the cache needs."""
+def _shape(defaults: Mapping[str, str], with_managed: bool, *, nullable: bool) -> type:
+    """The msgspec struct that reads just what the cache needs. Not
+    ``nullable``: nested parts default to empty structs, so every field
+    path exists (an explicit JSON null there fails validation)."""
     meta_fields: list[tuple[str, Any, Any]] = [
         ("name", str, ""),
         ("namespace", str, ""),
@@ -225,17 +247,20 @@ def _shape(defaults: Mapping[str, str], with_managed: bool) -> type:
         ("metadata", meta, msgspec.field(default_factory=meta)),
     ]
     tree.pop("metadata", None)  # metadata.* beyond name/namespace: not supported by kube either
-    return msgspec.defstruct("Shape", top + _tree_fields(tree), rename=_json_name)
+    return msgspec.defstruct("Shape", top + _tree_fields(tree, nullable), rename=_json_name)
 
 
-def _tree_fields(tree: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+def _tree_fields(tree: Mapping[str, Any], nullable: bool) -> list[tuple[str, Any, Any]]:
     out: list[tuple[str, Any, Any]] = []
     for part, sub in tree.items():
         if not sub:
             out.append((_attr(part), Any, None))
             continue
-        nested = msgspec.defstruct("Part", _tree_fields(sub), rename=_json_name)
-        out.append((_attr(part), nested | None, None))
+        nested = msgspec.defstruct("Part", _tree_fields(sub, nullable), rename=_json_name)
+        if nullable:
+            out.append((_attr(part), nested | None, None))
+        else:
+            out.append((_attr(part), nested, msgspec.field(default_factory=nested)))
     return out
 
 
