@@ -1,0 +1,355 @@
+"""The client against a local aiohttp server that misbehaves on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from watchcache.upstream import (
+    ClientOptions,
+    Credential,
+    DisconnectedError,
+    ProtocolError,
+    StaticCredentials,
+    StatusError,
+    UnreachableError,
+    UpstreamClient,
+    UpstreamConfig,
+    UpstreamTimeoutError,
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+EXPIRED = {
+    "kind": "Status",
+    "apiVersion": "v1",
+    "metadata": {},
+    "status": "Failure",
+    "message": "too old resource version: 5 (10)",
+    "reason": "Expired",
+    "code": 410,
+}
+
+
+class Server:
+    """A server whose routes the test fills in; records what it received."""
+
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self.routes: dict[tuple[str, str], Handler] = {}
+        self.seen: list[web.Request] = []
+        self.bodies: list[bytes] = []
+        self.url = ""
+
+    def route(self, method: str, path: str, handler: Handler) -> None:
+        self.routes[(method, path)] = handler
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(request)
+        self.bodies.append(await request.read())
+        handler = self.routes.get((request.method, request.path))
+        if handler is None:
+            raise web.HTTPNotFound()
+        return await handler(request)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    srv = Server()
+    runner = web.AppRunner(srv.app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    srv.url = f"http://127.0.0.1:{port}"
+    yield srv
+    await runner.cleanup()
+
+
+def client_for(
+    srv: Server, options: ClientOptions | None = None, credentials: Any = None
+) -> UpstreamClient:
+    config = UpstreamConfig(
+        server=srv.url,
+        credentials=credentials or StaticCredentials(Credential(token="abc")),
+    )
+    return UpstreamClient(config, options=options)
+
+
+async def json_handler(request: web.Request) -> web.Response:
+    return web.json_response({"kind": "PodList", "items": [], "query": dict(request.query)})
+
+
+async def test_list_sends_token_and_params(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", json_handler)
+    async with client_for(server) as client:
+        body = await client.list("/api/v1/pods", {"limit": "5", "labelSelector": "a in (b,c)"})
+    assert body["query"] == {"limit": "5", "labelSelector": "a in (b,c)"}
+    assert server.seen[0].headers["Authorization"] == "Bearer abc"
+    assert "UpstreamClient" in repr(client) and "requests=1" in repr(client)
+
+
+async def test_status_410_is_parsed(server: Server) -> None:
+    async def gone(request: web.Request) -> web.Response:
+        return web.json_response(EXPIRED, status=410)
+
+    server.route("GET", "/api/v1/pods", gone)
+    async with client_for(server) as client:
+        with pytest.raises(StatusError) as caught:
+            await client.get("/api/v1/pods", {"resourceVersion": "5", "limit": "1"})
+    err = caught.value
+    assert (err.code, err.reason) == (410, "Expired")
+    assert err.message == "too old resource version: 5 (10)"
+    assert err.status == EXPIRED
+    assert err.retry_after is None
+
+
+async def test_429_exposes_retry_after(server: Server) -> None:
+    async def busy(request: web.Request) -> web.Response:
+        status = {**EXPIRED, "code": 429, "reason": "TooManyRequests", "message": "slow down"}
+        return web.json_response(status, status=429, headers={"Retry-After": "7"})
+
+    server.route("GET", "/api/v1/pods", busy)
+    async with client_for(server) as client:
+        with pytest.raises(StatusError) as caught:
+            await client.list("/api/v1/pods")
+    assert (caught.value.code, caught.value.retry_after) == (429, 7)
+
+
+async def test_non_status_error_body_gets_a_synthesised_status(server: Server) -> None:
+    async def html(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="<html>bad gateway</html>", content_type="text/html")
+
+    server.route("GET", "/api/v1/pods", html)
+    async with client_for(server) as client:
+        with pytest.raises(StatusError) as caught:
+            await client.get("/api/v1/pods")
+    err = caught.value
+    assert (err.code, err.reason) == (503, "ServiceUnavailable")
+    assert "bad gateway" in err.message
+    assert err.status["kind"] == "Status"
+
+
+async def test_refused_connection_is_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port any more.
+    async with UpstreamClient(UpstreamConfig(server=f"http://127.0.0.1:{port}")) as client:
+        with pytest.raises(UnreachableError, match="cannot connect"):
+            await client.get("/api/v1/pods")
+
+
+async def test_hang_past_timeout(server: Server) -> None:
+    async def hang(request: web.Request) -> web.Response:
+        await asyncio.sleep(30)
+        return web.Response()
+
+    server.route("GET", "/api/v1/pods", hang)
+    async with client_for(server, ClientOptions(request_timeout=0.3)) as client:
+        with pytest.raises(UpstreamTimeoutError):
+            await client.get("/api/v1/pods")
+
+
+async def test_body_over_bound_is_refused(server: Server) -> None:
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 5000)
+
+    server.route("GET", "/big", big)
+    async with client_for(server, ClientOptions(max_body_bytes=1000)) as client:
+        with pytest.raises(ProtocolError, match="exceeds 1000"):
+            await client.get("/big")
+
+
+def streaming(*pieces: bytes, reset: bool = False, pause: float = 0.0) -> Handler:
+    """A chunked response sending ``pieces`` as separate writes, then either
+    ending cleanly or dropping the connection without the last chunk."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        for piece in pieces:
+            await resp.write(piece)
+            await asyncio.sleep(pause)
+        if reset:
+            assert request.transport is not None
+            request.transport.abort()
+            return resp
+        await resp.write_eof()
+        return resp
+
+    return handler
+
+
+async def collect(client: UpstreamClient, path: str) -> list[bytes]:
+    async with client.watch(path, {"resourceVersion": "1"}) as lines:
+        return [line async for line in lines]
+
+
+async def test_watch_yields_lines_across_chunk_boundaries(server: Server) -> None:
+    server.route(
+        "GET",
+        "/api/v1/pods",
+        streaming(
+            b'{"type":"ADDED"}\n{"type":', b'"MODIFIED"}\n\n', b'{"type":"DELETED"}', pause=0.01
+        ),
+    )
+    async with client_for(server) as client:
+        lines = await collect(client, "/api/v1/pods")
+    assert lines == [b'{"type":"ADDED"}', b'{"type":"MODIFIED"}', b'{"type":"DELETED"}']
+    assert server.seen[0].query["watch"] == "true"
+    assert server.seen[0].query["resourceVersion"] == "1"
+
+
+async def test_watch_reset_mid_stream_is_disconnected(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", streaming(b'{"type":"ADDED"}\n', reset=True, pause=0.05))
+    received: list[bytes] = []
+    async with client_for(server) as client:
+        with pytest.raises(DisconnectedError):
+            async with client.watch("/api/v1/pods") as lines:
+                async for line in lines:
+                    received.append(line)
+    assert received == [b'{"type":"ADDED"}']
+
+
+async def test_watch_refused_with_status(server: Server) -> None:
+    async def gone(request: web.Request) -> web.Response:
+        return web.json_response(EXPIRED, status=410)
+
+    server.route("GET", "/api/v1/pods", gone)
+    async with client_for(server) as client:
+        with pytest.raises(StatusError, match="410 Expired"):
+            async with client.watch("/api/v1/pods"):
+                pass
+
+
+async def test_watch_line_over_bound(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", streaming(b"y" * 300, b"y" * 300))
+    async with client_for(server, ClientOptions(max_line_bytes=500)) as client:
+        with pytest.raises(ProtocolError, match="longer than 500"):
+            await collect(client, "/api/v1/pods")
+
+
+async def test_watch_silent_past_read_timeout(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", streaming(b'{"a":1}\n', pause=5))
+    async with client_for(server, ClientOptions(watch_read_timeout=0.3)) as client:
+        with pytest.raises(UpstreamTimeoutError):
+            await collect(client, "/api/v1/pods")
+
+
+async def test_iterating_an_unopened_watch_is_a_bug(server: Server) -> None:
+    async with client_for(server) as client:
+        with pytest.raises(RuntimeError, match="async with"):
+            aiter(client.watch("/api/v1/pods"))
+
+
+class Rotating:
+    """A credential source whose token changes each time one is rejected."""
+
+    def __init__(self) -> None:
+        self.generation = 1
+
+    async def get(self) -> Credential:
+        return Credential(token=f"tok-{self.generation}")
+
+    def rejected(self, credential: Credential) -> bool:
+        if credential.token == f"tok-{self.generation}":
+            self.generation += 1
+        return True
+
+
+def accepting(token: str) -> Handler:
+    async def handler(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {token}":
+            return web.json_response({**EXPIRED, "code": 401, "reason": "Unauthorized"}, status=401)
+        return web.json_response({"kind": "PodList", "items": []})
+
+    return handler
+
+
+async def test_401_gets_a_new_credential_and_one_retry(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", accepting("tok-2"))
+    async with client_for(server, credentials=Rotating()) as client:
+        assert (await client.list("/api/v1/pods"))["kind"] == "PodList"
+        assert client.retried_401 == 1
+    assert [r.headers["Authorization"] for r in server.seen] == ["Bearer tok-1", "Bearer tok-2"]
+
+
+async def test_401_twice_is_raised(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", accepting("tok-9"))
+    async with client_for(server, credentials=Rotating()) as client:
+        with pytest.raises(StatusError, match="401 Unauthorized"):
+            await client.list("/api/v1/pods")
+    assert len(server.seen) == 2  # one retry, not a loop
+
+
+async def test_401_with_static_credentials_is_not_retried(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", accepting("other"))
+    async with client_for(server) as client:
+        with pytest.raises(StatusError):
+            await client.list("/api/v1/pods")
+    assert len(server.seen) == 1
+
+
+async def test_forward_streams_both_ways_and_passes_statuses(server: Server) -> None:
+    packed = gzip.compress(json.dumps({"kind": "Pod"}).encode())
+
+    async def created(request: web.Request) -> web.Response:
+        return web.Response(
+            status=201,
+            body=packed,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    server.route("POST", "/api/v1/namespaces/ns/pods", created)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"kind":'
+        yield b'"Pod"}'
+
+    async with client_for(server) as client:
+        headers = {"Content-Type": "application/json", "Connection": "close", "X-Extra": "1"}
+        async with await client.forward(
+            "POST", "/api/v1/namespaces/ns/pods", {"dryRun": "All"}, headers, body()
+        ) as resp:
+            assert resp.status == 201
+            assert resp.headers["Content-Encoding"] == "gzip"
+            assert "Transfer-Encoding" not in resp.headers
+            raw = b"".join([chunk async for chunk in resp.chunks()])
+    assert raw == packed  # still encoded, as upstream sent it
+    seen = server.seen[0]
+    assert server.bodies[0] == b'{"kind":"Pod"}'
+    assert seen.query["dryRun"] == "All"
+    assert seen.headers["X-Extra"] == "1"
+    assert seen.headers["Authorization"] == "Bearer abc"
+
+
+async def test_forward_error_status_is_not_raised(server: Server) -> None:
+    server.route("GET", "/api/v1/namespaces/ns/pods/x", accepting("nobody-has-this"))
+    async with client_for(server) as client:
+        resp = await client.forward("GET", "/api/v1/namespaces/ns/pods/x")
+        async with resp:
+            assert resp.status == 401
+            assert json.loads(await resp.read(1 << 16))["reason"] == "Unauthorized"
+
+
+async def test_forward_as_the_caller_sends_only_their_authorization(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", json_handler)
+    async with client_for(server) as client:
+        resp = await client.forward(
+            "GET",
+            "/api/v1/pods",
+            headers={"Authorization": "Bearer callers"},
+            use_credentials=False,
+        )
+        resp.release()
+    assert server.seen[0].headers["Authorization"] == "Bearer callers"
