@@ -45,7 +45,6 @@ __all__ = ["SIMULATOR", "Simulator", "SimulatorConfig"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
 
 
 @dataclass(frozen=True)
@@ -156,8 +155,10 @@ class Simulator:
 
     async def _openapi(self, request: web.Request) -> web.Response:
         if "protobuf" in request.headers.get("Accept", ""):
+            # kube-openapi labels the protobuf document octet-stream: Go's
+            # mime parser rejects the media type clients ask for.
             return web.Response(
-                body=discovery.OPENAPI_V2_PROTO, content_type=_PROTOBUF.split(";")[0]
+                body=discovery.OPENAPI_V2_PROTO, content_type="application/octet-stream"
             )
         return _json(discovery.OPENAPI_V2_JSON)
 

@@ -73,7 +73,14 @@ def _query(request: web.Request) -> dict[str, str]:
     return {key: request.query[key] for key in request.query}
 
 
+_BODY_TYPES = "application/json, application/yaml"
+
+
 async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_type not in ("application/json", "application/octet-stream", ""):
+        raise status.unsupported_media_type(
+            f"the body of the request was in an unknown format - accepted media types include: {_BODY_TYPES}"
+        )
     raw = await request.read()
     try:
         obj = msgspec.json.decode(raw)
@@ -131,13 +138,7 @@ class Endpoints:
             body = await _body(request) if request.can_read_body else {}
         kind = body.get("kind") if body else None
         info = self.resolve(path, request.method, kind if isinstance(kind, str) else None)
-        if path.subresource and path.subresource not in ("status", "scale"):
-            raise status.ApiError(
-                404, "NotFound", "the server could not find the requested resource", {}
-            )
-        if (path.subresource == "scale" and info.gvr.group not in ("apps", "")) or (
-            path.subresource and not info.builtin
-        ):
+        if not _has_subresource(info, path.subresource):
             raise status.ApiError(
                 404, "NotFound", "the server could not find the requested resource", {}
             )
@@ -155,6 +156,9 @@ class Endpoints:
             if path.legacy_watch or query.get("watch") in ("true", "1"):
                 return await self.watch(request, path, info, query)
             return await (self.get(path, info) if path.name else self.list(path, info, query))
+        if method == "POST" and path.subresource == "binding":
+            self.verbs.bind(info, path.namespace, path.name, body or {})
+            return json_response(msgspec.json.encode(_created_status()), 201)
         if method == "POST" and not path.name:
             return self._object(info, self.verbs.create(info, path.namespace, body or {}), 201)
         if method == "PUT" and path.name:
@@ -341,6 +345,22 @@ class Endpoints:
         """A cut stream closes the connection without the final chunk."""
         if watcher.closed == "cut" and request.transport is not None:
             request.transport.close()
+
+
+def _has_subresource(info: ResourceInfo, subresource: str) -> bool:
+    if not subresource:
+        return True
+    if not info.builtin:
+        return False
+    if subresource == "binding":
+        return info.kind == "Pod"
+    if subresource == "scale":
+        return info.kind in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
+    return subresource == "status"
+
+
+def _created_status() -> dict[str, Any]:
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
 
 
 def _success(info: ResourceInfo, name: str, uid: str) -> dict[str, Any]:

@@ -211,6 +211,21 @@ class Verbs:
             return self.store.write(coll, "DELETED", new, current).entry
         return self.store.write(coll, "MODIFIED", new, current).entry
 
+    # -- binding (pods) ---------------------------------------------------
+
+    def bind(self, info: ResourceInfo, namespace: str, name: str, binding: dict[str, Any]) -> Entry:
+        """Assign a pod to a node, as the scheduler does through pods/binding."""
+        current = self.get(info, namespace, name)
+        old = self.full(info, current)
+        node = (binding.get("target") or {}).get("name", "")
+        assigned = old.get("spec", {}).get("nodeName")
+        if assigned:
+            why = f'pod {name} is already assigned to node "{assigned}"'
+            raise status.conflict("pods/binding", name, why)
+        new = self.full(info, current)
+        new.setdefault("spec", {})["nodeName"] = node
+        return self._store_update(info, current, old, new)
+
     # -- scale -----------------------------------------------------------
 
     def scale(self, info: ResourceInfo, entry: Entry) -> dict[str, Any]:
