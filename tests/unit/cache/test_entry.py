@@ -118,3 +118,29 @@ def test_raw_does_not_keep_a_larger_buffer_alive() -> None:
 def test_object_key() -> None:
     assert object_key("ns", "a") == "ns/a"
     assert object_key("", "node-1") == "node-1"
+
+
+def test_null_parts_fall_back_to_defaults() -> None:
+    e = codec().decode(
+        b'{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a"},"spec":null,"status":null}'
+    )
+    assert e.fields["spec.nodeName"] == "" and e.fields["spec.restartPolicy"] == "Always"
+
+
+def test_single_field_kind_and_no_field_kind() -> None:
+    one = codec(field_defaults={"metadata.name": "", "spec.nodeName": "x"}).decode(
+        pod("a", node="n")
+    )
+    assert one.fields == {
+        "metadata.name": "a",
+        "metadata.namespace": "default",
+        "spec.nodeName": "n",
+    }
+    none = codec(field_defaults={"metadata.name": ""}).decode(pod("a"))
+    assert none.fields == {"metadata.name": "a", "metadata.namespace": "default"}
+
+
+def test_label_strings_are_shared_between_objects() -> None:
+    a = codec().decode(pod("a", labels={"app": "web"}))
+    b = codec().decode(pod("b", labels={"app": "web"}))
+    assert a.labels["app"] is b.labels["app"]
