@@ -162,9 +162,12 @@ class EntryCodec:
         values = {"metadata.name": name, "metadata.namespace": namespace}
         if self._getter is None:
             return values
-        read = self._getter(obj)
-        if len(self._paths) == 1:
-            read = (read,)
+        try:
+            read = self._getter(obj)
+            if len(self._paths) == 1:
+                read = (read,)
+        except AttributeError:  # a null part (the fallback decoder's shape)
+            read = tuple(_read_path(obj, path) for path in self._paths)
         for path, value, default in zip(self._paths, read, self._fallbacks, strict=True):
             values[path] = (
                 sys.intern(value) if type(value) is str else _field_string(value, default)
@@ -226,6 +229,13 @@ def _field_string(value: object, default: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _read_path(obj: Any, path: str) -> object:
+    node = obj
+    for part in path.split("."):
+        node = getattr(node, _attr(part), None)
+    return node
 
 
 def _attr_path(path: str) -> str:

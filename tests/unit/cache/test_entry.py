@@ -136,6 +136,8 @@ def test_single_field_kind_and_no_field_kind() -> None:
         "metadata.namespace": "default",
         "spec.nodeName": "n",
     }
+    null = b'{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a"},"spec":null}'
+    assert codec(field_defaults={"spec.nodeName": "x"}).decode(null).fields["spec.nodeName"] == "x"
     none = codec(field_defaults={"metadata.name": ""}).decode(pod("a"))
     assert none.fields == {"metadata.name": "a", "metadata.namespace": "default"}
 
