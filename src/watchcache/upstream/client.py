@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import Any
 
 import aiohttp
+import msgspec
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from watchcache.upstream.config import UpstreamConfig
@@ -58,6 +59,7 @@ from watchcache.upstream.tls import TLSContexts
 __all__ = [
     "ClientOptions",
     "ForwardResponse",
+    "LineSplitter",
     "Response",
     "UpstreamClient",
     "WatchStream",
@@ -87,7 +89,12 @@ HOP_BY_HOP = frozenset(
 
 @dataclass(frozen=True)
 class ClientOptions:
+    # Opening a TCP connection (and its TLS handshake).
     connect_timeout: float = 10.0
+    # Waiting for a pooled connection when all ``pool_limit`` are busy,
+    # connecting included; past it the request fails with
+    # UpstreamTimeoutError rather than queueing without end.
+    pool_timeout: float = 30.0
     # A whole get (headers and body). A 5,000-item LIST page from a busy
     # apiserver takes seconds; a minute is kube-apiserver's own default
     # request timeout.
@@ -96,6 +103,9 @@ class ClientOptions:
     # nothing changes and bookmarks were not asked for; the watch's own
     # timeoutSeconds ends it.
     watch_read_timeout: float | None = None
+    # HTTP/1.1 holds one connection per request in flight, and a watch holds
+    # its connection for as long as it lasts: size this above the number of
+    # concurrent watches plus the requests expected alongside them.
     pool_limit: int = 100
     keepalive_seconds: float = 30.0
     # A LIST page is limit x object size; 512 MiB holds 50,000 10 KiB pods
@@ -132,8 +142,8 @@ class Response:
 
     def json(self) -> Any:
         try:
-            return json.loads(self.body)
-        except ValueError as err:
+            return msgspec.json.decode(self.body)
+        except msgspec.DecodeError as err:
             raise ProtocolError(f"upstream sent invalid JSON: {err}") from err
 
 
@@ -195,9 +205,7 @@ class UpstreamClient:
 
     async def get(self, path: str, params: Query | None = None) -> Response:
         """GET ``path``; the whole body, or StatusError for a non-2xx."""
-        timeout = aiohttp.ClientTimeout(
-            total=self.options.request_timeout, sock_connect=self.options.connect_timeout
-        )
+        timeout = self._timeout(total=self.options.request_timeout)
         with _mapped(f"GET {path}"):
             resp = await self._send(_Request("GET", path, params, client_timeout=timeout))
             async with resp:
@@ -231,9 +239,7 @@ class UpstreamClient:
         ``use_credentials=False`` our own token and client certificate are
         not sent, so the caller's Authorization header decides who it is.
         The answer must be released (``async with`` or ``release()``)."""
-        timeout = aiohttp.ClientTimeout(
-            sock_connect=self.options.connect_timeout, sock_read=self.options.watch_read_timeout
-        )
+        timeout = self._timeout(sock_read=self.options.watch_read_timeout)
         sent = CIMultiDict(
             (k, v) for k, v in (headers or {}).items() if k.lower() not in HOP_BY_HOP
         )
@@ -294,9 +300,14 @@ class UpstreamClient:
             "server_hostname": self.config.tls.server_name,
         }
 
-    def _watch_timeout(self) -> aiohttp.ClientTimeout:
+    def _timeout(
+        self, *, total: float | None = None, sock_read: float | None = None
+    ) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(
-            sock_connect=self.options.connect_timeout, sock_read=self.options.watch_read_timeout
+            total=total,
+            connect=self.options.pool_timeout,
+            sock_connect=self.options.connect_timeout,
+            sock_read=sock_read,
         )
 
 
@@ -321,7 +332,10 @@ class WatchStream:
         client = self._client
         with _mapped(f"WATCH {self.path}"):
             request = _Request(
-                "GET", self.path, self._query, client_timeout=client._watch_timeout()
+                "GET",
+                self.path,
+                self._query,
+                client_timeout=client._timeout(sock_read=client.options.watch_read_timeout),
             )
             resp = await client._send(request)
             try:
@@ -352,22 +366,61 @@ class WatchStream:
         return self._lines(self._resp)
 
     async def _lines(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        limit = self._client.options.max_line_bytes
-        # Bytes after the last newline seen; at most `limit` (else the line
-        # is too long and the watch fails).
-        partial = b""
+        splitter = LineSplitter(self._client.options.max_line_bytes)
         with _mapped(f"WATCH {self.path}"):
             async for chunk in resp.content.iter_any():
-                *complete, partial = (partial + chunk).split(b"\n")
-                if len(partial) > limit:
-                    raise ProtocolError(f"watch line longer than {limit} bytes")
-                for line in complete:
-                    if line:
-                        self.lines += 1
-                        yield line
-        if partial:
+                for line in splitter.feed(chunk):
+                    self.lines += 1
+                    yield line
+        if last := splitter.rest():
             self.lines += 1
-            yield partial
+            yield last
+
+
+class LineSplitter:
+    """Cuts a byte stream into newline-terminated lines (newline dropped,
+    empty lines skipped). The unterminated tail is kept as a list of pieces
+    and joined once its newline arrives, so a large event arriving in many
+    small chunks is copied once, not once per chunk. The tail is bounded by
+    ``max_line_bytes``: past it ``feed`` raises ProtocolError."""
+
+    def __init__(self, max_line_bytes: int) -> None:
+        self._limit = max_line_bytes
+        self._pieces: list[bytes] = []
+        self._size = 0  # == sum(map(len, self._pieces))
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        lines = []
+        start = 0
+        while (end := chunk.find(b"\n", start)) != -1:
+            line = self._complete(chunk[start:end])
+            if line:
+                lines.append(line)
+            start = end + 1
+        self._keep(chunk[start:])
+        return lines
+
+    def rest(self) -> bytes:
+        """What followed the last newline (a final line without one)."""
+        return self._complete(b"")
+
+    def _complete(self, end: bytes) -> bytes:
+        if self._pieces:
+            self._pieces.append(end)
+            end = b"".join(self._pieces)
+            self._pieces.clear()
+            self._size = 0
+        if len(end) > self._limit:
+            raise ProtocolError(f"watch line longer than {self._limit} bytes")
+        return end
+
+    def _keep(self, tail: bytes) -> None:
+        if not tail:
+            return
+        self._pieces.append(tail)
+        self._size += len(tail)
+        if self._size > self._limit:
+            raise ProtocolError(f"watch line longer than {self._limit} bytes")
 
 
 class ForwardResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,6 +12,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
 
 from watchcache.upstream import (
     ClientOptions,
@@ -24,6 +27,7 @@ from watchcache.upstream import (
     UpstreamConfig,
     UpstreamTimeoutError,
 )
+from watchcache.upstream.client import LineSplitter
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -353,3 +357,42 @@ async def test_forward_as_the_caller_sends_only_their_authorization(server: Serv
         )
         resp.release()
     assert server.seen[0].headers["Authorization"] == "Bearer callers"
+
+
+@given(
+    lines=st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")), max_size=20),
+    cuts=st.lists(st.integers(min_value=0, max_value=1000), max_size=30),
+    final_newline=st.booleans(),
+)
+def test_line_splitter_is_independent_of_chunking(
+    lines: list[bytes], cuts: list[int], final_newline: bool
+) -> None:
+    stream = b"\n".join(lines) + (b"\n" if final_newline else b"")
+    bounds = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    splitter = LineSplitter(max_line_bytes=1000)
+    out: list[bytes] = []
+    for start, end in itertools.pairwise(bounds):
+        out += splitter.feed(stream[start:end])
+    if rest := splitter.rest():
+        out.append(rest)
+    assert out == [line for line in lines if line]
+
+
+def test_line_splitter_bounds_an_unterminated_line() -> None:
+    splitter = LineSplitter(max_line_bytes=10)
+    assert splitter.feed(b"0123456789\n01234") == [b"0123456789"]
+    with pytest.raises(ProtocolError):
+        splitter.feed(b"567890")
+
+
+async def test_full_pool_waits_at_most_pool_timeout(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", streaming(b'{"a":1}\n', pause=5))
+    server.route("GET", "/api/v1/namespaces", json_handler)
+    options = ClientOptions(pool_limit=1, pool_timeout=0.3)
+    async with client_for(server, options) as client:
+        async with client.watch("/api/v1/pods"):
+            # The one connection is the watch's: the list cannot get one.
+            with pytest.raises(UpstreamTimeoutError):
+                await client.list("/api/v1/namespaces")
+        # Closing the watch frees the connection.
+        assert (await client.list("/api/v1/namespaces"))["kind"] == "PodList"
