@@ -1,0 +1,60 @@
+"""app.py: routing, authentication, lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from watchcache.testing import Simulator, SimulatorConfig
+
+
+async def test_health(client: Any, sim: Simulator) -> None:
+    async with aiohttp.ClientSession() as session, session.get(sim.url + "/healthz") as response:
+        assert response.status == 200 and await response.text() == "ok"
+
+
+async def test_unknown_path_is_status_404(client: Any) -> None:
+    code, body = await client.call("GET", "/nothing/here")
+    assert code == 404 and body["kind"] == "Status"
+
+
+async def test_any_token_accepted_by_default(sim: Simulator) -> None:
+    headers = {"Authorization": "Bearer anything"}
+    async with (
+        aiohttp.ClientSession(headers=headers) as session,
+        session.get(sim.url + "/api/v1/pods") as r,
+    ):
+        assert r.status == 200
+
+
+@pytest.mark.parametrize(
+    "config", [SimulatorConfig(tokens={"admin": True, "nobody": False})], indirect=True
+)
+async def test_token_map_gives_401_and_403(sim: Simulator) -> None:
+    async def status_for(token: str | None) -> tuple[int, str]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.get(sim.url + "/api/v1/pods") as r,
+        ):
+            return r.status, (await r.json())["reason"] if r.status != 200 else ""
+
+    assert await status_for(None) == (401, "Unauthorized")
+    assert await status_for("wrong") == (401, "Unauthorized")
+    assert await status_for("nobody") == (403, "Forbidden")
+    assert (await status_for("admin"))[0] == 200
+
+
+async def test_method_not_allowed(client: Any) -> None:
+    code, body = await client.call("PUT", "/api/v1/namespaces/default/pods", {})
+    assert code == 405 and body["reason"] == "MethodNotAllowed"
+
+
+async def test_stop_with_open_watch_returns(sim: Simulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        response = await session.get(sim.url + "/api/v1/pods", params={"watch": "1"})
+        assert response.status == 200
+        await sim.stop()
+        response.close()
