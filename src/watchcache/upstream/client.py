@@ -31,7 +31,6 @@ Invariants:
 
 from __future__ import annotations
 
-import json
 import ssl
 from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -140,6 +139,9 @@ class Response:
     headers: CIMultiDictProxy[str]
     body: bytes
 
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {len(self.body)} bytes>"
+
     def json(self) -> Any:
         try:
             return msgspec.json.decode(self.body)
@@ -235,7 +237,8 @@ class UpstreamClient:
     ) -> ForwardResponse:
         """Send any request as it came, for the proxy, and hand back the
         answer unread: status, headers, and the raw (still encoded) body.
-        Hop-by-hop headers are dropped both ways. With
+        Hop-by-hop headers are dropped both ways. There is no total timeout
+        (the request may be a watch): the caller bounds it. With
         ``use_credentials=False`` our own token and client certificate are
         not sent, so the caller's Authorization header decides who it is.
         The answer must be released (``async with`` or ``release()``)."""
@@ -329,6 +332,8 @@ class WatchStream:
         return f"<WatchStream {self.path} {state} lines={self.lines}>"
 
     async def __aenter__(self) -> WatchStream:
+        if self._resp is not None:
+            raise RuntimeError("this watch is already open")
         client = self._client
         with _mapped(f"WATCH {self.path}"):
             request = _Request(
@@ -481,7 +486,7 @@ async def _read_bounded(resp: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 async def _raise_for_status(resp: aiohttp.ClientResponse, max_error_bytes: int) -> None:
-    if resp.status < 300:
+    if 200 <= resp.status < 300:
         return
     try:
         body = await _read_bounded(resp, max_error_bytes)
@@ -510,8 +515,8 @@ def status_error(code: int, body: bytes, retry_after_header: str | None) -> Stat
 
 def _decode_status(body: bytes) -> dict[str, Any] | None:
     try:
-        obj = json.loads(body)
-    except ValueError:
+        obj = msgspec.json.decode(body)
+    except msgspec.DecodeError:
         return None
     return obj if isinstance(obj, dict) and obj.get("kind") == "Status" else None
 

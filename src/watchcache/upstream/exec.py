@@ -63,11 +63,12 @@ class ExecSpec:
     api_version: str
     command: str
     args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
+    # Values may be secrets (API keys for the plugin): kept out of repr.
+    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     install_hint: str = ""
     # The cluster as KUBERNETES_EXEC_INFO's spec.cluster, when the
     # kubeconfig sets provideClusterInfo; None otherwise.
-    cluster_info: Mapping[str, Any] | None = field(default=None, compare=False)
+    cluster_info: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 class ExecPlugin:

@@ -396,3 +396,27 @@ async def test_full_pool_waits_at_most_pool_timeout(server: Server) -> None:
                 await client.list("/api/v1/namespaces")
         # Closing the watch frees the connection.
         assert (await client.list("/api/v1/namespaces"))["kind"] == "PodList"
+
+
+async def test_redirect_is_not_followed_and_is_an_error_for_get(server: Server) -> None:
+    async def moved(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "/elsewhere"})
+
+    server.route("GET", "/api/v1/pods", moved)
+    server.route("GET", "/elsewhere", json_handler)
+    async with client_for(server) as client:
+        with pytest.raises(StatusError) as caught:
+            await client.get("/api/v1/pods")
+    assert caught.value.code == 302
+    assert [r.path for r in server.seen] == ["/api/v1/pods"]
+
+
+async def test_response_repr_is_short(server: Server) -> None:
+    server.route("GET", "/big", lambda request: _text(b"z" * 10_000))
+    async with client_for(server) as client:
+        response = await client.get("/big")
+    assert repr(response) == "<Response 200 10000 bytes>"
+
+
+async def _text(body: bytes) -> web.Response:
+    return web.Response(body=body)

@@ -201,3 +201,9 @@ def test_parse_expiry() -> None:
     credential, expiry = parse_exec_credential(out, V1)
     assert credential.token == "t"
     assert expiry == datetime(2030, 1, 1, tzinfo=UTC).timestamp()
+
+
+def test_spec_repr_hides_env_values() -> None:
+    spec = ExecSpec(api_version=V1, command="aws", env=(("AWS_SECRET", "hunter2"),))
+    assert "hunter2" not in repr(spec)
+    assert "hunter2" not in repr(ExecPlugin(spec))
