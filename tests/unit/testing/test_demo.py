@@ -1,0 +1,39 @@
+"""demo.py: the workload moves pods through their life, within bounds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import aiohttp
+
+from watchcache.testing import Simulator
+from watchcache.testing.demo import PODS, DemoWorkload, run_demo
+
+
+async def test_workload_walks_pods_through_their_life() -> None:
+    sim = Simulator()
+    workload = DemoWorkload(sim, seed=7)
+    actions = [workload.step() for _ in range(60)]
+    for verb in ("bound pod", "is Running", "deleting pod", "deleted pod", "created pod"):
+        assert any(verb in action for action in actions), verb
+    count = len(sim.store.collection(PODS).items)
+    assert workload.min_pods - 1 <= count <= workload.max_pods
+
+
+async def test_run_demo_serves_and_reports_url() -> None:
+    reports: list[str] = []
+    task = asyncio.create_task(run_demo(interval=0.01, seed=1, report=reports.append))
+    while not reports:
+        await asyncio.sleep(0.01)
+    url = reports[0].split(" at ")[1].splitlines()[0]
+    assert url.startswith("http://127.0.0.1:")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + "/api/v1/nodes") as response:
+            body: Any = await response.json()
+    assert len(body["items"]) == 3
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
