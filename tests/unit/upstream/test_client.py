@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from hypothesis import given
@@ -420,3 +421,13 @@ async def test_response_repr_is_short(server: Server) -> None:
 
 async def _text(body: bytes) -> web.Response:
     return web.Response(body=body)
+
+
+async def test_injected_session_is_used_and_left_open(server: Server) -> None:
+    server.route("GET", "/api/v1/pods", json_handler)
+    async with aiohttp.ClientSession(headers={"X-Session": "injected"}) as session:
+        config = UpstreamConfig(server=server.url)
+        async with UpstreamClient(config, session=session) as client:
+            await client.list("/api/v1/pods")
+        assert not session.closed  # the caller's to close
+    assert server.seen[0].headers["X-Session"] == "injected"
