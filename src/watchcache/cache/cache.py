@@ -30,6 +30,7 @@ import builtins
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Protocol
 
 import msgspec
@@ -380,15 +381,17 @@ def _take(
     view: Snapshot, keys: Iterator[str], match: Callable[[Entry], bool] | None, limit: int
 ) -> tuple[list[Entry], bool]:
     """Up to ``limit`` matching entries, and whether any key follows the
-    last one (kube-apiserver continues even if none of the rest match)."""
-    items: list[Entry] = []
-    for key in keys:
-        if limit and len(items) == limit:
-            return items, True
-        entry = view.get(key)
-        if entry is not None and (match is None or match(entry)):
-            items.append(entry)
-    return items, False
+    last one (kube-apiserver continues even if none of the rest match).
+    The loops run in C (map, filter, islice); they are lazy, so ``keys`` is
+    left just after the last item taken."""
+    entries = view.entries_of(keys)
+    matched = entries if match is None else filter(match, entries)
+    if not limit:
+        return list(matched), False
+    items = list(islice(matched, limit))
+    if len(items) < limit:
+        return items, False
+    return items, next(keys, None) is not None
 
 
 def _bounded(

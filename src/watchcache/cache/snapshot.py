@@ -53,6 +53,13 @@ class Snapshot:
             return self._overlay[key]
         return self._store.get(key)
 
+    def entries_of(self, keys: Iterator[str]) -> Iterator[Entry]:
+        """The entries at this RV of ``keys`` (as ``keys()`` yields them),
+        lazily: consuming one entry consumes exactly one key."""
+        if not self._overlay:
+            return self._store.entries_of(keys)
+        return (e for e in map(self.get, keys) if e is not None)
+
     def keys(
         self,
         *,

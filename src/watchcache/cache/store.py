@@ -194,6 +194,11 @@ class Store:
             total += max(0, last - first)
         return total
 
+    def entries_of(self, keys: Iterator[str]) -> Iterator[Entry]:
+        """The entries of ``keys`` (all present), lazily: consuming one
+        entry consumes exactly one key."""
+        return map(self._items.__getitem__, keys)
+
     def entries(self) -> Iterator[Entry]:
         """Every entry, in no particular order (cheap)."""
         return iter(self._items.values())
