@@ -1,0 +1,187 @@
+"""kubectl 1.20 and the machine's kubectl against the simulator, default
+flags: get, create, apply, patch, delete, get -w, --chunk-size.
+
+The simulator runs on its own event loop in a thread, since kubectl is a
+blocking subprocess here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchcache.testing import Simulator
+
+pytestmark = pytest.mark.e2e
+
+KUBECTLS = {
+    "1.20": Path.home() / ".cache/watchcache/kube-v1.20.2/bin/kubectl",
+    "newer": Path("/usr/bin/kubectl"),
+}
+
+POD = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels: {{app: web}}
+spec:
+  containers:
+  - name: c
+    image: {image}
+"""
+
+
+class SimulatorThread:
+    """A Simulator serving from a private event loop on a daemon thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.sim = Simulator()
+        self.url = ""
+
+    def start(self) -> None:
+        self.thread.start()
+        self.url = asyncio.run_coroutine_threadsafe(self.sim.start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[SimulatorThread]:
+    thread = SimulatorThread()
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.stop()
+
+
+@pytest.fixture(params=sorted(KUBECTLS))
+def kubectl(request: pytest.FixtureRequest, served: SimulatorThread, tmp_path: Path) -> Any:
+    binary = KUBECTLS[request.param]
+    if not binary.exists():
+        pytest.skip(f"kubectl {request.param} is not installed at {binary}")
+    namespace = f"k{request.param.replace('.', '')}-{int(time.time() * 1000) % 100000}"
+    env = {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    base = [str(binary), "--server", served.url, "--cache-dir", str(tmp_path / "cache")]
+
+    def run(*args: str, stdin: str | None = None, check: bool = True) -> str:
+        done = subprocess.run(
+            [*base, "-n", namespace, *args],
+            input=stdin,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if check:
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+        return done.stdout + done.stderr
+
+    def popen(*args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*base, "-n", namespace, *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    ns_doc = json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    run("create", "-f", "-", stdin=ns_doc)
+    run.popen = popen  # type: ignore[attr-defined]
+    return run
+
+
+def test_get_empty_and_nodes(kubectl: Any) -> None:
+    # "No resources found" goes to stderr.
+    assert "No resources found" in kubectl("get", "pods", check=False)
+    assert kubectl("get", "nodes") == ""
+
+
+def test_create_get_and_delete(kubectl: Any) -> None:
+    assert "pod/web created" in kubectl(
+        "create", "-f", "-", stdin=POD.format(name="web", image="nginx")
+    )
+    listed = kubectl("get", "pods")
+    assert "web" in listed.splitlines()[1]
+    got = json.loads(kubectl("get", "pod", "web", "-o", "json"))
+    assert (
+        got["metadata"]["resourceVersion"] and got["spec"]["schedulerName"] == "default-scheduler"
+    )
+    assert 'pod "web" deleted' in kubectl("delete", "pod", "web")
+    assert "NotFound" in kubectl("get", "pod", "web", check=False)
+
+
+def test_apply_creates_then_configures(kubectl: Any) -> None:
+    assert "pod/app created" in kubectl(
+        "apply", "-f", "-", stdin=POD.format(name="app", image="nginx:1")
+    )
+    assert "pod/app configured" in kubectl(
+        "apply", "-f", "-", stdin=POD.format(name="app", image="nginx:2")
+    )
+    image = kubectl("get", "pod", "app", "-o", "jsonpath={.spec.containers[0].image}")
+    assert image == "nginx:2"
+    assert "pod/app unchanged" in kubectl(
+        "apply", "-f", "-", stdin=POD.format(name="app", image="nginx:2")
+    )
+
+
+def test_patch_kinds(kubectl: Any) -> None:
+    kubectl("create", "-f", "-", stdin=POD.format(name="p", image="nginx"))
+    kubectl("patch", "pod", "p", "-p", '{"metadata":{"labels":{"s":"1"}}}')
+    kubectl("patch", "pod", "p", "--type=merge", "-p", '{"metadata":{"labels":{"m":"1"}}}')
+    kubectl(
+        "patch",
+        "pod",
+        "p",
+        "--type=json",
+        "-p",
+        '[{"op":"add","path":"/metadata/labels/j","value":"1"}]',
+    )
+    labels = json.loads(kubectl("get", "pod", "p", "-o", "jsonpath={.metadata.labels}"))
+    assert labels == {"app": "web", "s": "1", "m": "1", "j": "1"}
+
+
+def test_chunked_list_returns_everything(kubectl: Any) -> None:
+    for index in range(5):
+        kubectl("create", "-f", "-", stdin=POD.format(name=f"c{index}", image="nginx"))
+    listed = kubectl("get", "pods", "--chunk-size=2")
+    names = [line.split()[0] for line in listed.splitlines() if line.startswith("c")]
+    assert names == [f"c{i}" for i in range(5)]
+    # -v=6 logs every request: the pages asked for limit=2 and continued.
+    verbose = kubectl("get", "pods", "--chunk-size=2", "-v=6", check=False)
+    assert "limit=2" in verbose and "continue=" in verbose
+
+
+def test_get_watch_sees_new_pod(kubectl: Any) -> None:
+    watch = kubectl.popen("get", "pods", "-w", "-o", "name")
+    try:
+        time.sleep(1.5)
+        kubectl("create", "-f", "-", stdin=POD.format(name="watched", image="nginx"))
+        deadline = time.monotonic() + 20
+        seen = []
+        assert watch.stdout is not None
+        while time.monotonic() < deadline:
+            line = watch.stdout.readline()
+            seen.append(line)
+            if "pod/watched" in line:
+                break
+        assert any("pod/watched" in line for line in seen), seen
+    finally:
+        watch.terminate()
+        watch.wait(10)
