@@ -18,6 +18,7 @@ facade).
 from watchcache.cache.cache import (
     Cache,
     CacheConfig,
+    CacheStatistics,
     FieldPredicate,
     LabelPredicate,
     ListPage,
@@ -34,6 +35,7 @@ from watchcache.cache.store import Store
 __all__ = [
     "Cache",
     "CacheConfig",
+    "CacheStatistics",
     "Entry",
     "EntryCodec",
     "Event",

@@ -31,12 +31,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
 from watchcache.cache.entry import Entry, EntryCodec, Transform, object_key
-from watchcache.cache.event import DELETED, Event
+from watchcache.cache.event import ADDED, DELETED, Event
 from watchcache.cache.history import (
     DEFAULT_MAX_BYTES,
     DEFAULT_WINDOW,
@@ -51,6 +51,7 @@ from watchcache.cache.store import HashBy, IndexFunc, Store, namespace_bounds
 __all__ = [
     "Cache",
     "CacheConfig",
+    "CacheStatistics",
     "FieldPredicate",
     "LabelPredicate",
     "ListPage",
@@ -127,6 +128,16 @@ class CacheConfig:
     history_min_events: int = MIN_EVENTS
     history_max_events: int = MAX_EVENTS
     history_max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class CacheStatistics:
+    rv: int
+    objects: int
+    history_events: int
+    history_capacity: int
+    history_bytes: int
+    oldest_rv: int  # the first RV history can answer from
 
 
 @dataclass(frozen=True)
@@ -330,6 +341,23 @@ class Cache:
         if shard_ranges is None:
             return view.count(lo=lo, hi=hi, after=last)
         return sum(1 for _ in view.keys(lo=lo, hi=hi, after=last, shard_ranges=shard_ranges))
+
+    def initial_events(self, **list_args: Any) -> tuple[builtins.list[Event], int]:
+        """The synthetic ADDED events a watch from RV 0 (or unset) starts
+        with, as ``list`` selects them, and the RV to follow from after."""
+        page = self.list(**list_args)
+        return [Event(ADDED, entry, None, entry.rv) for entry in page.items], page.rv
+
+    def statistics(self) -> CacheStatistics:
+        history = self.history
+        return CacheStatistics(
+            rv=self.rv,
+            objects=len(self.store),
+            history_events=len(history),
+            history_capacity=history.capacity,
+            history_bytes=history.retained_bytes,
+            oldest_rv=history.oldest(),
+        )
 
     # -- following changes -----------------------------------------------
 

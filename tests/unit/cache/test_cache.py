@@ -200,3 +200,27 @@ async def test_wait_until_returns_once_rv_is_reached() -> None:
     assert not waiter.done()
     cache.bookmark(5)
     await asyncio.wait_for(waiter, 5)
+
+
+def test_initial_events_are_synthetic_added_of_the_selected_state() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("b", rv=2, labels={"x": "1"}))
+    cache.apply("ADDED", pod("a", rv=3, labels={"x": "1"}))
+    cache.apply("ADDED", pod("c", rv=4))
+    cache.apply("MODIFIED", pod("b", rv=5, labels={"x": "1"}))
+    events, rv = cache.initial_events(labels=Labels({"x": "1"}))
+    assert rv == 5
+    assert [(e.type, e.key, e.rv, e.prev) for e in events] == [
+        ("ADDED", "default/a", 3, None),
+        ("ADDED", "default/b", 5, None),
+    ]
+    assert json.loads(events[1].line("ADDED"))["object"]["metadata"]["resourceVersion"] == "5"
+
+
+def test_statistics() -> None:
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=2))
+    cache.apply("MODIFIED", pod("a", rv=3))
+    stats = cache.statistics()
+    assert (stats.rv, stats.objects, stats.history_events, stats.oldest_rv) == (3, 1, 2, 2)
+    assert stats.history_bytes > 0 and stats.history_capacity == 100
