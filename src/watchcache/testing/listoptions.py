@@ -37,10 +37,10 @@ def _bool(query: Mapping[str, str], name: str) -> bool | None:
     return text.lower() in ("true", "1", "t")
 
 
-def _match_cause(message: str, value: str) -> status.ApiError:
-    cause = {"reason": "FieldValueForbidden", "message": message, "field": "resourceVersionMatch"}
-    del value
-    return status.invalid("ListOptions.meta.k8s.io", "", [cause], "")
+def _match_cause(message: str, reason: str = "FieldValueForbidden") -> status.ApiError:
+    prefix = "Forbidden: " if reason == "FieldValueForbidden" else ""
+    cause = {"reason": reason, "message": prefix + message, "field": "resourceVersionMatch"}
+    return status.invalid("ListOptions", "", [cause], "meta.k8s.io")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,23 +94,17 @@ def _check_match(match: str | None, rv: str | None, watch: bool, send_initial: b
     if match is None:
         if send_initial is not None and watch:
             raise _match_cause(
-                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan", ""
+                "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
             )
         return
     if match not in ("Exact", "NotOlderThan"):
-        raise _match_cause(
-            f'Unsupported value: "{match}": supported values: "Exact", "NotOlderThan"', match
-        )
+        supported = f'Unsupported value: "{match}": supported values: "Exact", "NotOlderThan"'
+        raise _match_cause(supported, "FieldValueNotSupported")
     if watch and (send_initial is None or match != "NotOlderThan"):
         raise _match_cause(
-            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
-            match,
+            "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"
         )
     if not watch and rv is None:
-        raise _match_cause(
-            "resourceVersionMatch is forbidden unless resourceVersion is provided", match
-        )
+        raise _match_cause("resourceVersionMatch is forbidden unless resourceVersion is provided")
     if match == "Exact" and rv == "0":
-        raise _match_cause(
-            'resourceVersionMatch "exact" is forbidden for resourceVersion "0"', match
-        )
+        raise _match_cause('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')

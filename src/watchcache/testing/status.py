@@ -123,7 +123,7 @@ def conflict(resource: str, name: str, why: str, group: str = "") -> ApiError:
 
 def invalid(kind: str, name: str, causes: list[dict[str, str]], group: str = "") -> ApiError:
     summary = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
-    message = f'{kind} "{name}" is invalid: {summary}'
+    message = f'{_qualified(kind, group)} "{name}" is invalid: {summary}'
     details = _details(name, kind, group)
     details["causes"] = causes
     return ApiError(422, "Invalid", message, details)
@@ -134,7 +134,7 @@ def expired(message: str) -> ApiError:
 
 
 def method_not_allowed(message: str) -> ApiError:
-    return ApiError(405, "MethodNotAllowed", message)
+    return ApiError(405, "MethodNotAllowed", message, {})
 
 
 def not_acceptable(message: str) -> ApiError:
