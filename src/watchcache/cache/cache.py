@@ -160,6 +160,26 @@ class _Bookmark(msgspec.Struct):
     metadata: _Meta = msgspec.field(default_factory=_Meta)
 
 
+_CHANGES = frozenset(("ADDED", "MODIFIED", "DELETED"))
+_TYPE_START = len(b'{"type":"')
+_OBJECT_AT = b'","object":'
+
+
+def _split_line(line: bytes) -> tuple[str, bytes] | None:
+    """The type and object bytes of a line written as kube-apiserver writes
+    it, by slicing: a full parse of the outer object would scan the whole
+    object once more just to find its end (~3 us of ~17 us per 5.9 KB pod,
+    bench_cache_apply.py). The object is still fully parsed when decoded,
+    so a line of another shape fails there and takes the slow path."""
+    if not line.startswith(b'{"type":"'):
+        return None
+    at = line.find(_OBJECT_AT, _TYPE_START, 40)
+    body = line.rstrip()
+    if at < 0 or not body.endswith(b"}"):
+        return None
+    return line[_TYPE_START:at].decode(), body[at + len(_OBJECT_AT) : -1]
+
+
 _line_decoder = msgspec.json.Decoder(_WatchLine)
 _bookmark_decoder = msgspec.json.Decoder(_Bookmark)
 
@@ -219,11 +239,17 @@ class Cache:
         """Apply one upstream watch line ``{"type":..,"object":..}``.
         BOOKMARK advances rv; ERROR raises ``ValueError`` (the caller relists
         or reconnects)."""
+        split = _split_line(line)
+        if split is not None and split[0] in _CHANGES:
+            try:
+                return self.apply(*split)
+            except msgspec.DecodeError:
+                pass  # not the shape kube-apiserver writes: parse it properly
         decoded = _line_decoder.decode(line)
         if decoded.type == "BOOKMARK":
             self.bookmark(int(_bookmark_decoder.decode(decoded.object).metadata.resourceVersion))
             return None
-        if decoded.type not in ("ADDED", "MODIFIED", "DELETED"):
+        if decoded.type not in _CHANGES:
             raise ValueError(f"upstream watch sent {decoded.type}: {bytes(decoded.object)!r}")
         return self.apply(decoded.type, bytes(decoded.object))
 

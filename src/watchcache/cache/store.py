@@ -93,6 +93,9 @@ class Store:
         """Insert or replace; returns the previous entry under the key."""
         prev = self._items.get(entry.key)
         self._items[entry.key] = entry
+        if prev is not None and self._same_hash_input(prev, entry):
+            self._reindex(entry.key, prev, entry)
+            return prev  # same shard: the common update costs no hashing
         new_shard = self._shard_index(entry)
         if prev is None:
             self._shards[new_shard].add(entry.key)
@@ -117,6 +120,9 @@ class Store:
             shard.clear()
         for values in self._index.values():
             values.clear()
+
+    def _same_hash_input(self, a: Entry, b: Entry) -> bool:
+        return a.uid == b.uid if self.hash_by == "uid" else a.namespace == b.namespace
 
     def _shard_index(self, entry: Entry) -> int:
         if self.plan.count == 1:

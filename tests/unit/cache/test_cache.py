@@ -224,3 +224,20 @@ def test_statistics() -> None:
     stats = cache.statistics()
     assert (stats.rv, stats.objects, stats.history_events, stats.oldest_rv) == (3, 1, 2, 2)
     assert stats.history_bytes > 0 and stats.history_capacity == 100
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"ADDED","object":' + pod("a", rv=7) + b"}\n",
+        b'{"type":"ADDED","object":' + pod("a", rv=7) + b"}",
+        b'{"object":' + pod("a", rv=7) + b',"type":"ADDED"}\n',  # other key order
+        b'{"type":"ADDED","object":' + pod("a", rv=7) + b',"extra":1}\n',  # trailing key
+        b'{ "type": "ADDED", "object": ' + pod("a", rv=7) + b" }\n",  # spaced
+    ],
+)
+def test_apply_line_accepts_any_json_shape(line: bytes) -> None:
+    cache = pods_cache()
+    event = cache.apply_line(line)
+    assert event is not None and event.type == "ADDED"
+    assert event.entry.raw == pod("a", rv=7)
