@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import json
 
-from tests.unit.cache.fakes import POD_FIELDS, pod
+from tests.unit.cache.fakes import POD_FIELDS, Labels, pod
 
 from watchcache.cache.entry import EntryCodec
-from watchcache.cache.event import DELETED, MODIFIED, Event, with_resource_version
+from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event, with_resource_version
+from watchcache.fanout.filter import WatchFilter
 
 CODEC = EntryCodec(
     kind="Pod", api_version="v1", namespaced=True, field_defaults=POD_FIELDS, builtin=True
@@ -52,3 +53,28 @@ def test_with_resource_version_only_touches_metadata() -> None:
     raw = pod("a", rv=5)
     assert json.loads(with_resource_version(raw, 5, 6))["metadata"]["resourceVersion"] == "6"
     assert with_resource_version(raw, 4, 6) == raw
+
+
+def test_events_drive_the_fanout_filter() -> None:
+    """Event satisfies watchcache.fanout's FanoutEvent: a selector watcher
+    sees ADDED on entering, MODIFIED inside, DELETED (old object, new rv)
+    on leaving."""
+    watcher = WatchFilter(namespace="default", labels=Labels({"x": "1"}), fields=Labels({}))
+    v1 = CODEC.decode(pod("a", rv=2, labels={"x": "0"}))
+    v2 = CODEC.decode(pod("a", rv=3, labels={"x": "1"}))
+    v3 = CODEC.decode(pod("a", rv=4, labels={"x": "1"}, node="n"))
+    v4 = CODEC.decode(pod("a", rv=5, labels={"x": "2"}))
+    assert watcher.line_for(Event(ADDED, v1, None, 2)) is None
+    assert (
+        watcher.line_for(Event(MODIFIED, v2, v1, 3))
+        == b'{"type":"ADDED","object":' + v2.raw + b"}\n"
+    )
+    assert (
+        watcher.line_for(Event(MODIFIED, v3, v2, 4))
+        == b'{"type":"MODIFIED","object":' + v3.raw + b"}\n"
+    )
+    left = watcher.line_for(Event(MODIFIED, v4, v3, 5))
+    assert left is not None
+    assert json.loads(left)["type"] == "DELETED"
+    assert json.loads(left)["object"]["metadata"]["resourceVersion"] == "5"
+    assert json.loads(left)["object"]["spec"]["nodeName"] == "n"

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.cache.fakes import POD_FIELDS, Clock, pod
 
 from watchcache.cache.entry import EntryCodec
@@ -147,3 +149,36 @@ def test_reset_drops_events() -> None:
     assert h.since(50) == []
     with pytest.raises(TooOldResourceVersion):
         h.since(1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.floats(0, 40)), max_size=400),
+    st.integers(0, 2000),
+    st.integers(0, 500),
+)
+def test_history_answers_like_the_full_log_or_expires(
+    steps: list[tuple[int, float]], max_bytes: int, probe: int
+) -> None:
+    """Random rv gaps and clock steps: whatever the ring kept, since(rv)
+    equals the full log after rv, or raises exactly when rv < oldest - 1."""
+    clock = Clock()
+    h = history(
+        clock, min_events=4, max_events=64, window=75.0, max_bytes=max_bytes * 10 or 1 << 30
+    )
+    h.reset(10)
+    log: list[int] = []
+    rv = 10
+    for gap, dt in steps:
+        rv += gap
+        clock.now += dt
+        h.append(ev(rv))
+        log.append(rv)
+        assert 4 <= h.capacity <= 64 and len(h) <= h.capacity
+    oldest = h.oldest()
+    for asked in {10, probe + 10, rv, *(r - 1 for r in log[-5:])}:
+        if asked < oldest - 1:
+            with pytest.raises(TooOldResourceVersion):
+                h.since(asked)
+        else:
+            assert [e.rv for e in h.since(asked)] == [r for r in log if r > asked]
