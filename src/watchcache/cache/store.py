@@ -10,7 +10,7 @@ Glossary (as in client-go's index.go):
 
 Invariants:
     - a key is in ``_items`` if and only if it is in exactly one shard's
-      sorted key list, the shard its entry's hash selects;
+      sorted key list, the shard its entry's hash selects, and in ``_all``;
     - for every index, key k is in ``_index[name][v]`` if and only if v is
       one of the index function's values for ``_items[k]``; empty sets are
       removed.
@@ -67,6 +67,11 @@ class Store:
         self.hash_by: HashBy = hash_by
         self._items: dict[str, Entry] = {}
         self._shards: list[SortedList] = [SortedList() for _ in range(shard_count)]
+        # Every key in order, for lists that want all shards: one sorted
+        # list instead of a 16-way heap merge (~4x faster at 16 shards,
+        # bench_cache_list.py) for ~8 bytes per key. Unsharded, it is the
+        # one shard.
+        self._all: SortedList = self._shards[0] if shard_count == 1 else SortedList()
         funcs = {path: field_index(path) for path in indexed_fields}
         funcs.update(indexers or {})
         self._funcs: dict[str, IndexFunc] = funcs
@@ -99,6 +104,8 @@ class Store:
         new_shard = self._shard_index(entry)
         if prev is None:
             self._shards[new_shard].add(entry.key)
+            if self._all is not self._shards[0]:
+                self._all.add(entry.key)
         elif (old_shard := self._shard_index(prev)) != new_shard:
             # Same key, new uid (recreated): the hash moved.
             self._shards[old_shard].remove(entry.key)
@@ -111,6 +118,8 @@ class Store:
         prev = self._items.pop(key, None)
         if prev is not None:
             self._shards[self._shard_index(prev)].remove(key)
+            if self._all is not self._shards[0]:
+                self._all.remove(key)
             self._reindex(key, prev, None)
         return prev
 
@@ -118,6 +127,7 @@ class Store:
         self._items.clear()
         for shard in self._shards:
             shard.clear()
+        self._all.clear()
         for values in self._index.values():
             values.clear()
 
@@ -167,13 +177,17 @@ class Store:
             (after, False) if after is not None and (lo is None or after >= lo) else (lo, True)
         )
         whole, cut = self._selected_shards(shard_ranges)
-        streams: list[Iterator[str]] = [self._range(s, start, inclusive, hi) for s in whole]
+        if len(whole) == self.plan.count:
+            return self._range(self._all, start, inclusive, hi)
+        streams: list[Iterator[str]] = [
+            self._range(self._shards[s], start, inclusive, hi) for s in whole
+        ]
         if cut and shard_ranges is not None:
             ranges = shard_ranges
             streams += [
                 (
                     k
-                    for k in self._range(s, start, inclusive, hi)
+                    for k in self._range(self._shards[s], start, inclusive, hi)
                     if in_ranges(self.hash_of(self._items[k]), ranges)
                 )
                 for s in cut
@@ -189,16 +203,12 @@ class Store:
         start, inclusive = (
             (after, False) if after is not None and (lo is None or after >= lo) else (lo, True)
         )
-        total = 0
-        for shard in self._shards:
-            first = (
-                0
-                if start is None
-                else (shard.bisect_left(start) if inclusive else shard.bisect_right(start))
-            )
-            last = len(shard) if hi is None else shard.bisect_left(hi)
-            total += max(0, last - first)
-        return total
+        keys = self._all
+        first = 0
+        if start is not None:
+            first = keys.bisect_left(start) if inclusive else keys.bisect_right(start)
+        last = len(keys) if hi is None else keys.bisect_left(hi)
+        return max(0, last - first)
 
     def entries_of(self, keys: Iterator[str]) -> Iterator[Entry]:
         """The entries of ``keys`` (all present), lazily: consuming one
@@ -215,8 +225,7 @@ class Store:
         return self.plan.cover(ranges)
 
     def _range(
-        self, shard: int, start: str | None, inclusive: bool, hi: str | None
+        self, keys: SortedList, start: str | None, inclusive: bool, hi: str | None
     ) -> Iterator[str]:
-        keys: SortedList = self._shards[shard]
         it: Iterator[str] = keys.irange(minimum=start, maximum=hi, inclusive=(inclusive, False))
         return it

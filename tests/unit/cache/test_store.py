@@ -145,3 +145,6 @@ def test_store_invariants_under_random_operations(seq: list[tuple[str, int, int,
             want = sorted(k for k, e in model.items() if e.fields["spec.nodeName"] == f"n{n}")
             assert s.index_keys("spec.nodeName", f"n{n}") == want
         assert sum(len(sh) for sh in s._shards) == len(model)
+        low, high = (list(s.keys(shard_ranges=[r])) for r in ((0, 1 << 63), (1 << 63, 1 << 64)))
+        assert sorted(low + high) == sorted(model)
+        assert low == sorted(low) and high == sorted(high)
