@@ -289,8 +289,20 @@ class Cache:
 
     # -- reads -----------------------------------------------------------
 
-    def get(self, namespace: str, name: str) -> Entry | None:
-        return self.store.get(object_key(namespace, name))
+    def get(self, namespace: str, name: str, *, rv: int | None = None) -> Entry | None:
+        """One object, now or exactly at ``rv`` (see ``snapshot``)."""
+        key = object_key(namespace, name)
+        if rv is None:
+            return self.store.get(key)
+        return self.snapshot(rv).get(key)
+
+    def by_index(self, name: str, value: str, *, rv: int | None = None) -> builtins.list[Entry]:
+        """Entries whose index ``name`` (a field path or a custom indexer's
+        name) has ``value``, in key order; ``KeyError`` for an unknown index."""
+        if not self.store.has_index(name):
+            raise KeyError(name)
+        view = self.snapshot(self.rv if rv is None else rv)
+        return builtins.list(view.entries_of(iter(view.index_keys(name, value))))
 
     def snapshot(self, rv: int) -> Snapshot:
         """The state exactly at ``rv``. Raises ``TooOldResourceVersion``

@@ -241,3 +241,18 @@ def test_apply_line_accepts_any_json_shape(line: bytes) -> None:
     event = cache.apply_line(line)
     assert event is not None and event.type == "ADDED"
     assert event.entry.raw == pod("a", rv=7)
+
+
+def test_custom_index_and_reads_at_an_exact_rv() -> None:
+    cache = pods_cache(indexers={"app": lambda e: [e.labels.get("app", "")]})
+    cache.apply("ADDED", pod("b", rv=2, labels={"app": "web"}))
+    cache.apply("ADDED", pod("a", rv=3, labels={"app": "web"}))
+    cache.apply("MODIFIED", pod("b", rv=4, labels={"app": "db"}))
+    assert [e.key for e in cache.by_index("app", "web")] == ["default/a"]
+    assert [e.key for e in cache.by_index("app", "web", rv=3)] == ["default/a", "default/b"]
+    assert [e.key for e in cache.by_index("spec.nodeName", "")] == ["default/a", "default/b"]
+    with pytest.raises(KeyError):
+        cache.by_index("nope", "x")
+    old = cache.get("default", "b", rv=3)
+    assert old is not None and old.labels == {"app": "web"}
+    assert cache.get("default", "a", rv=2) is None
