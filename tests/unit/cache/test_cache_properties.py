@@ -11,6 +11,7 @@ from tests.unit.cache.fakes import PODS, Clock, Fields, Labels, pod
 
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.history import TooOldResourceVersion
+from watchcache.cache.shard import fnv1a64
 
 NAMESPACES = ("a", "a-b", "b")
 
@@ -134,6 +135,7 @@ def test_small_history_serves_or_expires_never_lies(
     st.integers(1, 5),
     st.sampled_from([None, "a"]),
     st.booleans(),
+    st.booleans(),
 )
 def test_continue_pages_concatenate_to_the_list_at_the_token_rv(
     before: list[tuple[str, int, int, int, int, int]],
@@ -141,8 +143,10 @@ def test_continue_pages_concatenate_to_the_list_at_the_token_rv(
     limit: int,
     namespace: str | None,
     selected: bool,
+    ranged: bool,
 ) -> None:
     cache, model = new_cache(), Model()
+    ranges = [(0, 1 << 63)] if ranged else None
     model.states[100] = {}
     for op in before:
         step(cache, model, op)
@@ -150,16 +154,19 @@ def test_continue_pages_concatenate_to_the_list_at_the_token_rv(
     want = [
         (k, v[0])
         for k, v in sorted(state_at(model, at).items())
-        if (namespace is None or k.startswith(namespace + "/")) and (not selected or v[1] == "v1")
+        if (namespace is None or k.startswith(namespace + "/"))
+        and (not selected or v[1] == "v1")
+        and (not ranged or fnv1a64("uid-" + k.replace("/", "-")) < 1 << 63)
     ]
     labels = Labels({"l": "v1"}) if selected else None
-    page = cache.list(namespace=namespace, labels=labels, limit=limit)
+    page = cache.list(namespace=namespace, labels=labels, limit=limit, shard_ranges=ranges)
     got = [(e.key, e.raw) for e in page.items]
     pending = list(between)
     while page.continue_after is not None:
         assert page.rv == at
         assert len(page.items) == limit
         if not selected:
+            # Without selectors, remaining counts what the range still holds.
             assert page.remaining == len(want) - len(got)
         else:
             assert page.remaining is None
@@ -171,6 +178,7 @@ def test_continue_pages_concatenate_to_the_list_at_the_token_rv(
             limit=limit,
             rv=page.rv,
             continue_after=page.continue_after,
+            shard_ranges=ranges,
         )
         got += [(e.key, e.raw) for e in page.items]
     assert got == want
