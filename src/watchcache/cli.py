@@ -1,6 +1,7 @@
 """The ``watchcache`` command.
 
 Subcommands:
+    serve         the proxy (docs/serve.md)
     dev-cluster   run a real kube-apiserver v1.20 control plane on 127.0.0.1
     version       print the version
 
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _args: _print(__version__))
 
+    _add_serve(sub)
     _add_dev_cluster(sub)
     return parser
 
@@ -71,6 +73,47 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 def _print(text: str) -> int:
     print(text)
+    return 0
+
+
+# -- serve -------------------------------------------------------------------
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from watchcache.proxy.config import add_arguments
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the proxy in front of kube-apiserver (or the embedded simulator)",
+        description=(
+            "Serve the Kubernetes API on 127.0.0.1:8001, forwarding to the upstream named by "
+            "--kubeconfig/--context or --in-cluster. With neither (and no $KUBECONFIG or "
+            "~/.kube/config), serve the embedded simulated API server with a demo workload. "
+            "Every flag is also an environment variable and a key of the --config TOML file; "
+            "see docs/serve.md."
+        ),
+    )
+    add_arguments(serve)
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvloop
+
+    from watchcache.proxy.config import ConfigError, load_config
+    from watchcache.proxy.logs import configure_logging
+    from watchcache.proxy.serve import serve
+    from watchcache.upstream import UpstreamError
+
+    try:
+        config = load_config(args)
+    except ConfigError as err:
+        raise _UserError(str(err)) from None
+    configure_logging(config.log_level, config.log_format)
+    try:
+        uvloop.run(serve(config))
+    except (UpstreamError, OSError) as err:
+        raise _UserError(str(err)) from None
     return 0
 
 

@@ -62,6 +62,9 @@ def build_app(parts: ProxyParts) -> web.Application:
             body=parts.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
+    async def everything_else(request: web.Request) -> web.StreamResponse:
+        return await parts.handle(request)
+
     app.router.add_get("/metrics", metrics)
-    app.router.add_route("*", "/{tail:.*}", parts.handle)
+    app.router.add_route("*", "/{tail:.*}", everything_else)
     return app

@@ -118,6 +118,7 @@ class ClientOptions:
 
 
 NO_TIMEOUT = aiohttp.ClientTimeout()
+_FORWARD_SKIPS = ("Accept", "Accept-Encoding", "Content-Type")
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,12 @@ class UpstreamClient:
             timeout=request.client_timeout,
             allow_redirects=False,
             auto_decompress=request.decompress,
+            # A forwarded request carries only the caller's headers: aiohttp
+            # would otherwise add Content-Type: application/octet-stream to
+            # a streamed body (kube-apiserver then answers 415 where it
+            # would have assumed JSON) and Accept-Encoding: gzip that the
+            # caller never asked for.
+            skip_auto_headers=() if request.decompress else _FORWARD_SKIPS,
             **self._tls_options(credential),
         )
 

@@ -1,0 +1,131 @@
+"""``watchcache serve`` from settings to a running proxy.
+
+Choosing the upstream, in order:
+    1. ``--in-cluster``: the pod's service account;
+    2. ``--kubeconfig`` (or $KUBECONFIG, or ~/.kube/config when it exists),
+       with ``--context``;
+    3. none of those: the embedded default, the simulated API server
+       (``watchcache.testing``) started in this process with a small demo
+       workload, so ``watchcache serve`` alone shows the product working.
+
+``--read-upstream`` and ``--write-upstream`` replace the server URL of the
+chosen upstream for reads and for writes; credentials and TLS settings
+stay those of the kubeconfig (a read tier of proxies on loopback usually
+needs neither).
+
+Lifecycle (cleanup in reverse): upstream clients, then the listeners; on
+SIGTERM/SIGINT the listeners' orderly shutdown (server.py), then the
+clients close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from watchcache.proxy.app import ProxyParts
+from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.drain import StreamTracker
+from watchcache.proxy.forward import Forwarder
+from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
+from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
+
+__all__ = ["open_proxy", "serve", "upstream_config"]
+
+log = logging.getLogger(__name__)
+
+
+def _kubeconfig_given(config: ServeConfig, environ: os._Environ[str] | dict[str, str]) -> bool:
+    if config.kubeconfig or environ.get("KUBECONFIG"):
+        return True
+    return (Path.home() / ".kube" / "config").exists()
+
+
+def upstream_config(
+    config: ServeConfig, environ: os._Environ[str] | dict[str, str] = os.environ
+) -> UpstreamConfig | None:
+    """The upstream the settings name, or None for the embedded default."""
+    if config.in_cluster:
+        return load_incluster()
+    if _kubeconfig_given(config, environ):
+        return load_kubeconfig(config.kubeconfig, context=config.context)
+    return None
+
+
+@contextlib.asynccontextmanager
+async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIterator[RunningProxy]:
+    """A listening proxy in front of ``upstream``; closed on exit."""
+    read_config = (
+        dataclasses.replace(upstream, server=config.read_upstream)
+        if config.read_upstream
+        else upstream
+    )
+    write_config = (
+        dataclasses.replace(upstream, server=config.write_upstream)
+        if config.write_upstream
+        else upstream
+    )
+    streams = StreamTracker()
+    metrics = ProxyMetrics()
+    async with UpstreamClient(read_config) as read, UpstreamClient(write_config) as write:
+        forwarder = Forwarder(read, write, streams, metrics)
+        parts = ProxyParts(config=config, handle=forwarder, metrics=metrics, streams=streams)
+        proxy = await start_proxy(parts)
+        try:
+            yield proxy
+        finally:
+            if proxy.runner.server is not None:
+                await proxy.stop()
+
+
+async def serve(config: ServeConfig) -> None:
+    upstream = upstream_config(config)
+    if upstream is None:
+        async with embedded_upstream() as simulated:
+            await _serve(config, simulated, embedded=True)
+        return
+    await _serve(config, upstream, embedded=False)
+
+
+# The demo workload changes something this often: often enough that
+# `kubectl get pods -w` shows life within seconds.
+DEMO_STEP_SECONDS = 2.0
+
+
+@contextlib.asynccontextmanager
+async def embedded_upstream() -> AsyncIterator[UpstreamConfig]:
+    """The simulated API server on a free loopback port, with its demo
+    workload running, as an upstream; stopped on exit."""
+    from watchcache.testing.app import Simulator
+    from watchcache.testing.demo import DemoWorkload
+
+    simulator = Simulator()
+    url = await simulator.start("127.0.0.1", 0)
+    workload = DemoWorkload(simulator)
+
+    async def live() -> None:
+        while True:
+            await asyncio.sleep(DEMO_STEP_SECONDS)
+            workload.step()
+
+    stepping = asyncio.get_running_loop().create_task(live())
+    try:
+        yield UpstreamConfig(url, origin="embedded simulator")
+    finally:
+        stepping.cancel()
+        await simulator.stop()
+
+
+async def _serve(config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool) -> None:
+    async with open_proxy(config, upstream) as proxy:
+        where = "the embedded simulated API server" if embedded else upstream.server
+        log.info("serving on %s in front of %s", ", ".join(proxy.urls), where)
+        print(f"watchcache is serving on {proxy.urls[0]} in front of {where}", flush=True)
+        print(f"  kubectl --server {proxy.urls[0]} get pods -A", flush=True)
+        await run_until_signalled(proxy)

@@ -1,0 +1,152 @@
+"""`watchcache serve` forwarding to the real kube-apiserver: real clients
+through the proxy get what they get directly."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, watch
+
+from watchcache.devcluster import DevCluster
+
+
+@pytest.fixture(scope="module")
+def proxy_url(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log = tmp_path_factory.mktemp("proxy") / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watchcache",
+                "serve",
+                "--kubeconfig",
+                str(dev_cluster.kubeconfig),
+                "--listen",
+                "127.0.0.1:0",
+                "--shutdown-spread",
+                "0",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        url = _wait_for_url(log, proc)
+        yield url
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0, log.read_text()[-2000:]
+
+
+def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
+        if found:
+            return found.group(1)
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"the proxy did not start: {log.read_text()}")
+
+
+def kubectl(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    return subprocess.run(
+        [str(binary), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**env, "HOME": "/nonexistent"},
+    )
+
+
+@pytest.fixture(params=["1.20", "system"])
+def kubectl_binary(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> Path:
+    if request.param == "1.20":
+        return dev_cluster.binaries.kubectl_120
+    if dev_cluster.binaries.kubectl is None:
+        pytest.skip("the machine has no kubectl on PATH")
+    return dev_cluster.binaries.kubectl
+
+
+def test_kubectl_through_the_proxy(
+    proxy_url: str, kubectl_binary: Path, namespace: str, dev_cluster: DevCluster
+) -> None:
+    via = ["--server", proxy_url, "-n", namespace]
+    created = kubectl(
+        kubectl_binary, *via, "create", "configmap", "via-proxy", "--from-literal=k=v"
+    )
+    assert created.returncode == 0, created.stderr
+    got = kubectl(kubectl_binary, *via, "get", "configmap", "via-proxy", "-o", "json")
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["data"] == {"k": "v"}
+    # The same object as kube-apiserver has it (newer kubectls hide
+    # managedFields in their output, so that is left out of the comparison).
+    code, direct = dev_cluster.request(
+        "GET", f"/api/v1/namespaces/{namespace}/configmaps/via-proxy"
+    )
+    assert code == 200
+    through = json.loads(got.stdout)["metadata"]
+    through.pop("managedFields", None)
+    direct["metadata"].pop("managedFields", None)
+    assert through == direct["metadata"]
+    table = kubectl(kubectl_binary, *via, "get", "configmaps", "--chunk-size=1")
+    assert table.returncode == 0 and "via-proxy" in table.stdout, table.stderr
+    patched = kubectl(
+        kubectl_binary, *via, "patch", "configmap", "via-proxy", "-p", '{"data":{"k":"w"}}'
+    )
+    assert patched.returncode == 0, patched.stderr
+    deleted = kubectl(kubectl_binary, *via, "delete", "configmap", "via-proxy")
+    assert deleted.returncode == 0, deleted.stderr
+    missing = kubectl(kubectl_binary, *via, "get", "configmap", "via-proxy")
+    assert missing.returncode != 0 and "NotFound" in missing.stderr
+
+
+def test_python_client_watch_through_the_proxy(
+    proxy_url: str, namespace: str, dev_cluster: DevCluster
+) -> None:
+    config = client.Configuration(host=proxy_url)
+    with client.ApiClient(config) as api:
+        core = client.CoreV1Api(api)
+        listed = core.list_namespaced_config_map(namespace)
+        core.create_namespaced_config_map(
+            namespace, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w1"}}
+        )
+        events = []
+        for event in watch.Watch().stream(
+            core.list_namespaced_config_map,
+            namespace,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=10,
+        ):
+            events.append((event["type"], event["object"].metadata.name))
+            break
+        assert events == [("ADDED", "w1")]
+
+
+def test_errors_come_back_as_upstream_said(proxy_url: str, namespace: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(f"{proxy_url}/api/v1/namespaces/{namespace}/pods/nope", timeout=10)
+    assert raised.value.code == 404
+    status = json.loads(raised.value.read())
+    assert (status["reason"], status["message"]) == ("NotFound", 'pods "nope" not found')
+
+
+def test_health_and_metrics(proxy_url: str) -> None:
+    import urllib.request
+
+    assert urllib.request.urlopen(proxy_url + "/readyz", timeout=10).read() == b"ok"
+    metrics = urllib.request.urlopen(proxy_url + "/metrics", timeout=10).read().decode()
+    assert "watchcache_upstream_request_duration_seconds" in metrics

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+import logging
+
+from watchcache.proxy.logs import JsonFormatter, TextFormatter
+
+
+def record() -> logging.LogRecord:
+    rec = logging.LogRecord(
+        "watchcache.access", logging.INFO, __file__, 1, "GET %s %d", ("/api", 200), None
+    )
+    rec.request_id = "abc"
+    rec.served_by = "upstream"
+    return rec
+
+
+def test_text_appends_fields() -> None:
+    line = TextFormatter().format(record())
+    assert line.endswith("watchcache.access: GET /api 200 request_id=abc served_by=upstream")
+
+
+def test_json_has_message_and_fields() -> None:
+    entry = json.loads(JsonFormatter().format(record()))
+    assert entry["message"] == "GET /api 200"
+    assert (entry["level"], entry["request_id"], entry["served_by"]) == ("info", "abc", "upstream")
