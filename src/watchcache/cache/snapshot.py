@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import filterfalse
 
 from watchcache.cache.entry import Entry
 from watchcache.cache.event import Event
@@ -72,7 +73,7 @@ class Snapshot:
         if not self._overlay:
             return current
         overlay = self._overlay
-        unchanged = (k for k in current if k not in overlay)
+        unchanged = filterfalse(overlay.__contains__, current)
         restored = self._restored(lo, hi, after, shard_ranges)
         return heapq.merge(unchanged, restored)
 
