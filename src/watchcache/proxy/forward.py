@@ -24,6 +24,7 @@ after the answer began, a broken upstream ends the response.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -81,11 +82,16 @@ class Forwarder:
         write: UpstreamClient,
         streams: StreamTracker,
         metrics: ProxyMetrics,
+        *,
+        answer_timeout: float = 60.0,
     ) -> None:
         self.read = read
         self.write = write
         self.streams = streams
         self.metrics = metrics
+        # How long upstream may take to start answering anything but a
+        # watch (a watch may rightly be quiet for minutes).
+        self.answer_timeout = answer_timeout
 
     def __repr__(self) -> str:
         return f"<Forwarder read={self.read.config.server} write={self.write.config.server}>"
@@ -101,10 +107,19 @@ class Forwarder:
         headers = {k: v for k, v in request.headers.items() if not _caller_identity(k)}
         body = _body(request) if request.body_exists else None
         started = time.monotonic()
+        patience = None if _is_watch(request) else self.answer_timeout
         try:
-            answer = await client.forward(
-                request.method, request.path, request.query, headers, body
+            async with asyncio.timeout(patience):
+                answer = await client.forward(
+                    request.method, request.path, request.query, headers, body
+                )
+        except TimeoutError:
+            self.metrics.upstream_errors.labels("UpstreamTimeoutError").inc()
+            message = (
+                f"the upstream {client.config.server} did not start answering "
+                f"within {self.answer_timeout:g}s"
             )
+            return status_response(timeout(message, 1))
         except UpstreamError as err:
             self.metrics.upstream_errors.labels(type(err).__name__).inc()
             return status_response(_as_status(err, client))

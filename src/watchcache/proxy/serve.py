@@ -74,7 +74,7 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
     streams = StreamTracker()
     metrics = ProxyMetrics()
     async with UpstreamClient(read_config) as read, UpstreamClient(write_config) as write:
-        forwarder = Forwarder(read, write, streams, metrics)
+        forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         parts = ProxyParts(config=config, handle=forwarder, metrics=metrics, streams=streams)
         proxy = await start_proxy(parts)
         try:

@@ -196,6 +196,17 @@ async def test_a_dead_upstream_is_a_503_status_not_a_hang() -> None:
             assert r.headers["Retry-After"] == "1"
 
 
+async def test_an_upstream_that_never_answers_is_a_504(reads: Upstream) -> None:
+    async with (
+        open_proxy(settings("--upstream-timeout", "300ms"), upstream_of(reads.url)) as proxy,
+        aiohttp.ClientSession() as s,
+    ):
+        async with s.get(proxy.urls[0] + "/hang") as r:
+            assert r.status == 504
+            status = await r.json()
+            assert (status["reason"], status["code"]) == ("Timeout", 504)
+
+
 async def test_a_chain_of_two_proxies(reads: Upstream, writes: Upstream) -> None:
     """A read tier: proxy B reads through proxy A, writes straight upstream."""
     async with open_proxy(settings(), upstream_of(reads.url)) as tier_a:
