@@ -431,3 +431,20 @@ async def test_injected_session_is_used_and_left_open(server: Server) -> None:
             await client.list("/api/v1/pods")
         assert not session.closed  # the caller's to close
     assert server.seen[0].headers["X-Session"] == "injected"
+
+
+async def test_forward_adds_no_headers_of_its_own(server: Server) -> None:
+    server.route("PATCH", "/api/v1/namespaces/ns/pods/x", json_handler)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"{}"
+
+    async with client_for(server) as client:
+        resp = await client.forward("PATCH", "/api/v1/namespaces/ns/pods/x", body=body())
+        resp.release()
+    seen = server.seen[0].headers
+    # kube-apiserver would answer 415 to aiohttp's octet-stream default, and
+    # the caller never asked for gzip.
+    assert "Content-Type" not in seen
+    assert "Accept-Encoding" not in seen
+    assert seen["Authorization"] == "Bearer abc"
