@@ -123,13 +123,18 @@ def test_cache_serves_what_kube_apiserver_serves(dev_cluster: DevCluster, namesp
 def test_continue_pages_match_kube_apiserver(dev_cluster: DevCluster, namespace: str) -> None:
     ns, base = namespace, f"/api/v1/namespaces/{namespace}/pods"
     for i in range(11):
-        create_pod(dev_cluster, ns, f"q{i:02d}", "a" if i % 3 else "b", "n0")
+        create_pod(dev_cluster, ns, f"q{i:02d}", "a" if i % 3 else "b", "n0" if i % 4 else "n1")
     first, items = listing(dev_cluster, base)
     cache = Cache(PODS)  # type: ignore[arg-type]
     cache.replace(items, int(first.metadata.resourceVersion))
-    for selector, labels in (("", None), ("&labelSelector=app%3Da", Labels({"app": "a"}))):
+    cases: list[tuple[str, Labels | None, Fields | None]] = [
+        ("", None, None),
+        ("&labelSelector=app%3Da", Labels({"app": "a"}), None),
+        ("&fieldSelector=spec.nodeName%3Dn1", None, Fields({"spec.nodeName": "n1"})),  # indexed
+    ]
+    for selector, labels, fields in cases:
         theirs, their_items = listing(dev_cluster, f"{base}?limit=4{selector}")
-        ours = cache.list(namespace=ns, limit=4, labels=labels)
+        ours = cache.list(namespace=ns, limit=4, labels=labels, fields=fields)
         while True:
             assert [e.item_bytes() for e in ours.items] == their_items
             assert ours.remaining == theirs.metadata.remainingItemCount
@@ -142,5 +147,10 @@ def test_continue_pages_match_kube_apiserver(dev_cluster: DevCluster, namespace:
                 dev_cluster, f"{base}?limit=4{selector}&continue={theirs.metadata.cont}"
             )
             ours = cache.list(
-                namespace=ns, limit=4, labels=labels, rv=ours.rv, continue_after=ours.continue_after
+                namespace=ns,
+                limit=4,
+                labels=labels,
+                fields=fields,
+                rv=ours.rv,
+                continue_after=ours.continue_after,
             )

@@ -336,8 +336,14 @@ class Cache:
             after = object_key(namespace, continue_after) if namespace else continue_after
         labels = None if labels is None or labels.empty else labels
         fields = None if fields is None or fields.empty else fields
-        keys = self._candidate_keys(view, fields, lo, hi, after, shard_ranges)
+        keys, indexed = self._candidate_keys(view, fields, lo, hi, after, shard_ranges)
         items, more = _take(view, keys, _predicate(labels, fields), limit)
+        if indexed and limit and len(items) == limit:
+            # As from etcd (and the unindexed path): a page continues when
+            # any key follows its last item, matching or not. The index is
+            # an optimisation clients must not see.
+            rest = view.keys(lo=lo, hi=hi, after=items[-1].key, shard_ranges=shard_ranges)
+            more = next(rest, None) is not None
         if not more:
             return ListPage(items, view.rv, None, None)
         last = items[-1].key
@@ -355,18 +361,15 @@ class Cache:
         hi: str | None,
         after: str | None,
         shard_ranges: Sequence[HashRange] | None,
-    ) -> Iterator[str]:
+    ) -> tuple[Iterator[str], bool]:
         """Index lookup when the field selector pins an indexed field, else
-        the key range."""
-        if fields is None:
-            return view.keys(lo=lo, hi=hi, after=after, shard_ranges=shard_ranges)
-        for path in sorted(fields.fields):
-            value = fields.exact(path)
+        the key range; and whether the index was used."""
+        for path in sorted(fields.fields) if fields is not None else ():
+            value = fields.exact(path) if fields is not None else None
             if value is not None and self.store.has_index(path):
-                return _bounded(
-                    view, view.index_keys(path, value), lo, hi, after, shard_ranges, self.store
-                )
-        return view.keys(lo=lo, hi=hi, after=after, shard_ranges=shard_ranges)
+                keys = view.index_keys(path, value)
+                return _bounded(view, keys, lo, hi, after, shard_ranges, self.store), True
+        return view.keys(lo=lo, hi=hi, after=after, shard_ranges=shard_ranges), False
 
     def _remaining(
         self,

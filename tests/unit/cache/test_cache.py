@@ -256,3 +256,20 @@ def test_custom_index_and_reads_at_an_exact_rv() -> None:
     old = cache.get("default", "b", rv=3)
     assert old is not None and old.labels == {"app": "web"}
     assert cache.get("default", "a", rv=2) is None
+
+
+def test_indexed_page_continues_like_an_unindexed_one() -> None:
+    """The node index must not change paging: a full page continues while
+    any key follows it, as etcd's (and the key-range path's) answer does."""
+    cache = pods_cache()
+    cache.apply("ADDED", pod("a", rv=2, node="n1"))
+    cache.apply("ADDED", pod("b", rv=3, node="n2"))
+    on_n1 = Fields({"spec.nodeName": "n1"})
+    indexed = cache.list(fields=on_n1, limit=1)
+    unindexed = Cache(PODS, CacheConfig(indexed_fields=()), clock=Clock())  # type: ignore[arg-type]
+    unindexed.replace([pod("a", rv=2, node="n1"), pod("b", rv=3, node="n2")], 3)
+    plain = unindexed.list(fields=on_n1, limit=1)
+    assert [e.key for e in indexed.items] == [e.key for e in plain.items] == ["default/a"]
+    assert indexed.continue_after == plain.continue_after == "default/a"
+    last = cache.list(fields=on_n1, limit=1, continue_after="default/a", rv=indexed.rv)
+    assert last.items == [] and last.continue_after is None
