@@ -1,0 +1,10 @@
+"""Kubernetes API machinery shared by every layer.
+
+Modules: ``status`` (Status errors), ``resources`` (kinds table, request
+paths), ``selectors`` (label and field selectors), ``continuetoken`` (list
+continue tokens), ``listoptions`` (list/watch query parsing and
+validation). Import from the modules; this package re-exports nothing so
+that importing one concept never loads the others.
+"""
+
+__all__: list[str] = []
