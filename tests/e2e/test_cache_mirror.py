@@ -154,3 +154,31 @@ def test_continue_pages_match_kube_apiserver(dev_cluster: DevCluster, namespace:
                 rv=ours.rv,
                 continue_after=ours.continue_after,
             )
+
+
+def test_cluster_wide_pages_at_an_exact_rv_match(dev_cluster: DevCluster, namespace: str) -> None:
+    """Across namespaces the token's key is namespace/name; pages at an
+    exact RV are the same however the cluster moves meanwhile."""
+    for i in range(5):
+        create_pod(dev_cluster, namespace, f"w{i}", "a", "n0")
+    first, items = listing(dev_cluster, "/api/v1/pods")
+    rv = int(first.metadata.resourceVersion)
+    cache = Cache(PODS)  # type: ignore[arg-type]
+    cache.replace(items, rv)
+    assert [e.item_bytes() for e in cache.list().items] == items
+    theirs, their_items = listing(
+        dev_cluster, f"/api/v1/pods?limit=3&resourceVersion={rv}&resourceVersionMatch=Exact"
+    )
+    ours = cache.list(limit=3, rv=rv)
+    while True:
+        assert [e.item_bytes() for e in ours.items] == their_items
+        assert ours.remaining == theirs.metadata.remainingItemCount
+        if not theirs.metadata.cont:
+            assert ours.continue_after is None
+            break
+        assert token_parts(theirs.metadata.cont) == (rv, f"{ours.continue_after}\x00")
+        assert "/" in (ours.continue_after or "")
+        theirs, their_items = listing(
+            dev_cluster, f"/api/v1/pods?limit=3&continue={theirs.metadata.cont}"
+        )
+        ours = cache.list(limit=3, rv=ours.rv, continue_after=ours.continue_after)
