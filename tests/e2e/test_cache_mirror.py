@@ -182,3 +182,29 @@ def test_cluster_wide_pages_at_an_exact_rv_match(dev_cluster: DevCluster, namesp
             dev_cluster, f"/api/v1/pods?limit=3&continue={theirs.metadata.cont}"
         )
         ours = cache.list(limit=3, rv=ours.rv, continue_after=ours.continue_after)
+
+
+def test_leaving_a_selector_is_the_old_object_at_the_new_rv(
+    dev_cluster: DevCluster, namespace: str
+) -> None:
+    base = f"/api/v1/namespaces/{namespace}/pods"
+    create_pod(dev_cluster, namespace, "x", "a", "n0")
+    first, items = listing(dev_cluster, base)
+    r0 = int(first.metadata.resourceVersion)
+    cache = Cache(PODS)  # type: ignore[arg-type]
+    cache.replace(items, r0)
+    patch = {"metadata": {"labels": {"app": "b"}}}
+    code, _ = dev_cluster.request(
+        "PATCH", f"{base}/x", patch, content_type="application/merge-patch+json"
+    )
+    assert code == 200
+    (everything,) = watch_lines(
+        dev_cluster, f"{base}?watch=1&resourceVersion={r0}&timeoutSeconds=1"
+    )
+    (selected,) = watch_lines(
+        dev_cluster, f"{base}?watch=1&resourceVersion={r0}&labelSelector=app%3Da&timeoutSeconds=1"
+    )
+    event = cache.apply_line(everything)
+    assert event is not None and event.type == "MODIFIED"
+    assert json.loads(selected)["type"] == "DELETED"
+    assert event.deleted_line() == selected
