@@ -102,18 +102,20 @@ class EntryCodec:
         self._builtin = builtin
         self._strip_managed = strip_managed_fields
         self._transform = transform
-        self._defaults = {p: v for p, v in field_defaults.items() if not _is_key_field(p)}
+        self._with_namespace = "metadata.namespace" in field_defaults
         self._prefix = _typed_prefix(kind, api_version)
-        self._paths = tuple(self._defaults)
-        self._fallbacks = tuple(self._defaults.values())
+        self._plan, self._paths = _field_plan(kind if builtin else "", field_defaults)
         # One C call reads every field: attrgetter over always-present
         # nested structs (see _shape), instead of a Python loop per path.
         self._getter = attrgetter(*(_attr_path(p) for p in self._paths)) if self._paths else None
         self._decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-            _shape(self._defaults, strip_managed_fields, nullable=False)
+            _shape(self._paths, strip_managed_fields, nullable=False)
         )
         self._null_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
-            _shape(self._defaults, strip_managed_fields, nullable=True)
+            _shape(self._paths, strip_managed_fields, nullable=True)
+        )
+        self._meta_decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            _shape((), strip_managed_fields, nullable=True)
         )
 
     def decode(self, data: bytes) -> Entry:
@@ -123,7 +125,7 @@ class EntryCodec:
         """
         if self._transform is not None:
             data = self._transform(data)
-        obj = self._decode(data)
+        obj, generic = self._decode(data)
         meta = obj.metadata
         if self._strip_managed and len(meta.managedFields):
             data = _strip_managed_fields(data, bytes(meta.managedFields))
@@ -135,7 +137,7 @@ class EntryCodec:
             uid=meta.uid,
             rv=int(meta.resourceVersion) if meta.resourceVersion else 0,
             labels=_shared_labels(meta.labels),
-            fields=self._field_values(obj, namespace, meta.name),
+            fields=self._field_values(obj, generic, namespace, meta.name),
             raw=raw,
             item_offset=prefix_len if self._builtin else 1,
         )
@@ -151,28 +153,90 @@ class EntryCodec:
             return bytes(data), len(own)
         return _retype(data, kind, api_version)
 
-    def _decode(self, data: bytes) -> Any:
+    def _decode(self, data: bytes) -> tuple[Any, Any]:
+        """The decoded shape, and a generic decode when fields must be read
+        from that instead (a field of an unexpected JSON type)."""
         try:
-            return self._decoder.decode(data)
+            return self._decoder.decode(data), None
         except msgspec.ValidationError:
+            pass
+        try:
             # e.g. "spec": null, which the fast shape does not allow.
-            return self._null_decoder.decode(data)
+            return self._null_decoder.decode(data), None
+        except msgspec.ValidationError:
+            return self._meta_decoder.decode(data), msgspec.json.decode(data)
 
-    def _field_values(self, obj: Any, namespace: str, name: str) -> dict[str, str]:
-        values = {"metadata.name": name, "metadata.namespace": namespace}
+    def _field_values(self, obj: Any, generic: Any, namespace: str, name: str) -> dict[str, str]:
+        values = {"metadata.name": name}
+        if self._with_namespace:
+            values["metadata.namespace"] = namespace
         if self._getter is None:
             return values
-        try:
-            read = self._getter(obj)
-            if len(self._paths) == 1:
-                read = (read,)
-        except AttributeError:  # a null part (the fallback decoder's shape)
-            read = tuple(_read_path(obj, path) for path in self._paths)
-        for path, value, default in zip(self._paths, read, self._fallbacks, strict=True):
-            values[path] = (
-                sys.intern(value) if type(value) is str else _field_string(value, default)
-            )
+        if generic is not None:
+            read = tuple(_dict_path(generic, path) for path in self._paths)
+        else:
+            try:
+                read = self._getter(obj)
+                if len(self._paths) == 1:
+                    read = (read,)
+            except AttributeError:  # a null part (the fallback decoder's shape)
+                read = tuple(_read_path(obj, path) for path in self._paths)
+        for label, default, at, derive in self._plan:
+            value = read[at] if derive is None else derive(*(read[i] for i in at))
+            if type(value) is str:
+                values[label] = sys.intern(value) if value else default
+            else:
+                values[label] = _field_string(value, default)
         return values
+
+
+def _first_ip(ips: object) -> object:
+    # kube-apiserver reads status.podIPs[0].ip, never status.podIP.
+    if isinstance(ips, list) and ips and isinstance(ips[0], dict):
+        return ips[0].get("ip")
+    return None
+
+
+def _component_or_reporting(component: object, reporting: object) -> object:
+    return component or reporting
+
+
+Derive = Callable[..., object]
+
+# Field labels whose value is not at their own dotted path: (built-in kind,
+# label) -> (the paths read, how the value follows from them). The
+# reference is watchcache.api.resources.field_values; test_entry.py checks
+# this codec agrees with it for every built-in kind.
+_DERIVED: Mapping[tuple[str, str], tuple[tuple[str, ...], Derive]] = {
+    ("Pod", "status.podIP"): (("status.podIPs",), _first_ip),
+    ("Event", "source"): (("source.component", "reportingComponent"), _component_or_reporting),
+}
+
+_Step = tuple[str, str, Any, Derive | None]
+
+
+def _field_plan(kind: str, defaults: Mapping[str, str]) -> tuple[list[_Step], tuple[str, ...]]:
+    """For each label beyond metadata.name/namespace: its default, where its
+    inputs sit among the paths decoded, and how to derive it; and those
+    paths."""
+    paths: list[str] = []
+
+    def at(path: str) -> int:
+        if path not in paths:
+            paths.append(path)
+        return paths.index(path)
+
+    plan: list[_Step] = []
+    for label, default in defaults.items():
+        if _is_key_field(label):
+            continue
+        derived = _DERIVED.get((kind, label))
+        if derived is None:
+            plan.append((label, default, at(label), None))
+        else:
+            sources, derive = derived
+            plan.append((label, default, tuple(at(p) for p in sources), derive))
+    return plan, tuple(paths)
 
 
 def _shared_labels(labels: dict[str, str] | None) -> Mapping[str, str]:
@@ -223,7 +287,7 @@ def _strip_managed_fields(data: bytes, value: bytes) -> bytes:
 
 
 def _field_string(value: object, default: str) -> str:
-    if value is None:
+    if value is None or value == "":
         return default
     # kube-apiserver's field sets format bools as "true"/"false".
     if isinstance(value, bool):
@@ -238,6 +302,15 @@ def _read_path(obj: Any, path: str) -> object:
     return node
 
 
+def _dict_path(obj: Any, path: str) -> object:
+    node = obj
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
 def _attr_path(path: str) -> str:
     return ".".join(_attr(part) for part in path.split("."))
 
@@ -246,7 +319,7 @@ def _attr(part: str) -> str:
     return "f_" + part
 
 
-def _shape(defaults: Mapping[str, str], with_managed: bool, *, nullable: bool) -> type:
+def _shape(paths: tuple[str, ...], with_managed: bool, *, nullable: bool) -> type:
     """The msgspec struct that reads just what the cache needs. Not
     ``nullable``: nested parts default to empty structs, so every field
     path exists (an explicit JSON null there fails validation)."""
@@ -261,7 +334,7 @@ def _shape(defaults: Mapping[str, str], with_managed: bool, *, nullable: bool) -
         meta_fields.append(("managedFields", msgspec.Raw, msgspec.Raw()))
     meta = msgspec.defstruct("Meta", meta_fields)
     tree: dict[str, Any] = {}
-    for path in defaults:
+    for path in paths:
         node = tree
         for part in path.split("."):
             node = node.setdefault(part, {})

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import msgspec
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.unit.cache.fakes import POD_FIELDS, pod
 
+from watchcache.api.resources import ResourceInfo, builtin_resources, field_values
 from watchcache.cache.entry import EntryCodec, object_key
 
 
@@ -131,18 +135,67 @@ def test_single_field_kind_and_no_field_kind() -> None:
     one = codec(field_defaults={"metadata.name": "", "spec.nodeName": "x"}).decode(
         pod("a", node="n")
     )
-    assert one.fields == {
-        "metadata.name": "a",
-        "metadata.namespace": "default",
-        "spec.nodeName": "n",
-    }
+    # Only the labels the kind has: no metadata.namespace here.
+    assert one.fields == {"metadata.name": "a", "spec.nodeName": "n"}
     null = b'{"kind":"Pod","apiVersion":"v1","metadata":{"name":"a"},"spec":null}'
     assert codec(field_defaults={"spec.nodeName": "x"}).decode(null).fields["spec.nodeName"] == "x"
     none = codec(field_defaults={"metadata.name": ""}).decode(pod("a"))
-    assert none.fields == {"metadata.name": "a", "metadata.namespace": "default"}
+    assert none.fields == {"metadata.name": "a"}
 
 
 def test_label_strings_are_shared_between_objects() -> None:
     a = codec().decode(pod("a", labels={"app": "web"}))
     b = codec().decode(pod("b", labels={"app": "web"}))
     assert a.labels["app"] is b.labels["app"]
+
+
+_VALUES = st.sampled_from([_ABSENT := object(), None, "", "v", "Always", True, False, 7])
+
+
+def _put(obj: dict[str, Any], path: str, value: object) -> None:
+    *parents, leaf = path.split(".")
+    node = obj
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[leaf] = value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(builtin_resources()), st.data())
+def test_field_values_agree_with_the_api_table(info: ResourceInfo, data: st.DataObject) -> None:
+    """For every built-in kind, the codec's field values are exactly what
+    watchcache.api.resources.field_values says, whatever the object holds."""
+    group, version = info.gvr.group, info.gvr.version
+    obj: dict[str, Any] = {
+        "kind": info.kind,
+        "apiVersion": f"{group}/{version}" if group else version,
+    }
+    obj["metadata"] = {"name": "n1", "resourceVersion": "3"}
+    if info.namespaced:
+        obj["metadata"]["namespace"] = "ns1"
+    for label in info.field_defaults:
+        if label.startswith("metadata."):
+            continue
+        value = data.draw(_VALUES)
+        if value is not _ABSENT:
+            _put(obj, label, value)
+    # The inputs of labels kube-apiserver does not read at their own path.
+    ips = data.draw(st.sampled_from([_ABSENT, [], [{"ip": "10.0.0.1"}], [{"ip": ""}, {"ip": "b"}]]))
+    if ips is not _ABSENT:
+        _put(obj, "status.podIPs", ips)
+    for path in ("source.component", "reportingComponent"):
+        value = data.draw(st.sampled_from([_ABSENT, "", "kubelet"]))
+        if value is not _ABSENT:
+            _put(obj, path, value)
+    c = EntryCodec(
+        kind=info.kind,
+        api_version=obj["apiVersion"],
+        namespaced=info.namespaced,
+        field_defaults=info.field_defaults,
+        builtin=info.builtin,
+    )
+    raw = json.dumps(obj, separators=(",", ":")).encode()
+    assert dict(c.decode(raw).fields) == field_values(info, json.loads(raw))
