@@ -16,9 +16,9 @@ Serving from it (for the proxy):
       for byte against kube-apiserver 1.20 in tests/e2e/test_cache_mirror.py.
     - ``page.continue_after`` and ``page.rv`` are what
       ``watchcache.api.continuetoken.encode_continue`` takes.
-    - ``TooOldResourceVersion`` is a watch's 410 Expired (its ``message`` is
-      kube-apiserver's); for an exact LIST or a continue page it means "go
-      upstream". ``TooNewResourceVersion``: wait (``wait_until``) or go
+    - ``TooOldResourceVersion`` is the ``ApiError`` of a watch's 410 Expired,
+      exactly kube-apiserver's Status; for an exact LIST or a continue page
+      it means "go upstream". ``TooNewResourceVersion``: wait (``wait_until``) or go
       upstream.
 
 Modules: entry (decode once), shard (FNV-1a ranges), store (sorted shards

@@ -33,6 +33,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
+from watchcache.api.status import ApiError
 from watchcache.cache.event import Event
 
 __all__ = [
@@ -57,14 +58,15 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 LINE_MEMO_EVENTS = 1024
 
 
-class TooOldResourceVersion(Exception):
-    """The RV predates the history window: kube-apiserver's 410 Expired."""
+class TooOldResourceVersion(ApiError):
+    """The RV predates the history window: kube-apiserver's 410 Expired,
+    ready to render (``status()``/``body()``). ``rv`` and ``oldest`` let a
+    LIST decide to go upstream instead."""
 
     def __init__(self, rv: int, oldest: int) -> None:
+        super().__init__(410, "Expired", f"too old resource version: {rv} ({oldest - 1})")
         self.rv = rv
         self.oldest = oldest
-        self.message = f"too old resource version: {rv} ({oldest - 1})"
-        super().__init__(self.message)
 
 
 class History:

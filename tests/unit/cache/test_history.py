@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.cache.fakes import POD_FIELDS, Clock, pod
 
+from watchcache.api.status import ApiError
 from watchcache.cache.entry import EntryCodec
 from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
 from watchcache.cache.history import LINE_MEMO_EVENTS, History, TooOldResourceVersion
@@ -182,3 +183,19 @@ def test_history_answers_like_the_full_log_or_expires(
                 h.since(asked)
         else:
             assert [e.rv for e in h.since(asked)] == [r for r in log if r > asked]
+
+
+def test_too_old_is_kube_apiservers_expired_status() -> None:
+    h = history()
+    h.reset(10)
+    with pytest.raises(ApiError) as err:
+        h.since(3)
+    assert err.value.status() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "too old resource version: 3 (10)",
+        "reason": "Expired",
+        "code": 410,
+    }
