@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+
+from watchcache.api.resources import GroupVersionResource, resource_info
 
 __all__ = ["POD_RESOURCE", "PodFactory"]
 
@@ -174,44 +174,7 @@ class PodFactory:
         )
 
 
-@dataclass(frozen=True)
-class _GVR:
-    group: str
-    version: str
-    resource: str
-
-
-@dataclass(frozen=True)
-class _Resource:
-    """A stand-in for watchcache.api's ResourceInfo for pods."""
-
-    gvr: _GVR
-    kind: str
-    namespaced: bool
-    field_defaults: Mapping[str, str]
-    trigger_field: str | None
-    builtin: bool
-
-
-POD_RESOURCE = _Resource(
-    gvr=_GVR("", "v1", "pods"),
-    kind="Pod",
-    namespaced=True,
-    field_defaults={
-        "metadata.name": "",
-        "metadata.namespace": "",
-        "spec.nodeName": "",
-        "spec.restartPolicy": "Always",
-        "spec.schedulerName": "default-scheduler",
-        "spec.serviceAccountName": "",
-        "status.phase": "",
-        "status.podIP": "",
-        "status.nominatedNodeName": "",
-    },
-    trigger_field="spec.nodeName",
-    builtin=True,
-)
-
+POD_RESOURCE = resource_info(GroupVersionResource("", "v1", "pods"))
 
 if __name__ == "__main__":
     factory = PodFactory()

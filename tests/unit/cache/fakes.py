@@ -1,12 +1,14 @@
 """Fakes for the cache tests: pods as kube-apiserver serialises them,
-a pods ResourceInfo stand-in, and equality-only selectors (the real ones
+the api's pods and a custom resource, and equality-only selectors (the real ones
 live in watchcache.api; the cache only needs their matching interface)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from watchcache.api.resources import GroupVersionResource, resource_info
 
 POD_FIELDS = {
     "metadata.name": "",
@@ -18,31 +20,9 @@ POD_FIELDS = {
 }
 
 
-@dataclass(frozen=True)
-class GVR:
-    group: str
-    version: str
-    resource: str
-
-
-@dataclass(frozen=True)
-class Resource:
-    gvr: GVR = GVR("", "v1", "pods")
-    kind: str = "Pod"
-    namespaced: bool = True
-    field_defaults: Mapping[str, str] = field(default_factory=lambda: dict(POD_FIELDS))
-    trigger_field: str | None = "spec.nodeName"
-    builtin: bool = True
-
-
-PODS = Resource()
-WIDGETS = Resource(
-    gvr=GVR("example.com", "v1", "widgets"),
-    kind="Widget",
-    namespaced=False,
-    field_defaults={"metadata.name": "", "metadata.namespace": ""},
-    trigger_field=None,
-    builtin=False,
+PODS = resource_info(GroupVersionResource("", "v1", "pods"))
+WIDGETS = resource_info(
+    GroupVersionResource("example.com", "v1", "widgets"), "Widget", namespaced=False
 )
 
 
