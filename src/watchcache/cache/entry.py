@@ -12,12 +12,19 @@ Glossary:
                  entry instead of a second copy of the bytes.
     key          ``namespace/name``, or ``name`` when cluster-scoped; the
                  order of every list.
-    fields       every field-selector field of the kind -> its value, the
-                 default when the object leaves it unset ("" if none).
+    fields       every field-selector label of the kind -> its value, as
+                 ``watchcache.api.resources.field_values`` renders it: the
+                 default when the object leaves it unset or empty, bools as
+                 true/false, and the few labels kube-apiserver reads
+                 elsewhere (pods' status.podIP from status.podIPs[0]) derived
+                 the same way (``_DERIVED``).
 
 Decoding happens once, on the way in (``EntryCodec.decode``): one msgspec
 pass over a struct made for the kind that names only the fields the cache
-reads, so msgspec skips the rest of the object without building it. The
+reads, so msgspec skips the rest of the object without building it. An
+object that does not fit that struct (a null ``spec``, a field of another
+JSON type) is decoded again by slower, more permissive means, never
+refused. The
 struct's strings are fresh objects, never views into the input, and ``raw``
 is a copy: nothing here keeps the upstream read buffer alive (a
 ``msgspec.Raw`` view would keep the whole buffer).
