@@ -1,0 +1,212 @@
+"""LIST and WATCH query parameters, decoded and validated as kube-apiserver does.
+
+Glossary:
+    query       the request's URL parameters, one value per name (the first,
+                as Go's decoder takes). Unknown names are ignored.
+    RV          ``resourceVersion``; unset and "" are the same.
+    RVM         ``resourceVersionMatch``: "", "Exact" or "NotOlderThan".
+    WatchList   a watch with ``sendInitialEvents`` (KEP-3157); 1.34+ knows
+                it, so validation runs with the WatchList feature enabled.
+
+Invariants:
+    * ``ListOptions.from_query`` reports the first error kube-apiserver
+      reports, in its order: integer parameters (``timeoutSeconds`` then
+      ``limit``), the label selector, the field selector's syntax, option
+      validation (422 Invalid, every cause at once), field labels the kind
+      does not support, then for a LIST the continue token and
+      RV-with-continue, and last an unparsable RV.
+    * A ListOptions only exists if it passed all of that.
+
+Versions: 1.34+ rules (k8s.io/apimachinery internalversion validation). A
+v1.20 server differs for watches: it forbids resourceVersionMatch on any
+watch ("resourceVersionMatch is forbidden for watch") and ignores
+sendInitialEvents. An unparsable RV is a 400 "invalid resource version: ..."
+when the request would be read from etcd (a LIST with a limit), and a bare
+500 when the watch cache serves it, as a v1.20 server answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from watchcache.api.continuetoken import ContinueToken, decode_continue
+from watchcache.api.resources import ResourceInfo
+from watchcache.api.selectors import FieldSelector, LabelSelector
+from watchcache.api.status import ApiError, bad_request, cause, invalid
+
+__all__ = ["EXACT", "NOT_OLDER_THAN", "ListOptions"]
+
+EXACT = "Exact"
+NOT_OLDER_THAN = "NotOlderThan"
+
+_MATCH_FIELD = "resourceVersionMatch"
+
+
+@dataclass(frozen=True, slots=True)
+class ListOptions:
+    resource_version: str | None = None
+    resource_version_match: str | None = None
+    limit: int = 0  # 0: no limit
+    continue_token: ContinueToken | None = None
+    label_selector: LabelSelector = field(default_factory=LabelSelector)
+    field_selector: FieldSelector = field(default_factory=FieldSelector)
+    timeout_seconds: int | None = None
+    allow_watch_bookmarks: bool = False
+    send_initial_events: bool | None = None
+    watch: bool = False
+
+    @classmethod
+    def from_query(
+        cls, query: Mapping[str, str], *, watch: bool, resource: ResourceInfo
+    ) -> ListOptions:
+        """Decode and validate; raise the ApiError kube-apiserver answers.
+
+        ``watch`` is true for a watch request however it was asked (the
+        legacy /watch/ path or ``watch=true``).
+        """
+        timeout_seconds = _optional_int(query.get("timeoutSeconds"))
+        limit = _optional_int(query.get("limit")) or 0
+        labels = LabelSelector.parse(query.get("labelSelector", ""))
+        fields = FieldSelector.parse(query.get("fieldSelector", ""))
+        opts = cls(
+            resource_version=query.get("resourceVersion") or None,
+            resource_version_match=query.get("resourceVersionMatch") or None,
+            limit=max(limit, 0),
+            label_selector=labels,
+            field_selector=fields,
+            timeout_seconds=timeout_seconds,
+            allow_watch_bookmarks=_go_bool(query.get("allowWatchBookmarks")),
+            send_initial_events=_optional_bool(query.get("sendInitialEvents")),
+            watch=watch or _go_bool(query.get("watch")),
+        )
+        raw_continue = query.get("continue") or ""
+        opts._validate(raw_continue)
+        _check_field_labels(fields, resource)
+        token = None if opts.watch else _continue_token(raw_continue, opts.resource_version)
+        _check_resource_version(opts)
+        return opts if token is None else replace(opts, continue_token=token)
+
+    def _validate(self, raw_continue: str) -> None:
+        causes = (
+            _watch_causes(self, raw_continue) if self.watch else _list_causes(self, raw_continue)
+        )
+        if causes:
+            raise invalid("ListOptions", "", causes, group="meta.k8s.io")
+
+
+_INT = re.compile(r"[+-]?[0-9]+")
+
+
+def _optional_int(text: str | None) -> int | None:
+    """strconv.ParseInt(text, 10, 64) with Go's error text, as a 400."""
+    if text is None:
+        return None
+    if not _INT.fullmatch(text):
+        raise bad_request(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise bad_request(f'strconv.ParseInt: parsing "{text}": value out of range')
+    return value
+
+
+def _go_bool(text: str | None) -> bool:
+    # apimachinery's query conversion: only "0" and "false" (any case) are
+    # false; any other value, even "", is true.
+    if text is None:
+        return False
+    return not (text == "0" or text.lower() == "false")
+
+
+def _optional_bool(text: str | None) -> bool | None:
+    return None if text is None else _go_bool(text)
+
+
+def _forbidden(message: str) -> dict[str, str]:
+    return cause("FieldValueForbidden", f"Forbidden: {message}", _MATCH_FIELD)
+
+
+def _not_supported(value: str, supported: tuple[str, ...]) -> dict[str, str]:
+    listed = ", ".join(f'"{s}"' for s in supported)
+    message = f'Unsupported value: "{value}": supported values: {listed}'
+    return cause("FieldValueNotSupported", message, _MATCH_FIELD)
+
+
+def _list_causes(opts: ListOptions, raw_continue: str) -> list[dict[str, str]]:
+    causes: list[dict[str, str]] = []
+    match = opts.resource_version_match
+    if match:
+        if not opts.resource_version:
+            causes.append(
+                _forbidden("resourceVersionMatch is forbidden unless resourceVersion is provided")
+            )
+        if raw_continue:
+            causes.append(_forbidden("resourceVersionMatch is forbidden when continue is provided"))
+        if match not in (EXACT, NOT_OLDER_THAN):
+            causes.append(_not_supported(match, (EXACT, NOT_OLDER_THAN, "")))
+        if match == EXACT and opts.resource_version == "0":
+            causes.append(
+                _forbidden('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
+            )
+    if opts.send_initial_events is not None:
+        causes.append(
+            cause(
+                "FieldValueForbidden",
+                "Forbidden: sendInitialEvents is forbidden for list",
+                "sendInitialEvents",
+            )
+        )
+    return causes
+
+
+def _watch_causes(opts: ListOptions, raw_continue: str) -> list[dict[str, str]]:
+    causes: list[dict[str, str]] = []
+    match = opts.resource_version_match
+    if opts.send_initial_events is not None and match != NOT_OLDER_THAN:
+        causes.append(
+            _forbidden("sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+        )
+    if match:
+        if opts.send_initial_events is None:
+            causes.append(
+                _forbidden(
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"
+                )
+            )
+        if match != NOT_OLDER_THAN:
+            causes.append(_not_supported(match, (NOT_OLDER_THAN,)))
+        if raw_continue:
+            causes.append(_forbidden("resourceVersionMatch is forbidden when continue is provided"))
+    return causes
+
+
+def _check_field_labels(fields: FieldSelector, resource: ResourceInfo) -> None:
+    # Terms are in kube's order, so the first unsupported label reported is
+    # the one kube-apiserver reports.
+    for term in fields.terms:
+        if term.field not in resource.field_defaults:
+            raise resource.unsupported_field(term.field)
+
+
+def _continue_token(raw: str, resource_version: str | None) -> ContinueToken | None:
+    if not raw:
+        return None
+    token = decode_continue(raw)
+    if resource_version not in (None, "0"):
+        raise bad_request("specifying resource version is not allowed when using continue")
+    return token
+
+
+_UINT = re.compile(r"[0-9]+")
+
+
+def _check_resource_version(opts: ListOptions) -> None:
+    rv = opts.resource_version
+    if rv is None or (_UINT.fullmatch(rv) and int(rv) < 2**64):
+        return
+    syntax = "invalid syntax" if not _UINT.fullmatch(rv) else "value out of range"
+    detail = f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": {syntax}'
+    if not opts.watch and opts.limit > 0:
+        raise bad_request(f"invalid resource version: {detail}")
+    raise ApiError(500, "", detail)
