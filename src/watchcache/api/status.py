@@ -55,6 +55,13 @@ __all__ = [
 # status() sets to Go's field order.
 _ENCODER = msgspec.json.Encoder()
 
+# What kube-apiserver decodes and encodes for built-in kinds.
+_SERVED_MEDIA_TYPES = (
+    "application/json",
+    "application/yaml",
+    "application/vnd.kubernetes.protobuf",
+)
+
 
 class ApiError(Exception):
     """An error response: raise it anywhere, render it at the HTTP boundary.
@@ -203,22 +210,32 @@ def expired(message: str, *, continue_token: str | None = None) -> ApiError:
     return ApiError(410, "Expired", message, metadata=metadata)
 
 
-def method_not_allowed(resource: str, action: str, group: str = "") -> ApiError:
-    """errors.NewMethodNotSupported: ``create is not supported on resources
-    of kind "pods"``."""
+def method_not_allowed(resource: str = "", action: str = "", group: str = "") -> ApiError:
+    """Without arguments, the router's 405 for a method a path does not
+    serve (what kube-apiserver answers, e.g., to PATCH /api/v1/pods).
+    With them, errors.NewMethodNotSupported: ``create is not supported on
+    resources of kind "pods"``."""
+    if not resource:
+        message = "the server does not allow this method on the requested resource"
+        return ApiError(405, "MethodNotAllowed", message, {})
     qualified = qualified_resource(resource, group)
     message = f"{action} is not supported on resources of kind {_go_quote(qualified)}"
     return ApiError(405, "MethodNotAllowed", message, _resource_details(resource, "", group))
 
 
-def not_acceptable(accepted: Sequence[str]) -> ApiError:
-    """negotiation's errNotAcceptable."""
+def not_acceptable(accepted: Sequence[str] | None = None) -> ApiError:
+    """Without arguments, what kube-apiserver answers a request whose Accept
+    names no type it can produce ("406: Not Acceptable", empty details).
+    With the accepted types, negotiation's errNotAcceptable wording."""
+    if accepted is None:
+        return ApiError(406, "NotAcceptable", "406: Not Acceptable", {})
     message = "only the following media types are accepted: " + ", ".join(accepted)
     return ApiError(406, "NotAcceptable", message)
 
 
-def unsupported_media_type(accepted: Sequence[str]) -> ApiError:
-    """negotiation's errUnsupportedMediaType."""
+def unsupported_media_type(accepted: Sequence[str] = _SERVED_MEDIA_TYPES) -> ApiError:
+    """negotiation's errUnsupportedMediaType; by default the types
+    kube-apiserver lists for a create or update body."""
     message = (
         "the body of the request was in an unknown format - accepted media types include: "
         + ", ".join(accepted)
