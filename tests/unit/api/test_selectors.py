@@ -219,3 +219,20 @@ def test_field_parse_raises_only_api_errors(text: str) -> None:
         FieldSelector.parse(text)
     except ApiError as err:
         assert err.code == 400
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("6", True),
+        ("+6", True),
+        ("1_0", False),
+        (" 7", False),
+        ("٧", False),
+        ("9223372036854775807", True),
+        ("9223372036854775808", False),
+        ("-9223372036854775808", False),
+    ],
+)
+def test_greater_than_reads_labels_as_go_int64(value: str, expected: bool) -> None:
+    assert LabelSelector.parse("a>5").matches({"a": value}) is expected
