@@ -383,3 +383,19 @@ def test_status_errors_are_identical(cluster: DevCluster) -> None:
     for (method, path, kwargs), expected in cases:
         code, body = _call(cluster, method, path, **kwargs)
         assert (code, body) == (expected.code, expected.status()), (method, path)
+
+
+def test_resource_version_errors_are_identical(cluster: DevCluster) -> None:
+    _create_configmaps(cluster, "rv-a", ["f1"])
+    code, page = _call(cluster, "GET", "/api/v1/namespaces/rv-a/configmaps")
+    current = int(page["metadata"]["resourceVersion"])
+    # The watch cache waits 3 s for the RV, then answers 504.
+    code, body = _call(cluster, "GET", f"/api/v1/configmaps?resourceVersion={current + 10**6}")
+    assert code == 504
+    cache_rv = int(body["message"].rsplit(" ", 1)[1])
+    assert body == status.too_large_resource_version(current + 10**6, cache_rv).status()
+    cluster.compact()
+    code, body = _call(
+        cluster, "GET", "/api/v1/configmaps?resourceVersion=2&resourceVersionMatch=Exact"
+    )
+    assert (code, body) == (410, status.list_expired().status())

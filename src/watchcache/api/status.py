@@ -40,13 +40,16 @@ __all__ = [
     "forbidden",
     "internal_error",
     "invalid",
+    "list_expired",
     "method_not_allowed",
     "not_acceptable",
     "not_found",
     "qualified_resource",
     "service_unavailable",
     "timeout",
+    "too_large_resource_version",
     "too_many_requests",
+    "too_old_resource_version",
     "unauthorized",
     "unsupported_media_type",
 ]
@@ -270,3 +273,22 @@ def timeout(message: str, retry_after: int, causes: Sequence[Mapping[str, str]] 
     if retry_after:
         details["retryAfterSeconds"] = retry_after
     return ApiError(504, "Timeout", f"Timeout: {message}", details, retry_after=retry_after)
+
+
+def too_large_resource_version(requested: int, current: int, retry_after: int = 1) -> ApiError:
+    """storage.NewTooLargeResourceVersionError: the 504 for a read at an RV
+    the cache did not reach in time (Retry-After 1, as kube-apiserver)."""
+    too_large = cause("ResourceVersionTooLarge", "Too large resource version")
+    message = f"Too large resource version: {requested}, current: {current}"
+    return timeout(message, retry_after, [too_large])
+
+
+def too_old_resource_version(requested: int, window_start: int) -> ApiError:
+    """The watch 410: ``too old resource version: N (M)``, where M is the
+    oldest RV still in history minus one (an RV equal to M still works)."""
+    return expired(f"too old resource version: {requested} ({window_start})")
+
+
+def list_expired() -> ApiError:
+    """The 410 for an exact LIST at a compacted RV."""
+    return expired("The resourceVersion for the provided list is too old.")

@@ -131,3 +131,24 @@ def test_other_constructors_codes_and_reasons() -> None:
     for err, code, reason, message in cases:
         assert (err.code, err.reason, err.message) == (code, reason, message)
         assert json.loads(err.body())["code"] == code
+
+
+def test_resource_version_errors() -> None:
+    large = status.too_large_resource_version(999, 1)
+    assert large.body() == (
+        b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+        b'"message":"Timeout: Too large resource version: 999, current: 1","reason":"Timeout",'
+        b'"details":{"causes":[{"reason":"ResourceVersionTooLarge","message":"Too large '
+        b'resource version"}],"retryAfterSeconds":1},"code":504}'
+    )
+    old = status.too_old_resource_version(5, 9)
+    assert old.status() == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "too old resource version: 5 (9)",
+        "reason": "Expired",
+        "code": 410,
+    }
+    assert status.list_expired().message == "The resourceVersion for the provided list is too old."
