@@ -399,3 +399,61 @@ def test_resource_version_errors_are_identical(cluster: DevCluster) -> None:
         cluster, "GET", "/api/v1/configmaps?resourceVersion=2&resourceVersionMatch=Exact"
     )
     assert (code, body) == (410, status.list_expired().status())
+
+
+# Malformed JSON inside a well-formed base64 token: Go's scanner and
+# decoder words each one; ours must agree byte for byte.
+MALFORMED_JSON: list[bytes] = [
+    b" ",
+    b"\n",
+    b"{",
+    b"{}x",
+    b"{1}",
+    b'{"v"}',
+    b'{"v":}',
+    b'{"v":"a",}',
+    b'{"v":"a" "rv":1}',
+    b"[1,]",
+    b"[1 2]",
+    b"tru",
+    b"trUe",
+    b"nul",
+    b"-",
+    b"-x",
+    b"01",
+    b"1.",
+    b"1.e5",
+    b"1e",
+    b"1e+",
+    b'"abc',
+    b'"a\\qb"',
+    b'"a\\u12G4"',
+    b'"a\x01b"',
+    b"\x00",
+    b"'a'",
+    b"\xff",
+    b'{"rv":5.0}',
+    b'{"rv":1e3}',
+    b'{"rv":99999999999999999999}',
+    b'{"rv":true}',
+    b'{"rv":"x","rv":5}',
+    b'{"v":1}',
+    b'{"start":[]}',
+    b'{"START":{}}',
+    b"5",
+    b'"s"',
+    b"true",
+    b'{"v":"meta.k8s.io/v1","rv":5,"start":"a"} x',
+]
+
+
+@pytest.mark.parametrize("raw", MALFORMED_JSON)
+def test_malformed_token_json_answers_match(cluster: DevCluster, raw: bytes) -> None:
+    token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    code, body = _call(
+        cluster, "GET", "/api/v1/pods?" + urllib.parse.urlencode({"continue": token})
+    )
+    ours = _ours({"continue": token}, PODS, watch=False)
+    assert ours is not None and code == 400, body
+    # The Go type's package moved from etcd3 (1.20) to storage (1.34).
+    assert ours.message.replace("storage.continueToken", "etcd3.continueToken") == body["message"]

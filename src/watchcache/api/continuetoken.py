@@ -23,9 +23,7 @@ Decoding follows k8s.io/apiserver pkg/storage continue.go (1.34+). Where
 1.20 differs: its unknown-version message quotes the version
 (``... encoded version "x"``), and its Go type in JSON errors is
 ``etcd3.continueToken`` (1.34: ``storage.continueToken``). Go's JSON error
-texts are reproduced for the cases a client can plausibly send (bad base64,
-non-JSON, wrong top-level or field types); other malformed JSON gets a
-message of the same shape that may differ in detail.
+texts come from ``gojson``, which mirrors Go's scanner and decoder.
 """
 
 from __future__ import annotations
@@ -37,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from watchcache.api import gojson
 from watchcache.api.status import ApiError, bad_request, expired
 
 __all__ = [
@@ -148,87 +147,54 @@ def _non_ascii_offset(text: str) -> int:
     return len(text[: stripped_prefix.end()].encode())
 
 
-def _go_json_kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
-
-
-def _syntax_error(data: str) -> str:
-    """A Go-shaped message for JSON that does not parse."""
-    body = data.strip(" \t\r\n")
-    if not body:
-        return "unexpected end of JSON input"
-    first = body[0]
-    if first not in '{["-0123456789tfn':
-        return f"invalid character {_go_char(first)} looking for beginning of value"
-    return "unexpected end of JSON input"
-
-
-def _go_char(char: str) -> str:
-    if char == "'":
-        return "'\\''"
-    if char == '"':
-        return "'\"'"
-    if char.isprintable():
-        return f"'{char}'"
-    return "'" + json.dumps(char)[1:-1] + "'"
-
-
-def _field(obj: dict[str, Any], name: str) -> Any:
-    """Go matches JSON keys to struct fields case-insensitively; the last
-    matching key wins."""
-    found = None
-    for key, value in obj.items():
-        if key.lower() == name:
-            found = value
-    return found
-
-
-def _reject_constant(name: str) -> Any:
-    # Python accepts NaN and Infinity; Go's decoder does not.
-    raise ValueError(name)
-
-
 def _parse_json(data: bytes) -> tuple[str, int, str]:
-    text = data.decode("utf-8", errors="replace")
+    """json.Unmarshal into kube's continueToken struct: syntax first, then
+    the first field whose type does not fit, in the order keys appear."""
+    syntax = gojson.syntax_error(data)
+    if syntax is not None:
+        raise _invalid(syntax)
     try:
-        parsed = json.loads(text, parse_constant=_reject_constant)
+        parsed = gojson.loads(data)
     except (ValueError, RecursionError):
-        raise _invalid(_syntax_error(text)) from None
+        # Valid for Go but beyond Python's parser (nesting > ~1000 deep).
+        raise _invalid("exceeded max depth") from None
     if parsed is None:
         return "", 0, ""
-    if not isinstance(parsed, dict):
-        kind = _go_json_kind(parsed)
-        raise _invalid(f"json: cannot unmarshal {kind} into Go value of type {_GO_TYPE}")
-    return _typed_fields(parsed)
+    if not isinstance(parsed, gojson.GoObject):
+        raise _invalid(
+            f"json: cannot unmarshal {gojson.kind(parsed)} into Go value of type {_GO_TYPE}"
+        )
+    return _struct_fields(parsed)
 
 
-def _typed_fields(obj: dict[str, Any]) -> tuple[str, int, str]:
-    version, rv, start = _field(obj, "v"), _field(obj, "rv"), _field(obj, "start")
-    for name, value, want in (("v", version, "string"), ("start", start, "string")):
-        if value is not None and not isinstance(value, str):
-            raise _invalid(_type_error(name, value, want))
-    if rv is not None and not _is_int64(rv):
-        raise _invalid(_type_error("rv", rv, "int64"))
-    return version or "", rv or 0, start or ""
+_FIELD_TYPES = {"v": "string", "rv": "int64", "start": "string"}
 
 
-def _is_int64(value: Any) -> bool:
+def _struct_fields(obj: gojson.GoObject) -> tuple[str, int, str]:
+    # Go matches keys to fields case-insensitively; a later key wins.
+    values: dict[str, Any] = {"v": None, "rv": None, "start": None}
+    for key, value in obj:
+        name = key.lower()
+        if name not in _FIELD_TYPES or value is None:
+            continue
+        if not _fits(value, _FIELD_TYPES[name]):
+            raise _invalid(_type_error(name, value))
+        values[name] = value
+    return values["v"] or "", values["rv"] or 0, values["start"] or ""
+
+
+def _fits(value: Any, go_type: str) -> bool:
+    if go_type == "string":
+        return isinstance(value, str)
     return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
-def _type_error(name: str, value: Any, want: str) -> str:
-    kind = _go_json_kind(value)
-    if kind == "number":
-        kind = f"number {json.dumps(value)}"
-    return f"json: cannot unmarshal {kind} into Go struct field continueToken.{name} of type {want}"
+def _type_error(name: str, value: Any) -> str:
+    go_type = _FIELD_TYPES[name]
+    shown = gojson.kind(value)
+    if shown == "number" and go_type == "int64":
+        shown = f"number {gojson.number_text(value)}"
+    return f"json: cannot unmarshal {shown} into Go struct field continueToken.{name} of type {go_type}"
 
 
 def _is_clean(rooted: str) -> bool:
