@@ -1,0 +1,166 @@
+"""The reflector against the simulated API server and its injected faults:
+whatever happens upstream, the cache ends equal to upstream's state and
+followers see each change once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+
+from watchcache.api.resources import GroupVersionResource, builtin_resource
+from watchcache.cache.cache import Cache
+from watchcache.cache.event import Event
+from watchcache.cache.reflector import Reflector, ReflectorConfig
+from watchcache.testing.app import Simulator
+from watchcache.testing.verbs import DeleteOptions
+from watchcache.upstream import UpstreamClient, UpstreamConfig
+
+CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
+assert CONFIGMAPS is not None
+PATH = "/api/v1/configmaps"
+
+
+def cm(name: str, value: str = "v") -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name},
+        "data": {"k": value},
+    }
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Simulator]:
+    simulator = Simulator()
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+async def client(sim: Simulator) -> AsyncIterator[UpstreamClient]:
+    async with UpstreamClient(UpstreamConfig(sim.url)) as upstream:
+        yield upstream
+
+
+class Harness:
+    def __init__(self, client: UpstreamClient, **config: float) -> None:
+        self.cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+        self.events: list[Event] = []
+        self.relists = 0
+        self.slept: list[float] = []
+
+        async def record(event: Event) -> None:
+            self.events.append(event)
+
+        async def sleep(delay: float) -> None:
+            self.slept.append(delay)
+            await asyncio.sleep(0.01)  # tests do not wait out real backoff
+
+        def relisted() -> None:
+            self.relists += 1
+
+        self.reflector = Reflector(
+            client,
+            PATH,
+            self.cache,
+            config=ReflectorConfig(page_size=3, **config),  # type: ignore[arg-type]
+            on_event=record,
+            on_relist=relisted,
+            sleep=sleep,
+            rng=random.Random(7),
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Harness:
+        self.task = asyncio.create_task(self.reflector.run())
+        await asyncio.wait_for(self.reflector.synced.wait(), 10)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.reflector.stop()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 10)
+
+
+async def eventually(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
+        await asyncio.sleep(0.02)
+
+
+async def upstream_names(client: UpstreamClient) -> dict[str, str]:
+    body = (await client.get(PATH)).json()
+    return {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in body["items"]}
+
+
+def cached(h: Harness) -> dict[str, str]:
+    return {entry.name: str(entry.rv) for entry in h.cache.list().items}
+
+
+async def test_lists_every_page_then_follows_changes(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    for i in range(7):
+        sim.verbs.create(CONFIGMAPS, "default", cm(f"c{i}"))
+    async with Harness(client) as h:
+        assert cached(h) == await upstream_names(client)
+        sim.verbs.create(CONFIGMAPS, "default", cm("new"))
+        sim.verbs.update(CONFIGMAPS, "default", "c1", cm("c1", "changed"))
+        sim.verbs.delete(CONFIGMAPS, "default", "c2", DeleteOptions())
+        await eventually(lambda: len(h.events) == 3)
+        assert [(e.type, e.name) for e in h.events] == [
+            ("ADDED", "new"),
+            ("MODIFIED", "c1"),
+            ("DELETED", "c2"),
+        ]
+        assert cached(h) == await upstream_names(client)
+        assert h.reflector.statistics().lists == 1
+
+
+async def test_a_cut_watch_resumes_without_loss_or_repeats(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    async with Harness(client) as h:
+        for round_ in range(5):
+            assert sim.faults.cut_watches() >= 0
+            sim.verbs.create(CONFIGMAPS, "default", cm(f"r{round_}"))
+            await eventually(lambda r=round_: len(h.events) == r + 1)
+        assert [e.name for e in h.events] == [f"r{i}" for i in range(5)]
+        assert h.reflector.statistics().watches >= 2
+        assert h.relists == 0
+        assert cached(h) == await upstream_names(client)
+
+
+async def test_410_relists_and_closes_followers(sim: Simulator, client: UpstreamClient) -> None:
+    async with Harness(client) as h:
+        sim.faults.stall_watches()
+        for i in range(20):
+            sim.verbs.create(CONFIGMAPS, "default", cm(f"x{i}"))
+        sim.faults.shrink_history(2)
+        sim.faults.cut_watches()
+        sim.faults.resume_watches()
+        await eventually(lambda: h.relists == 1)
+        assert h.reflector.statistics().relists_after_410 == 1
+        assert cached(h) == await upstream_names(client)
+        assert len(cached(h)) == 20
+
+
+async def test_retry_after_is_honoured(sim: Simulator, client: UpstreamClient) -> None:
+    sim.faults.fail_next(1, 429, retry_after=3)
+    async with Harness(client) as h:
+        assert h.slept and h.slept[0] >= 3
+        assert h.reflector.statistics().errors == 1
+
+
+async def test_a_silent_watch_is_reconnected(sim: Simulator, client: UpstreamClient) -> None:
+    async with Harness(client, stall_timeout=0.3) as h:
+        sim.faults.stall_watches()
+        await eventually(lambda: h.reflector.statistics().stalls >= 1, timeout=5)
+        sim.faults.resume_watches()
+        sim.verbs.create(CONFIGMAPS, "default", cm("after-stall"))
+        await eventually(lambda: any(e.name == "after-stall" for e in h.events))
