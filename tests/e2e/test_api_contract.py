@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import ssl
 import time
 import urllib.error
@@ -457,3 +458,57 @@ def test_malformed_token_json_answers_match(cluster: DevCluster, raw: bytes) -> 
     assert ours is not None and code == 400, body
     # The Go type's package moved from etcd3 (1.20) to storage (1.34).
     assert ours.message.replace("storage.continueToken", "etcd3.continueToken") == body["message"]
+
+
+# 1.20 phrasings of errors that 1.34+ (our parser) words differently; a
+# server message matching one of these is compared on code and reason only.
+_V120_ONLY = (
+    "unable to parse requirement: found '",  # unknown operator list
+    "unable to parse requirement: invalid label key ",
+    "unable to parse requirement: invalid label value: ",
+    "unable to parse requirement: for 'Gt', 'Lt' operators",
+)
+_LABEL_ALPHABET = [
+    "a",
+    "b",
+    "1",
+    "-",
+    ".",
+    "/",
+    "=",
+    "!",
+    "(",
+    ")",
+    ",",
+    " ",
+    "<",
+    ">",
+    " in ",
+    "notin",
+    "x.io/",
+]
+_FIELD_ALPHABET = ["metadata.name", "spec.nodeName", "a", "=", "!", ",", "\\", "x", " ", "=="]
+
+
+def _random_selectors(alphabet: list[str], seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 8))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("kind", ["labelSelector", "fieldSelector"])
+def test_random_selectors_agree_with_the_server(cluster: DevCluster, kind: str) -> None:
+    alphabet = _LABEL_ALPHABET if kind == "labelSelector" else _FIELD_ALPHABET
+    compared = 0
+    for text in _random_selectors(alphabet, seed=1234, count=400):
+        query = {kind: text, "limit": "1"}
+        code, body = _call(cluster, "GET", "/api/v1/pods?" + urllib.parse.urlencode(query))
+        ours = _ours(query, PODS, watch=False)
+        if code == 200:
+            assert ours is None, (text, ours)
+            continue
+        assert ours is not None, (text, body)
+        assert (ours.code, ours.reason) == (code, body["reason"]), (text, body)
+        if not body["message"].startswith(_V120_ONLY):
+            assert ours.message == body["message"], text
+            compared += 1
+    assert compared >= 30  # most rejections are worded alike in both versions

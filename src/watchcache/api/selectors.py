@@ -595,7 +595,11 @@ class FieldSelector:
             if split is None:
                 raise bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
             lhs, op, rhs = split
-            terms.append(FieldTerm(lhs, op != "!=", _unescape(rhs)))
+            value = _unescape(rhs)
+            # kube-apiserver drops a term with neither field nor value
+            # ("=", "!="): it selects everything (seen on v1.20).
+            if lhs or value:
+                terms.append(FieldTerm(lhs, op != "!=", value))
         # Canonical order: by printed form. Distinct fields keep kube's
         # relative order (operators print with their first character).
         return cls(tuple(sorted(terms, key=str)))

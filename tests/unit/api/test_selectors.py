@@ -194,6 +194,8 @@ def test_field_missing_reads_as_empty() -> None:
     assert FieldSelector.parse("x=").matches({})
     assert not FieldSelector.parse("x!=").matches({})
     assert FieldSelector.parse(",,").empty
+    assert FieldSelector.parse("=,!=").empty
+    assert FieldSelector.parse("=x").fields == frozenset({""})
 
 
 _FIELD_VALUE = st.text(alphabet="ab,=\\ .-", max_size=6)
