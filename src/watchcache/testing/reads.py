@@ -78,7 +78,10 @@ def plan(store: Store, namespace: str, opts: ListOptions) -> ListPlan:
 
 
 def too_large(wanted: int, current: int) -> status.ApiError:
-    return status.timeout(f"Too large resource version: {wanted}, current: {current}", 1)
+    """504 as the watch cache words it when it never reached ``wanted``."""
+    message = f"Timeout: Too large resource version: {wanted}, current: {current}"
+    cause = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+    return status.ApiError(504, "Timeout", message, {"causes": [cause], "retryAfterSeconds": 1}, 1)
 
 
 def entries_at(coll: Collection, rv: int, current: int, lo: str, hi: str) -> Iterator[Entry]:

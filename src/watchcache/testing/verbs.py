@@ -281,8 +281,14 @@ class Verbs:
         if info.kind == "Namespace" and info.builtin:
             self._empty_namespace(name)
         grace = self._grace(info, obj, options)
-        if current.finalizers or grace > 0:
-            return self._mark_deleting(info, current, obj, grace), False
+        if current.finalizers or grace > 0 or current.deleting:
+            # Marking (or shortening a pending grace period) is its own
+            # write, MODIFIED; a grace of 0 then deletes, as the kubelet's
+            # final DELETE does.
+            marked = self._mark_deleting(info, current, obj, grace)
+            if marked.finalizers or grace > 0 or marked is current:
+                return marked, False
+            current, obj = marked, self.full(info, marked)
         coll = self.store.collection(info)
         return self.store.write(coll, "DELETED", obj, current).entry, True
 

@@ -127,7 +127,7 @@ async def test_future_rv_times_out_with_504(client: Any, sim: Simulator) -> None
     sim.endpoints.monotonic = iter([0.0, 10.0, 10.0, 10.0]).__next__
     code, body = await client.call("GET", PODS, resourceVersion=str(sim.store.rv + 100))
     assert code == 504 and body["reason"] == "Timeout"
-    assert body["message"].startswith("Too large resource version")
+    assert body["message"].startswith("Timeout: Too large resource version")
 
 
 async def test_rv_with_continue_is_400(client: Any, make_pod: Any) -> None:

@@ -160,8 +160,10 @@ async def test_graceful_delete_is_modified_then_deleted(
     events = await client.lines(
         PODS, watch="1", resourceVersion=a["metadata"]["resourceVersion"], timeoutSeconds="1"
     )
-    assert [e["type"] for e in events] == ["MODIFIED", "DELETED"]
-    assert events[0]["object"]["metadata"]["deletionTimestamp"]
+    # Marking, then shortening the grace period to 0, then the deletion.
+    assert [e["type"] for e in events] == ["MODIFIED", "MODIFIED", "DELETED"]
+    assert events[0]["object"]["metadata"]["deletionGracePeriodSeconds"] == 30
+    assert events[1]["object"]["metadata"]["deletionGracePeriodSeconds"] == 0
 
 
 @pytest.mark.parametrize(
