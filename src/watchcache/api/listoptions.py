@@ -21,8 +21,9 @@ Versions: 1.34+ rules (k8s.io/apimachinery internalversion validation). A
 v1.20 server differs for watches: it forbids resourceVersionMatch on any
 watch ("resourceVersionMatch is forbidden for watch") and ignores
 sendInitialEvents. An unparsable RV is a 400 "invalid resource version: ..."
-when the request would be read from etcd (a LIST with a limit), and a bare
-500 when the watch cache serves it, as a v1.20 server answers.
+(checked before the continue token) when v1.20 would read the LIST from etcd
+(a continue token, a limit with RV not "0", or RVM Exact), and a bare 500
+when its watch cache serves the request; we follow that.
 """
 
 from __future__ import annotations
@@ -84,8 +85,12 @@ class ListOptions:
         raw_continue = query.get("continue") or ""
         opts._validate(raw_continue)
         _check_field_labels(fields, resource)
-        token = None if opts.watch else _continue_token(raw_continue, opts.resource_version)
-        _check_resource_version(opts)
+        if not _read_from_storage(opts, raw_continue):
+            _check_resource_version_in_cache(opts.resource_version)
+            return opts
+        # The storage (etcd) path parses the RV before the continue token.
+        _check_resource_version_in_storage(opts.resource_version)
+        token = _continue_token(raw_continue, opts.resource_version)
         return opts if token is None else replace(opts, continue_token=token)
 
     def _validate(self, raw_continue: str) -> None:
@@ -201,12 +206,33 @@ def _continue_token(raw: str, resource_version: str | None) -> ContinueToken | N
 _UINT = re.compile(r"[0-9]+")
 
 
-def _check_resource_version(opts: ListOptions) -> None:
+def _read_from_storage(opts: ListOptions, raw_continue: str) -> bool:
+    """Whether kube-apiserver (v1.20's cacher.shouldDelegateList) sends this
+    LIST to etcd rather than its watch cache; the two reject a bad RV
+    differently. Watches are always the cache's."""
+    if opts.watch:
+        return False
     rv = opts.resource_version
+    paged = opts.limit > 0 and rv != "0"
+    return rv is None or bool(raw_continue) or paged or opts.resource_version_match == EXACT
+
+
+def _rv_error(rv: str | None) -> str | None:
+    """The Go error for an RV that is not a uint64, or None if it is one."""
     if rv is None or (_UINT.fullmatch(rv) and int(rv) < 2**64):
-        return
-    syntax = "invalid syntax" if not _UINT.fullmatch(rv) else "value out of range"
-    detail = f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": {syntax}'
-    if not opts.watch and opts.limit > 0:
-        raise bad_request(f"invalid resource version: {detail}")
-    raise ApiError(500, "", detail)
+        return None
+    syntax = "value out of range" if _UINT.fullmatch(rv) else "invalid syntax"
+    return f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": {syntax}'
+
+
+def _check_resource_version_in_storage(rv: str | None) -> None:
+    error = _rv_error(rv)
+    if error is not None:
+        raise bad_request(f"invalid resource version: {error}")
+
+
+def _check_resource_version_in_cache(rv: str | None) -> None:
+    # The cacher returns the parse error unclassified: a bare 500.
+    error = _rv_error(rv)
+    if error is not None:
+        raise ApiError(500, "", error)
