@@ -30,7 +30,7 @@ def test_scripts_demo_serves_a_living_cluster(dev_cluster: DevCluster, tmp_path:
         while url is None and time.monotonic() < deadline:
             found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
             url = found.group(1) if found else None
-            assert demo.poll() is None, log.read_text()
+            assert demo.poll() is None, log.read_text()[-3000:]
             time.sleep(0.2)
         assert url, log.read_text()
         env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"HOME": str(tmp_path)}

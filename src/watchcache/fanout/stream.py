@@ -20,8 +20,7 @@ watcher's bounded buffer (and count against it, as in kube-apiserver).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Iterable
-from typing import Protocol
+from collections.abc import AsyncIterable, Callable, Iterable
 
 from aiohttp import web
 
@@ -29,7 +28,7 @@ from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.watcher import DEFAULT_LIMIT, Watcher
 
-__all__ = ["REPLAY_CHUNK_BYTES", "WatchRequest", "serve_watch"]
+__all__ = ["REPLAY_CHUNK_BYTES", "Start", "serve_watch"]
 
 # Initial events are written in chunks of about this size, each awaited
 # until the socket's buffer drains below it: the list path measured ~2 GB/s
@@ -38,51 +37,40 @@ __all__ = ["REPLAY_CHUNK_BYTES", "WatchRequest", "serve_watch"]
 REPLAY_CHUNK_BYTES = 256 * 1024
 
 
-class WatchRequest(Protocol):
-    """What the read path decided about one watch request."""
-
-    filter: WatchFilter
-    start_rv: int
-    bookmarks: bool
-    deadline: float | None
+# What a watch starts with: the initial lines and the RV they bring the
+# client to. Called at the moment the watcher is registered, with no await
+# in between, so no event can fall between the two.
+Start = Callable[[], tuple[Iterable[bytes], int]]
 
 
 async def serve_watch(
     request: web.Request,
     registry: Registry,
     filter: WatchFilter,
-    start_rv: int,
+    start: Start,
     *,
-    initial: Iterable[bytes] | AsyncIterable[bytes] | None = None,
-    initial_rv: int | None = None,
     bookmarks: bool = False,
     deadline: float | None = None,
     limit: int = DEFAULT_LIMIT,
     headers: dict[str, str] | None = None,
 ) -> web.StreamResponse:
     """Stream a watch until the watcher closes (deadline, slowness, shutdown,
-    or the client leaving). ``initial`` lines are sent first; live events
-    newer than ``start_rv`` follow."""
+    or the client leaving). ``start()`` gives the initial lines (ADDED
+    events of a state, a history replay, or none) and the RV they reach;
+    live events newer than that follow."""
     response = web.StreamResponse(headers={"Content-Type": "application/json", **(headers or {})})
     response.enable_chunked_encoding()
     await response.prepare(request)
     transport = request.transport
     if transport is None or transport.is_closing():
         return response
-    watcher = Watcher(
-        transport,
-        filter,
-        start_rv,
-        limit=limit,
-        bookmarks=bookmarks,
-        deadline=deadline,
-        replaying=initial is not None,
-    )
+    lines, start_rv = start()
+    watcher = Watcher(transport, filter, start_rv, limit=limit, bookmarks=bookmarks,
+                      deadline=deadline, replaying=True)
     registry.add(watcher)
     try:
-        if initial is not None:
-            await _replay(watcher, transport, initial)
-            watcher.finish_replay(initial_rv if initial_rv is not None else start_rv)
+        await _replay(watcher, transport, lines)
+        watcher.finish_replay(start_rv)
         await watcher.closed
     except asyncio.CancelledError:
         watcher.close("cancelled")

@@ -79,6 +79,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _power_of_two(text: str) -> int:
+    value = _positive_int(text)
+    if value & (value - 1):
+        raise ConfigError(f"must be a power of two (shard ranges map onto whole shards): {value}")
+    return value
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -134,7 +141,7 @@ OPTIONS: tuple[Option, ...] = (
         default=("pods", "nodes"),
         repeated=True,
     ),
-    Option("shards", "store shards per resource", default=16, parse=_positive_int),
+    Option("shards", "store shards per resource, a power of two", default=16, parse=_power_of_two),
     Option(
         "history-window",
         "how long the watch history covers at least",

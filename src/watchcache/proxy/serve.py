@@ -1,5 +1,8 @@
 """``watchcache serve`` from settings to a running proxy.
 
+Reads of the resources named by ``--resources`` are answered from caches
+that mirror the read upstream (reads.py); everything else is forwarded.
+
 Choosing the upstream, in order:
     1. ``--in-cluster``: the pod's service account;
     2. ``--kubeconfig`` (or $KUBECONFIG, or ~/.kube/config when it exists),
@@ -28,7 +31,10 @@ import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
+from watchcache.proxy.caches import open_caches
+from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
@@ -73,9 +79,17 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
     )
     streams = StreamTracker()
     metrics = ProxyMetrics()
-    async with UpstreamClient(read_config) as read, UpstreamClient(write_config) as write:
+    cache_config = CacheConfig(shard_count=config.shards, history_window=config.history_window)
+    async with (
+        UpstreamClient(read_config) as read,
+        UpstreamClient(write_config) as write,
+        open_caches(config.resources, read, cache_config) as caches,
+    ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
-        parts = ProxyParts(config=config, handle=forwarder, metrics=metrics, streams=streams)
+        reads = ReadPath(caches, forwarder)
+        parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
+        for gvr, resource in caches.items():
+            parts.health.add_readiness(f"cache-{gvr.resource}", resource.not_synced)
         proxy = await start_proxy(parts)
         try:
             yield proxy

@@ -5,10 +5,9 @@ Public API:
     StreamSettings               watch timing: bookmark interval, timeouts
     Faults                       what ``Simulator.faults`` injects
 
-Modules, lowest first: resources (kinds, paths), status, selectors,
-continuetoken, listoptions (interim copies of watchcache.api), store,
-admission, verbs, patch, reads, watch, faults, discovery, endpoints, app,
-demo.
+Modules, lowest first: store, admission, verbs, patch, reads, watch,
+faults, discovery, endpoints, app, demo. Status errors, selectors,
+continue tokens, list options and the kinds table come from watchcache.api.
 """
 
 from watchcache.testing.app import Simulator, SimulatorConfig

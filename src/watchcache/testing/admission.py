@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from watchcache.testing.resources import ResourceInfo
+from watchcache.api.resources import ResourceInfo
 
 __all__ = [
     "Clock",

@@ -26,16 +26,17 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from watchcache.testing import discovery, status
-from watchcache.testing.admission import Clock
-from watchcache.testing.endpoints import Endpoints, StreamSettings, error_response, json_response
-from watchcache.testing.faults import Faults
-from watchcache.testing.resources import (
+from watchcache.api import status
+from watchcache.api.resources import (
     GroupVersionResource,
     ResourceInfo,
     builtin_resource,
     parse_path,
 )
+from watchcache.testing import discovery
+from watchcache.testing.admission import Clock
+from watchcache.testing.endpoints import Endpoints, StreamSettings, error_response, json_response
+from watchcache.testing.faults import Faults
 from watchcache.testing.store import DEFAULT_HISTORY, DEFAULT_LOG, Store
 from watchcache.testing.verbs import Verbs, _default_clock
 from watchcache.testing.watch import WatchHub
@@ -132,10 +133,7 @@ class Simulator:
         if token is None or token not in tokens:
             return error_response(status.unauthorized())
         if not tokens[token]:
-            message = (
-                f'forbidden: User "{token}" cannot {request.method.lower()} path "{request.path}"'
-            )
-            return error_response(status.forbidden(message))
+            return error_response(_forbidden(request, token))
         return await handler(request)
 
     @web.middleware
@@ -192,6 +190,31 @@ class Simulator:
 
 
 SIMULATOR = web.AppKey("watchcache_simulator", Simulator)
+
+
+def _forbidden(request: web.Request, user: str) -> status.ApiError:
+    """The RBAC authorizer's sentence for a user with no rights."""
+    path = parse_path(request.path)
+    if path is None:
+        reason = f'User "{user}" cannot {request.method.lower()} path "{request.path}"'
+        return status.forbidden("", "", reason)
+    watching = request.query.get("watch") in ("1", "true") or path.legacy_watch
+    verb = _verb(request.method, path.name, watching)
+    gvr = path.gvr
+    scope = f'in the namespace "{path.namespace}"' if path.namespace else "at the cluster scope"
+    reason = (
+        f'User "{user}" cannot {verb} resource "{gvr.resource}" in API group "{gvr.group}" {scope}'
+    )
+    return status.forbidden(gvr.resource, path.name, reason, gvr.group)
+
+
+def _verb(method: str, name: str, watching: bool) -> str:
+    if method == "GET":
+        return "watch" if watching else ("get" if name else "list")
+    if method == "DELETE" and not name:
+        return "deletecollection"
+    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+    return verbs.get(method, method.lower())
 
 
 async def _ok(request: web.Request) -> web.Response:

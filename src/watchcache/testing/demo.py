@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from watchcache.api.resources import GroupVersionResource, ResourceInfo, builtin_resource
 from watchcache.testing.app import Simulator
-from watchcache.testing.resources import GroupVersionResource, ResourceInfo, builtin_resource
 from watchcache.testing.verbs import DeleteOptions
 
 __all__ = ["DemoWorkload", "instructions", "run_demo"]

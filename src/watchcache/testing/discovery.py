@@ -20,15 +20,18 @@ registered), at request time.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from watchcache.testing.resources import ResourceInfo, Served, builtin_served
+from watchcache.api.resources import ResourceInfo, builtin_resources
 from watchcache.testing.store import Store
 
 __all__ = [
     "OPENAPI_V2_JSON",
     "OPENAPI_V2_PROTO",
+    "SCALABLE",
     "SIMULATED_VERSION",
+    "Served",
     "api_group",
     "api_group_list",
     "api_resource_list",
@@ -82,9 +85,59 @@ def version_info() -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What discovery says about one resource besides its ResourceInfo."""
+
+    info: ResourceInfo
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+
+
+# (group, resource) -> short names, as kube-apiserver advertises them.
+_SHORT_NAMES = {
+    ("", "pods"): ("po",),
+    ("", "nodes"): ("no",),
+    ("", "namespaces"): ("ns",),
+    ("", "services"): ("svc",),
+    ("", "endpoints"): ("ep",),
+    ("", "configmaps"): ("cm",),
+    ("", "serviceaccounts"): ("sa",),
+    ("", "events"): ("ev",),
+    ("events.k8s.io", "events"): ("ev",),
+    ("", "persistentvolumes"): ("pv",),
+    ("", "persistentvolumeclaims"): ("pvc",),
+    ("", "replicationcontrollers"): ("rc",),
+    ("apps", "deployments"): ("deploy",),
+    ("apps", "replicasets"): ("rs",),
+    ("apps", "statefulsets"): ("sts",),
+    ("apps", "daemonsets"): ("ds",),
+    ("batch", "cronjobs"): ("cj",),
+    ("apiextensions.k8s.io", "customresourcedefinitions"): ("crd", "crds"),
+}
+# Kinds the simulator serves a scale subresource for (verbs.scale).
+SCALABLE = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"})
+# Kinds whose status is not a subresource.
+_NO_STATUS = frozenset({"ConfigMap", "Secret", "ServiceAccount", "Event", "Endpoints", "Lease"})
+
+
+def _subresources(info: ResourceInfo) -> tuple[str, ...]:
+    subs: list[str] = []
+    if info.kind not in _NO_STATUS:
+        subs.append("status")
+    if info.kind in SCALABLE:
+        subs.append("scale")
+    if info.kind == "Pod":
+        subs.append("binding")
+    return tuple(subs)
+
+
 def served(store: Store) -> list[Served]:
     """Built-ins, then CRD-like resources the store has seen."""
-    out = list(builtin_served())
+    out = [
+        Served(info, _SHORT_NAMES.get((info.gvr.group, info.gvr.resource), ()), _subresources(info))
+        for info in builtin_resources()
+    ]
     for coll in store.collections.values():
         if not coll.info.builtin:
             out.append(Served(coll.info))
@@ -140,7 +193,7 @@ def _resource_docs(item: Served) -> list[dict[str, Any]]:
         main["shortNames"] = list(item.short_names)
     docs = [main]
     for sub in item.subresources:
-        kind = "Scale" if sub == "scale" else info.kind
+        kind = {"scale": "Scale", "binding": "Binding"}.get(sub, info.kind)
         doc = {
             "name": f"{info.gvr.resource}/{sub}",
             "singularName": "",

@@ -22,16 +22,18 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from watchcache.testing import status
-from watchcache.testing.listoptions import ListOptions
-from watchcache.testing.patch import apply_patch
-from watchcache.testing.reads import list_bytes, page, plan, too_large
-from watchcache.testing.resources import (
+from watchcache.api import status
+from watchcache.api.listoptions import ListOptions
+from watchcache.api.resources import (
     GroupVersionResource,
     RequestPath,
     ResourceInfo,
     builtin_resource,
+    resource_info,
 )
+from watchcache.testing.discovery import SCALABLE
+from watchcache.testing.patch import apply_patch
+from watchcache.testing.reads import list_bytes, page, plan, too_large
 from watchcache.testing.store import Collection, Store, full_object
 from watchcache.testing.verbs import DeleteOptions, Verbs
 from watchcache.testing.watch import Watcher, WatchHub
@@ -73,14 +75,9 @@ def _query(request: web.Request) -> dict[str, str]:
     return {key: request.query[key] for key in request.query}
 
 
-_BODY_TYPES = "application/json, application/yaml"
-
-
 async def _body(request: web.Request) -> dict[str, Any]:
     if request.content_type not in ("application/json", "application/octet-stream", ""):
-        raise status.unsupported_media_type(
-            f"the body of the request was in an unknown format - accepted media types include: {_BODY_TYPES}"
-        )
+        raise status.unsupported_media_type()
     raw = await request.read()
     try:
         obj = msgspec.json.decode(raw)
@@ -124,8 +121,7 @@ class Endpoints:
         )
 
     def register(self, gvr: GroupVersionResource, kind: str, namespaced: bool) -> ResourceInfo:
-        defaults = {"metadata.name": "", "metadata.namespace": ""}
-        info = ResourceInfo(gvr, kind, kind + "List", namespaced, defaults)
+        info = resource_info(gvr, kind, namespaced=namespaced)
         return self.store.collection(info).info
 
     # -- dispatch --------------------------------------------------------
@@ -167,9 +163,7 @@ class Endpoints:
             return self.patch(path, info, request.content_type, await request.read())
         if method == "DELETE":
             return self.delete(path, info, body, query)
-        raise status.method_not_allowed(
-            "the server does not allow this method on the requested resource"
-        )
+        raise status.method_not_allowed()
 
     def _object(self, info: ResourceInfo, entry: Any, code: int = 200) -> web.Response:
         return json_response(full_object(self.store.collection(info).prefix, entry.body), code)
@@ -355,7 +349,7 @@ def _has_subresource(info: ResourceInfo, subresource: str) -> bool:
     if subresource == "binding":
         return info.kind == "Pod"
     if subresource == "scale":
-        return info.kind in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController")
+        return info.kind in SCALABLE
     return subresource == "status"
 
 

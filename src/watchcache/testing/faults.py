@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from watchcache.testing import status
+from watchcache.api import status
 from watchcache.testing.store import Store
 from watchcache.testing.watch import Watcher, WatchHub
 

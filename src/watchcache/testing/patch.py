@@ -24,8 +24,8 @@ from typing import Any
 
 import msgspec
 
-from watchcache.testing import status
-from watchcache.testing.resources import ResourceInfo
+from watchcache.api import status
+from watchcache.api.resources import ResourceInfo
 
 __all__ = [
     "JSON_PATCH",
@@ -41,10 +41,9 @@ JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 
-_UNSUPPORTED = (
-    "the body of the request was in an unknown format - accepted media types include: "
-    "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
-)
+# What kube-apiserver lists when a patch's type does not apply to a kind.
+_PATCH_TYPES_UNSTRUCTURED = (JSON_PATCH, MERGE_PATCH, "application/apply-patch+yaml")
+_PATCH_TYPES = (*_PATCH_TYPES_UNSTRUCTURED, STRATEGIC_PATCH)
 
 # Merge keys of the lists built-in kinds merge (Go `patchMergeKey` tags).
 _MERGE_KEYS = {
@@ -72,9 +71,11 @@ def apply_patch(
 ) -> dict[str, Any]:
     kind = content_type.split(";")[0].strip()
     if kind == STRATEGIC_PATCH and not info.builtin:
-        raise status.unsupported_media_type(_UNSUPPORTED)
+        raise status.unsupported_media_type(_PATCH_TYPES_UNSTRUCTURED)
     if kind not in (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH):
-        raise status.unsupported_media_type(_UNSUPPORTED)
+        raise status.unsupported_media_type(
+            _PATCH_TYPES if info.builtin else _PATCH_TYPES_UNSTRUCTURED
+        )
     try:
         patch = msgspec.json.decode(raw)
     except msgspec.DecodeError as err:

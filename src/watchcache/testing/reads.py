@@ -28,14 +28,12 @@ import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from watchcache.testing import status
-from watchcache.testing.continuetoken import encode_continue, expired_continue
-from watchcache.testing.listoptions import ListOptions
+from watchcache.api import status
+from watchcache.api.continuetoken import encode_continue, expired_continue
+from watchcache.api.listoptions import ListOptions
 from watchcache.testing.store import Collection, Entry, Store
 
 __all__ = ["ListPlan", "Page", "entries_at", "list_bytes", "page", "plan", "too_large"]
-
-TOO_OLD_LIST = "The resourceVersion for the provided list is too old."
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +70,14 @@ def plan(store: Store, namespace: str, opts: ListOptions) -> ListPlan:
         opts.resource_version_match is None and opts.limit > 0
     )
     if exact and wanted < store.compacted:
-        raise status.expired(TOO_OLD_LIST)
+        raise status.list_expired()
     # Not older than N: the latest state, once the store has reached N.
     return ListPlan(wanted if exact else store.rv, exact, lo, opts.limit, wanted)
 
 
 def too_large(wanted: int, current: int) -> status.ApiError:
     """504 as the watch cache words it when it never reached ``wanted``."""
-    message = f"Timeout: Too large resource version: {wanted}, current: {current}"
-    cause = {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
-    return status.ApiError(504, "Timeout", message, {"causes": [cause], "retryAfterSeconds": 1}, 1)
+    return status.too_large_resource_version(wanted, current)
 
 
 def entries_at(coll: Collection, rv: int, current: int, lo: str, hi: str) -> Iterator[Entry]:

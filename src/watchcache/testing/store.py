@@ -36,7 +36,7 @@ from typing import Any
 import msgspec
 from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 
-from watchcache.testing.resources import ResourceInfo, field_values
+from watchcache.api.resources import ResourceInfo, field_values
 
 __all__ = [
     "DEFAULT_HISTORY",

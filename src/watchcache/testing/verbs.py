@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from watchcache.testing import status
+from watchcache.api import status
+from watchcache.api.resources import GroupVersionResource, ResourceInfo, builtin_resource
 from watchcache.testing.admission import (
     Clock,
     carry_server_fields,
@@ -37,7 +38,6 @@ from watchcache.testing.admission import (
     stamp_created,
     timestamp,
 )
-from watchcache.testing.resources import GroupVersionResource, ResourceInfo, builtin_resource
 from watchcache.testing.store import Collection, Entry, Store, key_of
 
 __all__ = ["DeleteOptions", "Verbs"]

@@ -29,8 +29,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from watchcache.testing import status
-from watchcache.testing.listoptions import ListOptions
+from watchcache.api import status
+from watchcache.api.listoptions import ListOptions
 from watchcache.testing.reads import entries_at
 from watchcache.testing.store import Collection, Entry, Event, Store, full_object
 
@@ -50,7 +50,7 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 def too_old(rv: int, oldest: int) -> status.ApiError:
-    return status.expired(f"too old resource version: {rv} ({oldest})")
+    return status.too_old_resource_version(rv, oldest)
 
 
 @dataclass(eq=False)

@@ -14,11 +14,14 @@ from watchcache.fanout.registry import Registry
 from watchcache.fanout.stream import serve_watch
 
 
-async def start(registry: Registry, **kwargs: object) -> tuple[web.AppRunner, str]:
+async def start(registry: Registry, **options: object) -> tuple[web.AppRunner, str]:
     async def handler(request: web.Request) -> web.StreamResponse:
+        kwargs = dict(options)
         selector = request.query.get("color")
         flt = WatchFilter(None, EqSelector({"color": selector} if selector else {}), EqSelector())
-        return await serve_watch(request, registry, flt, 1, **kwargs)  # type: ignore[arg-type]
+        initial = kwargs.pop("initial", [])
+        rv = kwargs.pop("initial_rv", 1)
+        return await serve_watch(request, registry, flt, lambda: (initial, rv), **kwargs)  # type: ignore[arg-type]
 
     app = web.Application()
     app.router.add_get("/watch", handler)

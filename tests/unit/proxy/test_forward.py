@@ -92,9 +92,9 @@ async def writes() -> AsyncIterator[Upstream]:
 def settings(*argv: str):  # type: ignore[no-untyped-def]
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    return load_config(
-        parser.parse_args(["--listen", "127.0.0.1:0", "--shutdown-spread", "0", *argv]), {}
-    )
+    # No cached resources: these tests are about forwarding.
+    base = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--resources", ""]
+    return load_config(parser.parse_args([*base, *argv]), {})
 
 
 def upstream_of(url: str, token: str = "proxy-token") -> UpstreamConfig:

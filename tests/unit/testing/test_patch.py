@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from watchcache.api.status import ApiError
 from watchcache.testing.patch import json_patch, merge_patch, strategic_merge
-from watchcache.testing.status import ApiError
 
 PODS = "/api/v1/namespaces/default/pods"
 

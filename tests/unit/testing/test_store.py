@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from watchcache.api.resources import GroupVersionResource, resource_info
 from watchcache.testing.reads import entries_at
-from watchcache.testing.resources import GroupVersionResource, resource_info
 from watchcache.testing.store import Store, full_object, key_of
 
 PODS = resource_info(GroupVersionResource("", "v1", "pods"))

@@ -1,0 +1,177 @@
+"""The cached resources of one proxy: a cache, its reflector, its watchers.
+
+Glossary:
+    cached resource   one (group, version, resource) named by --resources,
+                      mirrored from the read upstream by a reflector and
+                      served by the read path (reads.py)
+    probe             a one-item LIST sent upstream to learn its current RV,
+                      for consistent reads (see ``Prober``)
+
+Wiring, per resource: the reflector applies each upstream change to the
+cache and hands the event to the watcher registry; a relist closes every
+watcher (its client resumes from its last RV, or relists from us after a
+410, as kube-apiserver's clients do after its own relist); once a second
+the registry sends due bookmarks and closes expired watches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+
+from watchcache.api.resources import GroupVersionResource, ResourceInfo, resource_info
+from watchcache.cache.cache import Cache, CacheConfig
+from watchcache.cache.reflector import Reflector
+from watchcache.fanout.registry import Registry
+from watchcache.upstream import UpstreamClient
+
+__all__ = ["CachedResource", "Prober", "open_caches", "parse_resource"]
+
+log = logging.getLogger(__name__)
+
+
+def parse_resource(text: str) -> GroupVersionResource:
+    """``pods`` (core, v1) or ``group/version/resource``."""
+    parts = text.strip().strip("/").split("/")
+    if len(parts) == 1 and parts[0]:
+        return GroupVersionResource("", "v1", parts[0])
+    if len(parts) == 2 and parts[0] == "v1":
+        return GroupVersionResource("", "v1", parts[1])
+    if len(parts) == 3 and all(parts):
+        return GroupVersionResource(*parts)
+    raise ValueError(f"--resources {text!r}: expected a plural name (pods) or group/version/resource")
+
+
+def collection_path(gvr: GroupVersionResource) -> str:
+    prefix = f"/apis/{gvr.group}/{gvr.version}" if gvr.group else f"/api/{gvr.version}"
+    return f"{prefix}/{gvr.resource}"
+
+
+class Prober:
+    """Upstream's current RV, for consistent reads, asked as seldom as is safe.
+
+    A read may share a probe only if the probe was sent after the read
+    arrived: one already in flight might have been answered before a write
+    the reader saw acknowledged. So a read arriving while a probe is in
+    flight waits for the next one, which starts when the current one ends
+    and serves every read that queued meanwhile: at most one probe in
+    flight and one queued, however many reads arrive.
+    """
+
+    def __init__(self, client: UpstreamClient, path: str) -> None:
+        self.client = client
+        self.path = path
+        self._inflight: asyncio.Future[int] | None = None
+        self._queued: asyncio.Future[int] | None = None
+        self.sent = 0
+
+    async def current_rv(self) -> int:
+        if self._inflight is None:
+            self._inflight = self._start()
+            return await asyncio.shield(self._inflight)
+        if self._queued is None:
+            self._queued = asyncio.get_running_loop().create_future()
+        return await asyncio.shield(self._queued)
+
+    def _start(self) -> asyncio.Future[int]:
+        self.sent += 1
+        task = asyncio.get_running_loop().create_task(self._ask())
+        task.add_done_callback(self._promote)
+        return task
+
+    async def _ask(self) -> int:
+        body = (await self.client.get(self.path, {"limit": "1"})).json()
+        return int(body["metadata"]["resourceVersion"])
+
+    def _promote(self, done: asyncio.Future[int]) -> None:
+        """The probe in flight ended: start the queued one, if any."""
+        queued, self._queued = self._queued, None
+        if queued is None:
+            self._inflight = None
+            return
+        self._inflight = self._start()
+
+        def settle(probe: asyncio.Future[int]) -> None:
+            if queued.done():
+                return
+            if probe.cancelled():
+                queued.cancel()
+            elif (error := probe.exception()) is not None:
+                queued.set_exception(error)
+            else:
+                queued.set_result(probe.result())
+
+        self._inflight.add_done_callback(settle)
+
+
+@dataclass
+class CachedResource:
+    info: ResourceInfo
+    path: str
+    cache: Cache
+    registry: Registry
+    reflector: Reflector
+    prober: Prober
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def api_version(self) -> str:
+        return api_version(self.info)
+
+    def not_synced(self) -> str | None:
+        return None if self.reflector.synced.is_set() else "not synced yet"
+
+
+def api_version(info: ResourceInfo) -> str:
+    gvr = info.gvr
+    return f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+
+
+def bookmarks_for(info: ResourceInfo) -> Callable[[int], bytes]:
+    """A BOOKMARK line maker: an object of the kind with only its RV set."""
+
+    def line(rv: int) -> bytes:
+        obj = {"kind": info.kind, "apiVersion": api_version(info), "metadata": {"resourceVersion": str(rv)}}
+        return json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
+
+    return line
+
+
+async def _tick(registry: Registry) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        registry.tick()
+
+
+@contextlib.asynccontextmanager
+async def open_caches(resources: Iterable[str], client: UpstreamClient,
+                      config: CacheConfig) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
+    """Start a reflector per resource; stop them all on exit."""
+    cached: dict[GroupVersionResource, CachedResource] = {}
+    for text in resources:
+        gvr = parse_resource(text)
+        info = resource_info(gvr)
+        path = collection_path(gvr)
+        cache = Cache(info, config)
+        registry = Registry(trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info))
+        reflector = Reflector(client, path, cache, on_event=registry.dispatch,
+                              on_relist=functools.partial(registry.close_all, "the cache relisted"))
+        cached[gvr] = CachedResource(info, path, cache, registry, reflector, Prober(client, path))
+    loop = asyncio.get_running_loop()
+    for resource in cached.values():
+        resource.tasks = [loop.create_task(resource.reflector.run()),
+                          loop.create_task(_tick(resource.registry))]
+    try:
+        yield cached
+    finally:
+        for resource in cached.values():
+            resource.reflector.stop()
+            resource.registry.close_all("shutting down")
+            for task in resource.tasks:
+                task.cancel()
+        await asyncio.gather(*(t for r in cached.values() for t in r.tasks), return_exceptions=True)

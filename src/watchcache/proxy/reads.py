@@ -1,0 +1,288 @@
+"""The read path: LIST, GET and WATCH of cached resources, from the cache.
+
+A request is answered here only when the answer can be exactly what
+kube-apiserver would give; everything else goes to the forwarder. The
+cases, in the order they are decided (docs/reads.md lists them with
+their reasons):
+
+    forwarded   not a GET; an uncached resource or any subresource; an
+                Accept the cache cannot serve (no JSON accepted, or a
+                Table / PartialObjectMetadata conversion, ``as=...``); a
+                curl, Wget or browser user agent (kube-apiserver pretty-
+                prints for them); WatchList (sendInitialEvents); a GET
+                with no resourceVersion (kube-apiserver reads etcd); an
+                exact or continued LIST at an RV the cache's history no
+                longer covers, or with an rv -1 continue token; a
+                consistent read on a resource too quiet to prove the cache
+                fresh within ``freshness_wait``
+    429         LIST or WATCH before the cache's first sync (1.34+; GETs
+                with an RV and unselected LISTs with a limit are forwarded)
+    from cache  everything else, with kube-apiserver's resourceVersion
+                rules (SEMANTICS.md)
+
+Consistent reads (LIST with resourceVersion unset): the prober asks
+upstream for its current RV (coalesced, see caches.Prober); once the cache
+has reached it, the cache's state is at least as new as any write
+acknowledged before the read arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+
+from aiohttp import web
+
+from watchcache.api.continuetoken import encode_continue
+from watchcache.api.listoptions import EXACT, NOT_OLDER_THAN, ListOptions
+from watchcache.api.resources import GroupVersionResource, RequestPath, parse_path
+from watchcache.api.status import ApiError, not_found, too_large_resource_version, too_many_requests
+from watchcache.cache.cache import ListPage, TooNewResourceVersion
+from watchcache.cache.event import Event
+from watchcache.cache.history import TooOldResourceVersion
+from watchcache.fanout.filter import WatchFilter
+from watchcache.fanout.stream import serve_watch
+from watchcache.proxy.caches import CachedResource, api_version
+from watchcache.proxy.context import REQUEST_CONTEXT
+from watchcache.proxy.forward import status_response
+
+__all__ = ["ReadPath"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# kube-apiserver waits this long for its cache to reach a requested RV
+# before answering 504 "Too large resource version".
+RV_WAIT = 3.0
+# How long a consistent read waits for the cache to reach the probed RV
+# before going upstream instead. A busy resource catches up in a few
+# milliseconds; a quiet one may not until its next bookmark, a minute
+# away, so waiting longer only delays the forward. Not yet measured:
+# benchmarks/ should choose it from the distribution of catch-up times.
+FRESHNESS_WAIT = 0.1
+# Items per write when streaming a list: about 3.5 MB of pods, where the
+# list benchmark reached ~2 GB/s.
+LIST_BATCH = 500
+# Without timeoutSeconds kube-apiserver picks a deadline in [30 min, 60 min).
+MIN_REQUEST_TIMEOUT = 1800.0
+
+_PRETTY_AGENTS = ("curl/", "Wget/", "Mozilla/")
+_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+_JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
+
+
+def _accepts_plain_json(accept: str) -> bool:
+    if not accept.strip():
+        return True
+    ok = False
+    for media_range in accept.split(","):
+        kind, *params = (p.strip() for p in media_range.split(";"))
+        if any(p.startswith("as=") for p in params):
+            return False  # a server-side conversion (Table, PartialObjectMetadata)
+        ok = ok or kind in _JSON_RANGES
+    return ok
+
+
+class ReadPath:
+    def __init__(self, caches: dict[GroupVersionResource, CachedResource], forward: Handler, *,
+                 freshness_wait: float = FRESHNESS_WAIT, rv_wait: float = RV_WAIT,
+                 rng: random.Random | None = None) -> None:
+        self.caches = caches
+        self.forward = forward
+        self.freshness_wait = freshness_wait
+        self.rv_wait = rv_wait
+        self._rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return f"<ReadPath cached={sorted(g.resource for g in self.caches)}>"
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        target = self._cached_target(request)
+        if target is None:
+            return await self.forward(request)
+        resource, where = target
+        watch = where.legacy_watch or request.query.get("watch", "") in _TRUE
+        listing = watch or not where.name
+        if not resource.reflector.synced.is_set():
+            selected = "labelSelector" in request.query or "fieldSelector" in request.query
+            if not listing or ("limit" in request.query and not selected and not watch):
+                return await self.forward(request)
+            return status_response(too_many_requests("the watch cache is not initialized yet", 1))
+        try:
+            options = ListOptions.from_query(dict(request.query), watch=watch, resource=resource.info)
+        except ApiError as err:
+            return status_response(err)
+        request[REQUEST_CONTEXT].served_by = "cache"
+        if watch:
+            return await self._watch(request, resource, where, options)
+        if where.name:
+            return await self._get(request, resource, where, options)
+        return await self._list(request, resource, where, options)
+
+    def _cached_target(self, request: web.Request) -> tuple[CachedResource, RequestPath] | None:
+        if request.method != "GET":
+            return None
+        where = parse_path(request.path)
+        if where is None or where.subresource:
+            return None
+        resource = self.caches.get(where.gvr)
+        if resource is None:
+            return None
+        if not _accepts_plain_json(request.headers.get("Accept", "")):
+            return None
+        if request.headers.get("User-Agent", "").startswith(_PRETTY_AGENTS):
+            return None
+        return resource, where
+
+    # -- GET -------------------------------------------------------------------
+
+    async def _get(self, request: web.Request, resource: CachedResource, where: RequestPath,
+                   options: ListOptions) -> web.StreamResponse:
+        rv = options.resource_version or ""
+        if rv == "":
+            return await self._forwarded(request)  # a GET with no RV reads etcd
+        if rv != "0":
+            reached = await self._wait_for(resource, int(rv))
+            if not reached:
+                return status_response(too_large_resource_version(int(rv), resource.cache.rv))
+        entry = resource.cache.get(where.namespace, where.name)
+        if entry is None:
+            gvr = resource.info.gvr
+            return status_response(not_found(gvr.resource, where.name, gvr.group))
+        return web.Response(body=entry.raw + b"\n", headers=_JSON_HEADERS)
+
+    # -- LIST ------------------------------------------------------------------
+
+    async def _list(self, request: web.Request, resource: CachedResource, where: RequestPath,
+                    options: ListOptions) -> web.StreamResponse:
+        cache = resource.cache
+        select = functools.partial(cache.list, namespace=where.namespace or None,
+                                   labels=options.label_selector, fields=options.field_selector)
+        rv = options.resource_version or ""
+        token = options.continue_token
+        try:
+            if token is not None:
+                if token.rv < 0 or not token.start.endswith("\x00"):
+                    return await self._forwarded(request)
+                page = select(limit=options.limit, continue_after=token.start[:-1], rv=token.rv)
+            elif rv == "0":
+                page = select()  # any state; the limit is ignored
+            elif rv == "":
+                if not await self._fresh(resource):
+                    return await self._forwarded(request)
+                page = select(limit=options.limit)
+            elif options.resource_version_match == EXACT or (
+                options.limit and options.resource_version_match != NOT_OLDER_THAN
+            ):
+                if int(rv) > cache.rv:
+                    return await self._forwarded(request)
+                page = select(limit=options.limit, rv=int(rv))
+            else:
+                if not await self._wait_for(resource, int(rv)):
+                    return status_response(too_large_resource_version(int(rv), cache.rv))
+                limit = options.limit if options.resource_version_match == NOT_OLDER_THAN else 0
+                page = select(limit=limit)
+        except (TooOldResourceVersion, TooNewResourceVersion):
+            return await self._forwarded(request)
+        return await _write_list(request, resource, page)
+
+    async def _fresh(self, resource: CachedResource) -> bool:
+        try:
+            target = await resource.prober.current_rv()
+        except Exception:  # noqa: BLE001 - any probe failure: let upstream answer the read
+            return False
+        return await self._wait_for(resource, target, self.freshness_wait)
+
+    async def _wait_for(self, resource: CachedResource, rv: int, within: float | None = None) -> bool:
+        if resource.cache.rv >= rv:
+            return True
+        try:
+            async with asyncio.timeout(self.rv_wait if within is None else within):
+                await resource.cache.wait_until(rv)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _forwarded(self, request: web.Request) -> web.StreamResponse:
+        request[REQUEST_CONTEXT].served_by = "upstream"
+        return await self.forward(request)
+
+    # -- WATCH -----------------------------------------------------------------
+
+    async def _watch(self, request: web.Request, resource: CachedResource, where: RequestPath,
+                     options: ListOptions) -> web.StreamResponse:
+        if options.send_initial_events or where.name:
+            # WatchList, and the watch of one object by its path, go upstream.
+            return await self._forwarded(request)
+        cache = resource.cache
+        namespace = where.namespace or None
+        watch_filter = WatchFilter(namespace, options.label_selector, options.field_selector)
+        rv = options.resource_version or ""
+
+        def start() -> tuple[Iterable[bytes], int]:
+            if rv in ("", "0"):
+                events, at = cache.initial_events(namespace=namespace, labels=options.label_selector,
+                                                  fields=watch_filter.fields)
+                return (e.line("ADDED") for e in events), at
+            requested = int(rv)
+            if requested >= cache.rv:
+                return (), requested  # events up to a future RV are skipped
+            return _replayed(cache.since(requested), watch_filter), cache.rv
+
+        try:
+            if rv not in ("", "0"):
+                cache.since(int(rv))  # 410 now, before the stream starts, if too old
+        except TooOldResourceVersion as err:
+            return await _error_stream(request, err)
+        seconds = float(options.timeout_seconds or 0) or self._rng.uniform(
+            MIN_REQUEST_TIMEOUT, 2 * MIN_REQUEST_TIMEOUT
+        )
+        return await serve_watch(request, resource.registry, watch_filter, start,
+                                 bookmarks=options.allow_watch_bookmarks,
+                                 deadline=time.monotonic() + seconds, headers=_WATCH_HEADERS)
+
+
+_JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
+_WATCH_HEADERS = {"Cache-Control": "no-cache, private"}
+
+
+def _replayed(events: list[Event], watch_filter: WatchFilter) -> Iterator[bytes]:
+    for event in events:
+        line = watch_filter.line_for(event)
+        if line is not None:
+            yield line
+
+
+async def _error_stream(request: web.Request, error: ApiError) -> web.StreamResponse:
+    """A watch that fails after it was accepted: one ERROR event, then the end."""
+    response = web.StreamResponse(headers={"Content-Type": "application/json", **_WATCH_HEADERS})
+    await response.prepare(request)
+    await response.write(b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n")
+    await response.write_eof()
+    return response
+
+
+async def _write_list(request: web.Request, resource: CachedResource, page: ListPage) -> web.StreamResponse:
+    meta = f'"resourceVersion":"{page.rv}"'
+    if page.continue_after is not None:
+        meta += f',"continue":"{encode_continue(page.rv, page.continue_after)}"'
+        if page.remaining is not None:
+            meta += f',"remainingItemCount":{page.remaining}'
+    head = (f'{{"kind":"{resource.info.list_kind}","apiVersion":"{api_version(resource.info)}",'
+            f'"metadata":{{{meta}}},"items":[').encode()
+    response = web.StreamResponse(headers=_JSON_HEADERS)
+    await response.prepare(request)
+    items = page.items
+    parts: list[bytes | memoryview] = [head]
+    for start in range(0, len(items), LIST_BATCH):
+        for index, entry in enumerate(items[start : start + LIST_BATCH], start):
+            if index:
+                parts.append(b",")
+            parts.extend(entry.item_chunks())
+        await response.write(b"".join(parts))
+        parts = []
+    await response.write(b"".join([*parts, b"]}\n"]))
+    await response.write_eof()
+    return response
