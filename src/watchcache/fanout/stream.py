@@ -65,8 +65,15 @@ async def serve_watch(
     if transport is None or transport.is_closing():
         return response
     lines, start_rv = start()
-    watcher = Watcher(transport, filter, start_rv, limit=limit, bookmarks=bookmarks,
-                      deadline=deadline, replaying=True)
+    watcher = Watcher(
+        transport,
+        filter,
+        start_rv,
+        limit=limit,
+        bookmarks=bookmarks,
+        deadline=deadline,
+        replaying=True,
+    )
     registry.add(watcher)
     try:
         await _replay(watcher, transport, lines)

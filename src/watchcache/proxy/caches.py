@@ -44,7 +44,9 @@ def parse_resource(text: str) -> GroupVersionResource:
         return GroupVersionResource("", "v1", parts[1])
     if len(parts) == 3 and all(parts):
         return GroupVersionResource(*parts)
-    raise ValueError(f"--resources {text!r}: expected a plural name (pods) or group/version/resource")
+    raise ValueError(
+        f"--resources {text!r}: expected a plural name (pods) or group/version/resource"
+    )
 
 
 def collection_path(gvr: GroupVersionResource) -> str:
@@ -136,8 +138,14 @@ def bookmarks_for(info: ResourceInfo) -> Callable[[int], bytes]:
     """A BOOKMARK line maker: an object of the kind with only its RV set."""
 
     def line(rv: int) -> bytes:
-        obj = {"kind": info.kind, "apiVersion": api_version(info), "metadata": {"resourceVersion": str(rv)}}
-        return json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
+        obj = {
+            "kind": info.kind,
+            "apiVersion": api_version(info),
+            "metadata": {"resourceVersion": str(rv)},
+        }
+        return (
+            json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
+        )
 
     return line
 
@@ -149,8 +157,9 @@ async def _tick(registry: Registry) -> None:
 
 
 @contextlib.asynccontextmanager
-async def open_caches(resources: Iterable[str], client: UpstreamClient,
-                      config: CacheConfig) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
+async def open_caches(
+    resources: Iterable[str], client: UpstreamClient, config: CacheConfig
+) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a reflector per resource; stop them all on exit."""
     cached: dict[GroupVersionResource, CachedResource] = {}
     for text in resources:
@@ -159,13 +168,20 @@ async def open_caches(resources: Iterable[str], client: UpstreamClient,
         path = collection_path(gvr)
         cache = Cache(info, config)
         registry = Registry(trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info))
-        reflector = Reflector(client, path, cache, on_event=registry.dispatch,
-                              on_relist=functools.partial(registry.close_all, "the cache relisted"))
+        reflector = Reflector(
+            client,
+            path,
+            cache,
+            on_event=registry.dispatch,
+            on_relist=functools.partial(registry.close_all, "the cache relisted"),
+        )
         cached[gvr] = CachedResource(info, path, cache, registry, reflector, Prober(client, path))
     loop = asyncio.get_running_loop()
     for resource in cached.values():
-        resource.tasks = [loop.create_task(resource.reflector.run()),
-                          loop.create_task(_tick(resource.registry))]
+        resource.tasks = [
+            loop.create_task(resource.reflector.run()),
+            loop.create_task(_tick(resource.registry)),
+        ]
     try:
         yield cached
     finally:

@@ -86,9 +86,15 @@ def _accepts_plain_json(accept: str) -> bool:
 
 
 class ReadPath:
-    def __init__(self, caches: dict[GroupVersionResource, CachedResource], forward: Handler, *,
-                 freshness_wait: float = FRESHNESS_WAIT, rv_wait: float = RV_WAIT,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        caches: dict[GroupVersionResource, CachedResource],
+        forward: Handler,
+        *,
+        freshness_wait: float = FRESHNESS_WAIT,
+        rv_wait: float = RV_WAIT,
+        rng: random.Random | None = None,
+    ) -> None:
         self.caches = caches
         self.forward = forward
         self.freshness_wait = freshness_wait
@@ -111,7 +117,9 @@ class ReadPath:
                 return await self.forward(request)
             return status_response(too_many_requests("the watch cache is not initialized yet", 1))
         try:
-            options = ListOptions.from_query(dict(request.query), watch=watch, resource=resource.info)
+            options = ListOptions.from_query(
+                dict(request.query), watch=watch, resource=resource.info
+            )
         except ApiError as err:
             return status_response(err)
         request[REQUEST_CONTEXT].served_by = "cache"
@@ -138,8 +146,13 @@ class ReadPath:
 
     # -- GET -------------------------------------------------------------------
 
-    async def _get(self, request: web.Request, resource: CachedResource, where: RequestPath,
-                   options: ListOptions) -> web.StreamResponse:
+    async def _get(
+        self,
+        request: web.Request,
+        resource: CachedResource,
+        where: RequestPath,
+        options: ListOptions,
+    ) -> web.StreamResponse:
         rv = options.resource_version or ""
         if rv == "":
             return await self._forwarded(request)  # a GET with no RV reads etcd
@@ -155,11 +168,20 @@ class ReadPath:
 
     # -- LIST ------------------------------------------------------------------
 
-    async def _list(self, request: web.Request, resource: CachedResource, where: RequestPath,
-                    options: ListOptions) -> web.StreamResponse:
+    async def _list(
+        self,
+        request: web.Request,
+        resource: CachedResource,
+        where: RequestPath,
+        options: ListOptions,
+    ) -> web.StreamResponse:
         cache = resource.cache
-        select = functools.partial(cache.list, namespace=where.namespace or None,
-                                   labels=options.label_selector, fields=options.field_selector)
+        select = functools.partial(
+            cache.list,
+            namespace=where.namespace or None,
+            labels=options.label_selector,
+            fields=options.field_selector,
+        )
         rv = options.resource_version or ""
         token = options.continue_token
         try:
@@ -191,11 +213,13 @@ class ReadPath:
     async def _fresh(self, resource: CachedResource) -> bool:
         try:
             target = await resource.prober.current_rv()
-        except Exception:  # noqa: BLE001 - any probe failure: let upstream answer the read
+        except Exception:
             return False
         return await self._wait_for(resource, target, self.freshness_wait)
 
-    async def _wait_for(self, resource: CachedResource, rv: int, within: float | None = None) -> bool:
+    async def _wait_for(
+        self, resource: CachedResource, rv: int, within: float | None = None
+    ) -> bool:
         if resource.cache.rv >= rv:
             return True
         try:
@@ -211,8 +235,13 @@ class ReadPath:
 
     # -- WATCH -----------------------------------------------------------------
 
-    async def _watch(self, request: web.Request, resource: CachedResource, where: RequestPath,
-                     options: ListOptions) -> web.StreamResponse:
+    async def _watch(
+        self,
+        request: web.Request,
+        resource: CachedResource,
+        where: RequestPath,
+        options: ListOptions,
+    ) -> web.StreamResponse:
         if options.send_initial_events or where.name:
             # WatchList, and the watch of one object by its path, go upstream.
             return await self._forwarded(request)
@@ -223,8 +252,9 @@ class ReadPath:
 
         def start() -> tuple[Iterable[bytes], int]:
             if rv in ("", "0"):
-                events, at = cache.initial_events(namespace=namespace, labels=options.label_selector,
-                                                  fields=watch_filter.fields)
+                events, at = cache.initial_events(
+                    namespace=namespace, labels=options.label_selector, fields=watch_filter.fields
+                )
                 return (e.line("ADDED") for e in events), at
             requested = int(rv)
             if requested >= cache.rv:
@@ -239,9 +269,15 @@ class ReadPath:
         seconds = float(options.timeout_seconds or 0) or self._rng.uniform(
             MIN_REQUEST_TIMEOUT, 2 * MIN_REQUEST_TIMEOUT
         )
-        return await serve_watch(request, resource.registry, watch_filter, start,
-                                 bookmarks=options.allow_watch_bookmarks,
-                                 deadline=time.monotonic() + seconds, headers=_WATCH_HEADERS)
+        return await serve_watch(
+            request,
+            resource.registry,
+            watch_filter,
+            start,
+            bookmarks=options.allow_watch_bookmarks,
+            deadline=time.monotonic() + seconds,
+            headers=_WATCH_HEADERS,
+        )
 
 
 _JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
@@ -264,14 +300,18 @@ async def _error_stream(request: web.Request, error: ApiError) -> web.StreamResp
     return response
 
 
-async def _write_list(request: web.Request, resource: CachedResource, page: ListPage) -> web.StreamResponse:
+async def _write_list(
+    request: web.Request, resource: CachedResource, page: ListPage
+) -> web.StreamResponse:
     meta = f'"resourceVersion":"{page.rv}"'
     if page.continue_after is not None:
         meta += f',"continue":"{encode_continue(page.rv, page.continue_after)}"'
         if page.remaining is not None:
             meta += f',"remainingItemCount":{page.remaining}'
-    head = (f'{{"kind":"{resource.info.list_kind}","apiVersion":"{api_version(resource.info)}",'
-            f'"metadata":{{{meta}}},"items":[').encode()
+    head = (
+        f'{{"kind":"{resource.info.list_kind}","apiVersion":"{api_version(resource.info)}",'
+        f'"metadata":{{{meta}}},"items":['
+    ).encode()
     response = web.StreamResponse(headers=_JSON_HEADERS)
     await response.prepare(request)
     items = page.items

@@ -34,11 +34,11 @@ from pathlib import Path
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.caches import open_caches
-from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
 
