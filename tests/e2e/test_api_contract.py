@@ -31,9 +31,11 @@ from watchcache.api.resources import (
     GroupVersionResource,
     builtin_resource,
     builtin_resources,
+    field_values,
     parse_path,
     resource_info,
 )
+from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.api.status import ApiError
 from watchcache.devcluster import ClusterConfig, DevCluster
 
@@ -549,3 +551,114 @@ def test_random_list_options_agree_with_the_server(cluster: DevCluster) -> None:
             assert ours.status() == body, query
             compared += 1
     assert compared >= 100
+
+
+_LABEL_SETS: list[dict[str, str]] = [
+    {},
+    {"app": "web"},
+    {"app": "web", "tier": "front", "n": "3"},
+    {"app": "api", "tier": "back", "n": "10"},
+    {"app": "api", "canary": "", "n": "0"},
+    {"app": "db", "n": "x"},
+    {"tier": "front", "example.com/owner": "me"},
+    {"n": "007", "app": "web"},
+]
+_MATCH_SELECTORS = [
+    "app=web",
+    "app==api",
+    "app!=web",
+    "app in (web,db)",
+    "app notin (web,db)",
+    "tier",
+    "!tier",
+    "canary",
+    "canary=",
+    "n>2",
+    "n<3",
+    "n>0,app",
+    "app in (api),tier notin (back)",
+    "example.com/owner=me",
+    "app=web,n>5",
+    "a in ()",
+    "app notin ()",
+]
+
+
+def test_label_matching_agrees_with_the_server(cluster: DevCluster) -> None:
+    names = [f"l{i}" for i in range(len(_LABEL_SETS))]
+    code, body = cluster.request("POST", "/api/v1/namespaces", {"metadata": {"name": "match-a"}})
+    assert code == 201, body
+    for name, labels in zip(names, _LABEL_SETS, strict=True):
+        code, body = cluster.request(
+            "POST",
+            "/api/v1/namespaces/match-a/configmaps",
+            {"metadata": {"name": name, "labels": labels}},
+        )
+        assert code == 201, body
+    for text in _MATCH_SELECTORS:
+        query = urllib.parse.urlencode({"labelSelector": text})
+        code, body = _call(cluster, "GET", f"/api/v1/namespaces/match-a/configmaps?{query}")
+        assert code == 200, (text, body["message"])
+        # kube-root-ca.crt, published into every namespace, is not ours.
+        served = sorted(
+            i["metadata"]["name"] for i in body["items"] if i["metadata"]["name"] in names
+        )
+        selector = LabelSelector.parse(text)
+        ours = sorted(
+            name
+            for name, labels in zip(names, _LABEL_SETS, strict=True)
+            if selector.matches(labels)
+        )
+        assert ours == served, text
+
+
+_PODS: list[dict[str, Any]] = [
+    {"nodeName": "n1"},
+    {"nodeName": "n2", "restartPolicy": "Never"},
+    {"schedulerName": "other"},
+    {"nodeName": "n1", "hostNetwork": True},
+    {},
+]
+_FIELD_SELECTORS = [
+    "spec.nodeName=n1",
+    "spec.nodeName!=n1",
+    "spec.nodeName=",
+    "spec.restartPolicy=Always",
+    "spec.restartPolicy!=Always",
+    "spec.schedulerName=default-scheduler",
+    "spec.serviceAccountName=default",
+    "status.phase=Pending",
+    "status.podIP=",
+    "metadata.name=p2",
+    "metadata.namespace=match-b,spec.nodeName==n2",
+    "status.nominatedNodeName=",
+]
+
+
+def test_field_matching_agrees_with_the_server(cluster: DevCluster) -> None:
+    code, body = cluster.request("POST", "/api/v1/namespaces", {"metadata": {"name": "match-b"}})
+    assert code == 201, body
+    deadline = time.monotonic() + 30
+    while not cluster.request("GET", "/api/v1/namespaces/match-b/serviceaccounts/default")[1].get(
+        "secrets"
+    ):
+        assert time.monotonic() < deadline, "no default service account"
+        time.sleep(0.2)
+    stored = {}
+    for i, spec in enumerate(_PODS):
+        pod = {
+            "metadata": {"name": f"p{i}"},
+            "spec": {"containers": [{"name": "c", "image": "x"}], **spec},
+        }
+        code, body = cluster.request("POST", "/api/v1/namespaces/match-b/pods", pod)
+        assert code == 201, json.dumps(body)
+        stored[body["metadata"]["name"]] = body
+    info = resource_info(PODS)
+    for text in _FIELD_SELECTORS:
+        query = urllib.parse.urlencode({"fieldSelector": text})
+        code, body = _call(cluster, "GET", f"/api/v1/namespaces/match-b/pods?{query}")
+        assert code == 200, body
+        served = sorted(item["metadata"]["name"] for item in body["items"])
+        selector = FieldSelector.parse(text)
+        ours = sorted(n for n, obj in stored.items() if selector.matches(field_values(info, obj)))
+        assert ours == served, text
