@@ -1,0 +1,224 @@
+"""Cached reads through the proxy, compared with the real kube-apiserver's
+answers to the same requests."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from watchcache.api.continuetoken import encode_continue
+from watchcache.devcluster import DevCluster
+from watchcache.proxy.config import add_arguments, load_config
+from watchcache.proxy.serve import open_proxy
+from watchcache.upstream import load_kubeconfig
+
+
+@pytest.fixture
+async def proxy(dev_cluster: DevCluster) -> AsyncIterator[str]:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--resources", "configmaps,pods"]
+    config = load_config(parser.parse_args(args), {})
+    async with open_proxy(config, load_kubeconfig(dev_cluster.kubeconfig)) as running:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):  # until every cache has synced
+                async with session.get(running.urls[0] + "/readyz") as r:
+                    if r.status == 200:
+                        break
+                await asyncio.sleep(0.05)
+        yield running.urls[0]
+
+
+async def get(session: aiohttp.ClientSession, url: str, **headers: str) -> tuple[int, Any]:
+    async with session.get(url, headers=headers) as r:
+        return r.status, await r.json(content_type=None)
+
+
+def direct(dev_cluster: DevCluster, path: str) -> tuple[int, Any]:
+    return dev_cluster.request("GET", path)
+
+
+def make(dev_cluster: DevCluster, namespace: str, name: str, **labels: str) -> dict[str, Any]:
+    code, body = dev_cluster.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "labels": labels},
+            "data": {"k": name},
+        },
+    )
+    assert code == 201, body
+    return body
+
+
+async def test_lists_match_the_apiservers(
+    dev_cluster: DevCluster, proxy: str, namespace: str
+) -> None:
+    for i in range(5):
+        created = make(dev_cluster, namespace, f"c{i}", tier="a" if i % 2 else "b")
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    async with aiohttp.ClientSession() as s:
+        # A consistent read right after a write sees it.
+        code, listed = await get(s, proxy + path)
+        assert code == 200
+        _, expected = direct(dev_cluster, path)
+        assert listed["items"] == expected["items"]
+        assert (listed["kind"], listed["apiVersion"]) == ("ConfigMapList", "v1")
+        assert int(listed["metadata"]["resourceVersion"]) >= int(
+            created["metadata"]["resourceVersion"]
+        )
+
+        code, any_state = await get(s, proxy + path + "?resourceVersion=0&limit=1")
+        assert code == 200 and len(any_state["items"]) == 6, "RV=0 ignores the limit"
+        assert "continue" not in any_state["metadata"]
+
+        code, selected = await get(s, proxy + path + "?labelSelector=tier%3Da")
+        _, expected = direct(dev_cluster, path + "?labelSelector=tier%3Da")
+        assert [i["metadata"]["name"] for i in selected["items"]] == ["c1", "c3"]
+        assert selected["items"] == expected["items"]
+
+        # Pages: same items, and tokens kube-apiserver itself accepts.
+        names = []
+        token = ""
+        upstream_next: list[Any] = []
+        while True:
+            query = f"?limit=2&continue={token}" if token else "?limit=2"
+            code, page = await get(s, proxy + path + query)
+            assert code == 200, page
+            if token:  # kube-apiserver answered the same token with the same page
+                assert page["items"] == upstream_next
+            names += [i["metadata"]["name"] for i in page["items"]]
+            token = page["metadata"].get("continue", "")
+            if not token:
+                break
+            rv = int(page["metadata"]["resourceVersion"])
+            assert token == encode_continue(rv, page["items"][-1]["metadata"]["name"])
+            assert page["metadata"]["remainingItemCount"] == 6 - len(names)
+            code, upstream_page = direct(dev_cluster, path + f"?limit=2&continue={token}")
+            assert code == 200, "kube-apiserver refused the proxy's continue token"
+            upstream_next = upstream_page["items"]
+        assert names == ["c0", "c1", "c2", "c3", "c4", "kube-root-ca.crt"]
+
+
+async def test_get_and_errors(dev_cluster: DevCluster, proxy: str, namespace: str) -> None:
+    make(dev_cluster, namespace, "one")
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    async with aiohttp.ClientSession() as s:
+        code, got = await get(s, proxy + path + "/one?resourceVersion=0")
+        _, expected = direct(dev_cluster, path + "/one")
+        assert code == 200 and got == expected
+        code, missing = await get(s, proxy + path + "/nope?resourceVersion=0")
+        _, expected = direct(dev_cluster, path + "/nope")
+        assert code == 404 and missing == expected
+        code, bad = await get(s, proxy + path + "?labelSelector=a%20in%20(")
+        _, expected = direct(dev_cluster, path + "?labelSelector=a%20in%20(")
+        assert code == 400 and bad == expected
+        code, too_new = await get(s, proxy + path + "?resourceVersion=999999999")
+        assert code == 504 and too_new["reason"] == "Timeout"
+        assert too_new["message"].startswith(
+            "Timeout: Too large resource version: 999999999, current: "
+        )
+
+
+async def test_watch_matches_the_apiservers(
+    dev_cluster: DevCluster, proxy: str, namespace: str
+) -> None:
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    first = make(dev_cluster, namespace, "w0")
+    rv = first["metadata"]["resourceVersion"]
+    query = f"?watch=true&resourceVersion={rv}&timeoutSeconds=30"
+
+    async def collect(
+        session: aiohttp.ClientSession, url: str, headers: dict[str, str]
+    ) -> list[dict[str, Any]]:
+        out = []
+        async with session.get(url, headers=headers) as r:
+            assert r.status == 200
+            while len(out) < 3:
+                out.append(json.loads(await asyncio.wait_for(r.content.readline(), 10)))
+        return out
+
+    token = {"Authorization": f"Bearer {dev_cluster.admin_token}"}
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(dev_cluster.ca_file))
+    async with (
+        aiohttp.ClientSession() as s,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as d,
+    ):
+        via_proxy = asyncio.create_task(collect(s, proxy + path + query, {}))
+        via_direct = asyncio.create_task(collect(d, dev_cluster.url + path + query, token))
+        await asyncio.sleep(1)
+        make(dev_cluster, namespace, "w1")
+        dev_cluster.request(
+            "PUT",
+            f"{path}/w0",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "w0"},
+                "data": {"k": "changed"},
+            },
+        )
+        dev_cluster.request("DELETE", f"{path}/w1")
+        proxied, expected = await asyncio.gather(via_proxy, via_direct)
+    assert [e["type"] for e in proxied] == ["ADDED", "MODIFIED", "DELETED"]
+    assert proxied == expected
+
+
+async def test_a_too_old_watch_gets_410_as_an_error_event(proxy: str, namespace: str) -> None:
+    async with aiohttp.ClientSession() as s:
+        async with s.get(
+            proxy + f"/api/v1/namespaces/{namespace}/configmaps?watch=1&resourceVersion=1"
+        ) as r:
+            assert r.status == 200
+            event = json.loads(await r.content.readline())
+            assert await r.content.read() == b""
+    assert event["type"] == "ERROR"
+    status = event["object"]
+    assert (status["kind"], status["code"], status["reason"]) == ("Status", 410, "Expired")
+    assert re.fullmatch(r"too old resource version: 1 \(\d+\)", status["message"])
+
+
+def _list_requests(dev_cluster: DevCluster, resource: str) -> float:
+    code, text = dev_cluster.request("GET", "/metrics")
+    assert code == 200
+    total = 0.0
+    for line in text.splitlines():
+        if (
+            line.startswith("apiserver_request_total{")
+            and f'resource="{resource}"' in line
+            and 'verb="LIST"' in line
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_reads_from_the_cache_cost_upstream_nothing(
+    dev_cluster: DevCluster, proxy: str, namespace: str
+) -> None:
+    path = f"/api/v1/namespaces/{namespace}/configmaps?resourceVersion=0"
+    before = _list_requests(dev_cluster, "configmaps")
+    async with aiohttp.ClientSession() as s:
+        for _ in range(20):
+            assert (await get(s, proxy + path))[0] == 200
+    assert _list_requests(dev_cluster, "configmaps") == before
+
+
+def test_token_format_is_kube_apiservers() -> None:
+    token = encode_continue(42, "a")
+    assert json.loads(base64.urlsafe_b64decode(token + "==")) == {
+        "v": "meta.k8s.io/v1",
+        "rv": 42,
+        "start": "a\u0000",
+    }
