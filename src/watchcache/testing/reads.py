@@ -126,7 +126,7 @@ def page(
     items: list[Entry] = []
     for entry in selected:
         if where.limit and len(items) == where.limit:
-            return _cut(items, where, opts, namespace, entry, selected)
+            return _cut(coll, items, where, opts, namespace, hi, selected, where.rv >= store.rv)
         items.append(entry)
     return Page(items, where.rv, None, None)
 
@@ -135,20 +135,38 @@ def _selected(
     coll: Collection, store: Store, opts: ListOptions, where: ListPlan, hi: str
 ) -> Iterator[Entry]:
     labels, fields = opts.label_selector, opts.field_selector
-    for entry in entries_at(coll, where.rv, store.rv, where.start, hi):
+    for entry in _candidates(coll, store, opts, where, hi):
         if (labels.empty or labels.matches(entry.labels)) and (
             fields.empty or fields.matches(entry.fields)
         ):
             yield entry
 
 
+def _candidates(
+    coll: Collection, store: Store, opts: ListOptions, where: ListPlan, hi: str
+) -> Iterator[Entry]:
+    """The entries a LIST reads: only the trigger index's keys when the
+    selector fixes the trigger field and the state is the live one."""
+    trigger = coll.info.trigger_field
+    value = opts.field_selector.exact(trigger) if trigger else None
+    if value is None or where.rv < store.rv:
+        return entries_at(coll, where.rv, store.rv, where.start, hi)
+    keys = coll.by_trigger.get(value)
+    if keys is None:
+        return iter(())
+    chosen = keys.irange(where.start or None, hi or None, inclusive=(True, False))
+    return (coll.items[key] for key in chosen)
+
+
 def _cut(
+    coll: Collection,
     items: list[Entry],
     where: ListPlan,
     opts: ListOptions,
     namespace: str,
-    _next: Entry,
+    hi: str,
     rest: Iterator[Entry],
+    live: bool,
 ) -> Page:
     """A full page with at least one more matching item after it."""
     last = items[-1].key
@@ -156,8 +174,15 @@ def _cut(
     token = encode_continue(where.rv, relative)
     remaining = None
     if opts.label_selector.empty and opts.field_selector.empty:
-        remaining = 1 + sum(1 for _ in rest)
+        remaining = _count_after(coll, last, hi) if live else 1 + sum(1 for _ in rest)
     return Page(items, where.rv, token, remaining)
+
+
+def _count_after(coll: Collection, last: str, hi: str) -> int:
+    """Live keys after ``last`` and before ``hi``, by bisection."""
+    end = coll.items.bisect_left(hi) if hi else len(coll.items)
+    count: int = end - coll.items.bisect_right(last)
+    return count
 
 
 def list_bytes(coll: Collection, result: Page) -> bytes:

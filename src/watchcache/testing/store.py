@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sortedcontainers import SortedDict  # type: ignore[import-untyped]
+from sortedcontainers import SortedDict, SortedList  # type: ignore[import-untyped]
 
 from watchcache.api.resources import ResourceInfo, field_values
 
@@ -142,6 +142,9 @@ class Collection:
     history_truncated: bool = False
     history_floor: int = 0
     listeners: set[Listener] = field(default_factory=set)
+    # trigger field value -> sorted keys of the live items with that value
+    # (pods: spec.nodeName), so a node's LIST reads only its own pods.
+    by_trigger: dict[str, SortedList] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Full rule: appending to a full history drops its oldest event
@@ -161,6 +164,17 @@ class Collection:
     def get(self, key: str) -> Entry | None:
         entry: Entry | None = self.items.get(key)
         return entry
+
+    def reindex(self, prev: Entry | None, entry: Entry, deleted: bool) -> None:
+        trigger = self.info.trigger_field
+        if trigger is None:
+            return
+        if prev is not None:
+            keys = self.by_trigger.get(prev.fields.get(trigger, ""))
+            if keys is not None:
+                keys.discard(prev.key)
+        if not deleted:
+            self.by_trigger.setdefault(entry.fields.get(trigger, ""), SortedList()).add(entry.key)
 
     def oldest_watchable(self) -> int:
         """The oldest RV a watch may start from, the M of a 410's message."""
@@ -230,6 +244,7 @@ class Store:
             del coll.items[entry.key]
         else:
             coll.items[entry.key] = entry
+        coll.reindex(prev, entry, event_type == "DELETED")
         event = Event(event_type, self.rv, entry.key, entry, prev, coll.prefix)
         coll.record(event)
         self._bound_log(coll)

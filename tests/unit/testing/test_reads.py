@@ -164,3 +164,39 @@ async def test_unknown_query_parameters_are_ignored(client: Any, make_pod: Any) 
     await _pods(client, make_pod, "a")
     code, body = await client.call("GET", PODS, whatever="1", shardSelector="x")
     assert code == 200 and _names(body) == ["a"]
+
+
+async def test_node_list_follows_binding_and_deletion(client: Any, make_pod: Any) -> None:
+    await client.call("POST", PODS, make_pod("a"))
+    await client.call("POST", PODS, make_pod("b", node="n1"))
+    await client.call("POST", "/api/v1/namespaces", {"metadata": {"name": "other"}})
+    await client.call("POST", "/api/v1/namespaces/other/pods", make_pod("c", node="n1"))
+    await client.call("POST", PODS + "/a/binding", {"target": {"name": "n1"}})
+    _, mine = await client.call("GET", PODS, fieldSelector="spec.nodeName=n1")
+    assert _names(mine) == ["a", "b"]
+    _, everywhere = await client.call(
+        "GET", "/api/v1/pods", fieldSelector="spec.nodeName=n1", limit="2"
+    )
+    assert _names(everywhere) == ["a", "b"] and "remainingItemCount" not in everywhere["metadata"]
+    _, rest = await client.call(
+        "GET",
+        "/api/v1/pods",
+        fieldSelector="spec.nodeName=n1",
+        **{"continue": everywhere["metadata"]["continue"]},
+    )
+    assert _names(rest) == ["c"]
+    await client.call("DELETE", PODS + "/b", {"gracePeriodSeconds": 0})
+    _, after = await client.call("GET", PODS, fieldSelector="spec.nodeName=n1")
+    assert _names(after) == ["a"]
+    _, unbound = await client.call("GET", PODS, fieldSelector="spec.nodeName=")
+    assert _names(unbound) == []
+
+
+async def test_remaining_count_within_namespace(client: Any, make_pod: Any) -> None:
+    await _pods(client, make_pod, "a", "b", "c", "d")
+    await client.call("POST", "/api/v1/namespaces", {"metadata": {"name": "zz"}})
+    await client.call("POST", "/api/v1/namespaces/zz/pods", make_pod("e"))
+    _, first = await client.call("GET", PODS, limit="1")
+    assert first["metadata"]["remainingItemCount"] == 3
+    _, everywhere = await client.call("GET", "/api/v1/pods", limit="1")
+    assert everywhere["metadata"]["remainingItemCount"] == 4
