@@ -471,6 +471,7 @@ _V120_ONLY = (
     "unable to parse requirement: for 'Gt', 'Lt' operators",
 )
 _LABEL_ALPHABET = [
+    "\0",  # Go's lexer reads NUL as end of input
     "a",
     "b",
     "1",

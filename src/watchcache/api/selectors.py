@@ -174,31 +174,39 @@ _KEYWORDS: Mapping[str, int] = {
 }
 _SPECIAL = frozenset("=!(),><")
 _SPACE = frozenset(" \t\r\n")
+_SPACE_OR_NUL = _SPACE | {"\0"}
 
 
 def _lex(text: str) -> list[tuple[int, str]]:
-    """All tokens up to and including the end token. Go stops at a NUL byte
-    as if the string ended there."""
-    text = text.split("\0", 1)[0]
+    """All tokens up to and including the end token.
+
+    Go's lexer reads a NUL byte as its end-of-input marker: at the start of
+    a token it ends the input; right after a token it is swallowed.
+    """
     tokens: list[tuple[int, str]] = []
     pos, size = 0, len(text)
     while True:
         while pos < size and text[pos] in _SPACE:
             pos += 1
-        if pos == size:
+        if pos == size or text[pos] == "\0":
             tokens.append((_END, ""))
             return tokens
-        end = pos + 1
-        if text[pos] in _SPECIAL:
-            # Greedy: the longest run of symbols that is still a token.
-            while end < size and text[pos : end + 1] in _KEYWORDS:
-                end += 1
-        else:
-            while end < size and text[end] not in _SPECIAL and text[end] not in _SPACE:
-                end += 1
+        end = _token_end(text, pos)
         literal = text[pos:end]
         tokens.append((_KEYWORDS.get(literal, _IDENT), literal))
-        pos = end
+        pos = end + 1 if end < size and text[end] == "\0" else end
+
+
+def _token_end(text: str, pos: int) -> int:
+    end, size = pos + 1, len(text)
+    if text[pos] in _SPECIAL:
+        # Greedy: the longest run of symbols that is still a token.
+        while end < size and text[pos : end + 1] in _KEYWORDS:
+            end += 1
+        return end
+    while end < size and text[end] not in _SPECIAL and text[end] not in _SPACE_OR_NUL:
+        end += 1
+    return end
 
 
 class _Parser:

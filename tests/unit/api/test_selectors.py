@@ -238,3 +238,11 @@ def test_field_parse_raises_only_api_errors(text: str) -> None:
 )
 def test_greater_than_reads_labels_as_go_int64(value: str, expected: bool) -> None:
     assert LabelSelector.parse("a>5").matches({"a": value}) is expected
+
+
+def test_nul_is_gos_end_of_input_marker() -> None:
+    # Answers a v1.20 server gave for the same selectors.
+    assert str(LabelSelector.parse("a\0 =")) == "a="
+    assert _label_error("a=\0=b") == "unable to parse requirement: found '=', expected: identifier"
+    assert _label_error("a\0b=c").startswith("unable to parse requirement: found 'b', expected:")
+    assert LabelSelector.parse("\0a=b").empty
