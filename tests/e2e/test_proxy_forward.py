@@ -150,3 +150,44 @@ def test_health_and_metrics(proxy_url: str) -> None:
     assert urllib.request.urlopen(proxy_url + "/readyz", timeout=10).read() == b"ok"
     metrics = urllib.request.urlopen(proxy_url + "/metrics", timeout=10).read().decode()
     assert "watchcache_upstream_request_duration_seconds" in metrics
+
+
+def test_kubectl_reads_cached_pods(proxy_url: str, kubectl_binary: Path, namespace: str) -> None:
+    """Pods are cached by default: kubectl's JSON list and watch come from
+    the cache (its table output is forwarded), and a pod it creates through
+    the proxy shows up in both."""
+    via = ["--server", proxy_url, "-n", namespace]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p1", "labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "c", "image": "registry.invalid/x:1"}]},
+    }
+    watcher = subprocess.Popen(
+        [str(kubectl_binary), *via, "get", "pods", "-w", "-o", "name", "--request-timeout=30s"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"HOME": "/nonexistent"},
+    )
+    try:
+        time.sleep(1.5)
+        created = subprocess.run(
+            [str(kubectl_binary), *via, "create", "-f", "-"],
+            input=json.dumps(pod),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+            | {"HOME": "/nonexistent"},
+        )
+        assert created.returncode == 0, created.stderr
+        listed = kubectl(kubectl_binary, *via, "get", "pods", "-l", "app=x", "-o", "json")
+        assert listed.returncode == 0, listed.stderr
+        assert [i["metadata"]["name"] for i in json.loads(listed.stdout)["items"]] == ["p1"]
+        assert watcher.stdout is not None
+        assert watcher.stdout.readline().strip() == "pod/p1"
+    finally:
+        watcher.kill()
+        watcher.wait()
+        kubectl(kubectl_binary, *via, "delete", "pod", "p1", "--grace-period=0", "--force")
