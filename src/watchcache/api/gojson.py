@@ -12,6 +12,7 @@ Glossary:
                     UnmarshalTypeError: string, number, bool, array, object.
     GoNumber        a non-integer JSON number, kept as its source text
                     because Go quotes the literal ("number 5.0").
+    GoObject        a JSON object as its ordered (key, value) pairs.
 
 Invariant: ``syntax_error(data)`` is None exactly when Go's scanner accepts
 ``data``; then ``loads(data)`` succeeds.

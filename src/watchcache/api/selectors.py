@@ -28,8 +28,12 @@ Invariants:
           ("values[0]: Invalid value: \\"b\\": ...").
     * Requirements are kept sorted by key (a stable sort, as the parser's
       output order), so ``str()`` is canonical and ``parse(str(s)) == s``.
-    * ``matches`` does no parsing: each requirement is a tuple of an opcode,
-      a key and precomputed values, checked with a dict lookup or two.
+    * ``matches`` does no parsing: each requirement is a closure over its
+      key and precomputed values (a dict lookup or two); a selector of
+      equalities only is a loop over (key, value) pairs.
+    * Field terms are kept sorted by their printed form, which keeps kube's
+      order between different fields; a term with neither field nor value
+      ("=") is dropped, as kube-apiserver drops it.
     * Field selectors are matched against the full field set of an object
       (``resources.field_values``): a field absent from it reads as "".
 """
@@ -41,9 +45,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from watchcache.api import validation
 from watchcache.api.status import bad_request
 
-__all__ = ["FieldSelector", "LabelRequirement", "LabelSelector"]
+__all__ = ["FieldSelector", "FieldTerm", "LabelRequirement", "LabelSelector"]
 
 # Operators as kube's selection package names them; the string is also the
 # token printed by str() (with spaces around in/notin).
@@ -58,102 +63,6 @@ GREATER: Final = "gt"
 LESS: Final = "lt"
 
 _BINARY_OPERATORS = "in, notin, =, ==, !=, gt, lt"
-
-
-# --- validation messages (pkg/util/validation) ---------------------------
-
-_QNAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_QNAME_RE = re.compile(_QNAME_FMT)
-_LABEL_VALUE_FMT = f"({_QNAME_FMT})?"
-_LABEL_VALUE_RE = re.compile(_LABEL_VALUE_FMT)
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_SUBDOMAIN_RE = re.compile(_DNS1123_SUBDOMAIN_FMT)
-_QNAME_MSG = (
-    "must consist of alphanumeric characters, '-', '_' or '.', "
-    "and must start and end with an alphanumeric character"
-)
-_LABEL_VALUE_MSG = (
-    "a valid label must be an empty string or consist of alphanumeric characters, "
-    "'-', '_' or '.', and must start and end with an alphanumeric character"
-)
-_DNS1123_MSG = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
-    "'-' or '.', and must start and end with an alphanumeric character"
-)
-
-
-def _regex_error(message: str, fmt: str, *examples: str) -> str:
-    # The doubled space in "'MyName',  or" is kube's, kept on purpose.
-    shown = "".join(("" if i == 0 else " or ") + f"'{e}', " for i, e in enumerate(examples))
-    return f"{message} (e.g. {shown}regex used for validation is '{fmt}')"
-
-
-def _byte_len(text: str) -> int:
-    return len(text.encode())
-
-
-def _qualified_name_errors(key: str) -> list[str]:
-    parts = key.split("/")
-    if len(parts) > 2:
-        return [
-            "a qualified name "
-            + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc")
-            + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
-        ]
-    errors: list[str] = []
-    if len(parts) == 2:
-        errors += _prefix_errors(parts[0])
-    name = parts[-1]
-    if not name:
-        errors.append("name part must be non-empty")
-    elif _byte_len(name) > 63:
-        errors.append("name part must be no more than 63 characters")
-    if not _QNAME_RE.fullmatch(name):
-        errors.append(
-            "name part " + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc")
-        )
-    return errors
-
-
-def _prefix_errors(prefix: str) -> list[str]:
-    if not prefix:
-        return ["prefix part must be non-empty"]
-    errors = []
-    if _byte_len(prefix) > 253:
-        errors.append("prefix part must be no more than 253 characters")
-    if not _DNS1123_SUBDOMAIN_RE.fullmatch(prefix):
-        errors.append(
-            "prefix part " + _regex_error(_DNS1123_MSG, _DNS1123_SUBDOMAIN_FMT, "example.com")
-        )
-    return errors
-
-
-def _label_value_errors(value: str) -> list[str]:
-    errors = []
-    if _byte_len(value) > 63:
-        errors.append("must be no more than 63 characters")
-    if not _LABEL_VALUE_RE.fullmatch(value):
-        errors.append(
-            _regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345")
-        )
-    return errors
-
-
-def _go_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _field_invalid(path: str, value: str, details: list[str]) -> str:
-    """field.Invalid(...).Error(): ``path: Invalid value: "v": detail``."""
-    return f"{path}: Invalid value: {_go_quote(value)}: {'; '.join(details)}"
-
-
-def _aggregate(messages: list[str]) -> str:
-    """utilerrors.Aggregate's text: one message bare, several bracketed,
-    duplicates dropped."""
-    unique = list(dict.fromkeys(messages))
-    return unique[0] if len(unique) == 1 else "[" + ", ".join(unique) + "]"
 
 
 # --- label selector lexer (pkg/labels) --------------------------------------
@@ -270,9 +179,9 @@ class _Parser:
             tok, lit = self.take()
         if tok != _IDENT:
             raise ValueError(f"found '{lit}', expected: identifier")
-        errors = _qualified_name_errors(lit)
+        errors = validation.qualified_name_errors(lit)
         if errors:
-            raise ValueError(_field_invalid("<nil>", lit, errors))
+            raise ValueError(validation.invalid_value("<nil>", lit, errors))
         if self.peek()[0] in (_END, _COMMA) and operator != DOES_NOT_EXIST:
             operator = EXISTS
         return lit, operator
@@ -372,18 +281,18 @@ class LabelRequirement:
             for i, value in enumerate(values):
                 if _parse_int64(value) is None:
                     errors.append(
-                        _field_invalid(
+                        validation.invalid_value(
                             f"values[{i}]",
                             value,
                             ["for 'Gt', 'Lt' operators, the value must be an integer"],
                         )
                     )
         for i, value in enumerate(values):
-            value_errors = _label_value_errors(value)
+            value_errors = validation.label_value_errors(value)
             if value_errors:
-                errors.append(_field_invalid(f"values[{i}][{key}]", value, value_errors))
+                errors.append(validation.invalid_value(f"values[{i}][{key}]", value, value_errors))
         if errors:
-            raise ValueError(_aggregate(errors))
+            raise ValueError(validation.aggregate(errors))
         return cls(key, operator, values)
 
     def __str__(self) -> str:
