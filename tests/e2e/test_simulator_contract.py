@@ -679,3 +679,71 @@ async def test_discovery_documents(target: Target) -> None:
     assert apps["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     code, _, version = await target.call("GET", "/version")
     assert code == 200 and version["major"] == "1"
+
+
+# -- subresources, GET, people ---------------------------------------------------
+
+
+async def test_status_subresource_changes_only_status(target: Target, ns: str) -> None:
+    path = f"/api/v1/namespaces/{ns}/pods"
+    _, _, pod = await target.call("POST", path, _pod("s"))
+    pod["status"] = {**pod.get("status", {}), "phase": "Running"}
+    pod["metadata"]["labels"] = {"ignored": "no"}
+    pod["spec"]["activeDeadlineSeconds"] = 5
+    code, _, updated = await target.call("PUT", f"{path}/s/status", pod)
+    assert code == 200 and updated["status"]["phase"] == "Running"
+    assert "activeDeadlineSeconds" not in updated["spec"]
+    updated["status"]["phase"] = "Failed"
+    code, _, main = await target.call("PUT", f"{path}/s", updated)
+    assert code == 200 and main["status"]["phase"] == "Running"
+
+
+async def test_scale_subresource(target: Target, ns: str) -> None:
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments"
+    labels = {"app": "d"}
+    template = {
+        "metadata": {"labels": labels},
+        "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+    }
+    deploy = {
+        "metadata": {"name": "d"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": template},
+    }
+    code, _, created = await target.call("POST", path, deploy)
+    assert code == 201, created
+    code, _, scale = await target.call("GET", f"{path}/d/scale")
+    assert (code, scale["kind"], scale["apiVersion"], scale["spec"]) == (
+        200,
+        "Scale",
+        "autoscaling/v1",
+        {"replicas": 1},
+    )
+    assert scale["metadata"]["name"] == "d" and scale["metadata"]["resourceVersion"]
+    code, _, scaled = await target.call(
+        "PATCH", f"{path}/d/scale", {"spec": {"replicas": 0}}, "application/merge-patch+json"
+    )
+    # ScaleSpec.replicas is omitempty.
+    assert code == 200 and scaled["spec"] == {}
+    assert scaled["status"]["selector"] == "app=d"
+    _, _, after = await target.call("GET", f"{path}/d")
+    assert after["spec"]["replicas"] == 0 and after["metadata"]["generation"] == 2
+
+
+async def test_get_rv_rules(target: Target, ns: str) -> None:
+    [rv] = await _configmaps(target, ns, "g")
+    path = f"/api/v1/namespaces/{ns}/configmaps/g"
+    for asked in ("0", str(rv)):
+        code, _, got = await target.call("GET", path, resourceVersion=asked)
+        assert code == 200 and _rv(got) == rv
+    code, headers, body = await target.call("GET", path, resourceVersion=str(rv + 100_000))
+    assert code == 504 and headers["Retry-After"] == "1" and body["reason"] == "Timeout"
+
+
+async def test_pretty_json_for_curl(target: Target, ns: str) -> None:
+    headers = {"User-Agent": "curl/8.5.0"}
+    async with target.session.get(
+        f"{target.url}/api/v1/namespaces/{ns}/configmaps/nope", headers=headers
+    ) as response:
+        text = await response.text()
+    assert text.startswith('{\n  "kind": "Status",\n  "apiVersion": "v1",\n  "metadata": {')
+    assert text.endswith('  "code": 404\n}')

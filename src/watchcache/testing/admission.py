@@ -71,6 +71,11 @@ def default_object(obj: dict[str, Any], info: ResourceInfo) -> None:
     if info.kind == "Pod":
         _default_pod(obj)
     elif info.kind == "Namespace":
+        # 1.21+ labels every namespace with its own name.
+        meta = obj.setdefault("metadata", {})
+        labels = meta.get("labels") or {}
+        labels["kubernetes.io/metadata.name"] = meta.get("name", "")
+        meta["labels"] = labels
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj.setdefault("status", {}).setdefault("phase", "Active")
 

@@ -18,6 +18,7 @@ them), then cleans the runner up.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ class Simulator:
         )
 
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth, self._errors])
+        app = web.Application(middlewares=[_pretty, self._auth, self._errors])
         app[SIMULATOR] = self
         for path in ("/healthz", "/livez", "/readyz"):
             app.router.add_get(path, _ok)
@@ -190,6 +191,31 @@ class Simulator:
 
 
 SIMULATOR = web.AppKey("watchcache_simulator", Simulator)
+
+
+# kube-apiserver pretty-prints JSON for these user agents (and ?pretty=true).
+_PRETTY_AGENTS = ("curl", "Wget", "Mozilla/5.0")
+
+
+def _wants_pretty(request: web.Request) -> bool:
+    asked = request.query.get("pretty")
+    if asked is not None:
+        return asked.lower() in ("1", "t", "true")
+    return request.headers.get("User-Agent", "").startswith(_PRETTY_AGENTS)
+
+
+@web.middleware
+async def _pretty(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if not isinstance(response, web.Response) or response.content_type != "application/json":
+        return response
+    if not _wants_pretty(request) or not isinstance(response.body, bytes):
+        return response
+    # json.MarshalIndent's layout (1.34+; 1.20's jsoniter splits empty
+    # objects over lines), with no final newline.
+    indented = json.dumps(json.loads(response.body), indent=2, ensure_ascii=False)
+    response.body = indented.encode()
+    return response
 
 
 def _forbidden(request: web.Request, user: str) -> status.ApiError:

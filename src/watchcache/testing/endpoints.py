@@ -151,7 +151,9 @@ class Endpoints:
         if method == "GET":
             if path.legacy_watch or query.get("watch") in ("true", "1"):
                 return await self.watch(request, path, info, query)
-            return await (self.get(path, info) if path.name else self.list(path, info, query))
+            if path.name:
+                return await self.get(path, info, query.get("resourceVersion"))
+            return await self.list(path, info, query)
         if method == "POST" and path.subresource == "binding":
             self.verbs.bind(info, path.namespace, path.name, body or {})
             return json_response(msgspec.json.encode(_created_status()), 201)
@@ -170,7 +172,10 @@ class Endpoints:
 
     # -- GET, PUT, PATCH, DELETE ---------------------------------------
 
-    async def get(self, path: RequestPath, info: ResourceInfo) -> web.Response:
+    async def get(self, path: RequestPath, info: ResourceInfo, rv: str | None) -> web.Response:
+        if rv not in (None, "", "0"):
+            # Not older than N: the cache waits for N like a LIST does.
+            await self._wait_until(int(rv) if rv and rv.isdigit() else 0)
         entry = self.verbs.get(info, path.namespace, path.name)
         if path.subresource == "scale":
             return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
@@ -241,7 +246,9 @@ class Endpoints:
         """Wait (3 s at most) until the store reaches a requested RV."""
         if opts.continue_token is not None or opts.resource_version in (None, "0"):
             return
-        wanted = int(opts.resource_version or 0)
+        await self._wait_until(int(opts.resource_version or 0))
+
+    async def _wait_until(self, wanted: int) -> None:
         deadline = self.monotonic() + RV_WAIT_SECONDS
         while self.store.rv < wanted:
             if self.monotonic() >= deadline:

@@ -237,15 +237,17 @@ class Verbs:
             if k in meta
         }
         selector = obj.get("spec", {}).get("selector", {}).get("matchLabels", {})
+        replicas = obj.get("spec", {}).get("replicas", 0)
+        scale_status: dict[str, Any] = {"replicas": obj.get("status", {}).get("replicas", 0)}
+        if selector:
+            scale_status["selector"] = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         return {
             "kind": "Scale",
             "apiVersion": "autoscaling/v1",
             "metadata": scale_meta,
-            "spec": {"replicas": obj.get("spec", {}).get("replicas", 0)},
-            "status": {
-                "replicas": obj.get("status", {}).get("replicas", 0),
-                "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
-            },
+            # ScaleSpec.replicas is omitempty: a scale to zero shows {}.
+            "spec": {"replicas": replicas} if replicas else {},
+            "status": scale_status,
         }
 
     def update_scale(

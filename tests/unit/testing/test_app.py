@@ -58,3 +58,40 @@ async def test_stop_with_open_watch_returns(sim: Simulator) -> None:
         assert response.status == 200
         await sim.stop()
         response.close()
+
+
+@pytest.mark.parametrize(
+    ("agent", "query", "pretty"),
+    [
+        ("curl/8.5.0", "", True),
+        ("Wget/1.21", "", True),
+        ("kubectl/v1.32", "", False),
+        ("kubectl/v1.32", "?pretty=true", True),
+        ("curl/8.5.0", "?pretty=false", False),
+    ],
+)
+async def test_pretty_json_for_people(sim: Simulator, agent: str, query: str, pretty: bool) -> None:
+    headers = {"User-Agent": agent}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(
+            sim.url + "/api/v1/namespaces/default/pods/nope" + query
+        ) as response:
+            text = await response.text()
+    assert (
+        text.startswith('{\n  "kind": "Status",\n  "apiVersion": "v1",\n  "metadata": {},')
+        is pretty
+    )
+    assert not text.endswith("\n")
+
+
+async def test_namespaces_labelled_with_their_name(client: Any) -> None:
+    _, created = await client.call("POST", "/api/v1/namespaces", {"metadata": {"name": "lab"}})
+    assert created["metadata"]["labels"] == {"kubernetes.io/metadata.name": "lab"}
+
+
+async def test_get_with_future_rv_times_out(sim: Simulator, client: Any) -> None:
+    sim.endpoints.monotonic = iter([0.0, 10.0, 10.0]).__next__
+    code, body = await client.call(
+        "GET", "/api/v1/namespaces/default", resourceVersion=str(sim.store.rv + 5)
+    )
+    assert code == 504 and body["reason"] == "Timeout"
