@@ -103,11 +103,21 @@ _Extractor = Callable[[Mapping[str, Any]], Any]
 
 
 def _path(obj: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = obj
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping):
+    return _walk(obj, tuple(dotted.split(".")))
+
+
+def _walk(obj: Any, parts: tuple[str, ...]) -> Any:
+    # dict.get, not indexing: a KeyError per absent field (most defaulted
+    # fields are absent) cost more than the whole walk. Something other than
+    # a mapping in the way (a str, a list) has no .get and reads as absent.
+    value = obj
+    for part in parts:
+        if value is None:
             return None
-        value = value.get(part)
+        try:
+            value = value.get(part)
+        except AttributeError:
+            return None
     return value
 
 
@@ -132,22 +142,44 @@ _EXTRACTORS: Mapping[tuple[str, str], _Extractor] = MappingProxyType(
 )
 
 
-def _render(value: Any, default: str) -> str:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+# How to read each field label of a kind: its default and either the path
+# parts or a special extractor. Built once per ResourceInfo object, keyed by
+# identity: hashing the frozen dataclass on every event cost more than the
+# reads themselves (bench_selectors.py).
+_Plan = tuple[tuple[str, str, tuple[str, ...] | _Extractor], ...]
+# Bounded by the kinds a process serves; the ResourceInfo is kept beside
+# its plan so its id cannot be reused while the entry exists. When full,
+# plans are rebuilt on demand (no eviction needed at this size).
+_PLANS: dict[int, tuple[ResourceInfo, _Plan]] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(info: ResourceInfo) -> _Plan:
+    cached = _PLANS.get(id(info))
+    if cached is not None and cached[0] is info:
+        return cached[1]
+    resource = info.gvr.resource if info.builtin else ""
+    plan = tuple(
+        (label, default, _EXTRACTORS.get((resource, label)) or tuple(label.split(".")))
+        for label, default in info.field_defaults.items()
+    )
+    if len(_PLANS) < _MAX_PLANS:
+        _PLANS[id(info)] = (info, plan)
+    return plan
 
 
 def field_values(info: ResourceInfo, obj: Mapping[str, Any]) -> dict[str, str]:
     """Every field label of ``info`` with its value on ``obj``."""
-    resource = info.gvr.resource if info.builtin else ""
     out: dict[str, str] = {}
-    for label, default in info.field_defaults.items():
-        extract = _EXTRACTORS.get((resource, label))
-        value = extract(obj) if extract is not None else _path(obj, label)
-        out[label] = _render(value, default)
+    for label, default, read in _plan(info):
+        value = _walk(obj, read) if type(read) is tuple else read(obj)  # type: ignore[operator]
+        # _render inlined: this loop runs for every field of every event.
+        if value is None or value == "":
+            out[label] = default
+        elif value is True or value is False:
+            out[label] = "true" if value else "false"
+        else:
+            out[label] = value if type(value) is str else str(value)
     return out
 
 

@@ -175,3 +175,16 @@ def test_non_resource_paths(path: str) -> None:
 
 def test_resource_info_is_hashable() -> None:
     assert len({resource_info(PODS), resource_info(PODS)}) == 1
+
+
+def test_field_values_tolerate_odd_shapes() -> None:
+    info = resource_info(PODS)
+    values = field_values(info, {"spec": "oops", "status": {"podIPs": "x"}, "metadata": None})
+    assert values["spec.nodeName"] == "" and values["spec.restartPolicy"] == "Always"
+    assert values["status.podIP"] == "" and values["metadata.name"] == ""
+
+
+def test_field_values_of_a_copy_with_other_defaults_is_not_stale() -> None:
+    info = resource_info(PODS)
+    generic = resource_info(GroupVersionResource("example.com", "v1", "pods"))
+    assert set(field_values(info, {})) != set(field_values(generic, {}))
