@@ -185,3 +185,16 @@ def test_get_watch_sees_new_pod(kubectl: Any) -> None:
     finally:
         watch.terminate()
         watch.wait(10)
+
+
+def test_typed_generators(kubectl: Any) -> None:
+    """Newer kubectl sends these bodies as protobuf, 1.20 as JSON."""
+    assert "configmap/gen created" in kubectl("create", "configmap", "gen", "--from-literal=a=b")
+    assert "secret/gen created" in kubectl(
+        "create", "secret", "generic", "gen", "--from-literal=p=q"
+    )
+    data = json.loads(kubectl("get", "configmap", "gen", "-o", "jsonpath={.data}"))
+    assert data == {"a": "b"}
+    assert kubectl("get", "secret", "gen", "-o", "jsonpath={.data.p}") == "cQ=="
+    name = f"gen-{int(time.time() * 1000) % 100000}"
+    assert f"namespace/{name} created" in kubectl("create", "namespace", name)

@@ -28,6 +28,7 @@ __all__ = [
     "carry_server_fields",
     "default_object",
     "generate_name",
+    "has_generation",
     "spec_changed",
     "stamp_created",
     "timestamp",
@@ -61,8 +62,32 @@ def stamp_created(obj: dict[str, Any], info: ResourceInfo, now: datetime) -> Non
         meta.pop(name, None)
     meta["uid"] = str(uuid.uuid4())
     meta["creationTimestamp"] = timestamp(now)
-    meta["generation"] = 1
+    if has_generation(info):
+        meta["generation"] = 1
+    else:
+        meta.pop("generation", None)
     default_object(obj, info)
+
+
+# Built-in kinds whose strategy keeps metadata.generation (pods since 1.34,
+# PodObservedGenerationTracking); custom resources always do.
+_GENERATION_KINDS = frozenset(
+    {
+        "Pod",
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+        "ReplicationController",
+        "CustomResourceDefinition",
+    }
+)
+
+
+def has_generation(info: ResourceInfo) -> bool:
+    return not info.builtin or info.kind in _GENERATION_KINDS
 
 
 def default_object(obj: dict[str, Any], info: ResourceInfo) -> None:
@@ -103,7 +128,10 @@ def carry_server_fields(old: dict[str, Any], new: dict[str, Any]) -> None:
             new_meta[name] = old_meta[name]
         else:
             new_meta.pop(name, None)
-    new_meta["generation"] = old_meta.get("generation", 1)
+    if "generation" in old_meta:
+        new_meta["generation"] = old_meta["generation"]
+    else:
+        new_meta.pop("generation", None)
     new_meta.pop("managedFields", None)
     new["kind"] = old.get("kind", new.get("kind"))
     new["apiVersion"] = old.get("apiVersion", new.get("apiVersion"))

@@ -31,8 +31,10 @@ from watchcache.api.resources import (
     builtin_resource,
     resource_info,
 )
+from watchcache.testing import protobuf
 from watchcache.testing.discovery import SCALABLE
 from watchcache.testing.patch import apply_patch
+from watchcache.testing.protobuf import PROTOBUF
 from watchcache.testing.reads import list_bytes, page, plan, too_large
 from watchcache.testing.store import Collection, Store, full_object
 from watchcache.testing.verbs import DeleteOptions, Verbs
@@ -76,8 +78,10 @@ def _query(request: web.Request) -> dict[str, str]:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_type == PROTOBUF:
+        return protobuf.decode(await request.read())
     if request.content_type not in ("application/json", "application/octet-stream", ""):
-        raise status.unsupported_media_type()
+        raise status.unsupported_media_type(("application/json", PROTOBUF))
     raw = await request.read()
     try:
         obj = msgspec.json.decode(raw)

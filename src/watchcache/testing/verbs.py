@@ -202,8 +202,8 @@ class Verbs:
     ) -> Entry:
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old["metadata"].get("resourceVersion")
-        if spec_changed(old, new):
-            new_meta["generation"] = old["metadata"].get("generation", 1) + 1
+        if "generation" in new_meta and spec_changed(old, new):
+            new_meta["generation"] = old["metadata"]["generation"] + 1
         if new == old:
             return current
         coll = self.store.collection(info)

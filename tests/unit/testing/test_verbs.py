@@ -212,8 +212,6 @@ async def test_unknown_resource_never_written_is_404(client: Any) -> None:
     assert code == 404 and body["kind"] == "Status"
 
 
-async def test_protobuf_body_is_unsupported_media_type(client: Any) -> None:
-    code, body = await client.call(
-        "POST", PODS, b"k8s\x00", content_type="application/vnd.kubernetes.protobuf"
-    )
+async def test_yaml_body_is_unsupported_media_type(client: Any) -> None:
+    code, body = await client.call("POST", PODS, b"kind: Pod", content_type="application/yaml")
     assert code == 415 and body["reason"] == "UnsupportedMediaType"
