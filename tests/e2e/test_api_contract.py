@@ -274,7 +274,7 @@ _NEWER_THAN_1_20 = {
 
 def test_kinds_table_matches_the_server(cluster: DevCluster) -> None:
     served = _served_builtins(cluster)
-    assert len(served) >= 20
+    assert len(served) >= 40
     for gvr, namespaced in served:
         info = builtin_resource(gvr)
         assert info is not None

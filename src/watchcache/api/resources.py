@@ -325,7 +325,60 @@ _BUILTINS: tuple[ResourceInfo, ...] = (
     _kind(
         "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False
     ),
+    _kind(
+        "certificates.k8s.io",
+        "v1",
+        "certificatesigningrequests",
+        "CertificateSigningRequest",
+        False,
+        _fields({"spec.signerName": ""}, namespace_label=False),
+        error=_CORE_FIELD_ERROR,
+    ),
 )
+
+# Kinds with only metadata.name and metadata.namespace selectable, and
+# kube's default wording for other labels: (group, version, resource, kind,
+# namespaced). Where a kind moved group version after 1.20 both are listed.
+_PLAIN_KINDS: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("", "v1", "limitranges", "LimitRange", True),
+    ("", "v1", "resourcequotas", "ResourceQuota", True),
+    ("", "v1", "podtemplates", "PodTemplate", True),
+    ("networking.k8s.io", "v1", "ingresses", "Ingress", True),
+    ("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", True),
+    ("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
+    ("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", True),
+    ("discovery.k8s.io", "v1beta1", "endpointslices", "EndpointSlice", True),
+    ("storage.k8s.io", "v1", "storageclasses", "StorageClass", False),
+    ("storage.k8s.io", "v1", "csinodes", "CSINode", False),
+    ("storage.k8s.io", "v1", "csidrivers", "CSIDriver", False),
+    ("storage.k8s.io", "v1", "volumeattachments", "VolumeAttachment", False),
+    ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True),
+    ("policy", "v1beta1", "poddisruptionbudgets", "PodDisruptionBudget", True),
+    ("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True),
+    ("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", True),
+    ("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    ("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    ("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
+    ("scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", False),
+    ("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass", False),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        False,
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "validatingwebhookconfigurations",
+        "ValidatingWebhookConfiguration",
+        False,
+    ),
+    ("apiregistration.k8s.io", "v1", "apiservices", "APIService", False),
+)
+_BUILTINS += tuple(_kind(g, v, r, k, namespaced) for g, v, r, k, namespaced in _PLAIN_KINDS)
 
 _BY_GVR: Mapping[GroupVersionResource, ResourceInfo] = MappingProxyType(
     {info.gvr: info for info in _BUILTINS}
