@@ -24,6 +24,12 @@ sendInitialEvents. An unparsable RV is a 400 "invalid resource version: ..."
 (checked before the continue token) when v1.20 would read the LIST from etcd
 (a continue token, a limit with RV not "0", or RVM Exact), and a bare 500
 when its watch cache serves the request; we follow that.
+
+Not applied here: kube-apiserver's SetListOptionsDefaults, which with the
+WatchList feature on turns a watch at RV "" or "0" without
+sendInitialEvents into sendInitialEvents=true, resourceVersionMatch=
+NotOlderThan. ``ListOptions`` keeps what the client sent; the layer serving
+the watch decides whether to treat it so.
 """
 
 from __future__ import annotations

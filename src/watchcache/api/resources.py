@@ -19,7 +19,8 @@ Glossary:
 
 Invariants:
     * ``field_defaults`` always holds ``metadata.name`` and, except where
-      kube-apiserver refuses it (nodes, namespaces), ``metadata.namespace``.
+      kube-apiserver refuses it (nodes, namespaces, certificate signing
+      requests), ``metadata.namespace``.
     * ``field_values(info, obj)`` returns exactly the keys of
       ``info.field_defaults``.
 
@@ -30,8 +31,9 @@ server (every label below probed; tests/e2e/test_api_contract.py) and the
     * services ``spec.clusterIP`` and ``spec.type`` are newer than 1.20, and
       with them services' unknown-label wording changed to
       "field label not supported".
-    * cronjobs are batch/v1 from 1.21 (1.20 serves batch/v1beta1; both are
-      listed).
+    * cronjobs are batch/v1 from 1.21 (1.20 serves batch/v1beta1); likewise
+      discovery.k8s.io/v1 endpointslices, policy/v1 poddisruptionbudgets
+      and autoscaling/v2 HPAs are listed beside their 1.20 versions.
 Pods' ``spec.serviceAccountName`` has no default here although admission
 sets "default" on every pod it admits: the value is what the stored object
 says, and an object created without admission has "".
