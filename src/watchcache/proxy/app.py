@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from watchcache.api.resources import parse_path
 from watchcache.proxy.config import ServeConfig
-from watchcache.proxy.context import context_middleware
+from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.health import Health, add_health_routes
 from watchcache.proxy.metrics import CONTENT_TYPE_LATEST, ProxyMetrics
@@ -47,9 +48,53 @@ MAX_FIELD_SIZE = 64 * 1024
 MAX_LINE_SIZE = 64 * 1024
 
 
+_WATCH_VALUES = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+
+
+def verb_and_resource(request: web.Request) -> tuple[str, str]:
+    """kube-apiserver's verb (get, list, watch, create, update, patch,
+    delete, deletecollection) and the resource, for metrics labels."""
+    where = parse_path(request.path)
+    if where is None:
+        return request.method.lower(), ""
+    resource = where.gvr.resource + (f"/{where.subresource}" if where.subresource else "")
+    method = request.method
+    if method == "GET":
+        if where.legacy_watch or request.query.get("watch", "") in _WATCH_VALUES:
+            return "watch", resource
+        return ("get" if where.name else "list"), resource
+    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch"}
+    if method == "DELETE":
+        return ("delete" if where.name else "deletecollection"), resource
+    return verbs.get(method, method.lower()), resource
+
+
+def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        code = 500
+        try:
+            response = await handler(request)
+            code = response.status
+            return response
+        except web.HTTPException as exc:
+            code = exc.status
+            raise
+        finally:
+            verb, resource = verb_and_resource(request)
+            served_by = (
+                request[REQUEST_CONTEXT].served_by if REQUEST_CONTEXT in request else "local"
+            )
+            metrics.requests.labels(
+                verb, metrics.resource_label(resource), str(code), served_by
+            ).inc()
+
+    return count
+
+
 def build_app(parts: ProxyParts) -> web.Application:
     app = web.Application(
-        middlewares=[context_middleware],
+        middlewares=[context_middleware, _metrics_middleware(parts.metrics)],
         handler_args={"max_field_size": MAX_FIELD_SIZE, "max_line_size": MAX_LINE_SIZE},
         client_max_size=0,  # bodies are streamed through, never buffered here
     )

@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from watchcache.api.status import ApiError, service_unavailable, timeout
+from watchcache.proxy.app import verb_and_resource
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.metrics import ProxyMetrics
@@ -96,6 +97,10 @@ class Forwarder:
     def __repr__(self) -> str:
         return f"<Forwarder read={self.read.config.server} write={self.write.config.server}>"
 
+    def _labels(self, request: web.Request) -> tuple[str, str]:
+        verb, resource = verb_and_resource(request)
+        return verb, self.metrics.resource_label(resource)
+
     def upstream_for(self, request: web.Request) -> UpstreamClient:
         if request.method in READ_METHODS and not _is_upgrade(request):
             return self.read
@@ -124,7 +129,7 @@ class Forwarder:
             self.metrics.upstream_errors.labels(type(err).__name__).inc()
             return status_response(_as_status(err, client))
         finally:
-            self.metrics.upstream_latency.labels(request.method, "").observe(
+            self.metrics.upstream_latency.labels(*self._labels(request)).observe(
                 time.monotonic() - started
             )
         async with answer:

@@ -63,7 +63,9 @@ async def test_health_metrics_and_request_ids(tmp_path: Path) -> None:
                 assert (await r.json())["id"] != "bad id with spaces"
             async with session.get(base + "/metrics") as r:
                 assert r.status == 200
-                assert "watchcache_requests_total" in await r.text()
+                text = await r.text()
+            line = 'watchcache_requests_total{code="200",resource="pods",served_by="local",verb="list"} 1.0'
+            assert line in text.splitlines()
     finally:
         await proxy.stop()
 
