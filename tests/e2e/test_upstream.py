@@ -161,6 +161,8 @@ async def test_nobody_is_forbidden(cluster: DevCluster, namespace: str) -> None:
     assert (err.code, err.reason) == (403, "Forbidden")
     assert 'User "nobody" cannot list resource "pods"' in err.message
     assert err.details == {"kind": "pods"}
+    # The ApiError renders what kube-apiserver sent, field for field, in order.
+    assert err.api_error.body() == json.dumps(err.status, separators=(",", ":")).encode()
 
 
 async def test_in_cluster_config_with_a_mounted_token(cluster: DevCluster, tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ Hierarchy::
     ├── ProtocolError        upstream sent something that is not HTTP/JSON
     │                        as expected, or a line longer than allowed
     └── StatusError          upstream answered a non-2xx status; carries the
-                             kube ``Status`` it sent
+                             kube ``Status`` it sent, also as an ApiError
 
 Invariant: ``retry_after`` is set only from an upstream ``Retry-After``
 header (429, 503, 504), in whole seconds, so a caller can honour it.
@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from watchcache.api.status import ApiError
 
 __all__ = [
     "ConfigError",
@@ -80,14 +82,50 @@ class ProtocolError(UpstreamError):
 class StatusError(UpstreamError):
     """Upstream answered with an error status. ``status`` is the kube
     ``Status`` object it sent (or one built from the HTTP code when the body
-    was not a Status); the other attributes are its fields."""
+    was not a Status); ``api_error`` is the same as an ApiError, ready to
+    be raised on or rendered by the proxy. ``code``, ``reason``,
+    ``message``, ``details`` and ``retry_after`` are its fields."""
 
     def __init__(self, status: Mapping[str, Any], retry_after: int | None = None) -> None:
         self.status = status
-        self.code = int(status.get("code") or 0)
-        self.reason = str(status.get("reason") or "")
-        self.message = str(status.get("message") or "")
-        details = status.get("details")
-        self.details: Mapping[str, Any] | None = details if isinstance(details, dict) else None
-        self.retry_after = retry_after
+        self.api_error = _api_error(status, retry_after)
         super().__init__(f"{self.code} {self.reason}: {self.message}")
+
+    @property
+    def code(self) -> int:
+        return self.api_error.code
+
+    @property
+    def reason(self) -> str:
+        return self.api_error.reason
+
+    @property
+    def message(self) -> str:
+        return self.api_error.message
+
+    @property
+    def details(self) -> dict[str, Any] | None:
+        return self.api_error.details
+
+    @property
+    def retry_after(self) -> int | None:
+        return self.api_error.retry_after
+
+
+def _api_error(status: Mapping[str, Any], retry_after: int | None) -> ApiError:
+    details = status.get("details")
+    metadata = status.get("metadata")
+    # An expired continue token's 410 carries its replacement here.
+    kept = (
+        {k: v for k, v in metadata.items() if isinstance(v, str)}
+        if isinstance(metadata, dict)
+        else {}
+    )
+    return ApiError(
+        int(status.get("code") or 0),
+        str(status.get("reason") or ""),
+        str(status.get("message") or ""),
+        details if isinstance(details, dict) else None,
+        retry_after=retry_after,
+        metadata=kept,
+    )

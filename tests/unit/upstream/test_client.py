@@ -16,6 +16,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
+from watchcache.api.status import ApiError
 from watchcache.upstream import (
     ClientOptions,
     Credential,
@@ -115,6 +116,21 @@ async def test_status_410_is_parsed(server: Server) -> None:
     assert err.message == "too old resource version: 5 (10)"
     assert err.status == EXPIRED
     assert err.retry_after is None
+    # As an ApiError it renders byte-for-byte what upstream sent.
+    assert isinstance(err.api_error, ApiError)
+    assert err.api_error.body() == json.dumps(EXPIRED, separators=(",", ":")).encode()
+
+
+async def test_expired_continue_keeps_the_replacement_token(server: Server) -> None:
+    async def gone(request: web.Request) -> web.Response:
+        status = {**EXPIRED, "metadata": {"continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"}}
+        return web.json_response(status, status=410)
+
+    server.route("GET", "/api/v1/pods", gone)
+    async with client_for(server) as client:
+        with pytest.raises(StatusError) as caught:
+            await client.get("/api/v1/pods", {"continue": "old"})
+    assert caught.value.api_error.metadata == {"continue": "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"}
 
 
 async def test_429_exposes_retry_after(server: Server) -> None:
@@ -127,6 +143,7 @@ async def test_429_exposes_retry_after(server: Server) -> None:
         with pytest.raises(StatusError) as caught:
             await client.list("/api/v1/pods")
     assert (caught.value.code, caught.value.retry_after) == (429, 7)
+    assert caught.value.api_error.retry_after == 7
 
 
 async def test_non_status_error_body_gets_a_synthesised_status(server: Server) -> None:
