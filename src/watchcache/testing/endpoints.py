@@ -35,8 +35,9 @@ from watchcache.testing import protobuf
 from watchcache.testing.discovery import SCALABLE
 from watchcache.testing.patch import apply_patch
 from watchcache.testing.protobuf import PROTOBUF
-from watchcache.testing.reads import list_bytes, page, plan, too_large
-from watchcache.testing.store import Collection, Store, full_object
+from watchcache.testing.reads import Page, list_bytes, page, plan, too_large
+from watchcache.testing.store import Store, full_object
+from watchcache.testing.tables import table, table_version
 from watchcache.testing.verbs import DeleteOptions, Verbs
 from watchcache.testing.watch import Watcher, WatchHub
 
@@ -155,9 +156,10 @@ class Endpoints:
         if method == "GET":
             if path.legacy_watch or query.get("watch") in ("true", "1"):
                 return await self.watch(request, path, info, query)
+            as_table = table_version(request.headers.get("Accept", ""))
             if path.name:
-                return await self.get(path, info, query.get("resourceVersion"))
-            return await self.list(path, info, query)
+                return await self.get(path, info, query.get("resourceVersion"), as_table)
+            return await self.list(path, info, query, as_table)
         if method == "POST" and path.subresource == "binding":
             self.verbs.bind(info, path.namespace, path.name, body or {})
             return json_response(msgspec.json.encode(_created_status()), 201)
@@ -176,13 +178,19 @@ class Endpoints:
 
     # -- GET, PUT, PATCH, DELETE ---------------------------------------
 
-    async def get(self, path: RequestPath, info: ResourceInfo, rv: str | None) -> web.Response:
+    async def get(
+        self, path: RequestPath, info: ResourceInfo, rv: str | None, as_table: str | None = None
+    ) -> web.Response:
         if rv not in (None, "", "0"):
             # Not older than N: the cache waits for N like a LIST does.
             await self._wait_until(int(rv) if rv and rv.isdigit() else 0)
         entry = self.verbs.get(info, path.namespace, path.name)
         if path.subresource == "scale":
             return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
+        if as_table and not path.subresource:
+            meta = {"resourceVersion": str(entry.rv)}
+            doc = table(info, [entry.decode()], self.verbs.clock(), as_table, meta)
+            return json_response(msgspec.json.encode(doc))
         return self._object(info, entry)
 
     def put(self, path: RequestPath, info: ResourceInfo, body: dict[str, Any]) -> web.Response:
@@ -238,13 +246,27 @@ class Endpoints:
     # -- LIST ------------------------------------------------------------
 
     async def list(
-        self, path: RequestPath, info: ResourceInfo, query: Mapping[str, str]
+        self,
+        path: RequestPath,
+        info: ResourceInfo,
+        query: Mapping[str, str],
+        as_table: str | None = None,
     ) -> web.Response:
         opts = ListOptions.from_query(query, watch=False, resource=info)
         await self._wait_for_rv(opts)
         coll = self.store.collection(info)
         where = plan(self.store, path.namespace, opts)
-        return json_response(list_bytes(coll, page(coll, self.store, path.namespace, opts, where)))
+        result = page(coll, self.store, path.namespace, opts, where)
+        if as_table:
+            doc = table(
+                info,
+                (e.decode() for e in result.items),
+                self.verbs.clock(),
+                as_table,
+                _list_meta(result),
+            )
+            return json_response(msgspec.json.encode(doc))
+        return json_response(list_bytes(coll, result))
 
     async def _wait_for_rv(self, opts: ListOptions) -> None:
         """Wait (3 s at most) until the store reaches a requested RV."""
@@ -289,8 +311,12 @@ class Endpoints:
             assert error is not None
             await response.write(b'{"type":"ERROR","object":%s}\n' % error.body())
             return response
+        render: Render = _joined
+        as_table = table_version(request.headers.get("Accept", ""))
+        if as_table:
+            render = self._table_lines(info, as_table)
         try:
-            await self._pump(request, response, watcher, coll)
+            await self._pump(request, response, watcher, render)
         except ConnectionResetError:
             pass  # the client went away; nothing is left to tell it
         finally:
@@ -306,8 +332,22 @@ class Endpoints:
             seconds = random.uniform(low, 2 * low)
         return self.monotonic() + seconds
 
+    def _table_lines(self, info: ResourceInfo, version: str) -> Render:
+        """Each event's object as a one-row Table, for kubectl get -w."""
+
+        def render(lines: list[bytes]) -> bytes:
+            out = []
+            for line in lines:
+                event = msgspec.json.decode(line)
+                if event.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                    event["object"] = table(info, [event["object"]], self.verbs.clock(), version)
+                out.append(msgspec.json.encode(event) + b"\n")
+            return b"".join(out)
+
+        return render
+
     async def _pump(
-        self, request: web.Request, response: web.StreamResponse, watcher: Watcher, coll: Collection
+        self, request: web.Request, response: web.StreamResponse, watcher: Watcher, render: Render
     ) -> None:
         deadline = self._deadline(watcher.opts)
         bookmarks = watcher.opts.allow_watch_bookmarks
@@ -317,7 +357,7 @@ class Endpoints:
         final_due = deadline - FINAL_BOOKMARK_LEAD
         final_sent = final_due <= self.monotonic()
         if watcher.start:
-            await response.write(b"".join(watcher.start))
+            await response.write(render(watcher.start))
         while True:
             if watcher.stalled is not None:
                 await watcher.stalled.wait()
@@ -326,7 +366,7 @@ class Endpoints:
                 self._end(request, watcher)
                 return
             if lines:
-                await response.write(b"".join(lines))
+                await response.write(render(lines))
                 continue
             now = self.monotonic()
             if now >= deadline:
@@ -350,6 +390,22 @@ class Endpoints:
         """A cut stream closes the connection without the final chunk."""
         if watcher.closed == "cut" and request.transport is not None:
             request.transport.close()
+
+
+Render = Callable[[list[bytes]], bytes]
+
+
+def _joined(lines: list[bytes]) -> bytes:
+    return b"".join(lines)
+
+
+def _list_meta(result: Page) -> dict[str, Any]:
+    meta: dict[str, Any] = {"resourceVersion": str(result.rv)}
+    if result.continue_token is not None:
+        meta["continue"] = result.continue_token
+    if result.remaining is not None:
+        meta["remainingItemCount"] = result.remaining
+    return meta
 
 
 def _has_subresource(info: ResourceInfo, subresource: str) -> bool:
