@@ -36,6 +36,7 @@ from watchcache.proxy.app import verb_and_resource
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.tunnel import relay_upgrade
 from watchcache.upstream import (
     DisconnectedError,
     ForwardResponse,
@@ -110,6 +111,12 @@ class Forwarder:
         request[REQUEST_CONTEXT].served_by = "upstream"
         client = self.upstream_for(request)
         headers = {k: v for k, v in request.headers.items() if not _caller_identity(k)}
+        if _is_upgrade(request):
+            try:
+                return await relay_upgrade(request, client, headers)
+            except UpstreamError as err:
+                self.metrics.upstream_errors.labels(type(err).__name__).inc()
+                return status_response(_as_status(err, client))
         body = _body(request) if request.body_exists else None
         started = time.monotonic()
         patience = None if _is_watch(request) else self.answer_timeout
