@@ -191,3 +191,38 @@ def test_kubectl_reads_cached_pods(proxy_url: str, kubectl_binary: Path, namespa
         watcher.kill()
         watcher.wait()
         kubectl(kubectl_binary, *via, "delete", "pod", "p1", "--grace-period=0", "--force")
+
+
+def test_kubectl_exec_and_port_forward_errors_pass_through(
+    proxy_url: str, kubectl_binary: Path, namespace: str, dev_cluster: DevCluster
+) -> None:
+    """The test cluster has no kubelet, so exec and port-forward fail; they
+    must fail through the proxy exactly as they do directly."""
+    code, body = dev_cluster.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/pods",
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "nowhere"},
+            "spec": {"containers": [{"name": "c", "image": "registry.invalid/x:1"}]},
+        },
+    )
+    assert code == 201, body
+    for args in (["exec", "nowhere", "--", "true"], ["port-forward", "pod/nowhere", "18080:80"]):
+        via = kubectl(kubectl_binary, "--server", proxy_url, "-n", namespace, *args)
+        straight = subprocess.run(
+            [
+                str(kubectl_binary),
+                "--kubeconfig",
+                str(dev_cluster.kubeconfig),
+                "-n",
+                namespace,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert via.returncode == straight.returncode != 0
+        assert via.stderr.strip() == straight.stderr.strip()
