@@ -94,6 +94,16 @@ class DemoWorkload:
         name = pod["metadata"]["name"]
         pod["status"]["phase"] = "Running"
         pod["status"]["podIP"] = f"10.0.0.{self.rng.randint(2, 250)}"
+        pod["status"]["containerStatuses"] = [
+            {
+                "name": c["name"],
+                "image": c["image"],
+                "ready": True,
+                "restartCount": 0,
+                "started": True,
+            }
+            for c in pod["spec"]["containers"]
+        ]
         self.sim.verbs.update(PODS, "default", name, pod, "status")
         return f"pod {name} is Running"
 
@@ -111,7 +121,10 @@ class DemoWorkload:
 def _node(name: str) -> dict[str, Any]:
     return {
         "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-        "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        "status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "nodeInfo": {"kubeletVersion": "v1.34.0-sim"},
+        },
     }
 
 

@@ -18,6 +18,9 @@ async def test_workload_walks_pods_through_their_life() -> None:
     actions = [workload.step() for _ in range(60)]
     for verb in ("bound pod", "is Running", "deleting pod", "deleted pod", "created pod"):
         assert any(verb in action for action in actions), verb
+    running = [sim.verbs.full(PODS, e) for e in sim.store.collection(PODS).items.values()]
+    ready = [p for p in running if p["status"].get("phase") == "Running"]
+    assert all(p["status"]["containerStatuses"][0]["ready"] for p in ready)
     count = len(sim.store.collection(PODS).items)
     assert workload.min_pods - 1 <= count <= workload.max_pods
 
