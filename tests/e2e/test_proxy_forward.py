@@ -105,6 +105,30 @@ def test_kubectl_through_the_proxy(
         kubectl_binary, *via, "patch", "configmap", "via-proxy", "-p", '{"data":{"k":"w"}}'
     )
     assert patched.returncode == 0, patched.stderr
+    applied = subprocess.run(
+        [str(kubectl_binary), *via, "apply", "-f", "-"],
+        input=json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "applied"},
+                "data": {"a": "1"},
+            }
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"HOME": "/nonexistent"},
+    )
+    assert applied.returncode == 0 and "configmap/applied created" in applied.stdout, applied.stderr
+    _, direct_applied = dev_cluster.request(
+        "GET", f"/api/v1/namespaces/{namespace}/configmaps/applied"
+    )
+    assert direct_applied["data"] == {"a": "1"}
+    assert (
+        "kubectl.kubernetes.io/last-applied-configuration"
+        in direct_applied["metadata"]["annotations"]
+    )
     deleted = kubectl(kubectl_binary, *via, "delete", "configmap", "via-proxy")
     assert deleted.returncode == 0, deleted.stderr
     missing = kubectl(kubectl_binary, *via, "get", "configmap", "via-proxy")
@@ -226,3 +250,51 @@ def test_kubectl_exec_and_port_forward_errors_pass_through(
         )
         assert via.returncode == straight.returncode != 0
         assert via.stderr.strip() == straight.stderr.strip()
+
+
+def test_a_read_tier_chain_in_front_of_the_apiserver(
+    proxy_url: str, dev_cluster: DevCluster, namespace: str, tmp_path: Path
+) -> None:
+    """Proxy B reads through proxy A (the read tier) and writes straight to
+    kube-apiserver; a client of B sees its own write in a consistent read."""
+    log = tmp_path / "b.log"
+    with open(log, "w") as out:
+        tier_b = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watchcache",
+                "serve",
+                "--kubeconfig",
+                str(dev_cluster.kubeconfig),
+                "--read-upstream",
+                proxy_url,
+                "--listen",
+                "127.0.0.1:0",
+                "--shutdown-spread",
+                "0",
+                "--resources",
+                "configmaps",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        url = _wait_for_url(log, tier_b)
+        config = client.Configuration(host=url)
+        with client.ApiClient(config) as api:
+            core = client.CoreV1Api(api)
+            core.create_namespaced_config_map(
+                namespace,
+                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "chained"}},
+            )
+            names = [c.metadata.name for c in core.list_namespaced_config_map(namespace).items]
+            assert "chained" in names
+            _, direct_list = dev_cluster.request(
+                "GET", f"/api/v1/namespaces/{namespace}/configmaps"
+            )
+            assert names == [i["metadata"]["name"] for i in direct_list["items"]]
+    finally:
+        tier_b.terminate()
+        assert tier_b.wait(15) == 0, log.read_text()[-2000:]

@@ -94,3 +94,29 @@ async def test_shutdown_closes_open_streams_and_readyz_fails_while_draining(tmp_
         assert await asyncio.wait_for(r.content.readline(), 5) == b"closed\n"
         await asyncio.wait_for(stopping, 10)
     assert proxy.parts.streams.draining
+
+
+async def test_serves_tls_with_the_configured_certificate(tmp_path: Path) -> None:
+    import ssl
+
+    from watchcache.devcluster.pki import make_pki
+
+    pki = make_pki(tmp_path / "pki")  # its serving certificate names 127.0.0.1
+    proxy = await start(
+        tmp_path, "--tls-cert-file", str(pki.serving_crt), "--tls-key-file", str(pki.serving_key)
+    )
+    try:
+        assert proxy.urls[0].startswith("https://127.0.0.1:")
+        context = ssl.create_default_context(cafile=str(pki.ca_crt))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
+            async with session.get(proxy.urls[0] + "/api") as r:
+                assert (await r.json())["path"] == "/api"
+        untrusting = ssl.create_default_context()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=untrusting)) as session:
+            try:
+                async with session.get(proxy.urls[0] + "/api"):
+                    raise AssertionError("a client without the CA was let in")
+            except aiohttp.ClientConnectorCertificateError:
+                pass
+    finally:
+        await proxy.stop()
