@@ -142,6 +142,10 @@ class Simulator:
         injected = self.faults.take(request.path)
         if injected is not None:
             return error_response(injected)
+        # /openapi/v2 answers protobuf itself; everything else is JSON.
+        openapi = request.path.startswith("/openapi/")
+        if not openapi and not _accepts_json(request.headers.get("Accept", "")):
+            return error_response(status.not_acceptable())
         try:
             return await handler(request)
         except status.ApiError as err:
@@ -216,6 +220,15 @@ async def _pretty(request: web.Request, handler: Handler) -> web.StreamResponse:
     indented = json.dumps(json.loads(response.body), indent=2, ensure_ascii=False)
     response.body = indented.encode()
     return response
+
+
+def _accepts_json(accept: str) -> bool:
+    """Whether a JSON answer suits the client: the simulator speaks nothing
+    else (protobuf-only clients get 406, as from a server without it)."""
+    if not accept.strip():
+        return True
+    types = {clause.split(";")[0].strip() for clause in accept.split(",")}
+    return bool(types & {"application/json", "application/*", "*/*"})
 
 
 def _forbidden(request: web.Request, user: str) -> status.ApiError:

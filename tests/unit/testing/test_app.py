@@ -95,3 +95,20 @@ async def test_get_with_future_rv_times_out(sim: Simulator, client: Any) -> None
         "GET", "/api/v1/namespaces/default", resourceVersion=str(sim.store.rv + 5)
     )
     assert code == 504 and body["reason"] == "Timeout"
+
+
+@pytest.mark.parametrize(
+    ("accept", "code"),
+    [
+        ("application/vnd.kubernetes.protobuf", 406),
+        ("application/vnd.kubernetes.protobuf, application/json", 200),
+        ("*/*", 200),
+        ("application/json;as=Table;v=v1;g=meta.k8s.io", 200),
+    ],
+)
+async def test_accept_negotiation(sim: Simulator, accept: str, code: int) -> None:
+    async with aiohttp.ClientSession(headers={"Accept": accept}) as session:
+        async with session.get(sim.url + "/api/v1/pods") as response:
+            assert response.status == code
+            if code == 406:
+                assert (await response.json())["reason"] == "NotAcceptable"
