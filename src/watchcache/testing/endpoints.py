@@ -2,7 +2,10 @@
 
 Glossary:
     target     the request's parsed path (RequestPath) and ResourceInfo.
-    stream     a WATCH response: HTTP 200, chunked, one JSON event per line.
+    stream     a WATCH response: HTTP 200, chunked, one JSON event per line;
+               a watch that cannot start (too old RV) is one ERROR event.
+    as_table   the meta.k8s.io version of the Table the Accept header asks
+               for (tables.py), or None for plain JSON.
 
 Each handler does its sync work first (verbs.py, reads.py, WatchHub.open:
 checks, the write, the event, registration) and only then awaits I/O.

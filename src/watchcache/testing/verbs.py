@@ -9,8 +9,10 @@ Glossary:
                 finalizers to be emptied; the update that empties them
                 deletes it.
     graceful    a pod bound to a node is deleted in two steps: DELETE sets
-                deletionTimestamp (MODIFIED), a DELETE with grace 0 (the
-                kubelet's) removes it (DELETED).
+                deletionTimestamp (MODIFIED); a later DELETE with grace 0
+                (the kubelet's) shortens the grace period (MODIFIED) and
+                removes it (DELETED), as kube-apiserver does. No kubelet runs
+                here: a test (or the demo workload) sends that DELETE.
 
 Invariants:
     - Every function here is sync: it checks, then writes through
