@@ -1,6 +1,9 @@
 """Keeping one cache equal to upstream: list, then watch, for ever.
 
 Glossary:
+    WatchList one watch with sendInitialEvents (KEP-3157): the state as
+              ADDED events, a bookmark marking their end, then changes;
+              tried first, remembered as unsupported once refused
     list      a consistent, paginated LIST (resourceVersion unset, limit
               ``page_size``): the state at one RV, page after page
     watch     a WATCH from the cache's RV with allowWatchBookmarks, whose
@@ -44,7 +47,13 @@ import msgspec
 
 from watchcache.cache.cache import Cache
 from watchcache.cache.event import Event
-from watchcache.upstream import StatusError, UpstreamClient, UpstreamError, WatchStream
+from watchcache.upstream import (
+    DisconnectedError,
+    StatusError,
+    UpstreamClient,
+    UpstreamError,
+    WatchStream,
+)
 
 __all__ = ["Reflector", "ReflectorConfig", "ReflectorStatistics"]
 
@@ -61,6 +70,10 @@ class ReflectorConfig:
     backoff_min: float = 0.8
     backoff_max: float = 30.0
     healthy_after: float = 30.0
+    # Sync with one WatchList stream (KEP-3157) when upstream supports it;
+    # upstreams that reject it (1.20: 422 on resourceVersionMatch for a
+    # watch) are listed and watched instead, and not asked again.
+    watch_list: bool = True
     # Ask upstream to end each watch after this long (randomised +-10 %),
     # as client-go does, so connections are renewed regularly.
     watch_timeout: int = 300
@@ -68,6 +81,7 @@ class ReflectorConfig:
 
 @dataclass(frozen=True)
 class ReflectorStatistics:
+    watch_lists: int
     lists: int
     watches: int
     relists_after_410: int
@@ -99,7 +113,24 @@ class _ErrorLine(msgspec.Struct):
     object: _ErrorObject
 
 
+class _InitialLine(msgspec.Struct):
+    type: str
+    object: msgspec.Raw
+
+
+class _BookmarkMeta(msgspec.Struct):
+    resourceVersion: str = "0"
+    annotations: dict[str, str] = {}
+
+
+class _BookmarkObject(msgspec.Struct):
+    metadata: _BookmarkMeta
+
+
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _list_decoder = msgspec.json.Decoder(_List)
+_initial_decoder = msgspec.json.Decoder(_InitialLine)
+_bookmark_decoder = msgspec.json.Decoder(_BookmarkObject)
 _error_decoder = msgspec.json.Decoder(_ErrorLine)
 
 
@@ -133,7 +164,11 @@ class Reflector:
         self.synced = asyncio.Event()
         self._stopping = asyncio.Event()
         self._failures = 0
+        self._need_list = True
         self._stream: WatchStream | None = None
+        # None until known; False once upstream refused WatchList.
+        self._watch_list_works: bool | None = None if config.watch_list else False
+        self._watch_lists = 0
         self._lists = self._watches = self._relists = self._stalls = self._errors = self._events = 0
 
     def __repr__(self) -> str:
@@ -142,6 +177,7 @@ class Reflector:
 
     def statistics(self) -> ReflectorStatistics:
         return ReflectorStatistics(
+            self._watch_lists,
             self._lists,
             self._watches,
             self._relists,
@@ -164,18 +200,22 @@ class Reflector:
 
         A cache that already holds a state (a reflector restarted over it)
         is watched from its RV without a list, and counts as synced."""
-        need_list = self.cache.rv == 0
-        if not need_list:
+        # Invariant: True from a failure that needs a new state until a
+        # LIST or WatchList has replaced the cache's state.
+        self._need_list = self.cache.rv == 0
+        if not self._need_list:
             self.synced.set()
         while not self._stopping.is_set():
             try:
-                if need_list:
-                    await self._list()
-                    need_list = False
+                if self._need_list:
+                    if await self._try_watch_list():
+                        continue  # the stream ended after the sync: resume by RV
+                    if self._need_list:
+                        await self._list()
                 await self._watch()
             except _Expired:
                 self._relists += 1
-                need_list = True
+                self._need_list = True
                 log.info(
                     "%s: upstream's history no longer covers rv %d; relisting",
                     self.path,
@@ -184,7 +224,7 @@ class Reflector:
             except StatusError as err:
                 if err.code == 410:  # the same expiry, answered as a status
                     self._relists += 1
-                    need_list = True
+                    self._need_list = True
                     continue
                 self._errors += 1
                 await self._back_off(err, err.retry_after)
@@ -208,6 +248,89 @@ class Reflector:
         for task in (stopping, sleeping):
             task.cancel()
 
+    # -- WatchList -------------------------------------------------------------
+
+    async def _try_watch_list(self) -> bool:
+        """Sync through one WatchList stream, then keep reading it as a
+        watch. False when upstream does not support it (use a LIST)."""
+        if self._watch_list_works is False:
+            return False
+        params = {
+            "sendInitialEvents": "true",
+            "resourceVersionMatch": "NotOlderThan",
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(int(self.config.watch_timeout * self._rng.uniform(0.9, 1.1))),
+        }
+        try:
+            async with self.client.watch(self.path, params) as stream:
+                self._stream = stream
+                try:
+                    if not await self._initial_events(stream):
+                        return False
+                    await self._read(stream)
+                finally:
+                    self._stream = None
+        except StatusError as err:
+            if err.code not in (400, 422):
+                raise
+            self._watch_list_works = False
+            log.info(
+                "%s: upstream does not support WatchList (%s); listing instead",
+                self.path,
+                err.reason,
+            )
+            return False
+        return True
+
+    async def _initial_events(self, stream: WatchStream) -> bool:
+        """Collect the ADDED events up to the initial-events-end bookmark and
+        make them the cache's state. False (and WatchList is not tried
+        again) if the stream shows upstream ignored sendInitialEvents."""
+        items: list[bytes] = []
+        lines = aiter(stream)
+        while True:
+            try:
+                line = await asyncio.wait_for(anext(lines), self.config.stall_timeout)
+            except StopAsyncIteration:
+                raise DisconnectedError(
+                    "the WatchList stream ended before its initial events"
+                ) from None
+            except TimeoutError:
+                self._stalls += 1
+                raise DisconnectedError(
+                    "the WatchList stream went silent during its initial events"
+                ) from None
+            event = _initial_decoder.decode(line)
+            if event.type == "ADDED":
+                items.append(bytes(event.object))
+                continue
+            if event.type == "BOOKMARK":
+                meta = _bookmark_decoder.decode(event.object).metadata
+                if meta.annotations.get(INITIAL_EVENTS_END) == "true":
+                    break
+            if event.type == "ERROR":
+                await self._apply(line)  # raises: 410 relists, others back off
+            # A change or a plain bookmark before the end marker: upstream
+            # ignored sendInitialEvents. Fall back to LIST + WATCH.
+            self._watch_list_works = False
+            log.info("%s: upstream ignored sendInitialEvents; listing instead", self.path)
+            return False
+        self._watch_list_works = True
+        self._watch_lists += 1
+        relist = self.synced.is_set()
+        self.cache.replace(items, int(meta.resourceVersion))
+        self._need_list = False
+        self.synced.set()
+        log.info(
+            "%s: synced %d objects at rv %s by WatchList",
+            self.path,
+            len(items),
+            meta.resourceVersion,
+        )
+        if relist and self._on_relist is not None:
+            self._on_relist()
+        return True
+
     # -- list ----------------------------------------------------------------
 
     async def _list(self) -> None:
@@ -228,6 +351,7 @@ class Reflector:
         self._lists += 1
         relist = self.synced.is_set()
         self.cache.replace(items, int(rv))
+        self._need_list = False
         self.synced.set()
         log.info("%s: listed %d objects at rv %s", self.path, len(items), rv)
         if relist and self._on_relist is not None:

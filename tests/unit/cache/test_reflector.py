@@ -47,7 +47,7 @@ async def client(sim: Simulator) -> AsyncIterator[UpstreamClient]:
 
 
 class Harness:
-    def __init__(self, client: UpstreamClient, **config: float) -> None:
+    def __init__(self, client: UpstreamClient, **config: float | bool) -> None:
         self.cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
         self.events: list[Event] = []
         self.relists = 0
@@ -102,12 +102,13 @@ def cached(h: Harness) -> dict[str, str]:
     return {entry.name: str(entry.rv) for entry in h.cache.list().items}
 
 
-async def test_lists_every_page_then_follows_changes(
-    sim: Simulator, client: UpstreamClient
+@pytest.mark.parametrize("watch_list", [True, False], ids=["watchlist", "list-then-watch"])
+async def test_syncs_then_follows_changes(
+    sim: Simulator, client: UpstreamClient, watch_list: bool
 ) -> None:
     for i in range(7):
         sim.verbs.create(CONFIGMAPS, "default", cm(f"c{i}"))
-    async with Harness(client) as h:
+    async with Harness(client, watch_list=watch_list) as h:
         assert cached(h) == await upstream_names(client)
         sim.verbs.create(CONFIGMAPS, "default", cm("new"))
         sim.verbs.update(CONFIGMAPS, "default", "c1", cm("c1", "changed"))
@@ -119,7 +120,9 @@ async def test_lists_every_page_then_follows_changes(
             ("DELETED", "c2"),
         ]
         assert cached(h) == await upstream_names(client)
-        assert h.reflector.statistics().lists == 1
+        stats = h.reflector.statistics()
+        # The simulator speaks WatchList (1.34+): one stream, no LIST pages.
+        assert (stats.watch_lists, stats.lists) == ((1, 0) if watch_list else (0, 1))
 
 
 async def test_a_cut_watch_resumes_without_loss_or_repeats(
