@@ -1,16 +1,14 @@
 """kubectl 1.20 and the machine's kubectl against the simulator, default
 flags: get, create, apply, patch, delete, get -w, --chunk-size.
 
-The simulator runs on its own event loop in a thread, since kubectl is a
-blocking subprocess here.
+The simulator runs on its own thread (BackgroundSimulator), since kubectl
+is a blocking subprocess here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from watchcache.testing import Simulator
+from watchcache.testing import BackgroundSimulator
 
 pytestmark = pytest.mark.e2e
 
@@ -40,37 +38,14 @@ spec:
 """
 
 
-class SimulatorThread:
-    """A Simulator serving from a private event loop on a daemon thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.sim = Simulator()
-        self.url = ""
-
-    def start(self) -> None:
-        self.thread.start()
-        self.url = asyncio.run_coroutine_threadsafe(self.sim.start(), self.loop).result(10)
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
-def served() -> Iterator[SimulatorThread]:
-    thread = SimulatorThread()
-    thread.start()
-    try:
-        yield thread
-    finally:
-        thread.stop()
+def served() -> Iterator[BackgroundSimulator]:
+    with BackgroundSimulator() as sim:
+        yield sim
 
 
 @pytest.fixture(params=sorted(KUBECTLS))
-def kubectl(request: pytest.FixtureRequest, served: SimulatorThread, tmp_path: Path) -> Any:
+def kubectl(request: pytest.FixtureRequest, served: BackgroundSimulator, tmp_path: Path) -> Any:
     binary = KUBECTLS[request.param]
     if not binary.exists():
         pytest.skip(f"kubectl {request.param} is not installed at {binary}")

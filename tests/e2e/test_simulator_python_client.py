@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 
 import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from watchcache.testing import Simulator
+from watchcache.testing import BackgroundSimulator
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def core() -> Iterator[client.CoreV1Api]:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    sim = Simulator()
-    url = asyncio.run_coroutine_threadsafe(sim.start(), loop).result(10)
-    configuration = client.Configuration()
-    configuration.host = url
-    api = client.ApiClient(configuration)
-    try:
-        yield client.CoreV1Api(api)
-    finally:
-        api.close()
-        asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
+    with BackgroundSimulator() as sim:
+        configuration = client.Configuration()
+        configuration.host = sim.url
+        api = client.ApiClient(configuration)
+        try:
+            yield client.CoreV1Api(api)
+        finally:
+            api.close()
 
 
 def _pod(name: str) -> client.V1Pod:

@@ -2,6 +2,7 @@
 
 Public API:
     Simulator, SimulatorConfig   the server (app.py)
+    BackgroundSimulator          the server on its own thread, for sync tests
     StreamSettings               watch timing: bookmark interval, timeouts
     Faults                       what ``Simulator.faults`` injects
 
@@ -11,7 +12,8 @@ continue tokens, list options and the kinds table come from watchcache.api.
 """
 
 from watchcache.testing.app import Simulator, SimulatorConfig
+from watchcache.testing.background import BackgroundSimulator
 from watchcache.testing.endpoints import StreamSettings
 from watchcache.testing.faults import Faults
 
-__all__ = ["Faults", "Simulator", "SimulatorConfig", "StreamSettings"]
+__all__ = ["BackgroundSimulator", "Faults", "Simulator", "SimulatorConfig", "StreamSettings"]
