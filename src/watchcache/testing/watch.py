@@ -161,6 +161,9 @@ class WatchHub:
             opts.send_initial_events is None and rv_text in (None, "0")
         ):
             return self._initial(watcher), self.store.rv
+        if rv_text in (None, "0"):
+            # sendInitialEvents=false without an RV: changes from now on.
+            return [], self.store.rv
         wanted = int(rv_text or 0)
         if coll.history_truncated and wanted < coll.oldest_watchable():
             raise too_old(wanted, coll.oldest_watchable())

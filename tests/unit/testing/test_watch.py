@@ -225,3 +225,13 @@ async def test_future_rv_skips_events_up_to_it(sim: Simulator, client: Any, make
     await client.call("POST", PODS, make_pod("c"))
     events = await client.lines(PODS, watch="1", resourceVersion=str(future), timeoutSeconds="1")
     assert [_summary(e) for e in events] == [("ADDED", "c")]
+
+
+async def test_send_initial_events_false_without_rv_starts_now(
+    sim: Simulator, client: Any, make_pod: Any
+) -> None:
+    await client.call("POST", PODS, make_pod("old"))
+    params = {"watch": "1", "sendInitialEvents": "false", "resourceVersionMatch": "NotOlderThan"}
+    async with stream(sim, PODS, **params) as next_event:
+        await client.call("POST", PODS, make_pod("new"))
+        assert _summary(await next_event()) == ("ADDED", "new")
