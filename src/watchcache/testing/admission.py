@@ -24,11 +24,14 @@ from typing import Any
 from watchcache.api.resources import ResourceInfo
 
 __all__ = [
+    "NO_STATUS_SUBRESOURCE",
+    "SCALABLE",
     "Clock",
     "carry_server_fields",
     "default_object",
     "generate_name",
     "has_generation",
+    "has_status_subresource",
     "spec_changed",
     "stamp_created",
     "timestamp",
@@ -84,6 +87,18 @@ _GENERATION_KINDS = frozenset(
         "CustomResourceDefinition",
     }
 )
+
+
+# Kinds with a scale subresource (verbs.scale) and kinds whose status is
+# part of the main resource rather than a subresource.
+SCALABLE = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"})
+NO_STATUS_SUBRESOURCE = frozenset(
+    {"ConfigMap", "Secret", "ServiceAccount", "Event", "Endpoints", "Lease"}
+)
+
+
+def has_status_subresource(info: ResourceInfo) -> bool:
+    return info.builtin and info.kind not in NO_STATUS_SUBRESOURCE
 
 
 def has_generation(info: ResourceInfo) -> bool:

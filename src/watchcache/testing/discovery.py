@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchcache.api.resources import ResourceInfo, builtin_resources
+from watchcache.testing.admission import SCALABLE, has_status_subresource
 from watchcache.testing.store import Store
 
 __all__ = [
     "OPENAPI_V2_JSON",
     "OPENAPI_V2_PROTO",
-    "SCALABLE",
     "SIMULATED_VERSION",
     "Served",
     "api_group",
@@ -115,15 +115,11 @@ _SHORT_NAMES = {
     ("batch", "cronjobs"): ("cj",),
     ("apiextensions.k8s.io", "customresourcedefinitions"): ("crd", "crds"),
 }
-# Kinds the simulator serves a scale subresource for (verbs.scale).
-SCALABLE = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"})
-# Kinds whose status is not a subresource.
-_NO_STATUS = frozenset({"ConfigMap", "Secret", "ServiceAccount", "Event", "Endpoints", "Lease"})
 
 
 def _subresources(info: ResourceInfo) -> tuple[str, ...]:
     subs: list[str] = []
-    if info.kind not in _NO_STATUS:
+    if has_status_subresource(info):
         subs.append("status")
     if info.kind in SCALABLE:
         subs.append("scale")

@@ -35,7 +35,7 @@ from watchcache.api.resources import (
     resource_info,
 )
 from watchcache.testing import protobuf
-from watchcache.testing.discovery import SCALABLE
+from watchcache.testing.admission import SCALABLE, has_status_subresource
 from watchcache.testing.patch import apply_patch
 from watchcache.testing.protobuf import PROTOBUF
 from watchcache.testing.reads import Page, list_bytes, page, plan, too_large
@@ -420,7 +420,7 @@ def _has_subresource(info: ResourceInfo, subresource: str) -> bool:
         return info.kind == "Pod"
     if subresource == "scale":
         return info.kind in SCALABLE
-    return subresource == "status"
+    return subresource == "status" and has_status_subresource(info)
 
 
 def _created_status() -> dict[str, Any]:

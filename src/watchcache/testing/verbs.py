@@ -36,6 +36,7 @@ from watchcache.testing.admission import (
     carry_server_fields,
     default_object,
     generate_name,
+    has_status_subresource,
     spec_changed,
     stamp_created,
     timestamp,
@@ -188,7 +189,7 @@ class Verbs:
     ) -> None:
         """A main-resource update cannot change status, a status update
         changes nothing else, for kinds with a status subresource."""
-        if not info.builtin or info.kind in ("ConfigMap", "Secret", "Event", "Lease"):
+        if not has_status_subresource(info):
             return
         if subresource == "status":
             for name, value in old.items():
