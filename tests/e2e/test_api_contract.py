@@ -18,7 +18,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +36,7 @@ from watchcache.api.resources import (
 )
 from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.api.status import ApiError
-from watchcache.devcluster import ClusterConfig, DevCluster
+from watchcache.devcluster import DevCluster
 
 pytestmark = pytest.mark.e2e
 
@@ -45,15 +44,9 @@ PODS = GroupVersionResource("", "v1", "pods")
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
-    dev = DevCluster(
-        ClusterConfig(workdir=tmp_path_factory.mktemp("api-contract"), tie_to_parent=True)
-    )
-    dev.start()
-    try:
-        yield dev
-    finally:
-        dev.stop()
+def cluster(dev_cluster: DevCluster) -> DevCluster:
+    """The session's real control plane (tests/e2e/conftest.py)."""
+    return dev_cluster
 
 
 def _call(

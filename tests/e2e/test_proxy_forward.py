@@ -3,6 +3,7 @@ through the proxy get what they get directly."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,14 @@ from watchcache.devcluster import DevCluster
 @pytest.fixture(scope="module")
 def proxy_url(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("proxy") / "serve.log"
+    with running_serve(log, "--kubeconfig", str(dev_cluster.kubeconfig)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_serve(log: Path, *args: str) -> Iterator[str]:
+    """`watchcache serve ARGS` on a free port; its URL; stopped (and its
+    clean exit checked) afterwards."""
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [
@@ -28,20 +37,18 @@ def proxy_url(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory)
                 "-m",
                 "watchcache",
                 "serve",
-                "--kubeconfig",
-                str(dev_cluster.kubeconfig),
                 "--listen",
                 "127.0.0.1:0",
                 "--shutdown-spread",
                 "0",
+                *args,
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
-        url = _wait_for_url(log, proc)
-        yield url
+        yield _wait_for_url(log, proc)
     finally:
         proc.terminate()
         assert proc.wait(15) == 0, log.read_text()[-2000:]
@@ -257,31 +264,15 @@ def test_a_read_tier_chain_in_front_of_the_apiserver(
 ) -> None:
     """Proxy B reads through proxy A (the read tier) and writes straight to
     kube-apiserver; a client of B sees its own write in a consistent read."""
-    log = tmp_path / "b.log"
-    with open(log, "w") as out:
-        tier_b = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "watchcache",
-                "serve",
-                "--kubeconfig",
-                str(dev_cluster.kubeconfig),
-                "--read-upstream",
-                proxy_url,
-                "--listen",
-                "127.0.0.1:0",
-                "--shutdown-spread",
-                "0",
-                "--resources",
-                "configmaps",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        url = _wait_for_url(log, tier_b)
+    args = [
+        "--kubeconfig",
+        str(dev_cluster.kubeconfig),
+        "--read-upstream",
+        proxy_url,
+        "--resources",
+        "configmaps",
+    ]
+    with running_serve(tmp_path / "b.log", *args) as url:
         config = client.Configuration(host=url)
         with client.ApiClient(config) as api:
             core = client.CoreV1Api(api)
@@ -295,6 +286,3 @@ def test_a_read_tier_chain_in_front_of_the_apiserver(
                 "GET", f"/api/v1/namespaces/{namespace}/configmaps"
             )
             assert names == [i["metadata"]["name"] for i in direct_list["items"]]
-    finally:
-        tier_b.terminate()
-        assert tier_b.wait(15) == 0, log.read_text()[-2000:]

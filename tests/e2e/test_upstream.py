@@ -8,12 +8,11 @@ import asyncio
 import json
 import secrets
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from watchcache.devcluster import CONTEXT_CERT, CONTEXT_NOBODY, ClusterConfig, DevCluster
+from watchcache.devcluster import CONTEXT_CERT, CONTEXT_NOBODY, DevCluster
 from watchcache.devcluster.pki import make_pki
 from watchcache.upstream import (
     ExecPlugin,
@@ -30,15 +29,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
-    dev = DevCluster(
-        ClusterConfig(workdir=tmp_path_factory.mktemp("upstream-cluster"), tie_to_parent=True)
-    )
-    dev.start()
-    try:
-        yield dev
-    finally:
-        dev.stop()
+def cluster(dev_cluster: DevCluster) -> DevCluster:
+    """The session's real control plane (tests/e2e/conftest.py)."""
+    return dev_cluster
 
 
 @pytest.fixture(scope="module")
