@@ -222,3 +222,31 @@ def test_token_format_is_kube_apiservers() -> None:
         "rv": 42,
         "start": "a\u0000",
     }
+
+
+async def test_watchlist_is_served_even_though_the_upstream_is_1_20(
+    dev_cluster: DevCluster, proxy: str, namespace: str
+) -> None:
+    """kube-apiserver 1.20 has no WatchList; the proxy serves 1.34's: the
+    state as ADDED events, then a bookmark marking their end, then changes."""
+    make(dev_cluster, namespace, "a")
+    make(dev_cluster, namespace, "b")
+    query = (
+        "?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"
+    )
+    async with aiohttp.ClientSession() as s:
+        async with s.get(proxy + f"/api/v1/namespaces/{namespace}/configmaps{query}") as r:
+            assert r.status == 200
+            events = [
+                json.loads(await asyncio.wait_for(r.content.readline(), 10)) for _ in range(4)
+            ]
+            make(dev_cluster, namespace, "c")
+            after = json.loads(await asyncio.wait_for(r.content.readline(), 10))
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in events] == [
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+        ("ADDED", "kube-root-ca.crt"),
+        ("BOOKMARK", None),
+    ]
+    assert events[3]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert (after["type"], after["object"]["metadata"]["name"]) == ("ADDED", "c")

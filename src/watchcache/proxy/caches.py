@@ -134,15 +134,19 @@ def api_version(info: ResourceInfo) -> str:
     return f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
 
 
-def bookmarks_for(info: ResourceInfo) -> Callable[[int], bytes]:
-    """A BOOKMARK line maker: an object of the kind with only its RV set."""
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def bookmarks_for(
+    info: ResourceInfo, *, initial_events_end: bool = False
+) -> Callable[[int], bytes]:
+    """A BOOKMARK line maker: an object of the kind with only its RV set
+    (and, to end a WatchList's initial events, kube's annotation)."""
+    metadata_extra = {"annotations": {INITIAL_EVENTS_END: "true"}} if initial_events_end else {}
 
     def line(rv: int) -> bytes:
-        obj = {
-            "kind": info.kind,
-            "apiVersion": api_version(info),
-            "metadata": {"resourceVersion": str(rv)},
-        }
+        metadata = {"resourceVersion": str(rv), **metadata_extra}
+        obj = {"kind": info.kind, "apiVersion": api_version(info), "metadata": metadata}
         return (
             json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
         )

@@ -9,7 +9,7 @@ their reasons):
                 Accept the cache cannot serve (no JSON accepted, or a
                 Table / PartialObjectMetadata conversion, ``as=...``); a
                 curl, Wget or browser user agent (kube-apiserver pretty-
-                prints for them); WatchList (sendInitialEvents); a GET
+                prints for them); a GET
                 with no resourceVersion (kube-apiserver reads etcd); an
                 exact or continued LIST at an RV the cache's history no
                 longer covers, or with an rv -1 continue token; a
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -45,9 +46,10 @@ from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
-from watchcache.proxy.caches import CachedResource, api_version
+from watchcache.proxy.caches import CachedResource, api_version, bookmarks_for
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.forward import status_response
+from watchcache.upstream import UpstreamError
 
 __all__ = ["ReadPath"]
 
@@ -71,6 +73,9 @@ LIST_BATCH = 500
 # Without timeoutSeconds kube-apiserver picks a deadline in [30 min, 60 min).
 MIN_REQUEST_TIMEOUT = 1800.0
 
+# What a probe can fail with: upstream trouble, or an answer without a
+# list's resourceVersion.
+_PROBE_FAILURES = (UpstreamError, KeyError, ValueError, TypeError)
 _PRETTY_AGENTS = ("curl/", "Wget/", "Mozilla/")
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 _JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
@@ -216,7 +221,7 @@ class ReadPath:
     async def _fresh(self, resource: CachedResource) -> bool:
         try:
             target = await resource.prober.current_rv()
-        except Exception:
+        except _PROBE_FAILURES:  # let upstream answer the read
             return False
         return await self._wait_for(resource, target, self.freshness_wait)
 
@@ -245,9 +250,10 @@ class ReadPath:
         where: RequestPath,
         options: ListOptions,
     ) -> web.StreamResponse:
-        if options.send_initial_events or where.name:
-            # WatchList, and the watch of one object by its path, go upstream.
-            return await self._forwarded(request)
+        if where.name:
+            return await self._forwarded(request)  # the watch of one object by its path
+        if options.send_initial_events:
+            return await self._watch_list(request, resource, where, options)
         cache = resource.cache
         namespace = where.namespace or None
         watch_filter = WatchFilter(namespace, options.label_selector, options.field_selector)
@@ -280,6 +286,59 @@ class ReadPath:
             bookmarks=options.allow_watch_bookmarks,
             deadline=time.monotonic() + seconds,
             headers=_WATCH_HEADERS,
+        )
+
+    async def _watch_list(
+        self,
+        request: web.Request,
+        resource: CachedResource,
+        where: RequestPath,
+        options: ListOptions,
+    ) -> web.StreamResponse:
+        """WatchList (KEP-3157): the state as ADDED events, a bookmark marked
+        ``k8s.io/initial-events-end``, then changes. Served whatever the
+        upstream's version (1.20 has no WatchList), consistently: with RV
+        unset the cache first reaches upstream's current RV, with RV=N it
+        first reaches N (3 s, else 504 as for a LIST)."""
+        cache = resource.cache
+        rv = options.resource_version or ""
+        if rv == "":
+            if not await self._fresh(resource) and not await self._caught_up(resource):
+                return await self._forwarded(request)
+        elif rv != "0" and not await self._wait_for(resource, int(rv)):
+            return status_response(too_large_resource_version(int(rv), cache.rv))
+        namespace = where.namespace or None
+        watch_filter = WatchFilter(namespace, options.label_selector, options.field_selector)
+        marker = bookmarks_for(resource.info, initial_events_end=True)
+
+        def start() -> tuple[Iterable[bytes], int]:
+            events, at = cache.initial_events(
+                namespace=namespace, labels=options.label_selector, fields=options.field_selector
+            )
+            return itertools.chain((e.line("ADDED") for e in events), (marker(at),)), at
+
+        return await serve_watch(
+            request,
+            resource.registry,
+            watch_filter,
+            start,
+            bookmarks=options.allow_watch_bookmarks,
+            deadline=time.monotonic() + self._seconds(options),
+            headers=_WATCH_HEADERS,
+        )
+
+    async def _caught_up(self, resource: CachedResource) -> bool:
+        """A second, longer chance for a consistent WatchList: a watch
+        cannot be answered from etcd instead, so wait as a LIST would."""
+        try:
+            target = await resource.prober.current_rv()
+        except _PROBE_FAILURES:  # let upstream answer the read
+            return False
+        return await self._wait_for(resource, target)
+
+    def _seconds(self, options: ListOptions) -> float:
+        return float(options.timeout_seconds or 0) or self._rng.uniform(
+            MIN_REQUEST_TIMEOUT, 2 * MIN_REQUEST_TIMEOUT
         )
 
 
