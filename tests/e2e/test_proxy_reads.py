@@ -250,3 +250,40 @@ async def test_watchlist_is_served_even_though_the_upstream_is_1_20(
     ]
     assert events[3]["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
     assert (after["type"], after["object"]["metadata"]["name"]) == ("ADDED", "c")
+
+
+async def test_python_client_watch_survives_a_410(
+    dev_cluster: DevCluster, proxy: str, namespace: str
+) -> None:
+    """The official client's own 410 handling works against the proxy's
+    ERROR event: it raises 410 Expired, the caller relists and watches on.
+    (The client is synchronous: it runs in a thread while the proxy serves
+    on this test's event loop.)"""
+    await asyncio.to_thread(_relist_after_410, dev_cluster, proxy, namespace)
+
+
+def _relist_after_410(dev_cluster: DevCluster, proxy: str, namespace: str) -> None:
+    from kubernetes import client, watch
+    from kubernetes.client.rest import ApiException
+
+    make(dev_cluster, namespace, "before")
+    with client.ApiClient(client.Configuration(host=proxy)) as api:
+        core = client.CoreV1Api(api)
+        with pytest.raises(ApiException) as expired:
+            for _ in watch.Watch().stream(
+                core.list_namespaced_config_map, namespace, resource_version="1", timeout_seconds=5
+            ):
+                pass
+        assert expired.value.status == 410
+        listed = core.list_namespaced_config_map(namespace)
+        make(dev_cluster, namespace, "after")
+        seen = []
+        for event in watch.Watch().stream(
+            core.list_namespaced_config_map,
+            namespace,
+            resource_version=listed.metadata.resource_version,
+            timeout_seconds=10,
+        ):
+            seen.append((event["type"], event["object"].metadata.name))
+            break
+        assert seen == [("ADDED", "after")]
