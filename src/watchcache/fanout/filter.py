@@ -59,6 +59,11 @@ class WatchFilter:
         """Selects every object: the decision needs no selector at all."""
         return self.namespace is None and self.labels.empty and self.fields.empty
 
+    def bookmark_for(self, line: bytes) -> bytes:
+        """The resource's shared bookmark line, as this filter's watchers
+        should see it (unchanged here; a metadata-only filter converts it)."""
+        return line
+
     def line_for(self, event: FanoutEvent) -> bytes | None:
         if self.everything:
             if event.type == "DELETED":

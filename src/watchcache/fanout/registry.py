@@ -252,7 +252,9 @@ class Registry:
                 watcher.close("deadline")
                 continue
             if watcher.bookmarks and self._bookmark_line is not None and self.rv > watcher.last_rv:
-                watcher.send_bookmark(self._bookmark_line(self.rv), self.rv)
+                watcher.send_bookmark(
+                    watcher.filter.bookmark_for(self._bookmark_line(self.rv)), self.rv
+                )
             if watcher.bookmarks and now >= watcher.bookmark_due:
                 watcher.bookmark_due = now + self.bookmark_interval
                 self._schedule(watcher, watcher.bookmark_due)

@@ -49,6 +49,13 @@ from watchcache.fanout.stream import serve_watch
 from watchcache.proxy.caches import CachedResource, api_version, bookmarks_for
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.forward import status_response
+from watchcache.proxy.shapes import (
+    METADATA,
+    MetadataFilter,
+    metadata_line,
+    metadata_object,
+    negotiate,
+)
 from watchcache.upstream import UpstreamError
 
 __all__ = ["ReadPath"]
@@ -78,19 +85,6 @@ MIN_REQUEST_TIMEOUT = 1800.0
 _PROBE_FAILURES = (UpstreamError, KeyError, ValueError, TypeError)
 _PRETTY_AGENTS = ("curl/", "Wget/", "Mozilla/")
 _TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
-_JSON_RANGES = frozenset({"application/json", "application/*", "*/*"})
-
-
-def _accepts_plain_json(accept: str) -> bool:
-    if not accept.strip():
-        return True
-    ok = False
-    for media_range in accept.split(","):
-        kind, *params = (p.strip() for p in media_range.split(";"))
-        if any(p.startswith("as=") for p in params):
-            return False  # a server-side conversion (Table, PartialObjectMetadata)
-        ok = ok or kind in _JSON_RANGES
-    return ok
 
 
 class ReadPath:
@@ -119,6 +113,9 @@ class ReadPath:
         resource, where = target
         watch = where.legacy_watch or request.query.get("watch", "") in _TRUE
         listing = watch or not where.name
+        shape = negotiate(request.headers.get("Accept", ""), listing=listing and not watch)
+        if shape is None:
+            return await self.forward(request)
         if not resource.reflector.synced.is_set():
             selected = "labelSelector" in request.query or "fieldSelector" in request.query
             if not listing or ("limit" in request.query and not selected and not watch):
@@ -132,10 +129,10 @@ class ReadPath:
             return status_response(err)
         request[REQUEST_CONTEXT].served_by = "cache"
         if watch:
-            return await self._watch(request, resource, where, options)
+            return await self._watch(request, resource, where, options, shape)
         if where.name:
-            return await self._get(request, resource, where, options)
-        return await self._list(request, resource, where, options)
+            return await self._get(request, resource, where, options, shape)
+        return await self._list(request, resource, where, options, shape)
 
     def _cached_target(self, request: web.Request) -> tuple[CachedResource, RequestPath] | None:
         if request.method != "GET":
@@ -145,8 +142,6 @@ class ReadPath:
             return None
         resource = self.caches.get(where.gvr)
         if resource is None:
-            return None
-        if not _accepts_plain_json(request.headers.get("Accept", "")):
             return None
         if request.headers.get("User-Agent", "").startswith(_PRETTY_AGENTS):
             return None
@@ -160,6 +155,7 @@ class ReadPath:
         resource: CachedResource,
         where: RequestPath,
         options: ListOptions,
+        shape: str,
     ) -> web.StreamResponse:
         rv = options.resource_version or ""
         if rv == "":
@@ -172,7 +168,8 @@ class ReadPath:
         if entry is None:
             gvr = resource.info.gvr
             return status_response(not_found(gvr.resource, where.name, gvr.group))
-        return web.Response(body=entry.raw + b"\n", headers=_JSON_HEADERS)
+        body = metadata_object(entry.raw) if shape == METADATA else entry.raw
+        return web.Response(body=body + b"\n", headers=_JSON_HEADERS)
 
     # -- LIST ------------------------------------------------------------------
 
@@ -182,6 +179,7 @@ class ReadPath:
         resource: CachedResource,
         where: RequestPath,
         options: ListOptions,
+        shape: str,
     ) -> web.StreamResponse:
         cache = resource.cache
         select = functools.partial(
@@ -216,7 +214,7 @@ class ReadPath:
                 page = select(limit=limit)
         except (TooOldResourceVersion, TooNewResourceVersion):
             return await self._forwarded(request)
-        return await _write_list(request, resource, page)
+        return await _write_list(request, resource, page, shape)
 
     async def _fresh(self, resource: CachedResource) -> bool:
         try:
@@ -249,14 +247,15 @@ class ReadPath:
         resource: CachedResource,
         where: RequestPath,
         options: ListOptions,
+        shape: str,
     ) -> web.StreamResponse:
         if where.name:
             return await self._forwarded(request)  # the watch of one object by its path
         if options.send_initial_events:
-            return await self._watch_list(request, resource, where, options)
+            return await self._watch_list(request, resource, where, options, shape)
         cache = resource.cache
         namespace = where.namespace or None
-        watch_filter = WatchFilter(namespace, options.label_selector, options.field_selector)
+        watch_filter = _filter_for(shape)(namespace, options.label_selector, options.field_selector)
         rv = options.resource_version or ""
 
         def start() -> tuple[Iterable[bytes], int]:
@@ -264,7 +263,7 @@ class ReadPath:
                 events, at = cache.initial_events(
                     namespace=namespace, labels=options.label_selector, fields=watch_filter.fields
                 )
-                return (e.line("ADDED") for e in events), at
+                return (_added(e, shape) for e in events), at
             requested = int(rv)
             if requested >= cache.rv:
                 return (), requested  # events up to a future RV are skipped
@@ -294,6 +293,7 @@ class ReadPath:
         resource: CachedResource,
         where: RequestPath,
         options: ListOptions,
+        shape: str,
     ) -> web.StreamResponse:
         """WatchList (KEP-3157): the state as ADDED events, a bookmark marked
         ``k8s.io/initial-events-end``, then changes. Served whatever the
@@ -308,14 +308,15 @@ class ReadPath:
         elif rv != "0" and not await self._wait_for(resource, int(rv)):
             return status_response(too_large_resource_version(int(rv), cache.rv))
         namespace = where.namespace or None
-        watch_filter = WatchFilter(namespace, options.label_selector, options.field_selector)
+        watch_filter = _filter_for(shape)(namespace, options.label_selector, options.field_selector)
         marker = bookmarks_for(resource.info, initial_events_end=True)
 
         def start() -> tuple[Iterable[bytes], int]:
             events, at = cache.initial_events(
                 namespace=namespace, labels=options.label_selector, fields=options.field_selector
             )
-            return itertools.chain((e.line("ADDED") for e in events), (marker(at),)), at
+            end = watch_filter.bookmark_for(marker(at))
+            return itertools.chain((_added(e, shape) for e in events), (end,)), at
 
         return await serve_watch(
             request,
@@ -346,6 +347,15 @@ _JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache,
 _WATCH_HEADERS = {"Cache-Control": "no-cache, private"}
 
 
+def _filter_for(shape: str) -> type[WatchFilter]:
+    return MetadataFilter if shape == METADATA else WatchFilter
+
+
+def _added(event: Event, shape: str) -> bytes:
+    line = event.line("ADDED")
+    return metadata_line(line) if shape == METADATA else line
+
+
 def _replayed(events: list[Event], watch_filter: WatchFilter) -> Iterator[bytes]:
     for event in events:
         line = watch_filter.line_for(event)
@@ -363,17 +373,17 @@ async def _error_stream(request: web.Request, error: ApiError) -> web.StreamResp
 
 
 async def _write_list(
-    request: web.Request, resource: CachedResource, page: ListPage
+    request: web.Request, resource: CachedResource, page: ListPage, shape: str
 ) -> web.StreamResponse:
     meta = f'"resourceVersion":"{page.rv}"'
     if page.continue_after is not None:
         meta += f',"continue":"{encode_continue(page.rv, page.continue_after)}"'
         if page.remaining is not None:
             meta += f',"remainingItemCount":{page.remaining}'
-    head = (
-        f'{{"kind":"{resource.info.list_kind}","apiVersion":"{api_version(resource.info)}",'
-        f'"metadata":{{{meta}}},"items":['
-    ).encode()
+    kind, version = resource.info.list_kind, api_version(resource.info)
+    if shape == METADATA:
+        kind, version = "PartialObjectMetadataList", "meta.k8s.io/v1"
+    head = f'{{"kind":"{kind}","apiVersion":"{version}","metadata":{{{meta}}},"items":['.encode()
     response = web.StreamResponse(headers=_JSON_HEADERS)
     await response.prepare(request)
     items = page.items
@@ -382,7 +392,10 @@ async def _write_list(
         for index, entry in enumerate(items[start : start + LIST_BATCH], start):
             if index:
                 parts.append(b",")
-            parts.extend(entry.item_chunks())
+            if shape == METADATA:
+                parts.append(metadata_object(entry.raw))
+            else:
+                parts.extend(entry.item_chunks())
         await response.write(b"".join(parts))
         parts = []
     await response.write(b"".join([*parts, b"]}\n"]))
