@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_proxy_latency import percentile
 from watchcache.cache.cache import CacheConfig
 from watchcache.devcluster import ClusterConfig, DevCluster
 from watchcache.proxy.caches import open_caches
 from watchcache.upstream import UpstreamClient, load_kubeconfig
-
-
-def pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def measure(cluster: DevCluster, rate: float, reads: int) -> None:
@@ -79,13 +77,15 @@ async def measure(cluster: DevCluster, rate: float, reads: int) -> None:
         await writing
     print(f"{reads} consistent reads while writing {rate:g}/s; milliseconds")
     print(
-        f"  probe round trip (baseline):   p50 {pct(probes, 0.5):6.2f}  p99 {pct(probes, 0.99):6.2f}  max {max(probes):6.2f}"
+        f"  probe round trip (baseline):   p50 {percentile(probes, 0.5):6.2f}  p99 {percentile(probes, 0.99):6.2f}  max {max(probes):6.2f}"
     )
     print(
-        f"  cache catch-up after the probe: p50 {pct(catch_up, 0.5):6.2f}  p99 {pct(catch_up, 0.99):6.2f}  max {max(catch_up):6.2f}"
+        f"  cache catch-up after the probe: p50 {percentile(catch_up, 0.5):6.2f}  p99 {percentile(catch_up, 0.99):6.2f}  max {max(catch_up):6.2f}"
     )
     print(f"  reads that found the cache behind the probe: {behind}/{reads}")
-    print(f"  catch-up p99 / probe p99: {pct(catch_up, 0.99) / pct(probes, 0.99):.2f}")
+    print(
+        f"  catch-up p99 / probe p99: {percentile(catch_up, 0.99) / percentile(probes, 0.99):.2f}"
+    )
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ watcher's bounded buffer (and count against it, as in kube-apiserver).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
@@ -87,33 +87,22 @@ async def serve_watch(
     return response
 
 
-async def _replay(
-    watcher: Watcher, transport: asyncio.Transport, lines: Iterable[bytes] | AsyncIterable[bytes]
-) -> None:
+async def _replay(watcher: Watcher, transport: asyncio.Transport, lines: Iterable[bytes]) -> None:
     batch: list[bytes] = []
     size = 0
-
-    async def flush() -> None:
-        nonlocal size
-        watcher.write_now(b"".join(batch))
-        batch.clear()
-        size = 0
-        # Polled: aiohttp keeps its drain waiter private, and a replay is
-        # rare and short next to the events it carries.
-        while transport.get_write_buffer_size() > REPLAY_CHUNK_BYTES and not transport.is_closing():  # noqa: ASYNC110
-            await asyncio.sleep(0.001)
-
-    if isinstance(lines, AsyncIterable):
-        async for line in lines:
-            batch.append(line)
-            size += len(line)
-            if size >= REPLAY_CHUNK_BYTES:
-                await flush()
-    else:
-        for line in lines:
-            batch.append(line)
-            size += len(line)
-            if size >= REPLAY_CHUNK_BYTES:
-                await flush()
+    for line in lines:
+        batch.append(line)
+        size += len(line)
+        if size >= REPLAY_CHUNK_BYTES:
+            await _write_batch(watcher, transport, batch)
+            batch, size = [], 0
     if batch:
-        await flush()
+        await _write_batch(watcher, transport, batch)
+
+
+async def _write_batch(watcher: Watcher, transport: asyncio.Transport, batch: list[bytes]) -> None:
+    watcher.write_now(b"".join(batch))
+    # Polled: aiohttp keeps its drain waiter private, and a replay is
+    # rare and short next to the events it carries.
+    while transport.get_write_buffer_size() > REPLAY_CHUNK_BYTES and not transport.is_closing():  # noqa: ASYNC110
+        await asyncio.sleep(0.001)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from watchcache.api.resources import parse_path
+from watchcache.api.resources import RequestPath, parse_path
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
 from watchcache.proxy.drain import StreamTracker
@@ -48,7 +48,15 @@ MAX_FIELD_SIZE = 64 * 1024
 MAX_LINE_SIZE = 64 * 1024
 
 
-_WATCH_VALUES = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+# Go's strconv.ParseBool true values: what kube-apiserver accepts for watch=.
+WATCH_VALUES = frozenset({"1", "t", "T", "true", "TRUE", "True"})
+
+
+def watch_requested(request: web.Request, where: RequestPath | None) -> bool:
+    """A watch: ``watch=<true>`` or a legacy ``/watch/`` path."""
+    return (where is not None and where.legacy_watch) or request.query.get(
+        "watch", ""
+    ) in WATCH_VALUES
 
 
 def verb_and_resource(request: web.Request) -> tuple[str, str]:
@@ -60,7 +68,7 @@ def verb_and_resource(request: web.Request) -> tuple[str, str]:
     resource = where.gvr.resource + (f"/{where.subresource}" if where.subresource else "")
     method = request.method
     if method == "GET":
-        if where.legacy_watch or request.query.get("watch", "") in _WATCH_VALUES:
+        if watch_requested(request, where):
             return "watch", resource
         return ("get" if where.name else "list"), resource
     verbs = {"POST": "create", "PUT": "update", "PATCH": "patch"}

@@ -121,10 +121,6 @@ class CachedResource:
     prober: Prober
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
-    @property
-    def api_version(self) -> str:
-        return api_version(self.info)
-
     def not_synced(self) -> str | None:
         return None if self.reflector.synced.is_set() else "not synced yet"
 

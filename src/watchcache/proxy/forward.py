@@ -31,8 +31,9 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from watchcache.api.resources import parse_path
 from watchcache.api.status import ApiError, service_unavailable, timeout
-from watchcache.proxy.app import verb_and_resource
+from watchcache.proxy.app import WATCH_VALUES, verb_and_resource, watch_requested
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.metrics import ProxyMetrics
@@ -68,10 +69,10 @@ def _is_upgrade(request: web.Request) -> bool:
 
 
 def _is_watch(request: web.Request) -> bool:
+    """A stream that may stay open: a watch, or a followed log."""
     return (
-        request.query.get("watch") in ("true", "1")
-        or "/watch/" in request.path
-        or request.query.get("follow") in ("true", "1")
+        watch_requested(request, parse_path(request.path))
+        or request.query.get("follow", "") in WATCH_VALUES
     )
 
 

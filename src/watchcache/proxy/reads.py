@@ -46,6 +46,7 @@ from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
+from watchcache.proxy.app import watch_requested
 from watchcache.proxy.caches import CachedResource, api_version, bookmarks_for
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.forward import status_response
@@ -84,7 +85,6 @@ MIN_REQUEST_TIMEOUT = 1800.0
 # list's resourceVersion.
 _PROBE_FAILURES = (UpstreamError, KeyError, ValueError, TypeError)
 _PRETTY_AGENTS = ("curl/", "Wget/", "Mozilla/")
-_TRUE = frozenset({"1", "t", "T", "true", "TRUE", "True"})
 
 
 class ReadPath:
@@ -111,7 +111,7 @@ class ReadPath:
         if target is None:
             return await self.forward(request)
         resource, where = target
-        watch = where.legacy_watch or request.query.get("watch", "") in _TRUE
+        watch = watch_requested(request, where)
         listing = watch or not where.name
         shape = negotiate(request.headers.get("Accept", ""), listing=listing and not watch)
         if shape is None:
@@ -198,7 +198,7 @@ class ReadPath:
             elif rv == "0":
                 page = select()  # any state; the limit is ignored
             elif rv == "":
-                if not await self._fresh(resource):
+                if not await self._fresh(resource, self.freshness_wait):
                     return await self._forwarded(request)
                 page = select(limit=options.limit)
             elif options.resource_version_match == EXACT or (
@@ -216,12 +216,13 @@ class ReadPath:
             return await self._forwarded(request)
         return await _write_list(request, resource, page, shape)
 
-    async def _fresh(self, resource: CachedResource) -> bool:
+    async def _fresh(self, resource: CachedResource, within: float) -> bool:
+        """The cache reached upstream's current RV (probed) within ``within``."""
         try:
             target = await resource.prober.current_rv()
         except _PROBE_FAILURES:  # let upstream answer the read
             return False
-        return await self._wait_for(resource, target, self.freshness_wait)
+        return await self._wait_for(resource, target, within)
 
     async def _wait_for(
         self, resource: CachedResource, rv: int, within: float | None = None
@@ -303,7 +304,9 @@ class ReadPath:
         cache = resource.cache
         rv = options.resource_version or ""
         if rv == "":
-            if not await self._fresh(resource) and not await self._caught_up(resource):
+            # A watch cannot be answered from etcd instead: wait as long as
+            # a LIST at an RV would before giving up on the cache.
+            if not await self._fresh(resource, self.rv_wait):
                 return await self._forwarded(request)
         elif rv != "0" and not await self._wait_for(resource, int(rv)):
             return status_response(too_large_resource_version(int(rv), cache.rv))
@@ -327,15 +330,6 @@ class ReadPath:
             deadline=time.monotonic() + self._seconds(options),
             headers=_WATCH_HEADERS,
         )
-
-    async def _caught_up(self, resource: CachedResource) -> bool:
-        """A second, longer chance for a consistent WatchList: a watch
-        cannot be answered from etcd instead, so wait as a LIST would."""
-        try:
-            target = await resource.prober.current_rv()
-        except _PROBE_FAILURES:  # let upstream answer the read
-            return False
-        return await self._wait_for(resource, target)
 
     def _seconds(self, options: ListOptions) -> float:
         return float(options.timeout_seconds or 0) or self._rng.uniform(

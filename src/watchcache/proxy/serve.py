@@ -28,8 +28,7 @@ import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Mapping
 
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
@@ -41,20 +40,23 @@ from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
+from watchcache.upstream.kubeconfig import kubeconfig_paths
 
 __all__ = ["open_proxy", "serve", "upstream_config"]
 
 log = logging.getLogger(__name__)
 
 
-def _kubeconfig_given(config: ServeConfig, environ: os._Environ[str] | dict[str, str]) -> bool:
+def _kubeconfig_given(config: ServeConfig, environ: Mapping[str, str]) -> bool:
+    """A named kubeconfig (flag or $KUBECONFIG, even a missing one: that is
+    an error to report, not a reason to fall back), or kubectl's default."""
     if config.kubeconfig or environ.get("KUBECONFIG"):
         return True
-    return (Path.home() / ".kube" / "config").exists()
+    return any(path.exists() for path in kubeconfig_paths(environ))
 
 
 def upstream_config(
-    config: ServeConfig, environ: os._Environ[str] | dict[str, str] = os.environ
+    config: ServeConfig, environ: Mapping[str, str] = os.environ
 ) -> UpstreamConfig | None:
     """The upstream the settings name, or None for the embedded default."""
     if config.in_cluster:
