@@ -17,8 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from operator import attrgetter
 from pathlib import Path
 
@@ -26,26 +25,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_cache_pods import POD_RESOURCE, PodFactory
+from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.cache import Cache, CacheConfig, Entry
-
-
-@dataclass(frozen=True)
-class _Equals:
-    want: Mapping[str, str]
-
-    @property
-    def empty(self) -> bool:
-        return not self.want
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return frozenset(self.want)
-
-    def matches(self, values: Mapping[str, str]) -> bool:
-        return all(values.get(k) == v for k, v in self.want.items())
-
-    def exact(self, path: str) -> str | None:
-        return self.want.get(path)
 
 
 def per_call(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
@@ -71,8 +52,8 @@ def main() -> None:
     for j in range(10_000):
         cache.apply("MODIFIED", factory.pod(j, cache.rv + 1, app="web"))
     entries: list[Entry] = list(cache.store.entries())
-    api = _Equals({"app": "api"})
-    node = _Equals({"spec.nodeName": "node-00042"})
+    api = LabelSelector.parse("app=api")
+    node = FieldSelector.parse("spec.nodeName=node-00042")
     by_key = attrgetter("key")
 
     def scan(pred: Callable[[Entry], bool]) -> int:

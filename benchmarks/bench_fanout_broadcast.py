@@ -30,11 +30,10 @@ import multiprocessing as mp
 import resource
 import time
 import tracemalloc
-from collections.abc import Mapping
-from dataclasses import dataclass
 
 from aiohttp import web
 
+from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.stream import serve_watch
@@ -46,16 +45,6 @@ def raise_nofile(n: int) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < n:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
-
-
-@dataclass(frozen=True)
-class Everything:
-    @property
-    def empty(self) -> bool:
-        return True
-
-    def matches(self, values: Mapping[str, str]) -> bool:
-        return True
 
 
 class Ev:
@@ -199,11 +188,14 @@ async def ceiling(watchers: int, lines: list[bytes]) -> float:
 # -- watchcache ---------------------------------------------------------------
 
 
+def _no_initial_events() -> tuple[tuple[bytes, ...], int]:
+    return (), 0
+
+
 async def start_watchcache(registry: Registry) -> tuple[web.AppRunner, int]:
     async def handler(request: web.Request) -> web.StreamResponse:
-        return await serve_watch(
-            request, registry, WatchFilter(None, Everything(), Everything()), 0
-        )
+        everything = WatchFilter(None, LabelSelector(), FieldSelector())
+        return await serve_watch(request, registry, everything, _no_initial_events)
 
     app = web.Application()
     app.router.add_get("/watch", handler)

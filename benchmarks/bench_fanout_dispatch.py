@@ -18,9 +18,8 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 
+from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.watcher import Watcher
@@ -35,21 +34,6 @@ class NullSink:
 
     def is_closing(self) -> bool:
         return False
-
-
-@dataclass(frozen=True)
-class Exact:
-    required: Mapping[str, str]
-
-    @property
-    def empty(self) -> bool:
-        return not self.required
-
-    def matches(self, values: Mapping[str, str]) -> bool:
-        return all(values.get(k) == v for k, v in self.required.items())
-
-    def exact(self, key: str) -> str | None:
-        return self.required.get(key)
 
 
 class PodEvent:
@@ -97,7 +81,9 @@ async def measure(watchers: int, events: int, indexed: bool) -> float:
     for i in range(watchers):
         registry.add(
             Watcher(
-                NullSink(), WatchFilter(None, Exact({}), Exact({"spec.nodeName": f"node-{i}"})), 0
+                NullSink(),
+                WatchFilter(None, LabelSelector(), FieldSelector.parse(f"spec.nodeName=node-{i}")),
+                0,
             )
         )
     batch = [PodEvent(rv) for rv in range(1, events + 1)]

@@ -1,0 +1,35 @@
+"""The fan-out benchmarks still run (tiny sizes): a benchmark that breaks
+silently when an interface changes reports nothing at all."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[3]
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        ("bench_fanout_dispatch.py", ["--events", "200"], "ratio to 100"),
+        (
+            "bench_fanout_broadcast.py",
+            ["--watchers", "20", "--events", "64", "--idle", "20"],
+            "ratio watchcache / ceiling",
+        ),
+    ],
+)
+def test_benchmark_runs(script: str, args: list[str], expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert expected in done.stdout
