@@ -17,14 +17,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 from pathlib import Path
-
-import yaml
 
 from benchmarks.nodesim.driver import RunConfig, run
 from benchmarks.nodesim.node import PROFILES
 from benchmarks.nodesim.target import Target
+from watchcache.upstream import load_kubeconfig
+from watchcache.upstream.tls import build_context
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,11 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="write the JSON result here too")
     args = parser.parse_args(argv)
 
+    context = None
     if args.kubeconfig:
-        server, token, ca = _from_kubeconfig(args.kubeconfig)
+        server, token, context = _from_kubeconfig(args.kubeconfig)
         args.server = args.server or server
         args.token = args.token or token
-        args.ca = args.ca or ca
     if not args.server:
         parser.error("give --server or --kubeconfig")
     config = RunConfig(
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         ca_file=args.ca,
         insecure=args.insecure,
         connections=args.connections,
+        ssl_context=context,
     )
 
     async def go() -> dict[str, object]:
@@ -144,15 +146,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if delivery["lost"] == delivery["duplicated"] == delivery["out_of_order"] == 0 else 1
 
 
-def _from_kubeconfig(path: Path) -> tuple[str, str | None, str | None]:
-    doc = yaml.safe_load(path.read_text())
-    context = next(c["context"] for c in doc["contexts"] if c["name"] == doc["current-context"])
-    cluster = next(c["cluster"] for c in doc["clusters"] if c["name"] == context["cluster"])
-    user = next(u["user"] for u in doc["users"] if u["name"] == context["user"])
-    ca = cluster.get("certificate-authority")
-    if ca and not Path(ca).is_absolute():
-        ca = str(path.parent / ca)
-    return cluster["server"], user.get("token"), ca
+def _from_kubeconfig(path: Path) -> tuple[str, str | None, ssl.SSLContext | None]:
+    """Server, token and TLS context as watchcache's own loader reads the
+    kubeconfig (tokens, token files, client certificates, exec plugins)."""
+    config = load_kubeconfig(path)
+    credential = asyncio.run(config.credentials.get())
+    https = config.server.startswith("https:")
+    return (
+        config.server,
+        credential.token,
+        build_context(config.tls, credential.client_cert) if https else None,
+    )
 
 
 if __name__ == "__main__":

@@ -33,13 +33,15 @@ class Target:
     ca_file: str | None = None
     insecure: bool = False
     connections: int = 200
+    # Set when the target comes from a kubeconfig: it wins over ca_file.
+    ssl_context: ssl.SSLContext | None = None
 
     def __post_init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Target:
-        context: ssl.SSLContext | bool = False
-        if self.base_url.startswith("https"):
+        context: ssl.SSLContext | bool = self.ssl_context or False
+        if self.base_url.startswith("https") and self.ssl_context is None:
             context = ssl.create_default_context(cafile=self.ca_file)
             if self.insecure:
                 context.check_hostname = False
