@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from watchcache.api.continuetoken import ContinueToken, decode_continue
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.selectors import FieldSelector, LabelSelector
-from watchcache.api.status import ApiError, bad_request, cause, invalid
+from watchcache.api.status import bad_request, cause, invalid
 
 __all__ = ["EXACT", "NOT_OLDER_THAN", "ListOptions"]
 
