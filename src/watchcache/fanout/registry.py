@@ -34,6 +34,7 @@ deadline (timeoutSeconds) is closed.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import time
@@ -121,6 +122,8 @@ class Registry:
         group = bucket.get(key)
         if group is None:
             group = bucket[key] = _Group(watcher.filter)
+        else:
+            watcher.filter = group.filter  # equal: keep one copy, not one per watcher
         group.watchers.add(watcher)
         now = self._clock()
         if watcher.bookmarks:
@@ -143,6 +146,10 @@ class Registry:
                 del bucket[key]
         if not bucket:
             del self._buckets[watcher.index_key]
+
+    def closers(self, reason: str) -> list[Callable[[], None]]:
+        """A callback per open watcher that closes it for ``reason``."""
+        return [functools.partial(watcher.close, reason) for watcher in self._all()]
 
     def close_all(self, reason: str) -> None:
         """End every stream: the cache relisted (clients resume by RV, as

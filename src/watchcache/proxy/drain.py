@@ -10,6 +10,10 @@ spreads reconnects the way clients' own timeouts would).
 Glossary:
     stream   a response that stays open (a watch, a relayed log follow);
              it registers a close callback while it is open
+    source   streams tracked elsewhere, asked for their close callbacks
+             when a drain begins: the watches served from the cache, which
+             their fan-out registry already knows (a handle each would
+             cost memory on every idle watcher)
     drain    stop accepting (done by the server), then close streams
 
 Invariant: a stream is in ``_open`` from ``open()`` until its handle is
@@ -21,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 __all__ = ["StreamHandle", "StreamTracker"]
 
@@ -52,9 +56,11 @@ class StreamTracker:
         # Insertion order is opening order: dicts keep it.
         self._open: dict[int, StreamHandle] = {}
         self._seq = itertools.count()
+        self._sources: list[Callable[[], Iterable[Callable[[], None]]]] = []
         self.draining = False
 
     def __len__(self) -> int:
+        """Streams opened here; a source's are not counted."""
         return len(self._open)
 
     def __repr__(self) -> str:
@@ -69,14 +75,20 @@ class StreamTracker:
             handle.close()
         return handle
 
+    def add_source(self, source: Callable[[], Iterable[Callable[[], None]]]) -> None:
+        """Streams kept elsewhere: ``source()`` gives their close callbacks."""
+        self._sources.append(source)
+
     async def drain(self, spread: float) -> None:
-        """Close every open stream, evenly over ``spread`` seconds."""
+        """Close every open stream, evenly over ``spread`` seconds: this
+        tracker's, oldest first, then the sources'."""
         self.draining = True
-        handles = list(self._open.values())
-        if not handles:
+        closers = [handle.close for handle in self._open.values()]
+        closers += [close for source in self._sources for close in source()]
+        if not closers:
             return
-        gap = spread / len(handles) if spread > 0 else 0.0
-        for handle in handles:
-            handle.close()
+        gap = spread / len(closers) if spread > 0 else 0.0
+        for close in closers:
+            close()
             if gap:
                 await asyncio.sleep(gap)

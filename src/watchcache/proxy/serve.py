@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
@@ -92,6 +93,7 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.not_synced)
+            streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
         proxy = await start_proxy(parts)
         try:
             yield proxy

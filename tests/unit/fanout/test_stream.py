@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 from tests.unit.fanout.fakes import EqSelector, Event, Obj
 
+from watchcache.devcluster.pki import make_pki
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.stream import serve_watch
 
 
-async def start(registry: Registry, **options: object) -> tuple[web.AppRunner, str]:
+async def start(
+    registry: Registry, ssl_context: ssl.SSLContext | None = None, **options: object
+) -> tuple[web.AppRunner, str]:
     async def handler(request: web.Request) -> web.StreamResponse:
         kwargs = dict(options)
         selector = request.query.get("color")
@@ -27,10 +32,11 @@ async def start(registry: Registry, **options: object) -> tuple[web.AppRunner, s
     app.router.add_get("/watch", handler)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    return runner, f"http://127.0.0.1:{port}/watch"
+    scheme = "https" if ssl_context else "http"
+    return runner, f"{scheme}://127.0.0.1:{port}/watch"
 
 
 async def wait_for_watchers(registry: Registry, count: int) -> None:
@@ -120,3 +126,105 @@ async def test_a_client_that_leaves_is_forgotten_on_tick() -> None:
     finally:
         registry.close_all("test over")
         await runner.cleanup()
+
+
+async def _events_then_a_clean_end(url: str, registry: Registry, **client: object) -> None:
+    """One watcher sees its events, live, then the terminating chunk."""
+    async with (
+        aiohttp.ClientSession(**client) as session,  # type: ignore[arg-type]
+        session.get(url + "?color=blue") as resp,
+    ):
+        assert resp.status == 200
+        await wait_for_watchers(registry, 1)
+        await registry.dispatch(Event("ADDED", 2, Obj("ns", "a", {"color": "blue"})))
+        line = json.loads(await asyncio.wait_for(resp.content.readline(), 5))
+        assert line["object"]["metadata"]["name"] == "a"
+        registry.close_all("deadline")
+        assert await asyncio.wait_for(resp.content.read(), 5) == b""
+
+
+async def test_a_live_watch_is_handed_over_and_aiohttp_lets_go() -> None:
+    """Once live, aiohttp holds nothing of the watch (that is what makes an
+    idle watcher small), and events still flow until a clean end."""
+    registry = Registry()
+    runner, url = await start(registry)
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url + "?color=blue") as resp:
+            await wait_for_watchers(registry, 1)
+            assert runner.server is not None
+            for _ in range(100):
+                if not runner.server.connections:
+                    break
+                await asyncio.sleep(0.01)
+            assert runner.server.connections == []
+            assert resp.headers["Connection"] == "close"
+            await registry.dispatch(Event("ADDED", 2, Obj("ns", "a", {"color": "blue"})))
+            line = json.loads(await asyncio.wait_for(resp.content.readline(), 5))
+            assert line["object"]["metadata"]["name"] == "a"
+            registry.close_all("deadline")
+            assert await asyncio.wait_for(resp.content.read(), 5) == b""
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
+
+
+async def test_a_client_that_leaves_a_handed_over_watch_is_forgotten_at_once() -> None:
+    registry = Registry()
+    runner, url = await start(registry)
+    try:
+        async with aiohttp.ClientSession() as session:
+            resp = await session.get(url)
+            await wait_for_watchers(registry, 1)
+            watcher = next(iter(registry.candidates(Event("ADDED", 2, Obj("ns", "z", {})))))
+            resp.close()
+            # No tick: the connection's protocol hears the socket close.
+            assert await asyncio.wait_for(watcher.closed, 5) == "client went away"
+        assert len(registry) == 0
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
+
+
+async def test_a_handed_over_watch_over_tls(tmp_path: Path) -> None:
+    pki = make_pki(tmp_path / "pki")  # its serving certificate names 127.0.0.1
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(pki.serving_crt, pki.serving_key)
+    client = ssl.create_default_context(cafile=str(pki.ca_crt))
+    registry = Registry()
+    runner, url = await start(registry, ssl_context=server)
+    try:
+        await _events_then_a_clean_end(url, registry, connector=aiohttp.TCPConnector(ssl=client))
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
+
+
+def test_a_handed_over_watch_under_uvloop() -> None:
+    """The proxy runs on uvloop, whose transports are not asyncio's classes."""
+    import uvloop
+
+    async def scenario() -> None:
+        registry = Registry()
+        runner, url = await start(registry)
+        try:
+            await _events_then_a_clean_end(url, registry)
+        finally:
+            registry.close_all("test over")
+            await runner.cleanup()
+
+    # A thread of its own: this test's own event loop is not uvloop's.
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            uvloop.run(scenario())
+        except BaseException as err:  # reported below, in the test's thread
+            errors.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert errors == []

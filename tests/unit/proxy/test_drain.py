@@ -37,3 +37,17 @@ async def test_a_stream_opened_while_draining_closes_at_once() -> None:
     assert calls == ["late"] and handle.closed
     handle.close()
     assert calls == ["late"]
+
+
+async def test_a_sources_streams_are_closed_after_the_trackers_own_in_the_same_spread() -> None:
+    tracker = StreamTracker()
+    closed: list[str] = []
+    tracker.open(lambda: closed.append("forwarded"))
+    tracker.add_source(
+        lambda: [lambda: closed.append("cached 1"), lambda: closed.append("cached 2")]
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await tracker.drain(0.3)
+    assert closed == ["forwarded", "cached 1", "cached 2"]
+    assert loop.time() - started >= 0.25  # three streams, a gap of 0.1 s after each

@@ -1,0 +1,56 @@
+"""Stopping a proxy in front of the simulator: watches served from the
+cache end cleanly, spread over --shutdown-spread, before the listeners
+close."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+import aiohttp
+
+from watchcache.proxy.config import add_arguments, load_config
+from watchcache.proxy.serve import open_proxy
+from watchcache.testing.app import Simulator
+from watchcache.upstream import UpstreamConfig
+
+
+async def test_cached_watches_end_cleanly_spread_over_the_shutdown() -> None:
+    sim = Simulator()
+    url = await sim.start("127.0.0.1", 0)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0.6", "--resources", "pods"]
+    config = load_config(parser.parse_args(args), {})
+    try:
+        async with (
+            open_proxy(config, UpstreamConfig(url)) as proxy,
+            aiohttp.ClientSession() as session,
+        ):
+            for _ in range(200):
+                async with session.get(proxy.urls[0] + "/readyz") as r:
+                    if r.status == 200:
+                        break
+                await asyncio.sleep(0.02)
+            watches = [
+                await session.get(proxy.urls[0] + "/api/v1/pods?watch=1&resourceVersion=0")
+                for _ in range(3)
+            ]
+            assert [w.status for w in watches] == [200, 200, 200]
+            ended: list[float] = []
+
+            async def read_to_the_end(watch: aiohttp.ClientResponse) -> None:
+                assert await watch.content.read() == b""  # the terminating chunk, no error
+                ended.append(time.monotonic())
+
+            readers = [asyncio.create_task(read_to_the_end(w)) for w in watches]
+            started = time.monotonic()
+            await asyncio.wait_for(proxy.stop(), 10)
+            await asyncio.wait_for(asyncio.gather(*readers), 5)
+            assert len(ended) == 3
+            # Spread: the last closes a gap (0.2 s) or more after the first.
+            assert max(ended) - min(ended) >= 0.15
+            assert max(ended) - started < 5
+    finally:
+        await sim.stop()
