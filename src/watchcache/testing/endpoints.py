@@ -36,10 +36,11 @@ from watchcache.api.resources import (
 )
 from watchcache.testing import protobuf
 from watchcache.testing.admission import SCALABLE, has_status_subresource
+from watchcache.testing.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
 from watchcache.testing.patch import apply_patch
 from watchcache.testing.protobuf import PROTOBUF
 from watchcache.testing.reads import Page, list_bytes, page, plan, too_large
-from watchcache.testing.store import Store, full_object
+from watchcache.testing.store import Store, full_object, key_of
 from watchcache.testing.tables import table, table_version
 from watchcache.testing.verbs import DeleteOptions, Verbs
 from watchcache.testing.watch import Watcher, WatchHub
@@ -170,6 +171,8 @@ class Endpoints:
             return self._object(info, self.verbs.create(info, path.namespace, body or {}), 201)
         if method == "PUT" and path.name:
             return self.put(path, info, body or {})
+        if method == "PATCH" and path.name and request.content_type == APPLY_PATCH:
+            return self.server_side_apply(path, info, query, await request.read())
         if method == "PATCH" and path.name:
             return self.patch(path, info, request.content_type, await request.read())
         if method == "DELETE":
@@ -213,6 +216,33 @@ class Endpoints:
             return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
         patched = apply_patch(info, content_type, self.verbs.full(info, current), raw)
         entry = self.verbs.update(info, path.namespace, path.name, patched, path.subresource)
+        return self._object(info, entry)
+
+    def server_side_apply(
+        self, path: RequestPath, info: ResourceInfo, query: Mapping[str, str], raw: bytes
+    ) -> web.Response:
+        """Create or update from an applied config (apply.py's subset)."""
+        manager = query.get("fieldManager", "")
+        if not manager:
+            cause = status.cause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager"
+            )
+            raise status.invalid("PatchOptions", "", [cause], "meta.k8s.io")
+        if path.subresource not in ("", "status"):
+            raise status.method_not_allowed()
+        config = parse_config(info, path.name, raw)
+        force = query.get("force", "").lower() in ("1", "t", "true")
+        request = ApplyRequest(info, path.name, manager, force, self.verbs.clock())
+        current = self.store.collection(info).get(key_of(path.namespace, path.name))
+        if current is None:
+            if path.subresource:
+                raise status.not_found(info.gvr.resource, path.name, info.gvr.group)
+            obj = apply(request, None, config)
+            managed = obj["metadata"].pop("managedFields")
+            created = self.verbs.create(info, path.namespace, obj, managed)
+            return self._object(info, created, 201)
+        result = apply(request, self.verbs.full(info, current), config)
+        entry = self.verbs.update(info, path.namespace, path.name, result, path.subresource)
         return self._object(info, entry)
 
     def delete(
