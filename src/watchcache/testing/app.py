@@ -68,7 +68,7 @@ class Simulator:
         self.config = config or SimulatorConfig()
         self.store = Store(self.config.history_size, self.config.log_size)
         self.verbs = Verbs(self.store, self.config.clock, self.config.seed)
-        self.hub = WatchHub(self.store)
+        self.hub = WatchHub(self.store, self.config.monotonic)
         self.faults = Faults(self.store, self.hub)
         self.endpoints = Endpoints(
             self.store, self.verbs, self.hub, self.config.stream, self.config.monotonic
