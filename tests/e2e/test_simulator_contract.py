@@ -16,14 +16,13 @@ import secrets
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
 
-from watchcache.devcluster import ClusterConfig, DevCluster
+from watchcache.devcluster import DevCluster
 from watchcache.testing import Simulator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -80,28 +79,25 @@ class Target:
             self.sim.faults.shrink_history(1)
 
 
-async def _kube(tmp: Path) -> tuple[DevCluster, aiohttp.ClientSession]:
-    cluster = DevCluster(ClusterConfig(workdir=tmp, tie_to_parent=True))
-    await asyncio.to_thread(cluster.start)
+def _kube_session(cluster: DevCluster) -> aiohttp.ClientSession:
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
-    session = aiohttp.ClientSession(
+    return aiohttp.ClientSession(
         headers={"Authorization": f"Bearer {cluster.admin_token}", "Accept": "application/json"},
         connector=aiohttp.TCPConnector(ssl=context),
     )
-    return cluster, session
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["kube", "sim"])
-async def target(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Target]:
+async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
     if request.param == "kube":
-        cluster, session = await _kube(tmp_path_factory.mktemp("contract-cluster"))
+        # The session's control plane (conftest.py), shared with the other
+        # e2e suites: each test here works in a namespace of its own.
+        cluster: DevCluster = request.getfixturevalue("dev_cluster")
+        session = _kube_session(cluster)
         try:
             yield Target("kube", cluster.url, session, cluster=cluster)
         finally:
             await session.close()
-            await asyncio.to_thread(cluster.stop)
         return
     sim = Simulator()
     url = await sim.start()
