@@ -78,8 +78,7 @@ def parse_config(info: ResourceInfo, name: str, raw: bytes) -> dict[str, Any]:
         raise status.bad_request(f"error decoding YAML: {err}") from None
     if not isinstance(config, dict):
         raise status.bad_request("the body of an apply patch must be an object")
-    gvr = info.gvr
-    api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+    api_version = _api_version(info)
     if config.get("kind") != info.kind or config.get("apiVersion") != api_version:
         raise status.bad_request(
             f"apply patch must name kind {info.kind!r} and apiVersion {api_version!r}"
@@ -175,8 +174,7 @@ def _tree_of(paths: set[Path]) -> dict[str, Any]:
 def _managed_fields(
     request: ApplyRequest, current: dict[str, Any] | None, owned: dict[str, set[Path]]
 ) -> list[dict[str, Any]]:
-    gvr = request.info.gvr
-    api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+    api_version = _api_version(request.info)
     previous = {
         entry.get("manager"): entry
         for entry in (current or {}).get("metadata", {}).get("managedFields") or ()
@@ -220,30 +218,35 @@ def _check_conflicts(
             if _value_at(current, path) != _value_at(config, path):
                 found.append((manager, path))
     if found:
-        raise _conflict(request, found)
+        raise _conflict(request, current, found)
 
 
-def _conflict(request: ApplyRequest, found: list[tuple[str, Path]]) -> status.ApiError:
-    gvr = request.info.gvr
-    api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
-    causes = [
-        status.cause(
-            "FieldManagerConflict",
-            f'conflict with "{manager}" using {api_version}',
-            _dotted(path),
-        )
-        for manager, path in found
-    ]
+def _conflict(
+    request: ApplyRequest, current: dict[str, Any], found: list[tuple[str, Path]]
+) -> status.ApiError:
+    """kube-apiserver's conflict Status (seen from 1.20): details carry only
+    the causes; ``using V`` only when that manager applied another version."""
+    versions = {
+        entry.get("manager"): entry.get("apiVersion")
+        for entry in current.get("metadata", {}).get("managedFields") or ()
+    }
+    causes = []
+    for manager, path in found:
+        text = f'conflict with "{manager}"'
+        if versions.get(manager) not in (None, _api_version(request.info)):
+            text += f" using {versions[manager]}"
+        causes.append(status.cause("FieldManagerConflict", text, _dotted(path)))
     if len(found) == 1:
         message = f"Apply failed with 1 conflict: {causes[0]['message']}: {causes[0]['field']}"
     else:
         lines = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
         message = f"Apply failed with {len(found)} conflicts:\n{lines}"
-    details: dict[str, Any] = {"name": request.name}
-    if gvr.group:
-        details["group"] = gvr.group
-    details.update({"kind": gvr.resource, "causes": causes})
-    return status.ApiError(409, "Conflict", message, details)
+    return status.ApiError(409, "Conflict", message, {"causes": causes})
+
+
+def _api_version(info: ResourceInfo) -> str:
+    gvr = info.gvr
+    return f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
 
 
 def _dotted(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,15 +83,9 @@ def test_other_kinds_are_unsupported_media_type() -> None:
 # `kubectl create deployment web --image=nginx --replicas=2 --port=8080 -- sleep 10`
 # (captured from the simulator's socket): gogo writes every non-pointer
 # field, zero or not.
-KUBECTL_132_DEPLOYMENT = bytes.fromhex(
-    "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412c4010a1f0a0377656212"
-    "001a0022002a003200380042005a0a0a0361707012037765621292010802120c0a0a0a036170"
-    "7012037765621a780a1c0a0012001a0022002a003200380042005a0a0a036170701203776562"
-    "1258123a0a056e67696e7812056e67696e781a05736c6565701a0231302a00320b0a00100018"
-    "903f22002a0042006a007200800100880100900100a201001a00320042004a00520058006000"
-    "68008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a00"
-    "2200"
-)
+KUBECTL_132_DEPLOYMENT = (
+    Path(__file__).parents[2] / "data" / "kubectl-1.32-create-deployment.pb"
+).read_bytes()
 
 
 def test_kubectl_132_create_deployment_decodes_as_its_json() -> None:
