@@ -242,3 +242,83 @@ def test_server_side_apply(kubectl: Any) -> None:
     )
     owners = {entry["manager"]: entry["fieldsV1"]["f:data"] for entry in managed}
     assert owners == {"kubectl": {"f:c": {}}, "other": {"f:a": {}}}
+
+
+def test_remaining_generators(kubectl: Any) -> None:
+    """kubectl 1.20 makes cronjobs and PDBs at v1beta1, newer ones at v1:
+    one store answers each at the version it asked for."""
+    suffix = str(int(time.time() * 1000) % 100000)
+    commands = {
+        f"cronjob.batch/cj{suffix}": (
+            "cronjob",
+            f"cj{suffix}",
+            "--image=busybox",
+            "--schedule=* * * * *",
+        ),
+        f"rolebinding.rbac.authorization.k8s.io/rb{suffix}": (
+            "rolebinding",
+            f"rb{suffix}",
+            "--role=r",
+            "--user=u",
+        ),
+        f"clusterrole.rbac.authorization.k8s.io/cr{suffix}": (
+            "clusterrole",
+            f"cr{suffix}",
+            "--verb=get",
+            "--resource=pods",
+        ),
+        f"clusterrolebinding.rbac.authorization.k8s.io/crb{suffix}": (
+            "clusterrolebinding",
+            f"crb{suffix}",
+            f"--clusterrole=cr{suffix}",
+            "--user=u",
+        ),
+        f"resourcequota/q{suffix}": ("quota", f"q{suffix}", "--hard=pods=2,cpu=1"),
+        f"priorityclass.scheduling.k8s.io/pc{suffix}": (
+            "priorityclass",
+            f"pc{suffix}",
+            "--value=7",
+        ),
+        f"poddisruptionbudget.policy/pdb{suffix}": (
+            "poddisruptionbudget",
+            f"pdb{suffix}",
+            "--selector=app=a",
+            "--min-available=50%",
+        ),
+        f"ingress.networking.k8s.io/ing{suffix}": (
+            "ingress",
+            f"ing{suffix}",
+            "--rule=a.example/p=svc:80",
+        ),
+    }
+    for expected, args in commands.items():
+        assert f"{expected} created" in kubectl("create", *args)
+    assert (
+        kubectl("get", "cronjob", f"cj{suffix}", "-o", "jsonpath={.spec.schedule}") == "* * * * *"
+    )
+    hard = json.loads(kubectl("get", "quota", f"q{suffix}", "-o", "jsonpath={.spec.hard}"))
+    assert hard == {"cpu": "1", "pods": "2"}
+    assert kubectl("get", "priorityclass", f"pc{suffix}", "-o", "jsonpath={.value}") == "7"
+    assert kubectl("get", "pdb", f"pdb{suffix}", "-o", "jsonpath={.spec.minAvailable}") == "50%"
+    backend = kubectl(
+        "get",
+        "ing",
+        f"ing{suffix}",
+        "-o",
+        "jsonpath={.spec.rules[0].http.paths[0].backend.service.name}",
+    )
+    assert backend == "svc"
+
+
+def test_label_annotate_set_image_expose(kubectl: Any) -> None:
+    kubectl("create", "deployment", "edit", "--image=nginx")
+    assert "deployment.apps/edit labeled" in kubectl("label", "deployment", "edit", "tier=web")
+    assert "deployment.apps/edit annotated" in kubectl("annotate", "deployment", "edit", "note=x")
+    assert "image updated" in kubectl("set", "image", "deployment/edit", "nginx=nginx:2")
+    assert "service/edit exposed" in kubectl("expose", "deployment", "edit", "--port=80")
+    got = json.loads(kubectl("get", "deployment", "edit", "-o", "json"))
+    assert got["metadata"]["labels"]["tier"] == "web"
+    assert got["metadata"]["annotations"]["note"] == "x"
+    assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+    selector = json.loads(kubectl("get", "service", "edit", "-o", "jsonpath={.spec.selector}"))
+    assert selector == {"app": "edit"}

@@ -40,7 +40,7 @@ from watchcache.testing.apply import APPLY_PATCH, ApplyRequest, apply, parse_con
 from watchcache.testing.patch import apply_patch
 from watchcache.testing.protobuf import PROTOBUF
 from watchcache.testing.reads import Page, list_bytes, page, plan, too_large
-from watchcache.testing.store import Store, full_object, key_of
+from watchcache.testing.store import Store, full_object, key_of, object_prefix
 from watchcache.testing.tables import table, table_version
 from watchcache.testing.verbs import DeleteOptions, Verbs
 from watchcache.testing.watch import Watcher, WatchHub
@@ -180,7 +180,9 @@ class Endpoints:
         raise status.method_not_allowed()
 
     def _object(self, info: ResourceInfo, entry: Any, code: int = 200) -> web.Response:
-        return json_response(full_object(self.store.collection(info).prefix, entry.body), code)
+        # One collection per group and resource, whatever the version the
+        # first write named: answer at the version this request names.
+        return json_response(full_object(object_prefix(info), entry.body), code)
 
     # -- GET, PUT, PATCH, DELETE ---------------------------------------
 
@@ -274,7 +276,7 @@ class Endpoints:
         )
         deleted = self.verbs.delete_many(info, listed.items, options)
         result = type(listed)(deleted, self.store.rv, None, None)
-        return json_response(list_bytes(coll, result))
+        return json_response(list_bytes(coll, result, info))
 
     # -- LIST ------------------------------------------------------------
 
@@ -299,7 +301,7 @@ class Endpoints:
                 _list_meta(result),
             )
             return json_response(msgspec.json.encode(doc))
-        return json_response(list_bytes(coll, result))
+        return json_response(list_bytes(coll, result, info))
 
     async def _wait_for_rv(self, opts: ListOptions) -> None:
         """Wait (3 s at most) until the store reaches a requested RV."""
@@ -345,6 +347,8 @@ class Endpoints:
             await response.write(b'{"type":"ERROR","object":%s}\n' % error.body())
             return response
         render: Render = _joined
+        if object_prefix(info) != coll.prefix:
+            render = _reversioned(coll.prefix, object_prefix(info))
         as_table = table_version(request.headers.get("Accept", ""))
         if as_table:
             render = self._table_lines(info, as_table)
@@ -407,7 +411,7 @@ class Endpoints:
             if bookmarks and (now >= next_bookmark or (not final_sent and now >= final_due)):
                 final_sent = final_sent or now >= final_due
                 next_bookmark = now + self.settings.bookmark_interval
-                await response.write(watcher.bookmark(max(self.store.rv, watcher.after)))
+                await response.write(render([watcher.bookmark(max(self.store.rv, watcher.after))]))
                 continue
             wake_at = deadline
             if bookmarks:
@@ -430,6 +434,16 @@ Render = Callable[[list[bytes]], bytes]
 
 def _joined(lines: list[bytes]) -> bytes:
     return b"".join(lines)
+
+
+def _reversioned(stored: bytes, served: bytes) -> Render:
+    """Lines whose objects name the request's version: each line's object
+    starts with the collection's prefix, which differs only there."""
+
+    def render(lines: list[bytes]) -> bytes:
+        return b"".join(line.replace(stored, served, 1) for line in lines)
+
+    return render
 
 
 def _list_meta(result: Page) -> dict[str, Any]:

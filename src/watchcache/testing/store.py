@@ -56,6 +56,7 @@ __all__ = [
     "Listener",
     "Store",
     "key_of",
+    "object_prefix",
 ]
 
 # kube-apiserver's watch cache bounds (watch_cache.go): at least 100
@@ -128,6 +129,16 @@ class Event:
         return cached
 
 
+def object_prefix(info: ResourceInfo) -> bytes:
+    """``{"kind":K,"apiVersion":V,`` for a built-in kind served at
+    ``info``'s version; empty for custom resources, stored whole."""
+    if not info.builtin:
+        return b""
+    gvr = info.gvr
+    api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+    return b'{"kind":"%s","apiVersion":"%s",' % (info.kind.encode(), api_version.encode())
+
+
 def full_object(prefix: bytes, body: bytes) -> bytes:
     """A GET's or a watch event's object: kind and apiVersion, then the item."""
     if not prefix:
@@ -173,11 +184,7 @@ class Collection:
     @property
     def prefix(self) -> bytes:
         """Bytes before a stored item that make it a full object."""
-        if not self.info.builtin:
-            return b""
-        gvr = self.info.gvr
-        api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
-        return b'{"kind":"%s","apiVersion":"%s",' % (self.info.kind.encode(), api_version.encode())
+        return object_prefix(self.info)
 
     def get(self, key: str) -> Entry | None:
         entry: Entry | None = self.items.get(key)
