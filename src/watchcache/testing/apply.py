@@ -70,10 +70,22 @@ class ApplyRequest:
     now: datetime
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as kube-apiserver reads it into JSON: a date stays a string
+    (PyYAML would make it a datetime); YAML 1.1 booleans (y, on) stay, as
+    they do there."""
+
+
+_ConfigLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_config(info: ResourceInfo, name: str, raw: bytes) -> dict[str, Any]:
     """The applied object, checked the way kube-apiserver checks it."""
     try:
-        config = yaml.safe_load(raw)
+        config = yaml.load(raw, Loader=_ConfigLoader)  # a SafeLoader
     except yaml.YAMLError as err:
         raise status.bad_request(f"error decoding YAML: {err}") from None
     if not isinstance(config, dict):

@@ -101,6 +101,11 @@ def test_apply_leaves_its_arguments_alone() -> None:
     assert first == frozen and config == _cm(k="v")
 
 
+def test_parse_config_keeps_dates_as_strings() -> None:
+    raw = b"{apiVersion: v1, kind: ConfigMap, metadata: {name: c}, data: {day: 2024-01-02}}"
+    assert parse_config(CONFIGMAPS, "c", raw)["data"] == {"day": "2024-01-02"}
+
+
 def test_parse_config_checks_kind_and_name() -> None:
     assert parse_config(CONFIGMAPS, "c", b"{apiVersion: v1, kind: ConfigMap, metadata: {}}") == {
         "apiVersion": "v1",
