@@ -23,8 +23,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from watchcache.devcluster import ClusterConfig, DevCluster
-from watchcache.testing import Simulator
+from watchcache.devcluster import DevCluster
+from watchcache.testing import Simulator, protobuf
+from watchcache.testing.apply import APPLY_PATCH as APPLY
+from watchcache.testing.protobuf import PROTOBUF
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -48,7 +50,7 @@ class Target:
         content_type: str = "application/json",
         **params: str,
     ) -> tuple[int, Any, Any]:
-        data = None if body is None else json.dumps(body).encode()
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         headers = {"Content-Type": content_type} if data is not None else {}
         async with self.session.request(
             method, self.url + path, data=data, headers=headers, params=params
@@ -80,28 +82,25 @@ class Target:
             self.sim.faults.shrink_history(1)
 
 
-async def _kube(tmp: Path) -> tuple[DevCluster, aiohttp.ClientSession]:
-    cluster = DevCluster(ClusterConfig(workdir=tmp, tie_to_parent=True))
-    await asyncio.to_thread(cluster.start)
+def _kube_session(cluster: DevCluster) -> aiohttp.ClientSession:
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
-    session = aiohttp.ClientSession(
+    return aiohttp.ClientSession(
         headers={"Authorization": f"Bearer {cluster.admin_token}", "Accept": "application/json"},
         connector=aiohttp.TCPConnector(ssl=context),
     )
-    return cluster, session
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=["kube", "sim"])
-async def target(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Target]:
+async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
     if request.param == "kube":
-        cluster, session = await _kube(tmp_path_factory.mktemp("contract-cluster"))
+        # The session's control plane (conftest.py), shared with the other
+        # e2e suites: each test here works in a namespace of its own.
+        cluster: DevCluster = request.getfixturevalue("dev_cluster")
+        session = _kube_session(cluster)
         try:
             yield Target("kube", cluster.url, session, cluster=cluster)
         finally:
             await session.close()
-            await asyncio.to_thread(cluster.stop)
         return
     sim = Simulator()
     url = await sim.start()
@@ -360,6 +359,92 @@ async def test_patch_kinds(target: Target, ns: str) -> None:
     ops = [{"op": "add", "path": "/metadata/labels/j", "value": "1"}]
     code, _, body = await target.call("PATCH", f"{path}/p", ops, "application/json-patch+json")
     assert code == 200 and body["metadata"]["labels"] == {"app": "x", "j": "1"}
+
+
+# What kubectl 1.32 sent for `create deployment|service clusterip|ingress`
+# (tests/data): the protobuf bodies its typed generators send.
+KUBECTL_BODIES = {
+    "deployment": "/apis/apps/v1/namespaces/{ns}/deployments",
+    "service-clusterip": "/api/v1/namespaces/{ns}/services",
+    "ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
+}
+DATA = Path(__file__).parents[1] / "data"
+
+
+def _contains(actual: Any, expected: Any) -> bool:
+    """``expected`` is ``actual`` less the fields a server defaults."""
+    if isinstance(expected, dict):
+        return isinstance(actual, dict) and all(
+            k in actual and _contains(actual[k], v) for k, v in expected.items()
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_contains(a, e) for a, e in zip(actual, expected, strict=True))
+        )
+    return bool(actual == expected)
+
+
+@pytest.mark.parametrize("generator", sorted(KUBECTL_BODIES))
+async def test_protobuf_bodies_mean_what_kube_apiserver_reads(
+    target: Target, ns: str, generator: str
+) -> None:
+    """The simulator's reading of kubectl's protobuf (protobuf.decode) is
+    what the real server stores, up to the fields it defaults."""
+    raw = (DATA / f"kubectl-1.32-create-{generator}.pb").read_bytes()
+    path = KUBECTL_BODIES[generator].format(ns=ns)
+    code, _, created = await target.call("POST", path, raw, PROTOBUF)
+    assert code == 201, created
+    expected = protobuf.decode(raw)
+    expected["metadata"]["namespace"] = ns
+    code, _, stored = await target.call("GET", f"{path}/{expected['metadata']['name']}")
+    assert code == 200 and _contains(stored, expected), (stored, expected)
+
+
+# -- server-side apply ---------------------------------------------------------
+
+
+def _applied(name: str, **data: str) -> bytes:
+    return json.dumps(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+    ).encode()
+
+
+async def test_server_side_apply_between_apply_managers(target: Target, ns: str) -> None:
+    """Create by apply, removal of a field its manager drops, the conflict
+    Status another apply manager gets, and force. (The simulator records no
+    ownership for non-apply writes; kube-apiserver does: not tested here.)"""
+    path = f"/api/v1/namespaces/{ns}/configmaps/ssa"
+    code, _, created = await target.call(
+        "PATCH", path, _applied("ssa", a="1", b="2"), APPLY, fieldManager="one"
+    )
+    assert code == 201 and created["data"] == {"a": "1", "b": "2"}
+    [entry] = created["metadata"]["managedFields"]
+    assert (entry["manager"], entry["operation"], entry["fieldsType"]) == (
+        "one",
+        "Apply",
+        "FieldsV1",
+    )
+    assert entry["fieldsV1"]["f:data"] == {"f:a": {}, "f:b": {}}
+    code, _, dropped = await target.call(
+        "PATCH", path, _applied("ssa", a="1"), APPLY, fieldManager="one"
+    )
+    assert code == 200 and dropped["data"] == {"a": "1"}
+    code, _, refused = await target.call(
+        "PATCH", path, _applied("ssa", a="2"), APPLY, fieldManager="two"
+    )
+    message = 'Apply failed with 1 conflict: conflict with "one": .data.a'
+    cause = {"reason": "FieldManagerConflict", "message": 'conflict with "one"', "field": ".data.a"}
+    assert (code, refused) == (409, _status(409, "Conflict", message, {"causes": [cause]}))
+    code, _, forced = await target.call(
+        "PATCH", path, _applied("ssa", a="2"), APPLY, fieldManager="two", force="true"
+    )
+    assert code == 200 and forced["data"] == {"a": "2"}
+    owners = {
+        e["manager"]: e["fieldsV1"].get("f:data") for e in forced["metadata"]["managedFields"]
+    }
+    assert owners == {"two": {"f:a": {}}}
 
 
 # -- LIST --------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """kubectl 1.20 and the machine's kubectl against the simulator, default
-flags: get, create, apply, patch, delete, get -w, --chunk-size.
+flags: get, create (files and the typed generators, which kubectl 1.3x
+sends as protobuf), apply (client-side and --server-side), patch (strategic,
+merge, json), delete, get -w, --chunk-size.
 
 The simulator runs on its own thread (BackgroundSimulator), since kubectl
 is a blocking subprocess here.
@@ -118,6 +120,10 @@ def test_apply_creates_then_configures(kubectl: Any) -> None:
 
 def test_patch_kinds(kubectl: Any) -> None:
     kubectl("create", "-f", "-", stdin=POD.format(name="p", image="nginx"))
+    # kubectl patch's default type is strategic: containers merge by name.
+    kubectl("patch", "pod", "p", "-p", '{"spec":{"containers":[{"name":"c","image":"nginx:3"}]}}')
+    containers = json.loads(kubectl("get", "pod", "p", "-o", "jsonpath={.spec.containers}"))
+    assert [(c["name"], c["image"]) for c in containers] == [("c", "nginx:3")]
     kubectl("patch", "pod", "p", "-p", '{"metadata":{"labels":{"s":"1"}}}')
     kubectl("patch", "pod", "p", "--type=merge", "-p", '{"metadata":{"labels":{"m":"1"}}}')
     kubectl(
@@ -163,7 +169,8 @@ def test_get_watch_sees_new_pod(kubectl: Any) -> None:
 
 
 def test_typed_generators(kubectl: Any) -> None:
-    """Newer kubectl sends these bodies as protobuf, 1.20 as JSON."""
+    """Newer kubectl sends these bodies as protobuf, 1.20 as JSON; both
+    must come out as the same objects."""
     assert "configmap/gen created" in kubectl("create", "configmap", "gen", "--from-literal=a=b")
     assert "secret/gen created" in kubectl(
         "create", "secret", "generic", "gen", "--from-literal=p=q"
@@ -173,3 +180,145 @@ def test_typed_generators(kubectl: Any) -> None:
     assert kubectl("get", "secret", "gen", "-o", "jsonpath={.data.p}") == "cQ=="
     name = f"gen-{int(time.time() * 1000) % 100000}"
     assert f"namespace/{name} created" in kubectl("create", "namespace", name)
+
+
+def test_create_deployment_and_other_generators(kubectl: Any) -> None:
+    out = kubectl("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    assert "deployment.apps/web created" in out
+    deployment = json.loads(kubectl("get", "deployment", "web", "-o", "json"))
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert (container["name"], container["image"]) == ("nginx", "nginx")
+    assert "service/web created" in kubectl(
+        "create", "service", "clusterip", "web", "--tcp=80:8080"
+    )
+    ports = json.loads(kubectl("get", "service", "web", "-o", "jsonpath={.spec.ports}"))
+    assert [(p["port"], p["targetPort"], p["protocol"]) for p in ports] == [(80, 8080, "TCP")]
+    assert "job.batch/once created" in kubectl("create", "job", "once", "--image=busybox")
+    policy = kubectl("get", "job", "once", "-o", "jsonpath={.spec.template.spec.restartPolicy}")
+    assert policy == "Never"
+    assert "role.rbac.authorization.k8s.io/reader created" in kubectl(
+        "create", "role", "reader", "--verb=get,list", "--resource=pods"
+    )
+    rules = json.loads(kubectl("get", "role", "reader", "-o", "jsonpath={.rules}"))
+    assert rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]
+    assert "serviceaccount/robot created" in kubectl("create", "serviceaccount", "robot")
+    assert "deployment.apps/web scaled" in kubectl("scale", "deployment", "web", "--replicas=3")
+    assert kubectl("get", "deployment", "web", "-o", "jsonpath={.spec.replicas}") == "3"
+
+
+CONFIG = """
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ssa
+data:
+{data}
+"""
+
+
+def _config(**data: str) -> str:
+    return CONFIG.format(data="\n".join(f'  {k}: "{v}"' for k, v in data.items()))
+
+
+def test_server_side_apply(kubectl: Any) -> None:
+    applied = kubectl("apply", "--server-side", "-f", "-", stdin=_config(a="1", b="2"))
+    assert "configmap/ssa serverside-applied" in applied
+    # Leaving b out of the manager's config removes it.
+    kubectl("apply", "--server-side", "-f", "-", stdin=_config(a="1", c="3"))
+    data = json.loads(kubectl("get", "configmap", "ssa", "-o", "jsonpath={.data}"))
+    assert data == {"a": "1", "c": "3"}
+    # Another manager changing a field the first one owns: a conflict...
+    other = ("apply", "--server-side", "--field-manager=other", "-f", "-")
+    refused = kubectl(*other, stdin=_config(a="9"), check=False)
+    assert 'conflict with "kubectl"' in refused and ".data.a" in refused
+    # ...unless forced, which moves the field to it.
+    kubectl(*other, "--force-conflicts", stdin=_config(a="9"))
+    data = json.loads(kubectl("get", "configmap", "ssa", "-o", "jsonpath={.data}"))
+    assert data == {"a": "9", "c": "3"}
+    managed = json.loads(
+        kubectl("get", "configmap", "ssa", "-o", "jsonpath={.metadata.managedFields}")
+    )
+    owners = {entry["manager"]: entry["fieldsV1"]["f:data"] for entry in managed}
+    assert owners == {"kubectl": {"f:c": {}}, "other": {"f:a": {}}}
+
+
+def test_remaining_generators(kubectl: Any) -> None:
+    """kubectl 1.20 makes cronjobs and PDBs at v1beta1, newer ones at v1:
+    one store answers each at the version it asked for."""
+    suffix = str(int(time.time() * 1000) % 100000)
+    commands = {
+        f"cronjob.batch/cj{suffix}": (
+            "cronjob",
+            f"cj{suffix}",
+            "--image=busybox",
+            "--schedule=* * * * *",
+        ),
+        f"rolebinding.rbac.authorization.k8s.io/rb{suffix}": (
+            "rolebinding",
+            f"rb{suffix}",
+            "--role=r",
+            "--user=u",
+        ),
+        f"clusterrole.rbac.authorization.k8s.io/cr{suffix}": (
+            "clusterrole",
+            f"cr{suffix}",
+            "--verb=get",
+            "--resource=pods",
+        ),
+        f"clusterrolebinding.rbac.authorization.k8s.io/crb{suffix}": (
+            "clusterrolebinding",
+            f"crb{suffix}",
+            f"--clusterrole=cr{suffix}",
+            "--user=u",
+        ),
+        f"resourcequota/q{suffix}": ("quota", f"q{suffix}", "--hard=pods=2,cpu=1"),
+        f"priorityclass.scheduling.k8s.io/pc{suffix}": (
+            "priorityclass",
+            f"pc{suffix}",
+            "--value=7",
+        ),
+        f"poddisruptionbudget.policy/pdb{suffix}": (
+            "poddisruptionbudget",
+            f"pdb{suffix}",
+            "--selector=app=a",
+            "--min-available=50%",
+        ),
+        f"ingress.networking.k8s.io/ing{suffix}": (
+            "ingress",
+            f"ing{suffix}",
+            "--rule=a.example/p=svc:80",
+        ),
+    }
+    for expected, args in commands.items():
+        assert f"{expected} created" in kubectl("create", *args)
+    assert (
+        kubectl("get", "cronjob", f"cj{suffix}", "-o", "jsonpath={.spec.schedule}") == "* * * * *"
+    )
+    hard = json.loads(kubectl("get", "quota", f"q{suffix}", "-o", "jsonpath={.spec.hard}"))
+    assert hard == {"cpu": "1", "pods": "2"}
+    assert kubectl("get", "priorityclass", f"pc{suffix}", "-o", "jsonpath={.value}") == "7"
+    assert kubectl("get", "pdb", f"pdb{suffix}", "-o", "jsonpath={.spec.minAvailable}") == "50%"
+    backend = kubectl(
+        "get",
+        "ing",
+        f"ing{suffix}",
+        "-o",
+        "jsonpath={.spec.rules[0].http.paths[0].backend.service.name}",
+    )
+    assert backend == "svc"
+
+
+def test_label_annotate_set_image_expose(kubectl: Any) -> None:
+    kubectl("create", "deployment", "edit", "--image=nginx")
+    assert "deployment.apps/edit labeled" in kubectl("label", "deployment", "edit", "tier=web")
+    assert "deployment.apps/edit annotated" in kubectl("annotate", "deployment", "edit", "note=x")
+    assert "image updated" in kubectl("set", "image", "deployment/edit", "nginx=nginx:2")
+    assert "service/edit exposed" in kubectl("expose", "deployment", "edit", "--port=80")
+    got = json.loads(kubectl("get", "deployment", "edit", "-o", "json"))
+    assert got["metadata"]["labels"]["tier"] == "web"
+    assert got["metadata"]["annotations"]["note"] == "x"
+    assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
+    selector = json.loads(kubectl("get", "service", "edit", "-o", "jsonpath={.spec.selector}"))
+    assert selector == {"app": "edit"}

@@ -67,3 +67,82 @@ def test_conflict_on_stale_update(core: client.CoreV1Api) -> None:
     with pytest.raises(ApiException) as caught:
         core.replace_namespaced_pod("u", "default", created)
     assert caught.value.status == 409
+
+
+def test_patch_kinds(core: client.CoreV1Api) -> None:
+    core.create_namespaced_pod("default", _pod("p"))
+    strategic = {"spec": {"containers": [{"name": "c", "image": "busybox:2"}]}}
+    core.patch_namespaced_pod(
+        "p", "default", strategic, _content_type="application/strategic-merge-patch+json"
+    )
+    merge = {"metadata": {"labels": {"m": "1"}}}
+    core.patch_namespaced_pod("p", "default", merge, _content_type="application/merge-patch+json")
+    ops = [{"op": "add", "path": "/metadata/labels/j", "value": "1"}]
+    patched = core.patch_namespaced_pod(
+        "p", "default", ops, _content_type="application/json-patch+json"
+    )
+    assert [(c.name, c.image) for c in patched.spec.containers] == [("c", "busybox:2")]
+    assert patched.metadata.labels == {"app": "py", "m": "1", "j": "1"}
+
+
+def test_server_side_apply(core: client.CoreV1Api) -> None:
+    def config(**data: str) -> dict[str, object]:
+        return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": data}
+
+    apply = {"_content_type": "application/apply-patch+yaml"}
+    created = core.patch_namespaced_config_map(
+        "ssa", "default", config(a="1", b="2"), field_manager="py", **apply
+    )
+    assert created.data == {"a": "1", "b": "2"}
+    assert [m.manager for m in created.metadata.managed_fields] == ["py"]
+    updated = core.patch_namespaced_config_map(
+        "ssa", "default", config(a="1"), field_manager="py", **apply
+    )
+    assert updated.data == {"a": "1"}
+    with pytest.raises(ApiException) as caught:
+        core.patch_namespaced_config_map(
+            "ssa", "default", config(a="2"), field_manager="other", **apply
+        )
+    assert caught.value.status == 409
+
+
+def test_deployments_through_apps_v1(core: client.CoreV1Api) -> None:
+    apps = client.AppsV1Api(core.api_client)
+    labels = {"app": "d"}
+    template = client.V1PodTemplateSpec(
+        metadata=client.V1ObjectMeta(labels=labels),
+        spec=client.V1PodSpec(containers=[client.V1Container(name="c", image="busybox")]),
+    )
+    body = client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="d"),
+        spec=client.V1DeploymentSpec(
+            replicas=1, selector=client.V1LabelSelector(match_labels=labels), template=template
+        ),
+    )
+    apps.create_namespaced_deployment("default", body)
+    scaled = apps.patch_namespaced_deployment_scale(
+        "d", "default", {"spec": {"replicas": 4}}, _content_type="application/merge-patch+json"
+    )
+    assert scaled.spec.replicas == 4
+    assert apps.read_namespaced_deployment("d", "default").spec.replicas == 4
+    apps.delete_namespaced_deployment("d", "default")
+    assert [d.metadata.name for d in apps.list_namespaced_deployment("default").items] == []
+
+
+def test_watch_sees_modify_and_delete(core: client.CoreV1Api) -> None:
+    created = core.create_namespaced_pod("default", _pod("wm"))
+    core.patch_namespaced_pod(
+        "wm",
+        "default",
+        {"metadata": {"labels": {"x": "1"}}},
+        _content_type="application/merge-patch+json",
+    )
+    core.delete_namespaced_pod("wm", "default")
+    events = watch.Watch().stream(
+        core.list_namespaced_pod,
+        "default",
+        resource_version=created.metadata.resource_version,
+        field_selector="metadata.name=wm",
+        timeout_seconds=1,
+    )
+    assert [e["type"] for e in events] == ["MODIFIED", "DELETED"]

@@ -6,8 +6,10 @@ Public API:
     StreamSettings               watch timing: bookmark interval, timeouts
     Faults                       what ``Simulator.faults`` injects
 
-Modules, lowest first: store, admission, verbs, patch, reads, watch,
-faults, discovery, endpoints, app, demo. Status errors, selectors,
+Modules, lowest first: store, admission, verbs, patch, apply (server-side
+apply), protoschema and protobuf (kubectl's protobuf bodies), reads,
+budget (slow watchers' time budget), watch, faults, discovery, endpoints,
+app, background, demo. docs/simulator.md is the user's guide. Status errors, selectors,
 continue tokens, list options and the kinds table come from watchcache.api.
 """
 

@@ -147,7 +147,11 @@ def carry_server_fields(old: dict[str, Any], new: dict[str, Any]) -> None:
         new_meta["generation"] = old_meta["generation"]
     else:
         new_meta.pop("generation", None)
-    new_meta.pop("managedFields", None)
+    # Omitted managedFields keep the old ones; an empty list clears them.
+    if "managedFields" not in new_meta and "managedFields" in old_meta:
+        new_meta["managedFields"] = old_meta["managedFields"]
+    elif not new_meta.get("managedFields"):
+        new_meta.pop("managedFields", None)
     new["kind"] = old.get("kind", new.get("kind"))
     new["apiVersion"] = old.get("apiVersion", new.get("apiVersion"))
 

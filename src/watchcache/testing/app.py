@@ -51,7 +51,8 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 
 @dataclass(frozen=True)
 class SimulatorConfig:
-    history_size: int = DEFAULT_HISTORY
+    # None: history sized like kube-apiserver's (store.py); an int fixes it.
+    history_size: int | None = DEFAULT_HISTORY
     log_size: int = DEFAULT_LOG
     stream: StreamSettings = field(default_factory=StreamSettings)
     # token -> whether that user may do anything; None accepts any request.
@@ -66,9 +67,9 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
-        self.store = Store(self.config.history_size, self.config.log_size)
+        self.store = Store(self.config.history_size, self.config.log_size, self.config.monotonic)
         self.verbs = Verbs(self.store, self.config.clock, self.config.seed)
-        self.hub = WatchHub(self.store)
+        self.hub = WatchHub(self.store, self.config.monotonic)
         self.faults = Faults(self.store, self.hub)
         self.endpoints = Endpoints(
             self.store, self.verbs, self.hub, self.config.stream, self.config.monotonic

@@ -36,10 +36,11 @@ from watchcache.api.resources import (
 )
 from watchcache.testing import protobuf
 from watchcache.testing.admission import SCALABLE, has_status_subresource
+from watchcache.testing.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
 from watchcache.testing.patch import apply_patch
 from watchcache.testing.protobuf import PROTOBUF
 from watchcache.testing.reads import Page, list_bytes, page, plan, too_large
-from watchcache.testing.store import Store, full_object
+from watchcache.testing.store import Store, full_object, key_of, object_prefix
 from watchcache.testing.tables import table, table_version
 from watchcache.testing.verbs import DeleteOptions, Verbs
 from watchcache.testing.watch import Watcher, WatchHub
@@ -170,6 +171,8 @@ class Endpoints:
             return self._object(info, self.verbs.create(info, path.namespace, body or {}), 201)
         if method == "PUT" and path.name:
             return self.put(path, info, body or {})
+        if method == "PATCH" and path.name and request.content_type == APPLY_PATCH:
+            return self.server_side_apply(path, info, query, await request.read())
         if method == "PATCH" and path.name:
             return self.patch(path, info, request.content_type, await request.read())
         if method == "DELETE":
@@ -177,7 +180,9 @@ class Endpoints:
         raise status.method_not_allowed()
 
     def _object(self, info: ResourceInfo, entry: Any, code: int = 200) -> web.Response:
-        return json_response(full_object(self.store.collection(info).prefix, entry.body), code)
+        # One collection per group and resource, whatever the version the
+        # first write named: answer at the version this request names.
+        return json_response(full_object(object_prefix(info), entry.body), code)
 
     # -- GET, PUT, PATCH, DELETE ---------------------------------------
 
@@ -215,6 +220,33 @@ class Endpoints:
         entry = self.verbs.update(info, path.namespace, path.name, patched, path.subresource)
         return self._object(info, entry)
 
+    def server_side_apply(
+        self, path: RequestPath, info: ResourceInfo, query: Mapping[str, str], raw: bytes
+    ) -> web.Response:
+        """Create or update from an applied config (apply.py's subset)."""
+        manager = query.get("fieldManager", "")
+        if not manager:
+            cause = status.cause(
+                "FieldValueRequired", "Required value: is required for apply patch", "fieldManager"
+            )
+            raise status.invalid("PatchOptions", "", [cause], "meta.k8s.io")
+        if path.subresource not in ("", "status"):
+            raise status.method_not_allowed()
+        config = parse_config(info, path.name, raw)
+        force = query.get("force", "").lower() in ("1", "t", "true")
+        request = ApplyRequest(info, path.name, manager, force, self.verbs.clock())
+        current = self.store.collection(info).get(key_of(path.namespace, path.name))
+        if current is None:
+            if path.subresource:
+                raise status.not_found(info.gvr.resource, path.name, info.gvr.group)
+            obj = apply(request, None, config)
+            managed = obj["metadata"].pop("managedFields")
+            created = self.verbs.create(info, path.namespace, obj, managed)
+            return self._object(info, created, 201)
+        result = apply(request, self.verbs.full(info, current), config)
+        entry = self.verbs.update(info, path.namespace, path.name, result, path.subresource)
+        return self._object(info, entry)
+
     def delete(
         self,
         path: RequestPath,
@@ -244,7 +276,7 @@ class Endpoints:
         )
         deleted = self.verbs.delete_many(info, listed.items, options)
         result = type(listed)(deleted, self.store.rv, None, None)
-        return json_response(list_bytes(coll, result))
+        return json_response(list_bytes(coll, result, info))
 
     # -- LIST ------------------------------------------------------------
 
@@ -269,7 +301,7 @@ class Endpoints:
                 _list_meta(result),
             )
             return json_response(msgspec.json.encode(doc))
-        return json_response(list_bytes(coll, result))
+        return json_response(list_bytes(coll, result, info))
 
     async def _wait_for_rv(self, opts: ListOptions) -> None:
         """Wait (3 s at most) until the store reaches a requested RV."""
@@ -315,6 +347,8 @@ class Endpoints:
             await response.write(b'{"type":"ERROR","object":%s}\n' % error.body())
             return response
         render: Render = _joined
+        if object_prefix(info) != coll.prefix:
+            render = _reversioned(coll.prefix, object_prefix(info))
         as_table = table_version(request.headers.get("Accept", ""))
         if as_table:
             render = self._table_lines(info, as_table)
@@ -377,7 +411,7 @@ class Endpoints:
             if bookmarks and (now >= next_bookmark or (not final_sent and now >= final_due)):
                 final_sent = final_sent or now >= final_due
                 next_bookmark = now + self.settings.bookmark_interval
-                await response.write(watcher.bookmark(max(self.store.rv, watcher.after)))
+                await response.write(render([watcher.bookmark(max(self.store.rv, watcher.after))]))
                 continue
             wake_at = deadline
             if bookmarks:
@@ -400,6 +434,16 @@ Render = Callable[[list[bytes]], bytes]
 
 def _joined(lines: list[bytes]) -> bytes:
     return b"".join(lines)
+
+
+def _reversioned(stored: bytes, served: bytes) -> Render:
+    """Lines whose objects name the request's version: each line's object
+    starts with the collection's prefix, which differs only there."""
+
+    def render(lines: list[bytes]) -> bytes:
+        return b"".join(line.replace(stored, served, 1) for line in lines)
+
+    return render
 
 
 def _list_meta(result: Page) -> dict[str, Any]:

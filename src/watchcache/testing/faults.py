@@ -8,8 +8,9 @@ Glossary:
     cut            end a watch stream abruptly: the connection is closed
                    without the final chunk, as a dying server or a proxy
                    timeout would.
-    stall          stop writing to a watch stream; its queue fills and the
-                   watcher is closed once full (watch.py's queue rule).
+    stall          stop writing to a watch stream; once its queue is full
+                   it waits on the shared time budget (at most 100 ms) and
+                   is then closed (watch.py's queue rule, budget.py).
     restart        every watch is cut, as when kube-apiserver restarts.
 
 Invariant: faults change state only; the handlers in app.py read it.

@@ -33,6 +33,7 @@ __all__ = [
     "STRATEGIC_PATCH",
     "apply_patch",
     "json_patch",
+    "merge_key_of",
     "merge_patch",
     "strategic_merge",
 ]
@@ -254,7 +255,8 @@ def _apply_map_directives(out: dict[str, Any], patch: dict[str, Any]) -> None:
             del out[key]
 
 
-def _merge_key(field: str, items: list[Any]) -> str | None:
+def merge_key_of(field: str, items: list[Any]) -> str | None:
+    """The key that identifies ``items``' elements, or None: atomic list."""
     if field == "ports":
         sample = next((i for i in items if isinstance(i, dict)), {})
         return "containerPort" if "containerPort" in sample else "port"
@@ -267,7 +269,7 @@ def _merge_list(field: str, current: Any, patch: list[Any]) -> list[Any]:
     if field in _MERGED_PRIMITIVES:
         base = list(current or [])
         return base + [v for v in patch if v not in base]
-    key = _merge_key(field, patch + list(current or []))
+    key = merge_key_of(field, patch + list(current or []))
     if key is None or not isinstance(current, list):
         return [copy.deepcopy(i) for i in patch if not (isinstance(i, dict) and "$patch" in i)]
     out = list(current)
@@ -294,7 +296,7 @@ def _merge_element(out: list[Any], key: str, item: Any) -> None:
 
 
 def _reorder(field: str, items: list[Any], order: list[Any]) -> list[Any]:
-    key = _merge_key(field, items)
+    key = merge_key_of(field, items)
     if key is None:
         return items
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from watchcache.api import status
 from watchcache.api.continuetoken import encode_continue, expired_continue
 from watchcache.api.listoptions import ListOptions
+from watchcache.api.resources import ResourceInfo
 from watchcache.testing.store import Collection, Entry, Store
 
 __all__ = ["ListPlan", "Page", "entries_at", "list_bytes", "page", "plan", "too_large"]
@@ -185,9 +186,10 @@ def _count_after(coll: Collection, last: str, hi: str) -> int:
     return count
 
 
-def list_bytes(coll: Collection, result: Page) -> bytes:
-    """The List response, assembled from the stored item bytes."""
-    gvr = coll.info.gvr
+def list_bytes(coll: Collection, result: Page, served: ResourceInfo | None = None) -> bytes:
+    """The List response, assembled from the stored item bytes, at the
+    version the request named (``served``; the items carry no version)."""
+    gvr = (served or coll.info).gvr
     api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
     meta = b'"resourceVersion":"%d"' % result.rv
     if result.continue_token is not None:

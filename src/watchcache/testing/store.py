@@ -12,7 +12,12 @@ Glossary:
                 previous one. Its watch lines are encoded once, on first use,
                 and shared by every watcher.
     history     the newest events of a collection, what a WATCH from an RV
-                replays; older watches get 410 (watch.py).
+                replays; older watches get 410 (watch.py). Sized like
+                kube-apiserver's watch cache: from HISTORY_MIN events, it
+                doubles when full while its oldest event is younger than
+                HISTORY_FRESH (75 s), and halves when full and even its
+                newest quarter is older than that, within HISTORY_MIN and
+                HISTORY_MAX. A fixed ``history_size`` turns sizing off.
     log         the events after the compaction RV; what an exact LIST at an
                 older RV rolls back through. Separate from history, as the
                 apiserver's watch cache is separate from etcd's compaction.
@@ -28,6 +33,7 @@ Invariants:
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,17 +47,25 @@ from watchcache.api.resources import ResourceInfo, field_values
 __all__ = [
     "DEFAULT_HISTORY",
     "DEFAULT_LOG",
+    "HISTORY_FRESH",
+    "HISTORY_MAX",
+    "HISTORY_MIN",
     "Collection",
     "Entry",
     "Event",
     "Listener",
     "Store",
     "key_of",
+    "object_prefix",
 ]
 
-# The apiserver's watch cache starts at 100 events and grows to 102,400; a
-# test's collections are small, so a fixed 10,000 covers minutes of churn.
-DEFAULT_HISTORY = 10_000
+# kube-apiserver's watch cache bounds (watch_cache.go): at least 100
+# events, at most 100 * 1024, sized to cover eventFreshDuration, 75 s.
+HISTORY_MIN = 100
+HISTORY_MAX = 102_400
+HISTORY_FRESH = 75.0
+# None: the history sizes itself as above.
+DEFAULT_HISTORY: int | None = None
 # Bound on each collection's rollback log: when it is full the store
 # compacts up to the oldest logged event, as kube-apiserver's periodic etcd
 # compaction would, and exact LISTs older than that get 410.
@@ -89,6 +103,7 @@ class Event:
     entry: Entry
     prev: Entry | None
     prefix: bytes
+    at: float = 0.0  # the store's monotonic clock when it was written
     _lines: dict[str, bytes] = field(default_factory=dict)
 
     def object_bytes(self) -> bytes:
@@ -114,6 +129,16 @@ class Event:
         return cached
 
 
+def object_prefix(info: ResourceInfo) -> bytes:
+    """``{"kind":K,"apiVersion":V,`` for a built-in kind served at
+    ``info``'s version; empty for custom resources, stored whole."""
+    if not info.builtin:
+        return b""
+    gvr = info.gvr
+    api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
+    return b'{"kind":"%s","apiVersion":"%s",' % (info.kind.encode(), api_version.encode())
+
+
 def full_object(prefix: bytes, body: bytes) -> bytes:
     """A GET's or a watch event's object: kind and apiVersion, then the item."""
     if not prefix:
@@ -133,10 +158,12 @@ Listener = Callable[[Event], None]
 @dataclass(eq=False)
 class Collection:
     info: ResourceInfo
-    history_size: int
+    # A fixed history capacity, or None: sized by age (module docstring).
+    history_size: int | None
     log_size: int
     items: SortedDict = field(default_factory=SortedDict)  # key -> Entry
     history: deque[Event] = field(init=False)
+    capacity: int = field(init=False)
     log: deque[Event] = field(init=False)
     # True once history lost an event: from then on old watches get 410.
     history_truncated: bool = False
@@ -147,19 +174,17 @@ class Collection:
     by_trigger: dict[str, SortedList] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Full rule: appending to a full history drops its oldest event
-        # (old watches then get 410); the log is trimmed by Store.compact.
-        self.history = deque(maxlen=self.history_size)
+        # Full rule: appending to a full history first resizes it (when
+        # sized by age), then drops its oldest event if still full (old
+        # watches then get 410); the log is trimmed by Store.compact.
+        self.history = deque()
+        self.capacity = self.history_size or HISTORY_MIN
         self.log = deque()
 
     @property
     def prefix(self) -> bytes:
         """Bytes before a stored item that make it a full object."""
-        if not self.info.builtin:
-            return b""
-        gvr = self.info.gvr
-        api_version = f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
-        return b'{"kind":"%s","apiVersion":"%s",' % (self.info.kind.encode(), api_version.encode())
+        return object_prefix(self.info)
 
     def get(self, key: str) -> Entry | None:
         entry: Entry | None = self.items.get(key)
@@ -183,21 +208,31 @@ class Collection:
         return self.history_floor
 
     def record(self, event: Event) -> None:
-        if len(self.history) == self.history.maxlen:
-            self.history_truncated = True
-            self.history_floor = self.history[0].rv
+        if len(self.history) >= self.capacity and self.history_size is None:
+            self._resize(event.at)
+        self._drop_oldest(len(self.history) + 1 - self.capacity)
         self.history.append(event)
         self.log.append(event)
 
-    def shrink_history(self, size: int) -> None:
-        """Keep only the newest ``size`` events (a fault a test injects)."""
-        kept = list(self.history)[-size:] if size else []
-        if len(kept) < len(self.history):
+    def _resize(self, now: float) -> None:
+        """watch_cache.go's resizeCacheLocked, run when the history is full."""
+        if now - self.history[0].at < HISTORY_FRESH:
+            self.capacity = min(self.capacity * 2, HISTORY_MAX)
+            return
+        newest_quarter = self.history[len(self.history) - self.capacity // 4]
+        if now - newest_quarter.at > HISTORY_FRESH:
+            self.capacity = max(self.capacity // 2, HISTORY_MIN)
+
+    def _drop_oldest(self, count: int) -> None:
+        for _ in range(max(count, 0)):
             self.history_truncated = True
-            dropped = self.history[len(self.history) - len(kept) - 1]
-            self.history_floor = dropped.rv
-        self.history = deque(kept, maxlen=max(size, 1))
-        self.history_size = max(size, 1)
+            self.history_floor = self.history.popleft().rv
+
+    def shrink_history(self, size: int) -> None:
+        """Keep only the newest ``size`` events (a fault a test injects);
+        a self-sizing history may grow again from there."""
+        self._drop_oldest(len(self.history) - size)
+        self.capacity = max(size, 1)
 
     def since(self, rv: int) -> Iterator[Event]:
         """History events after ``rv``, oldest first."""
@@ -216,7 +251,13 @@ class Store:
     collection's listeners (each must accept it without blocking).
     """
 
-    def __init__(self, history_size: int = DEFAULT_HISTORY, log_size: int = DEFAULT_LOG) -> None:
+    def __init__(
+        self,
+        history_size: int | None = DEFAULT_HISTORY,
+        log_size: int = DEFAULT_LOG,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.monotonic = monotonic
         self.rv = 1
         self.compacted = 0
         self.history_size = history_size
@@ -245,7 +286,7 @@ class Store:
         else:
             coll.items[entry.key] = entry
         coll.reindex(prev, entry, event_type == "DELETED")
-        event = Event(event_type, self.rv, entry.key, entry, prev, coll.prefix)
+        event = Event(event_type, self.rv, entry.key, entry, prev, coll.prefix, self.monotonic())
         coll.record(event)
         self._bound_log(coll)
         for listener in list(coll.listeners):

@@ -104,7 +104,14 @@ class Verbs:
 
     # -- create ----------------------------------------------------------
 
-    def create(self, info: ResourceInfo, namespace: str, obj: dict[str, Any]) -> Entry:
+    def create(
+        self,
+        info: ResourceInfo,
+        namespace: str,
+        obj: dict[str, Any],
+        managed_fields: list[dict[str, Any]] | None = None,
+    ) -> Entry:
+        """Create ``obj``; only server-side apply passes ``managed_fields``."""
         meta = self._check_namespace_of(info, namespace, obj)
         self._require_namespace(info, namespace)
         if not meta.get("name"):
@@ -114,6 +121,8 @@ class Verbs:
         if coll.get(key) is not None:
             raise status.already_exists(info.gvr.resource, meta["name"], info.gvr.group)
         stamp_created(obj, info, self.clock())
+        if managed_fields:
+            meta["managedFields"] = managed_fields
         return self.store.write(coll, "ADDED", obj, None).entry
 
     def _check_namespace_of(

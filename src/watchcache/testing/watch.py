@@ -12,8 +12,13 @@ Glossary:
                 registers the watcher, so no event falls between the two.
 
 Queue rule: a watcher's live queue holds at most ``capacity`` lines. An
-event offered to a full queue closes the watcher (reason "overflow"); its
-client resumes from the last RV it saw, which history still covers.
+event offered to a full queue is held in ``pending`` and the watcher waits
+on a Grant of the collection's TimeBudget (budget.py), shared with every
+other watcher that was full for that event. Draining its queue (``take``)
+in time moves ``pending`` in; still full at the grant's deadline, or with
+``pending`` itself at ``capacity``, the watcher is closed (reason
+"overflow"); its client resumes from the last RV it saw, which history
+still covers.
 
 Invariants:
     - A watcher never emits an event with rv <= ``after``, and emits events
@@ -25,12 +30,14 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from watchcache.api import status
 from watchcache.api.listoptions import ListOptions
+from watchcache.testing.budget import Grant, TimeBudget
 from watchcache.testing.reads import entries_at
 from watchcache.testing.store import Collection, Entry, Event, Store, full_object
 
@@ -62,6 +69,9 @@ class Watcher:
     capacity: int = DEFAULT_CAPACITY
     start: list[bytes] = field(default_factory=list)
     queue: deque[bytes] = field(default_factory=deque)
+    # Lines that came while the queue was full, and the wait they are on.
+    pending: deque[bytes] = field(default_factory=deque)
+    grant: Grant | None = None
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     last_rv: int = 0
     closed: str | None = None  # why, once closed
@@ -90,16 +100,23 @@ class Watcher:
             return event.line("MODIFIED" if old else "ADDED")
         return event.deleted_line() if old else None
 
-    def offer(self, event: Event) -> None:
+    def offer(self, event: Event) -> bool:
+        """Queue the event's line; False when this watcher is newly blocked
+        (its queue is full) and must be given a grant to wait on."""
         line = self.line_for(event)
         if line is None or self.closed:
-            return
-        if len(self.queue) >= self.capacity:
-            self.close("overflow")
-            return
-        self.queue.append(line)
+            return True
         self.last_rv = event.rv
+        if self.grant is None and len(self.queue) < self.capacity:
+            self.queue.append(line)
+            self.wake.set()
+            return True
+        if len(self.pending) >= self.capacity:
+            self.close("overflow")
+            return True
+        self.pending.append(line)
         self.wake.set()
+        return self.grant is not None
 
     def close(self, reason: str) -> None:
         if self.closed is None:
@@ -107,9 +124,18 @@ class Watcher:
             self.wake.set()
 
     def take(self) -> list[bytes]:
+        """Everything queued; the pending lines move into the queue, which
+        unblocks a watcher waiting on a grant."""
         lines = list(self.queue)
         self.queue.clear()
         self.wake.clear()
+        if self.pending:
+            self.queue.extend(self.pending)
+            self.pending.clear()
+            self.wake.set()
+        if self.grant is not None:
+            self.grant.release(self)
+            self.grant = None
         return lines
 
     def bookmark(self, rv: int, initial_end: bool = False) -> bytes:
@@ -134,8 +160,10 @@ class Watcher:
 class WatchHub:
     """Open watchers by collection and trigger value; the store's listener."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.monotonic = monotonic
+        self._budgets: dict[Collection, TimeBudget] = {}
         # collection -> trigger value (None: unindexed) -> watchers
         self._index: dict[Collection, dict[str | None, set[Watcher]]] = {}
 
@@ -212,9 +240,23 @@ class WatchHub:
             values.add(event.entry.fields.get(trigger))
             if event.prev is not None:
                 values.add(event.prev.fields.get(trigger))
-        for value in values:
-            for watcher in list(by_value.get(value, ())):
-                watcher.offer(event)
+        blocked = {
+            watcher
+            for value in values
+            for watcher in list(by_value.get(value, ()))
+            if not watcher.offer(event)
+        }
+        if blocked:
+            self._wait(coll, blocked)
+
+    def _wait(self, coll: Collection, blocked: set[Watcher]) -> None:
+        budget = self._budgets.get(coll)
+        if budget is None:
+            budget = self._budgets[coll] = TimeBudget(self.monotonic)
+        grant = Grant(budget, set(blocked))
+        for watcher in blocked:
+            if not watcher.closed:
+                watcher.grant = grant
 
     def remove(self, watcher: Watcher) -> None:
         by_value = self._index.get(watcher.coll, {})

@@ -79,7 +79,7 @@ async def test_restart_closes_every_watch(sim: Simulator) -> None:
 @pytest.mark.parametrize(
     "config", [SimulatorConfig(stream=StreamSettings(watch_capacity=3))], indirect=True
 )
-async def test_stalled_watch_overflows_and_closes(
+async def test_stalled_watch_waits_out_the_budget_then_closes(
     sim: Simulator, client: Any, make_pod: Any
 ) -> None:
     async with aiohttp.ClientSession() as session:
@@ -88,12 +88,34 @@ async def test_stalled_watch_overflows_and_closes(
         for name in ("a", "b", "c", "d"):
             await client.call("POST", PODS, make_pod(name))
         [watcher] = list(sim.hub.watchers())
+        # The fourth event found the queue full: the watcher waits on the
+        # shared budget (at most 100 ms) rather than closing at once.
+        assert watcher.closed is None and watcher.grant is not None
+        await asyncio.sleep(0.3)
         assert watcher.closed == "overflow"
         sim.faults.resume_watches()
         body = await response.read()
     # The queued events are not written once the watcher is closed: the
     # client resumes from the last RV it saw.
     assert [json.loads(line)["type"] for line in body.splitlines()] == []
+
+
+@pytest.mark.parametrize(
+    "config", [SimulatorConfig(stream=StreamSettings(watch_capacity=3))], indirect=True
+)
+async def test_watch_that_drains_within_the_budget_stays_open(
+    sim: Simulator, client: Any, make_pod: Any
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        response = await _open(session, sim)
+        sim.faults.stall_watches()
+        for name in ("a", "b", "c", "d"):
+            await client.call("POST", PODS, make_pod(name))
+        [watcher] = list(sim.hub.watchers())
+        sim.faults.resume_watches()  # well inside the 100 ms budget
+        seen = [json.loads(await response.content.readline()) for _ in range(4)]
+        assert watcher.closed is None and watcher.grant is None
+    assert [e["object"]["metadata"]["name"] for e in seen] == ["a", "b", "c", "d"]
 
 
 async def test_compact_and_shrink_history(sim: Simulator, client: Any, make_pod: Any) -> None:

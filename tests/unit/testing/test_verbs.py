@@ -215,3 +215,25 @@ async def test_unknown_resource_never_written_is_404(client: Any) -> None:
 async def test_yaml_body_is_unsupported_media_type(client: Any) -> None:
     code, body = await client.call("POST", PODS, b"kind: Pod", content_type="application/yaml")
     assert code == 415 and body["reason"] == "UnsupportedMediaType"
+
+
+async def test_one_store_answers_at_each_requested_version(client: Any) -> None:
+    """kubectl 1.20 writes cronjobs as batch/v1beta1, newer ones as
+    batch/v1: each must read its own version back."""
+    old, new = (
+        "/apis/batch/v1beta1/namespaces/default/cronjobs",
+        "/apis/batch/v1/namespaces/default/cronjobs",
+    )
+    spec = {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {}}}}}
+    code, created = await client.call("POST", old, {"metadata": {"name": "a"}, "spec": spec})
+    assert code == 201 and created["apiVersion"] == "batch/v1beta1"
+    code, created = await client.call("POST", new, {"metadata": {"name": "b"}, "spec": spec})
+    assert code == 201 and created["apiVersion"] == "batch/v1"
+    _, got = await client.call("GET", f"{new}/a")
+    _, listed = await client.call("GET", new)
+    assert (got["apiVersion"], listed["apiVersion"]) == ("batch/v1", "batch/v1")
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["a", "b"]
+    events = await client.lines(new, watch="1", resourceVersion="0", timeoutSeconds="1")
+    assert [e["object"]["apiVersion"] for e in events] == ["batch/v1", "batch/v1"]
+    _, old_list = await client.call("GET", old)
+    assert old_list["apiVersion"] == "batch/v1beta1"
