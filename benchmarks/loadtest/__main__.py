@@ -28,6 +28,7 @@ from typing import Any
 
 import uvloop
 
+from benchmarks.loadtest.meter import Meter
 from benchmarks.loadtest.profiles import PROFILES, SCENARIOS, Step
 from benchmarks.loadtest.progress import Progress
 from benchmarks.loadtest.report import render
@@ -63,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=DEFAULT_OUT, help="directory (default: %(default)s)"
     )
     run.add_argument("--name", default=None, help="file name stem (default: loadtest-PROFILE)")
+    run.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="record the proxy with py-spy during each proxy-mode broadcast and list phase",
+    )
     report = sub.add_parser("report", help="render the markdown report from a JSON file")
     report.add_argument("json", type=Path)
     args = parser.parse_args(argv)
@@ -84,6 +91,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     name = args.name or f"loadtest-{args.profile}"
     args.out.mkdir(parents=True, exist_ok=True)
     raise_open_file_limit(65536)
+    Meter.profile_dir = args.py_spy
     progress = Progress(sum(len(s.modes) for s in steps))
     with Stack(log=progress.note) as stack:
         runs = uvloop.run(run_steps(steps, stack, progress))

@@ -76,7 +76,13 @@ async def run_broadcast(
             raise RuntimeError(f"{len(failed)} watches failed to open: {failed[:3]}")
         await asyncio.sleep(0.5)
 
-        meter = Meter(backend, writer)
+        meter = Meter(
+            backend,
+            writer,
+            profile_name=f"broadcast-W{point.watchers}-R{point.rate:g}"
+            if mode == "proxy"
+            else None,
+        )
         lag = LagMonitor()
         lag_task = asyncio.get_running_loop().create_task(lag.run(budget))
         await meter.start()

@@ -88,7 +88,11 @@ async def run_liststorm(
         open_target(backend.endpoint(mode), connections=point.clients + 4) as client,
     ):
         await _one_list(client, point.kind)  # warm: connections, TLS sessions
-        meter = Meter(backend, admin)
+        meter = Meter(
+            backend,
+            admin,
+            profile_name=f"list-{point.kind}-C{point.clients}" if mode == "proxy" else None,
+        )
         await meter.start()
         progress.stage(f"{point.clients} clients listing ({point.kind})")
         samples: list[tuple[float, int]] = []

@@ -11,8 +11,12 @@ every process's RSS.
 from __future__ import annotations
 
 import asyncio
+import shutil
+import signal
+import subprocess
 import time
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from benchmarks.loadtest import procstat
 from benchmarks.loadtest.apimetrics import ApiCounters, parse_metrics, request_delta
@@ -25,8 +29,14 @@ POLL_SECONDS = 1.0
 
 
 class Meter:
-    def __init__(self, backend: Backend, admin: Target) -> None:
+    # Set by ``run --py-spy DIR``: each measured phase in proxy mode records
+    # the proxy with py-spy into DIR/<profile_name>.txt (collapsed stacks).
+    profile_dir: ClassVar[Path | None] = None
+
+    def __init__(self, backend: Backend, admin: Target, profile_name: str | None = None) -> None:
         self.backend = backend
+        self._profile_name = profile_name
+        self._spy: subprocess.Popen[bytes] | None = None
         self.admin = admin  # a session to the backend itself, for /metrics
         self._before: dict[str, procstat.ProcSample] = {}
         self._api_before: ApiCounters | None = None
@@ -45,6 +55,7 @@ class Meter:
         self._self_before = procstat.self_cpu()
         self._started = time.monotonic()
         self._poller = asyncio.get_running_loop().create_task(self._poll())
+        self._start_profile()
 
     def freeze(self) -> None:
         """End the measured phase: CPU and wall time are read now."""
@@ -53,6 +64,30 @@ class Meter:
         self._wall = time.monotonic() - self._started
         if self._poller:
             self._poller.cancel()
+        self._stop_profile()
+
+    def _start_profile(self) -> None:
+        spy = shutil.which("py-spy")
+        if not (self.profile_dir and self._profile_name and spy and "proxy" in self.backend.pids):
+            return
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        out = self.profile_dir / f"{self._profile_name}.txt"
+        pid = str(self.backend.pids["proxy"])
+        self._spy = subprocess.Popen(
+            [spy, "record", "--pid", pid, "--format", "raw", "--rate", "100", "-o", str(out)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def _stop_profile(self) -> None:
+        if self._spy is None:
+            return
+        self._spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        try:
+            self._spy.wait(30)
+        except subprocess.TimeoutExpired:
+            self._spy.kill()
+        self._spy = None
 
     async def report(self) -> dict[str, Any]:
         """The phase's cost. Call after the phase's watches have closed:
