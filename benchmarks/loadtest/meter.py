@@ -14,6 +14,7 @@ import asyncio
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -67,7 +68,10 @@ class Meter:
         self._stop_profile()
 
     def _start_profile(self) -> None:
-        spy = shutil.which("py-spy")
+        # In a venv that is not activated, py-spy sits beside the interpreter.
+        spy = shutil.which("py-spy") or shutil.which(
+            "py-spy", path=str(Path(sys.executable).parent)
+        )
         if not (self.profile_dir and self._profile_name and spy and "proxy" in self.backend.pids):
             return
         self.profile_dir.mkdir(parents=True, exist_ok=True)
