@@ -1,0 +1,496 @@
+"""The markdown report and its plots, from a run's JSON.
+
+``render(data, out, name)`` writes ``out/NAME.md`` and, when matplotlib is
+installed (``pip install -e '.[bench]'``), ``out/NAME-*.png``; without it
+the report says the plots were skipped. Every figure in the report is read
+from the JSON: nothing here measures.
+
+Glossary (as in the JSON):
+    run        one step in one mode: ``scenario``, ``backend``, ``mode``,
+               ``params`` and what was measured
+    server     the process answering the clients: kube-apiserver (direct),
+               the proxy (proxy), or the simulator (direct, simulator)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["find", "render", "targets"]
+
+Run = dict[str, Any]
+
+PROCESSES = ("kube-apiserver", "etcd", "proxy", "simulator", "generator")
+
+
+def find(runs: Iterable[Run], scenario: str, backend: str, mode: str, **params: Any) -> Run | None:
+    """The first run that matches, error-free, or None."""
+    for run in runs:
+        if (run["scenario"], run["backend"], run["mode"]) != (scenario, backend, mode):
+            continue
+        if "error" in run:
+            continue
+        if all(run.get("params", {}).get(k) == v for k, v in params.items()):
+            return run
+    return None
+
+
+def render(data: dict[str, Any], out: Path, name: str) -> Path:
+    runs: list[Run] = data["runs"]
+    plots = _plots(runs, out, name)
+    lines = [*_header(data), *_targets_section(runs), *_writes(runs), *_broadcast(runs, plots)]
+    lines += [*_liststorm(runs), *_nodes(runs, plots), *_failures(runs)]
+    path = out / f"{name}.md"
+    path.write_text("\n".join(lines).rstrip() + "\n")
+    return path
+
+
+# -- header ----------------------------------------------------------------------
+
+
+def _header(data: dict[str, Any]) -> list[str]:
+    meta = data["meta"]
+    machine = meta["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    dirty = " (with uncommitted changes)" if meta.get("dirty") else ""
+    load = ", ".join(f"{x:.2f}" for x in machine.get("load_average_at_start", []))
+    return [
+        "# Load test: kube-apiserver 1.20 and `watchcache serve`, side by side",
+        "",
+        f"Profile `{meta['profile']}`, run {meta['when']} at commit `{meta['commit']}`{dirty} with:",
+        "",
+        "```sh",
+        meta["command"],
+        "```",
+        "",
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
+        f"{machine['os']}, kernel {machine['kernel']}; load average at start {load}. "
+        "The cores are shared with other work, so every comparison below is between runs "
+        "made minutes apart in the same invocation, and cost is CPU-seconds from /proc, not "
+        "wall time.",
+        f"- Versions: {versions}.",
+        "- Direct: clients talk to kube-apiserver over TLS. Proxy: clients talk to "
+        "`watchcache serve --resources pods,nodes` over TLS (same certificate), which talks "
+        "to the same kube-apiserver. Runs marked *simulator* put the simulated API server "
+        "(`watchcache.testing`, its own process) behind the proxy instead, for sizes "
+        "kube-apiserver 1.20 cannot carry on this machine (about 7 ms of CPU per pod write).",
+        "- Latency is from the moment a write was sent (a timestamp the writer puts in the "
+        "object) to the event's arrival at each watcher. Every watcher's stream is checked "
+        "against the writes' resourceVersions: lost, duplicated and out-of-order events must "
+        "be 0.",
+        "- `generator lag` is the load generator's own event-loop lag (p99): when it is "
+        "high, latencies include the generator's queueing, on both sides alike.",
+        "",
+    ]
+
+
+# -- targets ---------------------------------------------------------------------
+
+
+def targets(runs: list[Run]) -> list[tuple[str, str, str]]:
+    """(target, measured, verdict) rows; a row whose runs are missing says so."""
+    rows = []
+    direct = find(runs, "broadcast", "apiserver", "direct", watchers=200, rate=50.0)
+    proxy = find(runs, "broadcast", "apiserver", "proxy", watchers=200, rate=50.0)
+    if direct and proxy:
+        d_eff = direct.get("deliveries_per_server_cpu_second") or 0
+        p_eff = proxy.get("deliveries_per_server_cpu_second") or 0
+        ratio = p_eff / d_eff if d_eff else 0.0
+        rows.append(
+            (
+                "broadcast 200 watchers x 50/s: proxy >= 4x deliveries per CPU-second",
+                f"kube-apiserver {d_eff:,}/CPU-s (p99 {_q(direct, 'p99')} ms); "
+                f"proxy {p_eff:,}/CPU-s = {ratio:.1f}x",
+                _verdict(ratio >= 4, f"{ratio / 4:.0%} of the target"),
+            )
+        )
+        p99 = proxy["latency_ms"].get("p99", float("inf"))
+        rows.append(
+            (
+                "broadcast 200 x 50/s: proxy p99 <= 50 ms",
+                f"{p99} ms",
+                _verdict(p99 <= 50, f"{p99 / 50:.1f}x the target"),
+            )
+        )
+    else:
+        rows.append(("broadcast 200 x 50/s", "not measured (run missing or failed)", "-"))
+    big = find(runs, "nodes", "simulator", "proxy", nodes=1000, pods=10_000)
+    if big:
+        p99 = big["latency_ms"].get("p99", float("inf"))
+        bad = big["lost"] + big["duplicated"] + big["out_of_order"]
+        rows.append(
+            (
+                "nodes 1,000 / 10,000 pods (simulator behind the proxy): p99 <= 100 ms, nothing lost",
+                f"p99 {p99} ms; lost {big['lost']}, duplicated {big['duplicated']}, "
+                f"out of order {big['out_of_order']}",
+                _verdict(p99 <= 100 and bad == 0, f"p99 {p99 / 100:.1f}x the target"),
+            )
+        )
+    counts = [
+        (r["params"]["nodes"], r.get("apiserver_watchers_peak", {}))
+        for r in runs
+        if r["scenario"] == "nodes"
+        and r["backend"] == "apiserver"
+        and r["mode"] == "proxy"
+        and "error" not in r
+    ]
+    if len(counts) >= 2:
+        pods = {n: w.get("Pod", 0) for n, w in counts}
+        nodes = {n: w.get("Node", 0) for n, w in counts}
+        flat = len(set(pods.values())) == 1 and len(set(nodes.values())) == 1
+        shown = "; ".join(f"N={n}: {pods[n]} pod, {nodes[n]} node watchers" for n in sorted(pods))
+        rows.append(
+            (
+                "kube-apiserver's watch count constant as N grows, behind the proxy",
+                shown,
+                _verdict(flat, "it grew"),
+            )
+        )
+    for clients in (1, 4):
+        d = find(runs, "liststorm", "apiserver", "direct", kind="rv0", clients=clients)
+        p = find(runs, "liststorm", "apiserver", "proxy", kind="rv0", clients=clients)
+        if d and p and d["lists_per_second"]:
+            ratio = p["lists_per_second"] / d["lists_per_second"]
+            rows.append(
+                (
+                    f"list storm RV=0, {clients} client(s): proxy >= 3x throughput",
+                    f"{d['lists_per_second']} vs {p['lists_per_second']} lists/s = {ratio:.1f}x",
+                    _verdict(ratio >= 3, f"{ratio / 3:.0%} of the target"),
+                )
+            )
+    w = find(runs, "writes", "apiserver", "proxy")
+    if w and "added_ms" in w:
+        for verb in ("create", "patch"):
+            added = w["added_ms"][verb]["p50"]
+            rows.append(
+                (
+                    f"a {verb} through the proxy adds <= 2 ms at p50",
+                    f"+{added} ms p50 (+{w['added_ms'][verb]['p99']} ms p99)",
+                    _verdict(added <= 2, f"{added / 2:.1f}x the target"),
+                )
+            )
+    return rows
+
+
+def _targets_section(runs: list[Run]) -> list[str]:
+    lines = ["## Targets", "", "| target | measured | met? |", "|---|---|---|"]
+    lines += [f"| {t} | {m} | {v} |" for t, m, v in targets(runs)]
+    return [*lines, ""]
+
+
+def _verdict(ok: bool, how_far: str) -> str:
+    return "yes" if ok else f"**no**: {how_far}"
+
+
+# -- scenarios -------------------------------------------------------------------
+
+
+def _writes(runs: list[Run]) -> list[str]:
+    out = []
+    for backend in ("apiserver", "simulator"):
+        d, p = find(runs, "writes", backend, "direct"), find(runs, "writes", backend, "proxy")
+        if not (d and p):
+            continue
+        n = d["params"]["requests"]
+        out += [
+            f"## Writes ({_backend(backend)})",
+            "",
+            f"{n} of each, one at a time, direct and proxy interleaved. Milliseconds.",
+            "",
+            "| write | direct p50 | proxy p50 | added p50 | direct p99 | proxy p99 | added p99 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for verb, dq in d["latency_ms"].items():
+            pq = p["latency_ms"][verb]
+            added = p.get("added_ms", {}).get(verb, {})
+            out.append(
+                f"| {verb} | {dq.get('p50')} | {pq.get('p50')} | {added.get('p50', '-'):+} "
+                f"| {dq.get('p99')} | {pq.get('p99')} | {added.get('p99', '-'):+} |"
+            )
+        out.append("")
+    return out
+
+
+def _broadcast(runs: list[Run], plots: dict[str, str]) -> list[str]:
+    chosen = [r for r in runs if r["scenario"] == "broadcast"]
+    if not chosen:
+        return []
+    out = [
+        "## Broadcast",
+        "",
+        "W watchers of every pod in one namespace (100 pods of about 1.5 KB), R patches a "
+        "second for the stated time. The writer patches kube-apiserver directly in both "
+        "modes: only the watches move. *deliv./server CPU-s* divides the deliveries by the "
+        "CPU of the process serving the watchers (kube-apiserver direct, the proxy through "
+        "it); kube-apiserver's CPU in proxy mode is what the writes and the proxy's one "
+        "watch cost it.",
+        "",
+        "| W | R/s | mode | deliveries | deliv./s | p50 ms | p99 ms | max ms | lost/dup/ooo "
+        "| CPU s apiserver / etcd / proxy / gen. | deliv./server CPU-s "
+        "| CPU ms per 1,000 deliv. (server) | apiserver watchers (Pod) | generator lag p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in chosen:
+        if "error" in r:
+            out.append(f"| {r['label']} | | {r['mode']} | failed: {r['error'][:120]} |")
+            continue
+        p = r["params"]
+        cpu = r["cpu_seconds"]
+        server = _server(r)
+        per = r["cpu_ms_per_1000_deliveries"].get(server, "-")
+        out.append(
+            f"| {p['watchers']} | {p['rate']:g} | {_mode(r)} | {r['deliveries']:,} "
+            f"| {r['deliveries_per_second']:,} | {_q(r, 'p50')} | {_q(r, 'p99')} | {_q(r, 'max')} "
+            f"| {_bad(r)} | {_cpu(cpu)} | {_num(r.get('deliveries_per_server_cpu_second'))} "
+            f"| {per} | {r.get('apiserver_watchers_peak', {}).get('Pod', '-')} "
+            f"| {r['generator_lag_ms'].get('p99', '-')} |"
+        )
+    out.append("")
+    for key, caption in (
+        ("broadcast-latency", "Delivery latency against the number of watchers"),
+        ("broadcast-cpu", "CPU per 1,000 deliveries against the number of watchers"),
+    ):
+        if key in plots:
+            out += [f"![{caption}]({plots[key]})", ""]
+    if not plots:
+        out += ["(Plots skipped: matplotlib is not installed; `pip install -e '.[bench]'`.)", ""]
+    return out
+
+
+def _liststorm(runs: list[Run]) -> list[str]:
+    chosen = [r for r in runs if r["scenario"] == "liststorm"]
+    if not chosen:
+        return []
+    out = [
+        "## List storm",
+        "",
+        "C clients each listing every pod of one namespace back to back. *rv0*: "
+        "resourceVersion=0; *unset*: no resourceVersion (a consistent read: kube-apiserver "
+        "1.20 reads etcd; the proxy probes kube-apiserver's current RV with a LIST limit=1, "
+        "then answers from its cache once the cache has reached it, or forwards the list "
+        "after a 100 ms wait when no pod event proves it); *paged*: no resourceVersion, "
+        "limit=500, following `continue` to the end (one list = all pages). "
+        "*apiserver LISTs* is what kube-apiserver's own metrics counted for pods.",
+        "",
+        "| kind | C | pods | mode | lists | lists/s | p50 ms | p99 ms | MB per list | MB/s "
+        "| server CPU ms per list | CPU s apiserver / etcd / proxy / gen. | apiserver LISTs |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in chosen:
+        if "error" in r:
+            out.append(f"| {r['label']} | | | {r['mode']} | failed: {r['error'][:120]} |")
+            continue
+        p = r["params"]
+        out.append(
+            f"| {p['kind']} | {p['clients']} | {p['pods']:,} | {_mode(r)} | {r['lists']} "
+            f"| {r['lists_per_second']} | {_q(r, 'p50')} | {_q(r, 'p99')} | {r['mb_per_list']} "
+            f"| {r['mb_per_second']} | {r['server_cpu_ms_per_list']} | {_cpu(r['cpu_seconds'])} "
+            f"| {r.get('apiserver_requests', {}).get('LIST pods', 0) if r['backend'] == 'apiserver' else '-'} |"
+        )
+    return [*out, ""]
+
+
+def _nodes(runs: list[Run], plots: dict[str, str]) -> list[str]:
+    chosen = [r for r in runs if r["scenario"] == "nodes"]
+    if not chosen:
+        return []
+    out = [
+        "## Nodes",
+        "",
+        "Simulated nodes (`benchmarks.nodesim`, kwok's lease schedule): each registers a "
+        "Node and a Lease, watches its pods (fieldSelector spec.nodeName) and its Node, "
+        "starts its pods (status Running) and finishes their graceful deletes, all through "
+        "the endpoint under test. The driver creates the pods, patches them at R a second, "
+        "and deletes them. Latency and the lost/dup/ooo check cover each node's pod watch. "
+        "*apiserver watchers* is kube-apiserver's own gauge (its watch cache's watchers) at "
+        "the run's peak; it includes kube-controller-manager's and, in proxy mode, the "
+        "proxy's.",
+        "",
+        "| backend | N | pods | R/s | mode | deliveries | p50 ms | p99 ms | max ms | lost/dup/ooo "
+        "| relists | errors | apiserver watchers Pod / Node | apiserver WATCH requests "
+        "| CPU s apiserver / etcd / proxy / gen. | RSS MB server | generator lag p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in chosen:
+        if "error" in r:
+            out.append(
+                f"| {_backend(r['backend'])} | {r['label']} | | | {r['mode']} | failed: {r['error'][:120]} |"
+            )
+            continue
+        p = r["params"]
+        peak = r.get("apiserver_watchers_peak", {})
+        reqs = r.get("apiserver_requests", {})
+        watches = reqs.get("WATCH pods", 0) + reqs.get("WATCH nodes", 0)
+        api = r["backend"] == "apiserver"
+        rss = r["rss_mb"].get(_server(r), "-")
+        watchers = f"{peak.get('Pod', '-')} / {peak.get('Node', '-')}"
+        out.append(
+            f"| {_backend(r['backend'])} | {p['nodes']:,} | {p['pods']:,} | {p['churn']:g} "
+            f"| {_mode(r)} | {r['deliveries']:,} | {_q(r, 'p50')} | {_q(r, 'p99')} | {_q(r, 'max')} "
+            f"| {_bad(r)} | {r['relists']} | {r['write_errors'] + r['node_errors']} "
+            f"| {watchers if api else '-'} "
+            f"| {watches if api else '-'} | {_cpu(r['cpu_seconds'])} | {rss} "
+            f"| {r['generator_lag_ms'].get('p99', '-')} |"
+        )
+    out.append("")
+    if "nodes-watchers" in plots:
+        out += [
+            f"![kube-apiserver's watchers against the number of nodes]({plots['nodes-watchers']})",
+            "",
+        ]
+    return out
+
+
+def _failures(runs: list[Run]) -> list[str]:
+    failed = [r for r in runs if "error" in r]
+    if not failed:
+        return []
+    out = ["## Failed runs", ""]
+    out += [f"- {r['label']} ({r['mode']}): `{r['error'][:300]}`" for r in failed]
+    return [*out, ""]
+
+
+# -- cells -----------------------------------------------------------------------
+
+
+def _server(run: Run) -> str:
+    if run["mode"] == "proxy":
+        return "proxy"
+    return "kube-apiserver" if run["backend"] == "apiserver" else "simulator"
+
+
+def _backend(name: str) -> str:
+    return "kube-apiserver 1.20" if name == "apiserver" else "simulator"
+
+
+def _mode(run: Run) -> str:
+    return run["mode"] if run["backend"] == "apiserver" else f"{run['mode']} (simulator)"
+
+
+def _q(run: Run, q: str) -> Any:
+    return run.get("latency_ms", {}).get(q, "-")
+
+
+def _bad(run: Run) -> str:
+    return f"{run['lost']}/{run['duplicated']}/{run['out_of_order']}"
+
+
+def _cpu(cpu: dict[str, float]) -> str:
+    api = cpu.get("kube-apiserver", cpu.get("simulator", "-"))
+    return f"{api} / {cpu.get('etcd', '-')} / {cpu.get('proxy', '-')} / {cpu.get('generator', '-')}"
+
+
+def _num(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int | float) else "-"
+
+
+# -- plots -----------------------------------------------------------------------
+
+
+def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
+    """File names of the plots drawn, by key; empty without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return {}
+    drawn: dict[str, str] = {}
+    sweep = [
+        r
+        for r in runs
+        if r["scenario"] == "broadcast" and r["backend"] == "apiserver" and "error" not in r
+    ]
+    rates = sorted(
+        {r["params"]["rate"] for r in sweep},
+        key=lambda rate: -sum(1 for r in sweep if r["params"]["rate"] == rate),
+    )
+    if sweep:
+        rate = rates[0]  # the rate most points share: the sweep
+        points = [r for r in sweep if r["params"]["rate"] == rate]
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for mode, color in (("direct", "tab:red"), ("proxy", "tab:blue")):
+            mine = sorted(
+                (r for r in points if r["mode"] == mode), key=lambda r: r["params"]["watchers"]
+            )
+            xs = [r["params"]["watchers"] for r in mine]
+            who = "kube-apiserver" if mode == "direct" else "watchcache serve"
+            for q, style in (("p50", "--"), ("p99", "-"), ("max", ":")):
+                ax.plot(
+                    xs,
+                    [r["latency_ms"].get(q) for r in mine],
+                    style,
+                    color=color,
+                    marker="o",
+                    label=f"{who} {q}",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("watchers")
+        ax.set_ylabel("delivery latency, ms")
+        ax.set_title(f"Broadcast, {rate:g} patches/s: write sent to event received")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        drawn["broadcast-latency"] = _save(fig, out, f"{name}-broadcast-latency.png")
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for mode, proc, color, who in (
+            ("direct", "kube-apiserver", "tab:red", "kube-apiserver (direct)"),
+            ("proxy", "proxy", "tab:blue", "watchcache serve (proxy)"),
+            ("proxy", "kube-apiserver", "tab:orange", "kube-apiserver behind the proxy"),
+        ):
+            mine = sorted(
+                (r for r in points if r["mode"] == mode), key=lambda r: r["params"]["watchers"]
+            )
+            ax.plot(
+                [r["params"]["watchers"] for r in mine],
+                [r["cpu_ms_per_1000_deliveries"].get(proc) for r in mine],
+                "-",
+                marker="o",
+                color=color,
+                label=who,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("watchers")
+        ax.set_ylabel("CPU ms per 1,000 deliveries")
+        ax.set_title(f"Broadcast, {rate:g} patches/s: CPU per 1,000 deliveries")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        drawn["broadcast-cpu"] = _save(fig, out, f"{name}-broadcast-cpu.png")
+    nodes = [
+        r
+        for r in runs
+        if r["scenario"] == "nodes" and r["backend"] == "apiserver" and "error" not in r
+    ]
+    if nodes:
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for mode, color in (("direct", "tab:red"), ("proxy", "tab:blue")):
+            mine = sorted(
+                (r for r in nodes if r["mode"] == mode), key=lambda r: r["params"]["nodes"]
+            )
+            ax.plot(
+                [r["params"]["nodes"] for r in mine],
+                [sum(r.get("apiserver_watchers_peak", {}).values()) for r in mine],
+                "-",
+                marker="o",
+                color=color,
+                label="kube-apiserver (direct)" if mode == "direct" else "behind watchcache serve",
+            )
+        ax.set_xscale("log")
+        ax.set_xlabel("simulated nodes")
+        ax.set_ylabel("kube-apiserver's pod + node watchers (peak)")
+        ax.set_title("Watches kube-apiserver holds")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        drawn["nodes-watchers"] = _save(fig, out, f"{name}-nodes-watchers.png")
+    plt.close("all")
+    return drawn
+
+
+def _save(fig: Any, out: Path, file: str) -> str:
+    fig.tight_layout()
+    fig.savefig(out / file, dpi=110)
+    return file

@@ -1,0 +1,163 @@
+"""Running a list of steps and writing what they measured.
+
+A step that fails is recorded with its error and the suite goes on: a
+report with a hole in it, marked, is worth more than no report.
+
+The JSON written has two keys: ``meta`` (machine, versions, the exact
+command, when) and ``runs`` (one object per step and mode, with the
+step's ``scenario``, ``backend``, ``mode`` and ``label``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks.loadtest.broadcast import BroadcastPoint, run_broadcast
+from benchmarks.loadtest.liststorm import ListPoint, run_liststorm
+from benchmarks.loadtest.nodes import NodesPoint, run_nodes
+from benchmarks.loadtest.profiles import Step
+from benchmarks.loadtest.progress import Progress
+from benchmarks.loadtest.stack import Stack
+from benchmarks.loadtest.writes import WritesPoint, run_writes
+
+__all__ = ["machine_info", "run_steps"]
+
+ROOT = Path(__file__).parents[2]
+
+
+async def run_steps(steps: list[Step], stack: Stack, progress: Progress) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    for step in steps:
+        base = {"scenario": step.scenario, "backend": step.backend, "label": step.label}
+        try:
+            backend = stack.backend(step.backend)
+        except Exception as err:
+            runs += [{**base, "mode": m, "error": repr(err)} for m in step.modes]
+            progress.note(f"{step.label}: could not start the {step.backend}: {err!r}")
+            continue
+        for mode, result in (await _run_step(step, backend, progress)).items():
+            runs.append({**base, "mode": mode, **result})
+    return runs
+
+
+async def _run_step(step: Step, backend: Any, progress: Progress) -> dict[str, dict[str, Any]]:
+    point = step.point
+    if isinstance(point, WritesPoint):
+        progress.begin(f"{step.label}, {' and '.join(step.modes)} interleaved")
+        try:
+            results = await run_writes(backend, step.modes, point, progress)
+        except Exception as err:
+            results = {m: _failed(err) for m in step.modes}
+        for mode in step.modes:
+            progress.end(_summary(step.scenario, results[mode]))
+        return results
+    results = {}
+    for mode in step.modes:
+        progress.begin(f"{step.label}, {mode}")
+        try:
+            match point:
+                case BroadcastPoint():
+                    results[mode] = await run_broadcast(backend, mode, point, progress)
+                case ListPoint():
+                    results[mode] = await run_liststorm(backend, mode, point, progress)
+                case NodesPoint():
+                    results[mode] = await run_nodes(backend, mode, point, progress)
+        except Exception as err:
+            results[mode] = _failed(err)
+        progress.end(_summary(step.scenario, results[mode]))
+        await asyncio.sleep(1)  # let the servers finish what the step left behind
+    return results
+
+
+def _failed(err: BaseException) -> dict[str, Any]:
+    return {"error": repr(err), "traceback": traceback.format_exc()[-2000:]}
+
+
+def _summary(scenario: str, result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"FAILED {result['error'][:200]}"
+    latency = result.get("latency_ms", {})
+    if scenario == "writes":
+        parts = [f"{verb} p50 {q.get('p50')} ms" for verb, q in latency.items()]
+        return ", ".join(parts)
+    text = f"p50 {latency.get('p50')} ms p99 {latency.get('p99')} ms"
+    if scenario == "liststorm":
+        return f"{result['lists']} lists, {text}, {result['mb_per_second']} MB/s"
+    return (
+        f"{result['deliveries']} deliveries, {text}, lost {result['lost']} "
+        f"dup {result['duplicated']} ooo {result['out_of_order']}"
+    )
+
+
+def machine_info(stack: Stack, argv: list[str]) -> dict[str, Any]:
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    versions = {"python": platform.python_version()}
+    for package in ("watchcache", "aiohttp", "uvloop", "msgspec"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "?"
+    for backend in stack.started():
+        versions.update(backend.versions)
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(["python", "-m", "benchmarks.loadtest", *argv]),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "machine": {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "memory_gib": round(mem_kib / 2**20, 1),
+            "kernel": platform.release(),
+            "os": _os_name(),
+            "load_average_at_start": os.getloadavg(),
+        },
+        "versions": versions,
+        "python_executable": sys.executable,
+    }
+
+
+def step_dict(step: Step) -> dict[str, Any]:
+    return {
+        "scenario": step.scenario,
+        "backend": step.backend,
+        "modes": list(step.modes),
+        **dataclasses.asdict(step.point),
+    }
+
+
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return ""
+    return done.stdout.strip()
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.system()

@@ -1,0 +1,49 @@
+"""The load test against the real kube-apiserver 1.20, at tiny sizes: the
+proxy in front of it over TLS, kube-apiserver's own counters read, every
+event checked. (It starts its own control plane: the measured processes
+must be the ones it started.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_quick_broadcast_and_lists_against_kube_apiserver(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.loadtest",
+            "run",
+            "broadcast",
+            "liststorm",
+            "--profile",
+            "quick",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=290,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = json.loads((tmp_path / "loadtest-quick.json").read_text())["runs"]
+    assert not [r for r in runs if "error" in r]
+    by = {(r["scenario"], r["mode"], r["params"].get("kind")): r for r in runs}
+    direct, proxy = by[("broadcast", "direct", None)], by[("broadcast", "proxy", None)]
+    assert direct["deliveries"] == proxy["deliveries"] == 300
+    assert direct["cpu_seconds"]["kube-apiserver"] > 0 and proxy["cpu_seconds"]["proxy"] > 0
+    # Direct, kube-apiserver served the 10 watches; through the proxy it
+    # served none of them (the proxy's own watch was opened long before).
+    assert direct["apiserver_requests"].get("WATCH pods", 0) >= 10
+    assert proxy["apiserver_requests"].get("WATCH pods", 0) == 0
+    # RV=0 lists never reach kube-apiserver through the proxy.
+    rv0 = by[("liststorm", "proxy", "rv0")]
+    assert rv0["lists"] > 0 and rv0["apiserver_requests"].get("LIST pods", 0) == 0
+    assert by[("liststorm", "direct", "rv0")]["apiserver_requests"]["LIST pods"] >= rv0["lists"]

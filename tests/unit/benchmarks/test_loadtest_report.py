@@ -1,0 +1,99 @@
+"""The report says what the JSON says: targets met and missed, tables,
+and plots when matplotlib is there."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+from benchmarks.loadtest.report import render, targets
+
+
+def _broadcast(mode: str, per_cpu: int, p99: float) -> dict[str, Any]:
+    server = "proxy" if mode == "proxy" else "kube-apiserver"
+    return {
+        "scenario": "broadcast",
+        "backend": "apiserver",
+        "mode": mode,
+        "label": "broadcast",
+        "params": {"watchers": 200, "rate": 50.0, "duration": 20, "pods": 100},
+        "deliveries": 200_000,
+        "deliveries_per_second": 10_000,
+        "deliveries_per_server_cpu_second": per_cpu,
+        "latency_ms": {"count": 1, "p50": 3.0, "p99": p99, "max": p99},
+        "lost": 0,
+        "duplicated": 0,
+        "out_of_order": 0,
+        "cpu_seconds": {"kube-apiserver": 20.0, "etcd": 1.0, "proxy": 4.0, "generator": 3.0},
+        "cpu_ms_per_1000_deliveries": {server: 12.5, "kube-apiserver": 100.0},
+        "apiserver_watchers_peak": {"Pod": 203},
+        "generator_lag_ms": {"p99": 4.0},
+    }
+
+
+def _data(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "meta": {
+            "profile": "test",
+            "when": "now",
+            "commit": "abc1234",
+            "dirty": False,
+            "command": "python -m benchmarks.loadtest run broadcast",
+            "machine": {
+                "cpu": "cpu",
+                "cores": 2,
+                "memory_gib": 1.0,
+                "os": "os",
+                "kernel": "k",
+                "load_average_at_start": [0.5, 0.5, 0.5],
+            },
+            "versions": {"kube-apiserver": "v1.20.2"},
+        },
+        "runs": runs,
+    }
+
+
+def test_a_met_and_a_missed_target_are_told_apart() -> None:
+    rows = targets([_broadcast("direct", 7_000, 900.0), _broadcast("proxy", 21_000, 20.0)])
+    by_target = {t: (m, v) for t, m, v in rows}
+    ratio = by_target["broadcast 200 watchers x 50/s: proxy >= 4x deliveries per CPU-second"]
+    assert "3.0x" in ratio[0]
+    assert ratio[1].startswith("**no**") and "75%" in ratio[1]
+    assert by_target["broadcast 200 x 50/s: proxy p99 <= 50 ms"][1] == "yes"
+
+
+def test_missing_runs_are_reported_as_not_measured() -> None:
+    rows = targets([])
+    assert rows == [("broadcast 200 x 50/s", "not measured (run missing or failed)", "-")]
+
+
+def test_report_has_the_command_the_tables_and_failures(tmp_path: Path) -> None:
+    failed = {
+        "scenario": "nodes",
+        "backend": "simulator",
+        "mode": "proxy",
+        "label": "nodes N=5000",
+        "error": "RuntimeError('boom')",
+    }
+    data = _data([_broadcast("direct", 7_000, 900.0), _broadcast("proxy", 30_000, 20.0), failed])
+    path = render(data, tmp_path, "lt")
+    text = path.read_text()
+    assert "python -m benchmarks.loadtest run broadcast" in text
+    assert "| 200 | 50 | direct | 200,000 |" in text
+    assert "nodes N=5000 (proxy): `RuntimeError('boom')`" in text
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "Plots skipped" in text
+    else:
+        assert (tmp_path / "lt-broadcast-latency.png").stat().st_size > 1000
+        assert "(lt-broadcast-cpu.png)" in text
+
+
+@pytest.mark.parametrize("missing", ["lost", "duplicated"])
+def test_a_run_with_errors_shows_its_counts(tmp_path: Path, missing: str) -> None:
+    run = _broadcast("direct", 7_000, 900.0)
+    run[missing] = 3
+    text = render(_data([run]), tmp_path, "lt").read_text()
+    expected = "3/0/0" if missing == "lost" else "0/3/0"
+    assert expected in text

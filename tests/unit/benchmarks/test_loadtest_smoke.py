@@ -1,0 +1,49 @@
+"""The load test's one command runs end to end at tiny sizes against the
+simulated API server (no control plane): every scenario, direct and
+through a real ``watchcache serve`` process, JSON and report written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parents[3]
+
+
+def test_quick_profile_against_the_simulator(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.loadtest",
+            "run",
+            "--profile",
+            "quick",
+            "--backend",
+            "simulator",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "smoke",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads((tmp_path / "smoke.json").read_text())
+    runs = data["runs"]
+    assert {r["scenario"] for r in runs} == {"writes", "broadcast", "liststorm", "nodes"}
+    assert {r["mode"] for r in runs} == {"direct", "proxy"}
+    assert not [r for r in runs if "error" in r]
+    broadcast = [r for r in runs if r["scenario"] == "broadcast"]
+    for run in broadcast:
+        # 10 watchers x 30 patches, each seen once by each watcher
+        assert run["deliveries"] == 10 * run["writes"] == 300
+        assert run["cpu_seconds"]["proxy"] >= 0 and run["cpu_seconds"]["simulator"] > 0
+    assert "done:" in done.stderr  # the progress lines
+    report = (tmp_path / "smoke.md").read_text()
+    assert "## Broadcast" in report and "## Nodes" in report
