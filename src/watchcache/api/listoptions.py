@@ -21,9 +21,11 @@ Versions: 1.34+ rules (k8s.io/apimachinery internalversion validation). A
 v1.20 server differs for watches: it forbids resourceVersionMatch on any
 watch ("resourceVersionMatch is forbidden for watch") and ignores
 sendInitialEvents. An unparsable RV is a 400 "invalid resource version: ..."
-(checked before the continue token) when v1.20 would read the LIST from etcd
-(a continue token, a limit with RV not "0", or RVM Exact), and a bare 500
-when its watch cache serves the request; we follow that.
+(checked before the continue token). That is v1.20's answer when it reads the
+LIST from etcd (a continue token, a limit with RV not "0", or RVM Exact);
+when its watch cache serves the request it answers a bare 500 instead. We
+answer 400 on every path, deliberately: a client's bad input is not a server
+error, and a 500 would count against the proxy in every error budget.
 
 Not applied here: kube-apiserver's SetListOptionsDefaults, which with the
 WatchList feature on turns a watch at RV "" or "0" without
@@ -41,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from watchcache.api.continuetoken import ContinueToken, decode_continue
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.selectors import FieldSelector, LabelSelector
-from watchcache.api.status import ApiError, bad_request, cause, invalid
+from watchcache.api.status import bad_request, cause, invalid
 
 __all__ = ["EXACT", "NOT_OLDER_THAN", "ListOptions"]
 
@@ -91,11 +93,10 @@ class ListOptions:
         raw_continue = query.get("continue") or ""
         opts._validate(raw_continue)
         _check_field_labels(fields, resource)
-        if not _read_from_storage(opts, raw_continue):
-            _check_resource_version_in_cache(opts.resource_version)
-            return opts
         # The storage (etcd) path parses the RV before the continue token.
-        _check_resource_version_in_storage(opts.resource_version)
+        _check_resource_version(opts.resource_version)
+        if not _read_from_storage(opts, raw_continue):
+            return opts
         token = _continue_token(raw_continue, opts.resource_version)
         return opts if token is None else replace(opts, continue_token=token)
 
@@ -214,8 +215,8 @@ _UINT = re.compile(r"[0-9]+")
 
 def _read_from_storage(opts: ListOptions, raw_continue: str) -> bool:
     """Whether kube-apiserver (v1.20's cacher.shouldDelegateList) sends this
-    LIST to etcd rather than its watch cache; the two reject a bad RV
-    differently. Watches are always the cache's."""
+    LIST to etcd rather than its watch cache; only etcd decodes the continue
+    token. Watches are always the cache's."""
     if opts.watch:
         return False
     rv = opts.resource_version
@@ -231,14 +232,7 @@ def _rv_error(rv: str | None) -> str | None:
     return f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": {syntax}'
 
 
-def _check_resource_version_in_storage(rv: str | None) -> None:
+def _check_resource_version(rv: str | None) -> None:
     error = _rv_error(rv)
     if error is not None:
         raise bad_request(f"invalid resource version: {error}")
-
-
-def _check_resource_version_in_cache(rv: str | None) -> None:
-    # The cacher returns the parse error unclassified: a bare 500.
-    error = _rv_error(rv)
-    if error is not None:
-        raise ApiError(500, "", error)

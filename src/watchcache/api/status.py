@@ -6,8 +6,8 @@ Glossary:
                 ``message``, a machine ``reason``, optional ``details`` and
                 the HTTP ``code``.
     reason      kube's ``StatusReason`` ("NotFound", "Invalid", ...). It may
-                be empty: an error kube-apiserver did not classify (such as
-                an unparsable resourceVersion) is a bare 500 with no reason.
+                be empty: an error kube-apiserver did not classify is a
+                bare 500 with no reason.
     details     ``StatusDetails``: name, group, kind (the *resource*, e.g.
                 "pods", as apimachinery's errors put it there), causes,
                 retryAfterSeconds. Absent keys are omitted, as Go's
