@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client, config, watch
 from tests.e2e.serving import kubectl_env, running_serve, wait_until_ready
 
-from watchcache.devcluster import DevCluster
+from watchcache.devcluster import CONTEXT_ADMIN, DevCluster
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +274,148 @@ def test_kubectl_get_watch_matches(
         ("DELETED", "w1"),
     ]
     assert through == straight
+
+
+# -- the official Python client --------------------------------------------------
+
+
+@pytest.fixture
+def apis(
+    dev_cluster: DevCluster, proxy: str
+) -> Iterator[tuple[client.ApiClient, client.ApiClient]]:
+    """(through the proxy, direct) API clients."""
+    through = client.ApiClient(client.Configuration(host=proxy))
+    straight = config.new_client_from_config(
+        config_file=str(dev_cluster.kubeconfig), context=CONTEXT_ADMIN
+    )
+    try:
+        yield through, straight
+    finally:
+        through.close()
+        straight.close()
+
+
+def _fill(dev_cluster: DevCluster, namespace: str, count: int) -> None:
+    for i in range(count):
+        body = json.loads(_configmap(f"c{i:02}", "a" if i % 3 else "b", k=str(i)))
+        assert (
+            dev_cluster.request("POST", f"/api/v1/namespaces/{namespace}/configmaps", body)[0]
+            == 201
+        )
+
+
+def test_python_client_lists_and_pages_as_directly(
+    dev_cluster: DevCluster, apis: tuple[client.ApiClient, client.ApiClient], namespace: str
+) -> None:
+    _fill(dev_cluster, namespace, 7)
+    through, straight = (client.CoreV1Api(api) for api in apis)
+
+    def items(listed: Any) -> list[Any]:
+        return [item.to_dict() for item in listed.items]
+
+    assert items(through.list_namespaced_config_map(namespace)) == items(
+        straight.list_namespaced_config_map(namespace)
+    )
+    selected = {"label_selector": "tier=b", "field_selector": "metadata.name!=c00"}
+    assert items(through.list_namespaced_config_map(namespace, **selected)) == items(
+        straight.list_namespaced_config_map(namespace, **selected)
+    )
+    at_any = through.list_namespaced_config_map(namespace, resource_version="0")
+    assert sorted(i.metadata.name for i in at_any.items) == sorted(
+        i.metadata.name for i in straight.list_namespaced_config_map(namespace).items
+    )
+
+    def pages(api: client.CoreV1Api, **options: Any) -> list[tuple[list[str], int | None]]:
+        out, token = [], None
+        while True:
+            # The first page's options; later pages carry only the token.
+            more = {"_continue": token} if token else options
+            page = api.list_namespaced_config_map(namespace, limit=3, **more)
+            out.append(([i.metadata.name for i in page.items], page.metadata.remaining_item_count))
+            token = page.metadata._continue
+            if not token:
+                return out
+
+    assert pages(through) == pages(straight)
+    assert len(pages(through)) == 3  # 8 objects (with kube-root-ca.crt) in pages of 3
+    # Exact reads at an RV the cache serves from its history: as etcd answers.
+    rv = through.list_namespaced_config_map(namespace).metadata.resource_version
+    exact = {"resource_version": rv, "resource_version_match": "Exact"}
+    assert pages(through, **exact) == pages(straight, **exact)
+
+
+def _stream(api: client.CoreV1Api, namespace: str, rv: str, out: list[Any], count: int) -> None:
+    for event in watch.Watch().stream(
+        api.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=20
+    ):
+        out.append((event["type"], event["object"].to_dict()))
+        if len(out) == count:
+            return
+
+
+def test_python_client_watch_from_a_resource_version_as_directly(
+    dev_cluster: DevCluster, apis: tuple[client.ApiClient, client.ApiClient], namespace: str
+) -> None:
+    through, straight = (client.CoreV1Api(api) for api in apis)
+    rv = through.list_namespaced_config_map(namespace).metadata.resource_version
+    _fill(dev_cluster, namespace, 2)  # before the watches start: replayed from history
+    results: tuple[list[Any], list[Any]] = ([], [])
+    threads = [
+        threading.Thread(target=_stream, args=(api, namespace, rv, out, 5), daemon=True)
+        for api, out in zip((through, straight), results, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    code, _ = dev_cluster.request(
+        "PATCH", f"{base}/c00", {"data": {"k": "x"}}, content_type="application/merge-patch+json"
+    )
+    assert code == 200
+    assert dev_cluster.request("DELETE", f"{base}/c01")[0] == 200
+    _fill(dev_cluster, namespace, 0)
+    body = json.loads(_configmap("late", "a"))
+    assert dev_cluster.request("POST", base, body)[0] == 201
+    for thread in threads:
+        thread.join(30)
+    via, direct_events = results
+    assert [(t, o["metadata"]["name"]) for t, o in via] == [
+        ("ADDED", "c00"),
+        ("ADDED", "c01"),
+        ("MODIFIED", "c00"),
+        ("DELETED", "c01"),
+        ("ADDED", "late"),
+    ]
+    assert via == direct_events
+
+
+def test_python_client_metadata_only_list_as_directly(
+    dev_cluster: DevCluster, apis: tuple[client.ApiClient, client.ApiClient], namespace: str
+) -> None:
+    """What a metadata informer asks for, through the client's own request
+    machinery (it has no metadata API of its own)."""
+    _fill(dev_cluster, namespace, 3)
+    accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+    answers = []
+    for api in apis:
+        params = api.param_serialize(
+            "GET",
+            "/api/v1/namespaces/{namespace}/configmaps",
+            path_params={"namespace": namespace},
+            query_params=[("limit", "500")],
+            header_params={"Accept": accept},
+            auth_settings=["BearerToken"],
+        )
+        response = api.call_api(*params)
+        response.read()
+        assert response.status == 200
+        answers.append(json.loads(response.data))
+    via, straight = answers
+    assert via["kind"] == "PartialObjectMetadataList"
+    assert [i["metadata"]["name"] for i in via["items"]] == [
+        "c00",
+        "c01",
+        "c02",
+        "kube-root-ca.crt",
+    ]
+    assert via["items"] == straight["items"]
