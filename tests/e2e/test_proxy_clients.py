@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -419,3 +421,148 @@ def test_python_client_metadata_only_list_as_directly(
         "kube-root-ca.crt",
     ]
     assert via["items"] == straight["items"]
+
+
+# -- a kopf operator -------------------------------------------------------------
+
+OPERATOR = textwrap.dedent(
+    """
+    import json
+    import os
+
+    import kopf
+
+    WATCHED = {"kopf-test": "yes"}
+
+
+    def record(*fields):
+        with open(os.environ["OPERATOR_RECORD"], "a") as out:
+            out.write(json.dumps(fields) + "\\n")
+
+
+    @kopf.on.startup()
+    def configure(settings, **_):
+        settings.posting.enabled = False  # k8s events: not what is compared
+
+
+    @kopf.on.create("configmaps", labels=WATCHED)
+    def created(name, body, **_):
+        record("create", name, dict(body.get("data") or {}))
+
+
+    @kopf.on.update("configmaps", labels=WATCHED)
+    def updated(name, new, **_):
+        record("update", name, dict(new.get("data") or {}))
+
+
+    @kopf.on.delete("configmaps", labels=WATCHED)
+    def deleted(name, **_):
+        record("delete", name)
+    """
+)
+
+
+def _proxy_kubeconfig(path: Path, proxy: str) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "proxy", "cluster": {"server": proxy}}],
+                "users": [{"name": "anyone", "user": {}}],
+                "contexts": [{"name": "proxy", "context": {"cluster": "proxy", "user": "anyone"}}],
+                "current-context": "proxy",
+            }
+        )
+    )
+    return path
+
+
+def _records(path: Path) -> list[list[Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def operator_session(
+    dev_cluster: DevCluster, kubeconfig: Path, namespace: str, workdir: Path
+) -> list[list[Any]]:
+    """Run the operator in ``namespace`` while a labelled ConfigMap is
+    created, changed and deleted (and an unlabelled one created); the
+    handlers' record."""
+    operator, record, log = workdir / "operator.py", workdir / "record.jsonl", workdir / "kopf.log"
+    operator.write_text(OPERATOR)
+    env = {**kubectl_env(), "KUBECONFIG": str(kubeconfig), "OPERATOR_RECORD": str(record)}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kopf", "run", "--standalone", "-n", namespace, str(operator)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+
+    def wait_for(count: int) -> None:
+        deadline = time.monotonic() + 30
+        while len(_records(record)) < count:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.1)
+
+    try:
+        plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain"}}
+        assert dev_cluster.request("POST", base, plain)[0] == 201
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "op1", "labels": {"kopf-test": "yes"}},
+            "data": {"k": "1"},
+        }
+        assert dev_cluster.request("POST", base, body)[0] == 201
+        wait_for(1)
+        code, _ = dev_cluster.request(
+            "PATCH",
+            f"{base}/op1",
+            {"data": {"k": "2"}},
+            content_type="application/merge-patch+json",
+        )
+        assert code == 200
+        wait_for(2)
+        assert dev_cluster.request("DELETE", f"{base}/op1")[0] == 200
+        wait_for(3)
+        deadline = time.monotonic() + 30  # the operator lets go: its finalizer removed
+        while dev_cluster.request("GET", f"{base}/op1")[0] != 404:
+            assert time.monotonic() < deadline, "the operator never released op1"
+            time.sleep(0.1)
+        time.sleep(1)  # anything it would wrongly do next
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
+    return _records(record)
+
+
+def test_kopf_operator_reacts_through_the_proxy_as_directly(
+    dev_cluster: DevCluster, proxy: str, namespace: str, other_namespace: str, tmp_path: Path
+) -> None:
+    (tmp_path / "via").mkdir()
+    (tmp_path / "direct").mkdir()
+    through = operator_session(
+        dev_cluster,
+        _proxy_kubeconfig(tmp_path / "proxy.kubeconfig", proxy),
+        namespace,
+        tmp_path / "via",
+    )
+    straight = operator_session(
+        dev_cluster, dev_cluster.kubeconfig, other_namespace, tmp_path / "direct"
+    )
+    assert through == [
+        ["create", "op1", {"k": "1"}],
+        ["update", "op1", {"k": "2"}],
+        ["delete", "op1"],
+    ]
+    assert through == straight
