@@ -205,43 +205,12 @@ def _is_clean(rooted: str) -> bool:
     return all(part not in ("", ".", "..") for part in parts)
 
 
-_GO_ESCAPES = {
-    "\a": "\\a",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\\": "\\\\",
-    '"': '\\"',
-}
-
-
-def _go_quote(text: str) -> str:
-    """Go's strconv.Quote (``%q``): printable characters as they are, the
-    rest escaped."""
-    out = []
-    for char in text:
-        if char in _GO_ESCAPES:
-            out.append(_GO_ESCAPES[char])
-        elif char.isprintable():
-            out.append(char)
-        elif ord(char) < 0x80:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
-
-
 def decode_continue(token: str) -> ContinueToken:
     """Read a client's continue token as kube-apiserver does; raise the 400
     it answers for a malformed one."""
     version, rv, start = _parse_json(_decode_base64(token))
     if version != _VERSION:
-        raise _invalid(f"server does not recognize this encoded version {_go_quote(version)}")
+        raise _invalid(f"server does not recognize this encoded version {version}")
     if rv == 0:
         raise bad_request(
             "invalid continue token: continue key is not valid: "
