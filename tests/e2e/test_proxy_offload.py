@@ -175,8 +175,10 @@ async def test_consistent_reads_cost_one_small_probe_per_batch(
     written (so the cache can prove itself fresh; a quiet resource's reads
     are forwarded after 100 ms, docs/reads.md). Each batch's requests are
     written on open connections in one go. Reads share a probe until it is
-    sent; reads the proxy only gets to once it is out (a batch may reach it
-    over two event-loop turns) wait for one more: at most two per batch,
+    sent; reads the proxy gets to once it is out wait for the next one. A
+    probe's round trip (2-3 ms on loopback) is about as long as the proxy
+    takes to read fifty requests, so a batch may straddle a probe or two:
+    at most three per batch (5 batches took 7 to 10 probes in six runs),
     never one per read."""
     host, port = proxy.removeprefix("http://").split(":")
     request = (
@@ -223,7 +225,7 @@ async def test_consistent_reads_cost_one_small_probe_per_batch(
         f"{BATCHES} batches of {CLIENTS} consistent reads: {probes} probes "
         f"(~{probe_bytes:.0f} bytes each), {forwarded} reads forwarded"
     )
-    assert 1 <= probes <= 2 * BATCHES
+    assert 1 <= probes <= 3 * BATCHES
     assert forwarded == 0
     assert probe_bytes < 4096, "a probe is a one-item LIST"
 
