@@ -52,6 +52,21 @@ def namespace(dev_cluster: DevCluster) -> Iterator[str]:
     """A new namespace, ready as a real cluster's is: its ``default`` service
     account has a token and ``kube-root-ca.crt`` is published, so no object
     appears in it behind a test's back."""
+    name = _ready_namespace(dev_cluster)
+    yield name
+    dev_cluster.request("DELETE", f"/api/v1/namespaces/{name}")
+
+
+@pytest.fixture
+def other_namespace(dev_cluster: DevCluster) -> Iterator[str]:
+    """A second namespace like ``namespace``: for tests that do the same
+    thing twice, once through the proxy and once directly, side by side."""
+    name = _ready_namespace(dev_cluster)
+    yield name
+    dev_cluster.request("DELETE", f"/api/v1/namespaces/{name}")
+
+
+def _ready_namespace(dev_cluster: DevCluster) -> str:
     name = f"t-{secrets.token_hex(4)}"
     code, body = dev_cluster.request(
         "POST",
@@ -72,8 +87,7 @@ def namespace(dev_cluster: DevCluster) -> Iterator[str]:
             )
         )
     )
-    yield name
-    dev_cluster.request("DELETE", f"/api/v1/namespaces/{name}")
+    return name
 
 
 @pytest.fixture(scope="session")

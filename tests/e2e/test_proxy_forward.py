@@ -3,18 +3,16 @@ through the proxy get what they get directly."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, watch
+from tests.e2e.serving import running_serve
 
 from watchcache.devcluster import DevCluster
 
@@ -24,45 +22,6 @@ def proxy_url(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory)
     log = tmp_path_factory.mktemp("proxy") / "serve.log"
     with running_serve(log, "--kubeconfig", str(dev_cluster.kubeconfig)) as url:
         yield url
-
-
-@contextlib.contextmanager
-def running_serve(log: Path, *args: str) -> Iterator[str]:
-    """`watchcache serve ARGS` on a free port; its URL; stopped (and its
-    clean exit checked) afterwards."""
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "watchcache",
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--shutdown-spread",
-                "0",
-                *args,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        yield _wait_for_url(log, proc)
-    finally:
-        proc.terminate()
-        assert proc.wait(15) == 0, log.read_text()[-2000:]
-
-
-def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
-        if found:
-            return found.group(1)
-        assert proc.poll() is None, log.read_text()
-        time.sleep(0.1)
-    raise AssertionError(f"the proxy did not start: {log.read_text()}")
 
 
 def kubectl(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,7 +7,8 @@ Routing, in order:
                               the cache can answer, forwarding for the rest
 
 Middleware: ``context_middleware`` (request id, identity, access log) wraps
-every request, local ones included.
+every request, local ones included; then ``_header_limit`` answers 431
+where kube-apiserver would (headers over 1 MiB in all).
 """
 
 from __future__ import annotations
@@ -42,10 +43,15 @@ class ProxyParts:
 
 PARTS = web.AppKey("watchcache_parts", ProxyParts)
 
-# kube-apiserver accepts request headers up to 1 MiB in total; aiohttp's
-# default of 8 KiB per field would reject large impersonation headers.
-MAX_FIELD_SIZE = 64 * 1024
-MAX_LINE_SIZE = 64 * 1024
+# kube-apiserver (Go's net/http, MaxHeaderBytes 1 MiB plus its 4 KiB read
+# slack) accepts a request line and headers up to this many bytes in all,
+# in any one of them, and answers 431 beyond. aiohttp limits each line and
+# field instead (8 KiB by default, which would refuse what kube-apiserver
+# takes, such as a 100 KB header): its per-line limits are set to the
+# total, and ``_header_limit`` enforces the total itself.
+MAX_HEADER_BYTES = (1 << 20) + 4096
+MAX_FIELD_SIZE = MAX_HEADER_BYTES
+MAX_LINE_SIZE = MAX_HEADER_BYTES
 
 
 # Go's strconv.ParseBool true values: what kube-apiserver accepts for watch=.
@@ -77,6 +83,22 @@ def verb_and_resource(request: web.Request) -> tuple[str, str]:
     return verbs.get(method, method.lower()), resource
 
 
+def header_bytes(request: web.BaseRequest) -> int:
+    """The request line and headers as sent, less the final blank line."""
+    line = len(request.method) + len(request.raw_path) + len("  HTTP/1.1\r\n")
+    return line + sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
+
+
+@web.middleware
+async def _header_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Go's answer to headers over its limit: a plain-text 431, then close."""
+    if header_bytes(request) > MAX_HEADER_BYTES:
+        response = web.Response(status=431, text="431 Request Header Fields Too Large")
+        response.force_close()
+        return response
+    return await handler(request)
+
+
 def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -102,7 +124,7 @@ def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.St
 
 def build_app(parts: ProxyParts) -> web.Application:
     app = web.Application(
-        middlewares=[context_middleware, _metrics_middleware(parts.metrics)],
+        middlewares=[context_middleware, _header_limit, _metrics_middleware(parts.metrics)],
         handler_args={"max_field_size": MAX_FIELD_SIZE, "max_line_size": MAX_LINE_SIZE},
         client_max_size=0,  # bodies are streamed through, never buffered here
     )

@@ -58,17 +58,20 @@ class Prober:
     """Upstream's current RV, for consistent reads, asked as seldom as is safe.
 
     A read may share a probe only if the probe was sent after the read
-    arrived: one already in flight might have been answered before a write
-    the reader saw acknowledged. So a read arriving while a probe is in
-    flight waits for the next one, which starts when the current one ends
-    and serves every read that queued meanwhile: at most one probe in
-    flight and one queued, however many reads arrive.
+    arrived: one already sent might have been answered before a write the
+    reader saw acknowledged. So a read joins the next probe while it is
+    still unsent (the reads a burst brings within one event-loop turn all
+    share it); a read arriving once it is out waits for the one after,
+    which starts when the current one ends and serves every read that
+    queued meanwhile: at most one probe in flight and one queued, however
+    many reads arrive.
     """
 
     def __init__(self, client: UpstreamClient, path: str) -> None:
         self.client = client
         self.path = path
         self._inflight: asyncio.Future[int] | None = None
+        self._inflight_sent = False
         self._queued: asyncio.Future[int] | None = None
         self.sent = 0
 
@@ -76,17 +79,22 @@ class Prober:
         if self._inflight is None:
             self._inflight = self._start()
             return await asyncio.shield(self._inflight)
+        if not self._inflight_sent:
+            return await asyncio.shield(self._inflight)
         if self._queued is None:
             self._queued = asyncio.get_running_loop().create_future()
         return await asyncio.shield(self._queued)
 
     def _start(self) -> asyncio.Future[int]:
         self.sent += 1
+        self._inflight_sent = False
         task = asyncio.get_running_loop().create_task(self._ask())
         task.add_done_callback(self._promote)
         return task
 
     async def _ask(self) -> int:
+        # From here on the request may be on the wire: later reads queue.
+        self._inflight_sent = True
         body = (await self.client.get(self.path, {"limit": "1"})).json()
         return int(body["metadata"]["resourceVersion"])
 

@@ -58,10 +58,12 @@ BODY_CHUNK = 64 * 1024
 
 
 def status_response(error: ApiError) -> web.Response:
-    headers = {"Content-Type": "application/json"}
+    """The error as kube-apiserver writes it: its JSON encoder ends the body
+    with a newline, and every API response says not to cache it."""
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
-    return web.Response(status=error.code, body=error.body(), headers=headers)
+    return web.Response(status=error.code, body=error.body() + b"\n", headers=headers)
 
 
 def _is_upgrade(request: web.Request) -> bool:

@@ -11,6 +11,8 @@ import json
 import logging
 import sys
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 __all__ = ["configure_logging"]
 
 # Attributes every LogRecord has; anything else was passed with extra=.
@@ -53,3 +55,16 @@ def configure_logging(level: str, fmt: str) -> None:
     root.setLevel(level.upper())
     # aiohttp's own access log repeats watchcache.access without its fields.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(_client_errors_in_one_line)
+
+
+def _client_errors_in_one_line(record: logging.LogRecord) -> bool:
+    """A request aiohttp could not parse (a header over the limit, bad
+    HTTP) is the client's mistake, already answered with a 4xx: one line,
+    not an error with a traceback."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+        record.exc_info = None
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.msg = f"{record.msg}: {error.code} " + error.message.replace("%", "%%")
+    return True

@@ -1,9 +1,19 @@
 from __future__ import annotations
 
-import pytest
-from aiohttp.test_utils import make_mocked_request
+import argparse
 
-from watchcache.proxy.app import verb_and_resource
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
+
+from watchcache.proxy.app import (
+    MAX_HEADER_BYTES,
+    ProxyParts,
+    build_app,
+    header_bytes,
+    verb_and_resource,
+)
+from watchcache.proxy.config import add_arguments, load_config
 
 
 @pytest.mark.parametrize(
@@ -23,3 +33,30 @@ from watchcache.proxy.app import verb_and_resource
 )
 def test_verbs_and_resources(method: str, path: str, expected: tuple[str, str]) -> None:
     assert verb_and_resource(make_mocked_request(method, path)) == expected
+
+
+def test_header_bytes_count_the_request_line_and_every_header() -> None:
+    request = make_mocked_request("GET", "/api/v1/pods?x=1", headers={"A": "bc", "Host": "h"})
+    line = len("GET /api/v1/pods?x=1 HTTP/1.1\r\n")
+    assert header_bytes(request) == line + len("A: bc\r\n") + len("Host: h\r\n")
+
+
+async def test_headers_over_kube_apiservers_limit_are_431() -> None:
+    app = build_app(ProxyParts(config=load_config(_no_args(), {}), handle=_ok))
+    async with TestClient(TestServer(app)) as client:
+        fits = await client.get("/x", headers={"X-Big": "a" * 100_000})
+        assert fits.status == 200
+        too_many = {f"X-H{i}": "a" * 60_000 for i in range(MAX_HEADER_BYTES // 60_000 + 1)}
+        over = await client.get("/x", headers=too_many)
+        assert over.status == 431
+        assert await over.text() == "431 Request Header Fields Too Large"
+
+
+async def _ok(request: web.Request) -> web.StreamResponse:
+    return web.Response(text="ok")
+
+
+def _no_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args([])

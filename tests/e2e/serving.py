@@ -1,0 +1,122 @@
+"""`watchcache serve` in a subprocess, and raw HTTP to it and to
+kube-apiserver, for e2e tests that put the two side by side.
+
+Glossary:
+    proxy     a ``watchcache serve`` process on a free loopback port, in
+              front of the session's kube-apiserver (``running_serve``)
+    direct    kube-apiserver itself, as admin over TLS
+    Answer    one HTTP answer: status, headers, body bytes
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import re
+import ssl
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchcache.devcluster import DevCluster
+
+__all__ = ["Answer", "ask", "ask_direct", "kubectl_env", "running_serve"]
+
+
+@contextlib.contextmanager
+def running_serve(log: Path, *args: str) -> Iterator[str]:
+    """`watchcache serve ARGS` on a free port; its URL; stopped (and its
+    clean exit checked) afterwards."""
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "watchcache",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--shutdown-spread",
+                "0",
+                *args,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        yield _wait_for_url(log, proc)
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0, log.read_text()[-2000:]
+
+
+def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
+        if found:
+            return found.group(1)
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError(f"the proxy did not start: {log.read_text()}")
+
+
+def wait_until_ready(url: str, timeout: float = 30.0) -> None:
+    """Until /readyz says every cache has synced."""
+    deadline = time.monotonic() + timeout
+    while ask(url, "/readyz").status != 200:
+        assert time.monotonic() < deadline, "the proxy's caches did not sync"
+        time.sleep(0.05)
+
+
+def kubectl_env() -> dict[str, str]:
+    """kubectl's environment with no kubeconfig of the machine's in reach."""
+    env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+    return {**env, "HOME": "/nonexistent"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+
+def ask(
+    base: str,
+    path: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+) -> Answer:
+    """One GET, whatever its status; the whole body read."""
+    url = urllib.parse.urlsplit(base)
+    connection: http.client.HTTPConnection
+    if url.scheme == "https":
+        connection = http.client.HTTPSConnection(url.netloc, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(url.netloc, timeout=timeout)
+    try:
+        connection.request("GET", path, headers=dict(headers or {}))
+        response = connection.getresponse()
+        return Answer(response.status, dict(response.getheaders()), response.read())
+    finally:
+        connection.close()
+
+
+def ask_direct(cluster: DevCluster, path: str, headers: Mapping[str, str] | None = None) -> Answer:
+    """``ask`` kube-apiserver itself, as admin."""
+    context = ssl.create_default_context(cafile=str(cluster.ca_file))
+    auth = {"Authorization": f"Bearer {cluster.admin_token}"}
+    return ask(cluster.url, path, {**auth, **(headers or {})}, context=context)
