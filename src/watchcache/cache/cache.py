@@ -220,6 +220,9 @@ class Cache:
             max_bytes=config.history_max_bytes,
         )
         self.rv = 0
+        self._clock = clock
+        # When the last change was applied (clock time; -inf before any).
+        self._changed_at = float("-inf")
         self._changed: asyncio.Event | None = None
 
     def __repr__(self) -> str:
@@ -262,8 +265,15 @@ class Cache:
         event = Event(event_type, entry, prev, entry.rv)
         self.history.append(event)
         self.rv = entry.rv
+        self._changed_at = self._clock()
         self._wake()
         return event
+
+    def idle_seconds(self) -> float:
+        """How long since a change was applied (inf before any): how quiet
+        the resource is, for the read path's bet on whether waiting for its
+        next event is worth it."""
+        return self._clock() - self._changed_at
 
     def bookmark(self, rv: int) -> None:
         """Upstream proved nothing changed up to ``rv``."""

@@ -75,6 +75,14 @@ RV_WAIT = 3.0
 # resource, which may not move until its next bookmark a minute away, is
 # forwarded after it.
 FRESHNESS_WAIT = 0.1
+# A resource whose last change is older than this is quiet: when the probe
+# finds its cache behind, the next event of that resource is unlikely
+# within FRESHNESS_WAIT (other resources' writes move the probed RV, and
+# kube-apiserver 1.20 sends no progress bookmarks), so the read goes
+# upstream at once instead of waiting in vain. Measured before this rule:
+# consistent LISTs of idle configmaps took 106 ms p50 through the proxy
+# against 4.4 ms directly, every one forwarded after the full wait.
+QUIET_AFTER = 1.0
 # Items per write when streaming a list: about 3.5 MB of pods, where the
 # list benchmark reached ~2 GB/s.
 LIST_BATCH = 500
@@ -198,7 +206,7 @@ class ReadPath:
             elif rv == "0":
                 page = select()  # any state; the limit is ignored
             elif rv == "":
-                if not await self._fresh(resource, self.freshness_wait):
+                if not await self._fresh(resource, self.freshness_wait, quiet_after=QUIET_AFTER):
                     return await self._forwarded(request)
                 page = select(limit=options.limit)
             elif options.resource_version_match == EXACT or (
@@ -216,11 +224,18 @@ class ReadPath:
             return await self._forwarded(request)
         return await _write_list(request, resource, page, shape)
 
-    async def _fresh(self, resource: CachedResource, within: float) -> bool:
-        """The cache reached upstream's current RV (probed) within ``within``."""
+    async def _fresh(
+        self, resource: CachedResource, within: float, *, quiet_after: float | None = None
+    ) -> bool:
+        """The cache reached upstream's current RV (probed) within ``within``;
+        with ``quiet_after``, a cache behind the probe whose resource has not
+        changed for that long is not waited for."""
         try:
             target = await resource.prober.current_rv()
         except _PROBE_FAILURES:  # let upstream answer the read
+            return False
+        cache = resource.cache
+        if cache.rv < target and quiet_after is not None and cache.idle_seconds() > quiet_after:
             return False
         return await self._wait_for(resource, target, within)
 

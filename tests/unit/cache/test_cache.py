@@ -273,3 +273,14 @@ def test_indexed_page_continues_like_an_unindexed_one() -> None:
     assert indexed.continue_after == plain.continue_after == "default/a"
     last = cache.list(fields=on_n1, limit=1, continue_after="default/a", rv=indexed.rv)
     assert last.items == [] and last.continue_after is None
+
+
+def test_idle_seconds_counts_from_the_last_change_not_bookmarks() -> None:
+    clock = Clock()
+    cache = Cache(PODS, CacheConfig(), clock=clock)
+    cache.replace([], 1)
+    assert cache.idle_seconds() == float("inf")
+    cache.apply("ADDED", pod("a", rv=2))
+    clock.now += 3
+    cache.bookmark(10)  # proves nothing changed: the resource is still quiet
+    assert cache.idle_seconds() == 3

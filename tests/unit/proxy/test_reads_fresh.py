@@ -1,0 +1,63 @@
+"""Consistent reads: when the cache is behind the probed RV, a busy
+resource is waited for and a quiet one is not."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any, cast
+
+from tests.unit.cache.fakes import PODS, Clock, pod
+
+from watchcache.cache.cache import Cache, CacheConfig
+from watchcache.proxy.caches import CachedResource
+from watchcache.proxy.reads import ReadPath
+
+
+class _Prober:
+    def __init__(self, rv: int) -> None:
+        self.rv = rv
+
+    async def current_rv(self) -> int:
+        return self.rv
+
+
+def _resource(clock: Clock, probed: int) -> tuple[CachedResource, Cache]:
+    cache = Cache(PODS, CacheConfig(), clock=clock)
+    cache.replace([], 1)
+    cache.apply("ADDED", pod("a", rv=5))
+    resource = SimpleNamespace(cache=cache, prober=_Prober(probed))
+    return cast(CachedResource, resource), cache
+
+
+async def _unused(request: Any) -> Any:
+    raise AssertionError("nothing is forwarded here")
+
+
+async def test_a_quiet_resource_behind_the_probe_is_not_waited_for() -> None:
+    clock = Clock()
+    resource, _ = _resource(clock, probed=9)
+    clock.now += 2  # no change for 2 s
+    reads = ReadPath({}, _unused)
+    # A 60 s wait would time this out if it were waited for.
+    fresh = await asyncio.wait_for(reads._fresh(resource, 60, quiet_after=1.0), 5)
+    assert fresh is False
+
+
+async def test_a_busy_resource_behind_the_probe_is_waited_for() -> None:
+    clock = Clock()
+    resource, cache = _resource(clock, probed=9)
+    clock.now += 0.2
+    reads = ReadPath({}, _unused)
+    waiting = asyncio.ensure_future(reads._fresh(resource, 60, quiet_after=1.0))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    cache.apply("MODIFIED", pod("a", rv=9))
+    assert await asyncio.wait_for(waiting, 5) is True
+
+
+async def test_a_quiet_resource_already_at_the_probe_is_fresh() -> None:
+    clock = Clock()
+    resource, _ = _resource(clock, probed=5)
+    clock.now += 100
+    assert await ReadPath({}, _unused)._fresh(resource, 60, quiet_after=1.0) is True
