@@ -124,3 +124,30 @@ async def test_bookmarks_and_deadline_on_tick() -> None:
     assert watcher.closed.done() and quiet.closed.done()
     assert watcher.close_reason == "deadline"
     assert len(registry) == 0
+
+
+async def test_tick_forgets_a_watcher_whose_socket_is_closing() -> None:
+    """The safety net behind the connection's own notice: an idle watcher
+    whose sink is closing is closed on the next tick."""
+    registry = Registry()
+    sink = FakeSink()
+    watcher = Watcher(sink, WatchFilter(None, EqSelector(), EqSelector()), 0)
+    registry.add(watcher)
+    registry.tick()
+    assert len(registry) == 1
+    sink.closing = True
+    registry.tick()
+    assert watcher.close_reason == "client went away"
+    assert len(registry) == 0
+
+
+async def test_equal_filters_share_one_object() -> None:
+    registry = Registry(trigger_field="spec.nodeName")
+    first, second = (
+        Watcher(FakeSink(), node_filter("n1"), 0),
+        Watcher(FakeSink(), node_filter("n1"), 0),
+    )
+    assert first.filter is not second.filter
+    registry.add(first)
+    registry.add(second)
+    assert first.filter is second.filter

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -109,33 +110,22 @@ async def test_initial_events_come_first_even_with_live_ones_waiting() -> None:
         await runner.cleanup()
 
 
-async def test_a_client_that_leaves_is_forgotten_on_tick() -> None:
-    registry = Registry()
-    runner, url = await start(registry)
-    try:
-        async with aiohttp.ClientSession() as session:
-            resp = await session.get(url)
-            await wait_for_watchers(registry, 1)
-            resp.close()
-        for _ in range(200):
-            registry.tick()
-            if len(registry) == 0:
-                break
-            await asyncio.sleep(0.01)
-        assert len(registry) == 0
-    finally:
-        registry.close_all("test over")
-        await runner.cleanup()
-
-
-async def _events_then_a_clean_end(url: str, registry: Registry, **client: object) -> None:
-    """One watcher sees its events, live, then the terminating chunk."""
+async def _events_then_a_clean_end(
+    url: str,
+    registry: Registry,
+    once_live: Callable[[aiohttp.ClientResponse], Awaitable[None]] | None = None,
+    **client: object,
+) -> None:
+    """One watcher sees its events, live, then the terminating chunk;
+    ``once_live`` checks more while it is open."""
     async with (
         aiohttp.ClientSession(**client) as session,  # type: ignore[arg-type]
         session.get(url + "?color=blue") as resp,
     ):
         assert resp.status == 200
         await wait_for_watchers(registry, 1)
+        if once_live is not None:
+            await once_live(resp)
         await registry.dispatch(Event("ADDED", 2, Obj("ns", "a", {"color": "blue"})))
         line = json.loads(await asyncio.wait_for(resp.content.readline(), 5))
         assert line["object"]["metadata"]["name"] == "a"
@@ -148,21 +138,18 @@ async def test_a_live_watch_is_handed_over_and_aiohttp_lets_go() -> None:
     idle watcher small), and events still flow until a clean end."""
     registry = Registry()
     runner, url = await start(registry)
+
+    async def aiohttp_let_go(resp: aiohttp.ClientResponse) -> None:
+        assert runner.server is not None
+        for _ in range(100):
+            if not runner.server.connections:
+                break
+            await asyncio.sleep(0.01)
+        assert runner.server.connections == []
+        assert resp.headers["Connection"] == "close"
+
     try:
-        async with aiohttp.ClientSession() as session, session.get(url + "?color=blue") as resp:
-            await wait_for_watchers(registry, 1)
-            assert runner.server is not None
-            for _ in range(100):
-                if not runner.server.connections:
-                    break
-                await asyncio.sleep(0.01)
-            assert runner.server.connections == []
-            assert resp.headers["Connection"] == "close"
-            await registry.dispatch(Event("ADDED", 2, Obj("ns", "a", {"color": "blue"})))
-            line = json.loads(await asyncio.wait_for(resp.content.readline(), 5))
-            assert line["object"]["metadata"]["name"] == "a"
-            registry.close_all("deadline")
-            assert await asyncio.wait_for(resp.content.read(), 5) == b""
+        await _events_then_a_clean_end(url, registry, aiohttp_let_go)
     finally:
         registry.close_all("test over")
         await runner.cleanup()
