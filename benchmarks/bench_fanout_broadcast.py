@@ -17,7 +17,15 @@ ratio watchcache/ceiling. Then ``--idle`` watchers (default 10,000) are
 opened on the watchcache server and left idle: Python heap bytes per
 watcher (tracemalloc) and RSS growth per watcher are printed.
 
+``--per-tick N`` (default 16) is how many events reach a watcher per loop
+tick: the ceiling joins N per write, watchcache yields to the loop after N
+dispatches. 1 is the trickle a real watch usually sees: one write per
+delivery. ``--tls`` serves both over TLS (a throwaway CA), as a shared
+read tier in front of kube-apiserver would: each delivery is then also
+encrypted for its own connection.
+
     python benchmarks/bench_fanout_broadcast.py [--watchers 1000] [--events 2000] [--idle 10000]
+        [--per-tick 16] [--tls]
 """
 
 from __future__ import annotations
@@ -28,17 +36,35 @@ import gc
 import json
 import multiprocessing as mp
 import resource
+import ssl
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 from aiohttp import web
 
 from watchcache.api.selectors import FieldSelector, LabelSelector
+from watchcache.devcluster.pki import Pki, make_pki
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.stream import serve_watch
 
+# Set by main from --per-tick and --tls.
 BATCH = 16
+TLS: Pki | None = None
+
+
+def server_tls() -> ssl.SSLContext | None:
+    if TLS is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS.serving_crt, TLS.serving_key)
+    return context
+
+
+def client_tls(ca_file: str | None) -> ssl.SSLContext | None:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else None
 
 
 def raise_nofile(n: int) -> None:
@@ -105,18 +131,27 @@ class CountingClient(asyncio.Protocol):
 
 
 def client_main(
-    port: int, watchers: int, expected_lines: int, ready: mp.Event, finished: mp.Event
-) -> None:  # type: ignore[valid-type]
+    port: int,
+    watchers: int,
+    expected_lines: int,
+    ready: mp.Event,  # type: ignore[valid-type]
+    finished: mp.Event,  # type: ignore[valid-type]
+    ca_file: str | None,
+) -> None:
     raise_nofile(watchers + 1024)
 
     async def go() -> None:
         loop = asyncio.get_running_loop()
+        tls = client_tls(ca_file)
         request = b"GET /watch HTTP/1.1\r\nHost: x\r\n\r\n"
         dones = []
         for _ in range(watchers):
             done: asyncio.Future[None] = loop.create_future()
             await loop.create_connection(
-                lambda d=done: CountingClient(request, expected_lines, d, []), "127.0.0.1", port
+                lambda d=done: CountingClient(request, expected_lines, d, []),
+                "127.0.0.1",
+                port,
+                ssl=tls,
             )
             dones.append(done)
         ready.set()  # type: ignore[attr-defined]
@@ -131,8 +166,11 @@ def client_main(
 
 def start_clients(port: int, watchers: int, expected: int) -> tuple[mp.Process, mp.Event, mp.Event]:  # type: ignore[valid-type]
     ready, finished = mp.Event(), mp.Event()
+    ca_file = str(TLS.ca_crt) if TLS else None
     proc = mp.Process(
-        target=client_main, args=(port, watchers, expected, ready, finished), daemon=True
+        target=client_main,
+        args=(port, watchers, expected, ready, finished, ca_file),
+        daemon=True,
     )
     proc.start()
     return proc, ready, finished
@@ -164,7 +202,7 @@ class BareWatch(asyncio.Protocol):
 async def ceiling(watchers: int, lines: list[bytes]) -> float:
     BareWatch.peers = []
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(BareWatch, "127.0.0.1", 0)
+    server = await loop.create_server(BareWatch, "127.0.0.1", 0, ssl=server_tls())
     port = server.sockets[0].getsockname()[1]
     proc, ready, finished = start_clients(port, watchers, len(lines))
     await wait_event(ready)
@@ -201,7 +239,7 @@ async def start_watchcache(registry: Registry) -> tuple[web.AppRunner, int]:
     app.router.add_get("/watch", handler)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096, ssl_context=server_tls())
     await site.start()
     return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -257,13 +295,24 @@ def _rss() -> int:
 
 
 async def main(args: argparse.Namespace) -> None:
+    global BATCH, TLS
+    BATCH = args.per_tick
     raise_nofile(max(args.watchers, args.idle) + 1024)
     lines = [event_line(i + 1) for i in range(args.events)]
-    print(f"{args.watchers} watchers of everything, {args.events} events of {len(lines[0])} bytes")
+    with tempfile.TemporaryDirectory() as scratch:
+        TLS = make_pki(Path(scratch)) if args.tls else None
+        await _measure(args, lines)
+
+
+async def _measure(args: argparse.Namespace, lines: list[bytes]) -> None:
+    print(
+        f"{args.watchers} watchers of everything, {args.events} events of {len(lines[0])} bytes,"
+        f" {BATCH} per loop tick, {'TLS' if TLS else 'plain TCP'}"
+    )
     top = await ceiling(args.watchers, lines)
     ours = await watchcache(args.watchers, lines)
     print(
-        f"  bare asyncio server, {BATCH} events per write: {top:>12,.0f} deliveries per CPU-second"
+        f"  bare asyncio server, {BATCH:>2} events per write: {top:>12,.0f} deliveries per CPU-second"
     )
     print(
         f"  watchcache fan-out (aiohttp + Registry):     {ours:>12,.0f} deliveries per CPU-second"
@@ -283,6 +332,8 @@ if __name__ == "__main__":
     parser.add_argument("--watchers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--idle", type=int, default=10_000)
+    parser.add_argument("--per-tick", type=int, default=16)
+    parser.add_argument("--tls", action="store_true")
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args()
     if not args.no_uvloop:

@@ -21,6 +21,11 @@ ROOT = Path(__file__).parents[3]
             ["--watchers", "20", "--events", "64", "--idle", "20"],
             "ratio watchcache / ceiling",
         ),
+        (
+            "bench_fanout_broadcast.py",
+            ["--watchers", "20", "--events", "64", "--idle", "0", "--per-tick", "1", "--tls"],
+            "1 per loop tick, TLS",
+        ),
     ],
 )
 def test_benchmark_runs(script: str, args: list[str], expected: str) -> None:
