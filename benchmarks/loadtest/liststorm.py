@@ -100,8 +100,12 @@ async def run_liststorm(
         end = time.monotonic() + point.duration
         started = time.monotonic()
 
+        begun = 0  # lists started: a slot is taken before a list, so the cap holds
+
         async def client_loop() -> None:
-            while time.monotonic() < end and len(samples) < point.max_lists:
+            nonlocal begun
+            while time.monotonic() < end and begun < point.max_lists:
+                begun += 1
                 began = time.monotonic()
                 try:
                     size = await _one_list(client, point.kind)

@@ -68,6 +68,9 @@ async def run_nodes(
         "expected_events": delivery["expected_events"],
         "deliveries": deliveries,
         "latency_ms": delivery["latency_ms"],
+        # By the phase the write was sent in: "churn" is the steady state;
+        # "create" and "delete" run 50 writes at a time, as fast as they go.
+        "latency_ms_by_phase": delivery.get("latency_ms_by_phase", {}),
         "lost": delivery["lost"],
         "duplicated": delivery["duplicated"],
         "out_of_order": delivery["out_of_order"],

@@ -67,9 +67,15 @@ async def run(
     lag_task = loop.create_task(lag.run(budget))
     started = time.monotonic()
     phases: dict[str, float] = {}
+    # Wall-clock windows of the write phases, for each phase's latency.
+    windows: dict[str, tuple[int, int]] = {}
+    window_start = time.time_ns()
 
     def phase(name: str, since: float) -> float:
+        nonlocal window_start
         phases[name] = round(time.monotonic() - since, 2)
+        windows[name] = (window_start, time.time_ns())
+        window_start = time.time_ns()
         progress(f"{name}: {phases[name]}s")
         return time.monotonic()
 
@@ -94,9 +100,15 @@ async def run(
     await _bounded(config.concurrency, (n.register for n in nodes))
     t = phase("register", t)
     node_tasks = [loop.create_task(n.run()) for n in nodes]
-    await asyncio.wait_for(
-        asyncio.gather(*(n.pods_watch_ready.wait() for n in nodes)), 60 + config.nodes * 0.05
-    )
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(n.pods_watch_ready.wait() for n in nodes)),
+            60 + config.nodes * 0.05,
+        )
+    except BaseException:
+        # Not every watch opened in time: stop every node before giving up.
+        await _stop(node_tasks, lag_task)
+        raise
     await asyncio.sleep(0.5)  # the last watches' requests reach the server
     t = phase("watch", t)
 
@@ -147,10 +159,7 @@ async def run(
         await asyncio.sleep(0.1)
     t = phase("settle", t)
 
-    for task in node_tasks:
-        task.cancel()
-    await asyncio.gather(*node_tasks, return_exceptions=True)
-    lag_task.cancel()
+    await _stop(node_tasks, lag_task)
     if not config.keep:
         await _bounded(
             config.concurrency, (lambda n=n: _remove_node(target, n.name) for n in nodes)
@@ -164,13 +173,22 @@ async def run(
         "seconds": round(time.monotonic() - started, 2),
         "phases": phases,
         "churn_patches": churned,
-        "delivery": ledger.summary(),
+        "delivery": ledger.summary(
+            {name: windows[name] for name in ("create", "churn", "delete") if name in windows}
+        ),
         "node_watch_events": sum(n.node_events for n in nodes),
         "write_errors": len(write_errors),
         "node_errors": len(node_errors),
         "first_errors": (write_errors + node_errors)[:5],
         "generator_lag_ms": lag.summary(),
     }
+
+
+async def _stop(node_tasks: list[asyncio.Task[None]], lag_task: asyncio.Task[Any]) -> None:
+    for task in node_tasks:
+        task.cancel()
+    lag_task.cancel()
+    await asyncio.gather(*node_tasks, lag_task, return_exceptions=True)
 
 
 def _settled(nodes: list[SimNode], pods: dict[str, SimNode], ledger: Ledger) -> bool:

@@ -13,7 +13,9 @@ Glossary:
 Invariants checked per watcher: RVs strictly increase (a repeat is a
 duplicate, a step back is out of order); every expected RV newer than the
 watcher's start and not excused is seen (else it is lost). Latency samples
-come from writes that carried a ``SENT_AT`` timestamp.
+come from writes that carried a ``SENT_AT`` timestamp; each keeps its send
+time, so a phase's latency (``summary(phases=...)``: writes sent within
+that phase's wall-clock window) can be told from another's.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Ledger:
         self.expected: dict[str, set[int]] = defaultdict(set)
         self.watchers: dict[str, WatcherRecord] = defaultdict(WatcherRecord)
         self.latencies_ns: list[int] = []
+        self.sent_at_ns: list[int] = []  # parallel to latencies_ns
         self.deliveries = 0
 
     def expect(self, watcher: str, rv: int) -> None:
@@ -75,6 +78,7 @@ class Ledger:
         record.last_rv = max(record.last_rv, rv)
         if sent_at_ns is not None:
             self.latencies_ns.append(arrival - sent_at_ns)
+            self.sent_at_ns.append(sent_at_ns)
 
     def missing(self, watcher: str) -> list[int]:
         record = self.watchers[watcher]
@@ -87,8 +91,22 @@ class Ledger:
     def outstanding(self) -> int:
         return sum(len(self.missing(w)) for w in self.expected)
 
-    def summary(self) -> dict[str, Any]:
+    def latencies_sent_between(self, start_ns: int, end_ns: int) -> list[float]:
+        """Latencies (ms) of writes sent in [start_ns, end_ns)."""
+        return [
+            latency / 1e6
+            for latency, sent in zip(self.latencies_ns, self.sent_at_ns, strict=True)
+            if start_ns <= sent < end_ns
+        ]
+
+    def summary(self, phases: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+        """Totals; with ``phases`` (name -> wall-clock ns window) also the
+        latency of the writes sent in each."""
         watchers = list(self.expected)
+        by_phase = {
+            name: percentiles(self.latencies_sent_between(start, end))
+            for name, (start, end) in (phases or {}).items()
+        }
         return {
             "watchers": len(watchers),
             "expected_events": sum(len(v) for v in self.expected.values()),
@@ -98,6 +116,7 @@ class Ledger:
             "out_of_order": sum(r.out_of_order for r in self.watchers.values()),
             "relists": sum(r.relists for r in self.watchers.values()),
             "latency_ms": percentiles([n / 1e6 for n in self.latencies_ns]),
+            "latency_ms_by_phase": by_phase,
         }
 
 

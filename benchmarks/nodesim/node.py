@@ -18,6 +18,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+
 from benchmarks.nodesim import objects
 from benchmarks.nodesim.ledger import Ledger
 from benchmarks.nodesim.target import ApiStatusError, Target
@@ -120,7 +122,7 @@ class SimNode:
     ) -> dict[str, Any] | None:
         try:
             return await self.target.call("PATCH", path, body, content_type=content_type)
-        except (TimeoutError, ApiStatusError, OSError) as err:
+        except _FAILURES as err:
             self.errors.append(f"PATCH {path}: {err}")
             return None
 
@@ -152,11 +154,16 @@ class SimNode:
             except ApiStatusError as err:
                 self.errors.append(f"watch pods: {err}")
                 await self._sleep(1)
-            except (TimeoutError, OSError) as err:
+            except _FAILURES as err:
                 self.errors.append(f"watch pods: {err!r}")
                 await self._sleep(1)
             except _Expired:
-                new_rv = await self._list_rv(path, selector)
+                try:
+                    new_rv = await self._list_rv(path, selector)
+                except _FAILURES as err:
+                    self.errors.append(f"relist pods: {err!r}")
+                    await self._sleep(1)
+                    continue  # still expired: the next watch says so again
                 self.ledger.relisted(self.name, rv, new_rv)
                 rv = new_rv
 
@@ -218,7 +225,7 @@ class SimNode:
             reply = await self.target.call(
                 "DELETE", f"/api/v1/namespaces/{self.namespace}/pods/{name}", body
             )
-        except (TimeoutError, ApiStatusError, OSError) as err:
+        except _FAILURES as err:
             self.errors.append(f"DELETE {name}: {err}")
             return
         self.ledger.expect(self.name, int(reply["metadata"]["resourceVersion"]))
@@ -248,9 +255,15 @@ class SimNode:
                         break
                     rv = event["object"]["metadata"]["resourceVersion"]
                     self.node_events += event["type"] != "BOOKMARK"
-            except (TimeoutError, ApiStatusError, OSError) as err:
+            except _FAILURES as err:
                 self.errors.append(f"watch node: {err!r}")
                 await self._sleep(1)
+
+
+# What a request to the target can fail with: a Status, a timeout, a
+# socket error, or aiohttp's own (a server that closes mid-response raises
+# ServerDisconnectedError, which is not an OSError).
+_FAILURES = (TimeoutError, ApiStatusError, OSError, aiohttp.ClientError)
 
 
 class _Expired(Exception):

@@ -97,3 +97,21 @@ def test_a_run_with_errors_shows_its_counts(tmp_path: Path, missing: str) -> Non
     text = render(_data([run]), tmp_path, "lt").read_text()
     expected = "3/0/0" if missing == "lost" else "0/3/0"
     assert expected in text
+
+
+def test_the_nodes_target_is_judged_on_steady_churn() -> None:
+    run = {
+        "scenario": "nodes",
+        "backend": "simulator",
+        "mode": "proxy",
+        "label": "nodes",
+        "params": {"nodes": 1000, "pods": 10_000, "churn": 50.0},
+        "latency_ms": {"count": 3, "p50": 40.0, "p99": 900.0, "max": 950.0},
+        "latency_ms_by_phase": {"churn": {"count": 2, "p50": 8.0, "p99": 60.0, "max": 61.0}},
+        "lost": 0,
+        "duplicated": 0,
+        "out_of_order": 0,
+    }
+    rows = {t: (m, v) for t, m, v in targets([run]) if t.startswith("nodes 1,000")}
+    [(measured, verdict)] = rows.values()
+    assert measured.startswith("p99 60.0 ms") and verdict == "yes"

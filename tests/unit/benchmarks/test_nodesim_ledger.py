@@ -42,3 +42,19 @@ def test_percentiles() -> None:
     assert percentiles([]) == {"count": 0}
     result = percentiles([float(i) for i in range(1, 101)])
     assert result["p50"] == 51 and result["p99"] == 100 and result["max"] == 100
+
+
+def test_latency_by_the_phase_the_write_was_sent_in() -> None:
+    ledger = Ledger()
+    ledger.started("n1", 10)
+    # Writes sent at t=100 ns (a burst) and t=300 ns (steady), timed on arrival.
+    ledger.expect("n1", 11)
+    ledger.seen("n1", 11, 100)
+    ledger.expect("n1", 12)
+    ledger.seen("n1", 12, 300)
+    ledger.latencies_ns[:] = [900_000_000, 5_000_000]  # 900 ms and 5 ms, for a fixed answer
+    summary = ledger.summary({"create": (0, 200), "churn": (200, 400), "delete": (400, 500)})
+    assert summary["latency_ms_by_phase"]["create"]["max"] == 900.0
+    assert summary["latency_ms_by_phase"]["churn"]["max"] == 5.0
+    assert summary["latency_ms_by_phase"]["delete"] == {"count": 0}
+    assert summary["latency_ms"]["count"] == 2
