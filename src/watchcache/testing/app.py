@@ -102,7 +102,10 @@ class Simulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._runner = web.AppRunner(self.build_app(), handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
+        # As large a queue of connections as the kernel allows, like a Go
+        # listener: aiohttp's default (128) drops SYNs when thousands of
+        # watchers connect at once.
+        site = web.TCPSite(self._runner, host, port, backlog=65535)
         await site.start()
         bound = self._runner.addresses[0]
         self.url = f"http://{bound[0]}:{bound[1]}"
