@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_proxy_latency import percentile
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from benchmarks.bench_proxy_latency import percentile
 from watchcache.cache.cache import CacheConfig
 from watchcache.devcluster import ClusterConfig, DevCluster
 from watchcache.proxy.caches import open_caches

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_proxy_latency import start_proxy
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from benchmarks.bench_proxy_latency import start_proxy
 from watchcache.devcluster import ClusterConfig, DevCluster
 
 PAD = "x" * 6000

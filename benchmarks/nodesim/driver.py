@@ -14,6 +14,7 @@ Phases, each bounded in time:
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import resource
 import sys
@@ -150,7 +151,7 @@ async def run(
         ledger.expect(node.name, int(reply["metadata"]["resourceVersion"]))
 
     await _bounded(
-        config.concurrency, (lambda n=n, node=node: delete(n, node) for n, node in pods.items())
+        config.concurrency, (functools.partial(delete, n, node) for n, node in pods.items())
     )
     t = phase("delete", t)
 
@@ -162,7 +163,7 @@ async def run(
     await _stop(node_tasks, lag_task)
     if not config.keep:
         await _bounded(
-            config.concurrency, (lambda n=n: _remove_node(target, n.name) for n in nodes)
+            config.concurrency, (functools.partial(_remove_node, target, n.name) for n in nodes)
         )
         phase("cleanup", t)
 

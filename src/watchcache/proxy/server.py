@@ -84,9 +84,7 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
         if config.listen_unix:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(config.listen_unix)
-            unix = web.UnixSite(
-                runner, config.listen_unix, ssl_context=tls, backlog=LISTEN_BACKLOG
-            )
+            unix = web.UnixSite(runner, config.listen_unix, ssl_context=tls, backlog=LISTEN_BACKLOG)
             await unix.start()
             os.chmod(config.listen_unix, 0o660)
             urls.append(f"unix://{config.listen_unix}")
