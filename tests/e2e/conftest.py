@@ -90,14 +90,15 @@ def _ready_namespace(dev_cluster: DevCluster) -> str:
     return name
 
 
-@pytest.fixture(scope="session")
-def kubectl_versions(dev_cluster: DevCluster) -> dict[str, Path]:
-    """Both kubectls: Debian's 1.20 (always) and the machine's newer one."""
-    binaries = dev_cluster.binaries
-    found = {"1.20": binaries.kubectl_120}
-    if binaries.kubectl is not None:
-        found["system"] = binaries.kubectl
-    return found
+@pytest.fixture(params=["1.20", "system"])
+def kubectl_binary(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> Path:
+    """Each kubectl in turn: Debian's 1.20, then the machine's newer one
+    (skipped where the machine has none)."""
+    if request.param == "1.20":
+        return dev_cluster.binaries.kubectl_120
+    if dev_cluster.binaries.kubectl is None:
+        pytest.skip("the machine has no kubectl on PATH")
+    return dev_cluster.binaries.kubectl
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -179,13 +179,9 @@ def test_python_client_sees_403_for_user_without_rights(
 # -- kubectl, both versions ---------------------------------------------------
 
 
-@pytest.fixture(params=["1.20", "system"])
-def kubectl(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> Path:
-    if request.param == "1.20":
-        return dev_cluster.binaries.kubectl_120
-    if dev_cluster.binaries.kubectl is None:
-        pytest.skip("the machine has no kubectl on PATH")
-    return dev_cluster.binaries.kubectl
+@pytest.fixture
+def kubectl(kubectl_binary: Path) -> Path:
+    return kubectl_binary
 
 
 def run_kubectl(

@@ -38,15 +38,6 @@ def proxy(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> 
         yield url
 
 
-@pytest.fixture(params=["1.20", "system"])
-def kubectl_binary(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> Path:
-    if request.param == "1.20":
-        return dev_cluster.binaries.kubectl_120
-    if dev_cluster.binaries.kubectl is None:
-        pytest.skip("the machine has no kubectl on PATH")
-    return dev_cluster.binaries.kubectl
-
-
 # -- normalising what must differ ------------------------------------------------
 
 # The service account's token secret, named at random per namespace (1.20).

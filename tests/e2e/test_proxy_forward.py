@@ -35,15 +35,6 @@ def kubectl(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(params=["1.20", "system"])
-def kubectl_binary(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> Path:
-    if request.param == "1.20":
-        return dev_cluster.binaries.kubectl_120
-    if dev_cluster.binaries.kubectl is None:
-        pytest.skip("the machine has no kubectl on PATH")
-    return dev_cluster.binaries.kubectl
-
-
 def test_kubectl_through_the_proxy(
     proxy_url: str, kubectl_binary: Path, namespace: str, dev_cluster: DevCluster
 ) -> None:
