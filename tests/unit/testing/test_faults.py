@@ -76,6 +76,19 @@ async def test_restart_closes_every_watch(sim: Simulator) -> None:
                 await response.read()
 
 
+async def _stalled_with_four_events(
+    session: aiohttp.ClientSession, sim: Simulator, client: Any, make_pod: Any
+) -> tuple[aiohttp.ClientResponse, Any]:
+    """One stalled watch (queue of 3, from the config) and four pods
+    created after it: the fourth event finds its queue full."""
+    response = await _open(session, sim)
+    sim.faults.stall_watches()
+    for name in ("a", "b", "c", "d"):
+        await client.call("POST", PODS, make_pod(name))
+    [watcher] = list(sim.hub.watchers())
+    return response, watcher
+
+
 @pytest.mark.parametrize(
     "config", [SimulatorConfig(stream=StreamSettings(watch_capacity=3))], indirect=True
 )
@@ -83,11 +96,7 @@ async def test_stalled_watch_waits_out_the_budget_then_closes(
     sim: Simulator, client: Any, make_pod: Any
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        response = await _open(session, sim)
-        sim.faults.stall_watches()
-        for name in ("a", "b", "c", "d"):
-            await client.call("POST", PODS, make_pod(name))
-        [watcher] = list(sim.hub.watchers())
+        response, watcher = await _stalled_with_four_events(session, sim, client, make_pod)
         # The fourth event found the queue full: the watcher waits on the
         # shared budget (at most 100 ms) rather than closing at once.
         assert watcher.closed is None and watcher.grant is not None
@@ -107,11 +116,7 @@ async def test_watch_that_drains_within_the_budget_stays_open(
     sim: Simulator, client: Any, make_pod: Any
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        response = await _open(session, sim)
-        sim.faults.stall_watches()
-        for name in ("a", "b", "c", "d"):
-            await client.call("POST", PODS, make_pod(name))
-        [watcher] = list(sim.hub.watchers())
+        response, watcher = await _stalled_with_four_events(session, sim, client, make_pod)
         sim.faults.resume_watches()  # well inside the 100 ms budget
         seen = [json.loads(await response.content.readline()) for _ in range(4)]
         assert watcher.closed is None and watcher.grant is None
