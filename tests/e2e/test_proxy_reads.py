@@ -3,7 +3,6 @@ answers to the same requests."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import json
@@ -13,27 +12,20 @@ from typing import Any
 
 import aiohttp
 import pytest
+from tests.inprocess import serve_config, wait_until_ready
 
 from watchcache.api.continuetoken import encode_continue
 from watchcache.devcluster import DevCluster
-from watchcache.proxy.config import add_arguments, load_config
 from watchcache.proxy.serve import open_proxy
 from watchcache.upstream import load_kubeconfig
 
 
 @pytest.fixture
 async def proxy(dev_cluster: DevCluster) -> AsyncIterator[str]:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--resources", "configmaps,pods"]
-    config = load_config(parser.parse_args(args), {})
+    config = serve_config("--resources", "configmaps,pods")
     async with open_proxy(config, load_kubeconfig(dev_cluster.kubeconfig)) as running:
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):  # until every cache has synced
-                async with session.get(running.urls[0] + "/readyz") as r:
-                    if r.status == 200:
-                        break
-                await asyncio.sleep(0.05)
+            await wait_until_ready(session, running.urls[0])
         yield running.urls[0]
 
 

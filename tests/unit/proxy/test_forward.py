@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gzip
 import json
@@ -11,8 +10,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.inprocess import serve_config
 
-from watchcache.proxy.config import add_arguments, load_config
+from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.serve import open_proxy
 from watchcache.upstream import Credential, StaticCredentials, UpstreamConfig
 
@@ -89,12 +89,9 @@ async def writes() -> AsyncIterator[Upstream]:
         yield u
 
 
-def settings(*argv: str):  # type: ignore[no-untyped-def]
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
+def settings(*argv: str) -> ServeConfig:
     # No cached resources: these tests are about forwarding.
-    base = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--resources", ""]
-    return load_config(parser.parse_args([*base, *argv]), {})
+    return serve_config("--resources", "", *argv)
 
 
 def upstream_of(url: str, token: str = "proxy-token") -> UpstreamConfig:

@@ -6,7 +6,6 @@ watchcache.api.listoptions)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import re
@@ -15,9 +14,9 @@ from urllib.parse import quote
 import aiohttp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.inprocess import serve_config, wait_until_ready
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
-from watchcache.proxy.config import add_arguments, load_config
 from watchcache.proxy.serve import open_proxy
 from watchcache.testing.app import Simulator
 from watchcache.upstream import UpstreamConfig
@@ -81,14 +80,7 @@ def test_every_query_gets_an_answer(queries: list[dict[str, str]], path: str) ->
 
 
 async def _run(queries: list[dict[str, str]], path: str) -> None:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    config = load_config(
-        parser.parse_args(
-            ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--resources", "pods"]
-        ),
-        {},
-    )
+    config = serve_config("--resources", "pods")
     async with Simulator() as sim:
         sim.verbs.create(
             PODS,
@@ -104,11 +96,7 @@ async def _run(queries: list[dict[str, str]], path: str) -> None:
             open_proxy(config, UpstreamConfig(sim.url)) as proxy,
             aiohttp.ClientSession() as s,
         ):
-            for _ in range(100):
-                async with s.get(proxy.urls[0] + "/readyz") as r:
-                    if r.status == 200:
-                        break
-                await asyncio.sleep(0.02)
+            await wait_until_ready(s, proxy.urls[0])
             for query in queries:
                 if query.get("watch") in ("1", "t", "T", "true", "TRUE", "True"):
                     query = {**query, "timeoutSeconds": "1"}

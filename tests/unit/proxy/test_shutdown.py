@@ -4,13 +4,12 @@ close."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 
 import aiohttp
+from tests.inprocess import serve_config, wait_until_ready
 
-from watchcache.proxy.config import add_arguments, load_config
 from watchcache.proxy.serve import open_proxy
 from watchcache.testing.app import Simulator
 from watchcache.upstream import UpstreamConfig
@@ -19,20 +18,13 @@ from watchcache.upstream import UpstreamConfig
 async def test_cached_watches_end_cleanly_spread_over_the_shutdown() -> None:
     sim = Simulator()
     url = await sim.start("127.0.0.1", 0)
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0.6", "--resources", "pods"]
-    config = load_config(parser.parse_args(args), {})
+    config = serve_config("--shutdown-spread", "0.6", "--resources", "pods")
     try:
         async with (
             open_proxy(config, UpstreamConfig(url)) as proxy,
             aiohttp.ClientSession() as session,
         ):
-            for _ in range(200):
-                async with session.get(proxy.urls[0] + "/readyz") as r:
-                    if r.status == 200:
-                        break
-                await asyncio.sleep(0.02)
+            await wait_until_ready(session, proxy.urls[0])
             watches = [
                 await session.get(proxy.urls[0] + "/api/v1/pods?watch=1&resourceVersion=0")
                 for _ in range(3)

@@ -3,7 +3,6 @@ raw streams and real WebSockets, against upstreams the tests stand up."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from collections.abc import AsyncIterator
@@ -11,17 +10,15 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.inprocess import serve_config
 
-from watchcache.proxy.config import add_arguments, load_config
+from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.serve import open_proxy
 from watchcache.upstream import Credential, StaticCredentials, UpstreamConfig
 
 
-def settings():  # type: ignore[no-untyped-def]
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    args = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--resources", ""]
-    return load_config(parser.parse_args(args), {})
+def settings() -> ServeConfig:
+    return serve_config("--resources", "")
 
 
 def upstream(url: str) -> UpstreamConfig:

@@ -1,0 +1,35 @@
+"""A proxy in this process, for tests: its settings from flags, and the wait
+until it is ready."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import aiohttp
+
+from watchcache.proxy.config import ServeConfig, add_arguments, load_config
+
+__all__ = ["serve_config", "wait_until_ready"]
+
+
+def serve_config(*argv: str) -> ServeConfig:
+    """``watchcache serve``'s settings for ``argv``, on a free loopback port
+    with no shutdown spread unless ``argv`` says otherwise; the environment
+    is not read."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    base = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
+    return load_config(parser.parse_args([*base, *argv]), {})
+
+
+async def wait_until_ready(session: aiohttp.ClientSession, url: str, timeout: float = 10.0) -> None:
+    """Until ``url``/readyz answers 200 (every cache has synced)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with session.get(url + "/readyz") as r:
+            if r.status == 200:
+                return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{url} was not ready within {timeout} s")
+        await asyncio.sleep(0.02)
