@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, builtin_resource
+from watchcache.testing.admission import timestamp
 from watchcache.testing.app import Simulator
 from watchcache.testing.verbs import DeleteOptions
 
@@ -94,13 +95,18 @@ class DemoWorkload:
         name = pod["metadata"]["name"]
         pod["status"]["phase"] = "Running"
         pod["status"]["podIP"] = f"10.0.0.{self.rng.randint(2, 250)}"
+        started = timestamp(self.sim.verbs.clock())
+        # What a kubelet reports: the official Python client refuses a
+        # container status without imageID (a required field of the API).
         pod["status"]["containerStatuses"] = [
             {
                 "name": c["name"],
                 "image": c["image"],
+                "imageID": "",
                 "ready": True,
                 "restartCount": 0,
                 "started": True,
+                "state": {"running": {"startedAt": started}},
             }
             for c in pod["spec"]["containers"]
         ]

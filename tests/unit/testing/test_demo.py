@@ -25,6 +25,24 @@ async def test_workload_walks_pods_through_their_life() -> None:
     assert workload.min_pods - 1 <= count <= workload.max_pods
 
 
+async def test_the_python_client_decodes_the_demos_running_pods() -> None:
+    """The official client validates required fields: a container status
+    without imageID fails to decode (found by `scripts/demo` and the client)."""
+    from kubernetes.client import V1Pod
+
+    sim = Simulator()
+    workload = DemoWorkload(sim, seed=7)
+    for _ in range(60):
+        workload.step()
+    pods = [sim.verbs.full(PODS, e) for e in sim.store.collection(PODS).items.values()]
+    running = [p for p in pods if p["status"].get("phase") == "Running"]
+    assert running
+    for pod in running:
+        decoded = V1Pod.from_dict(pod)
+        assert decoded is not None and decoded.status is not None
+        assert decoded.status.container_statuses
+
+
 async def test_run_demo_serves_and_reports_url() -> None:
     reports: list[str] = []
     task = asyncio.create_task(run_demo(interval=0.01, seed=1, report=reports.append))
