@@ -1,7 +1,9 @@
 """Where the control plane's programs come from.
 
-kube-apiserver and kube-controller-manager v1.20.2 are built from Debian's
-``kubernetes`` source package by ``build-control-plane.sh`` (shipped beside
+kube-apiserver and kube-controller-manager v1.20.2, Kubernetes' own e2e
+test binary (``e2e.test``, for the conformance tests run through the proxy)
+and the hollow node ``kubemark`` (the real kubelet on a fake runtime) are
+built from Debian's ``kubernetes`` source package by ``build-control-plane.sh`` (shipped beside
 this module) and cached outside any checkout, keyed by version, so only the
 first run on a machine pays the ~10 minute build. etcd is Debian's
 ``etcd-server``; ``kubectl`` 1.20 is unpacked from Debian's
@@ -37,6 +39,8 @@ def cache_dir() -> Path:
 class Binaries:
     kube_apiserver: Path
     kube_controller_manager: Path
+    e2e_test: Path
+    kubemark: Path
     etcd: Path
     kubectl_120: Path
     # The machine's own kubectl (newer), when there is one on PATH.
@@ -48,13 +52,22 @@ class Binaries:
         return cls(
             kube_apiserver=bin_dir / "kube-apiserver",
             kube_controller_manager=bin_dir / "kube-controller-manager",
+            e2e_test=bin_dir / "e2e.test",
+            kubemark=bin_dir / "kubemark",
             etcd=Path(shutil.which("etcd") or "/usr/bin/etcd"),
             kubectl_120=bin_dir / "kubectl",
             kubectl=Path(system_kubectl) if system_kubectl else None,
         )
 
     def missing(self) -> list[Path]:
-        required = [self.kube_apiserver, self.kube_controller_manager, self.etcd, self.kubectl_120]
+        required = [
+            self.kube_apiserver,
+            self.kube_controller_manager,
+            self.e2e_test,
+            self.kubemark,
+            self.etcd,
+            self.kubectl_120,
+        ]
         return [p for p in required if not os.access(p, os.X_OK)]
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build kube-apiserver and kube-controller-manager from Debian's `kubernetes`
-# source package and cache them outside the checkout, keyed by version.
+# Build kube-apiserver, kube-controller-manager, Kubernetes' e2e test binary
+# (e2e.test) and the hollow node (kubemark) from Debian's `kubernetes` source
+# package and cache them outside the checkout, keyed by version.
 #
 # Usage: scripts/build-control-plane.sh            # build if missing, print bin dir
 #        WATCHCACHE_CACHE_DIR=/some/dir scripts/build-control-plane.sh
@@ -12,13 +13,20 @@ set -euo pipefail
 KUBE_VERSION="${WATCHCACHE_KUBE_VERSION:-1.20.2}"
 CACHE_DIR="${WATCHCACHE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/watchcache}"
 BIN_DIR="$CACHE_DIR/kube-v$KUBE_VERSION/bin"
-WANT=(kube-apiserver kube-controller-manager)
+# Program name -> make target in the source tree.
+declare -A TARGET=(
+    [kube-apiserver]=cmd/kube-apiserver
+    [kube-controller-manager]=cmd/kube-controller-manager
+    [e2e.test]=test/e2e/e2e.test
+    [kubemark]=cmd/kubemark
+)
+WANT=(kube-apiserver kube-controller-manager e2e.test kubemark)
 
 log() { printf '[build-control-plane] %s\n' "$*" >&2; }
 
-have_binaries() {
+missing_binaries() {
     local b
-    for b in "${WANT[@]}"; do [[ -x "$BIN_DIR/$b" ]] || return 1; done
+    for b in "${WANT[@]}"; do [[ -x "$BIN_DIR/$b" ]] || printf '%s\n' "$b"; done
 }
 
 apt_install() {
@@ -67,6 +75,7 @@ ensure_deb_src() {
 }
 
 build() {
+    local todo=("$@")
     apt_install golang-go rsync jq dpkg-dev golang-github-modern-go-reflect2-dev
     ensure_deb_src
     apt_update_once
@@ -91,13 +100,13 @@ build() {
     log "make generated_files (slow, a few minutes)"
     make -C "$src" generated_files >"$work/generated.log" 2>&1 || { tail -50 "$work/generated.log" >&2; exit 1; }
     local b
-    for b in "${WANT[@]}"; do
-        log "make WHAT=cmd/$b"
-        make -C "$src" WHAT="cmd/$b" >"$work/$b.log" 2>&1 || { tail -50 "$work/$b.log" >&2; exit 1; }
+    for b in "${todo[@]}"; do
+        log "make WHAT=${TARGET[$b]}"
+        make -C "$src" WHAT="${TARGET[$b]}" >"$work/$b.log" 2>&1 || { tail -50 "$work/$b.log" >&2; exit 1; }
     done
     mkdir -p "$BIN_DIR"
     # Copy then rename, so a half-written binary is never taken as cached.
-    for b in "${WANT[@]}"; do
+    for b in "${todo[@]}"; do
         install -m 0755 "$src/_output/bin/$b" "$BIN_DIR/.$b.tmp"
         mv "$BIN_DIR/.$b.tmp" "$BIN_DIR/$b"
     done
@@ -131,8 +140,10 @@ kubectl_120() {
 
 main() {
     runtime_packages
-    if ! have_binaries; then
-        build
+    local missing
+    mapfile -t missing < <(missing_binaries)
+    if ((${#missing[@]})); then
+        build "${missing[@]}"
     fi
     kubectl_120
     printf '%s\n' "$BIN_DIR"
