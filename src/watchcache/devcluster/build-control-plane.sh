@@ -100,17 +100,16 @@ build() {
     log "make generated_files (slow, a few minutes)"
     make -C "$src" generated_files >"$work/generated.log" 2>&1 || { tail -50 "$work/generated.log" >&2; exit 1; }
     local b
+    mkdir -p "$BIN_DIR"
     for b in "${todo[@]}"; do
         log "make WHAT=${TARGET[$b]}"
         make -C "$src" WHAT="${TARGET[$b]}" >"$work/$b.log" 2>&1 || { tail -50 "$work/$b.log" >&2; exit 1; }
-    done
-    mkdir -p "$BIN_DIR"
-    # Copy then rename, so a half-written binary is never taken as cached.
-    for b in "${todo[@]}"; do
+        # Each is cached as soon as it is built; copy then rename, so a
+        # half-written binary is never taken as cached.
         install -m 0755 "$src/_output/bin/$b" "$BIN_DIR/.$b.tmp"
         mv "$BIN_DIR/.$b.tmp" "$BIN_DIR/$b"
+        log "built $BIN_DIR/$b"
     done
-    log "built into $BIN_DIR"
 }
 
 apt_source_version() {
