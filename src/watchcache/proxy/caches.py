@@ -74,15 +74,22 @@ class Prober:
         self._inflight_sent = False
         self._queued: asyncio.Future[int] | None = None
         self.sent = 0
+        # Reads that joined a probe another read had already asked for.
+        self.coalesced = 0
+        # The newest RV a probe has returned (0 before the first).
+        self.last_rv = 0
 
     async def current_rv(self) -> int:
         if self._inflight is None:
             self._inflight = self._start()
             return await asyncio.shield(self._inflight)
         if not self._inflight_sent:
+            self.coalesced += 1
             return await asyncio.shield(self._inflight)
         if self._queued is None:
             self._queued = asyncio.get_running_loop().create_future()
+        else:
+            self.coalesced += 1
         return await asyncio.shield(self._queued)
 
     def _start(self) -> asyncio.Future[int]:
@@ -96,7 +103,9 @@ class Prober:
         # From here on the request may be on the wire: later reads queue.
         self._inflight_sent = True
         body = (await self.client.get(self.path, {"limit": "1"})).json()
-        return int(body["metadata"]["resourceVersion"])
+        rv = int(body["metadata"]["resourceVersion"])
+        self.last_rv = max(self.last_rv, rv)
+        return rv
 
     def _promote(self, done: asyncio.Future[int]) -> None:
         """The probe in flight ended: start the queued one, if any."""

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
+from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.drain import StreamTracker
@@ -91,6 +92,9 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         reads = ReadPath(caches, forwarder)
         parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
+        metrics.registry.register(
+            CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
+        )
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.not_synced)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
