@@ -50,7 +50,9 @@ def _serve_config(objects: list[dict[str, Any]], tmp_path: Any) -> ServeConfig:
     path.write_text(configmap["data"]["watchcache.toml"])
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    return load_config(parser.parse_args([f"--config={path}"]), environ={})
+    config = load_config(parser.parse_args([f"--config={path}"]), environ={})
+    assert config.warnings == (), "deprecated settings in a shipped manifest"
+    return config
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
