@@ -105,6 +105,16 @@ def _verbosity(text: str) -> int:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"must be 0 (no limit) or more: {value}")
+    return value
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -187,6 +197,20 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "kube-api-qps",
+        "requests a second, on average, the proxy sends upstream for itself (its caches' "
+        "lists and watches, consistent reads' probes); forwarded requests are not limited. "
+        "0: no limit",
+        default=50,
+        parse=_rate,
+    ),
+    Option(
+        "kube-api-burst",
+        "how many of those requests may go at once above --kube-api-qps",
+        default=100,
+        parse=_positive_int,
+    ),
+    Option(
         "logging-format",
         "text or json (one object a line: RFC 3339 time with milliseconds and zone, "
         "level, logger, message, and method, path, code and the like as fields)",
@@ -224,6 +248,8 @@ class ServeConfig:
     history_window: float = 75.0
     shutdown_spread: float = 10.0
     upstream_timeout: float = 60.0
+    kube_api_qps: float = 50
+    kube_api_burst: int = 100
     logging_format: str = "text"
     v: int = 0
     log_level: str | None = None
