@@ -9,7 +9,8 @@ kube-apiserver 1.20; ``watchcache serve`` in front of it over TLS; the
 simulated API server and a proxy in front of it for the large node
 counts), runs every step directly and through the proxy, prints progress
 on stderr, writes ``NAME.json`` into ``--out`` and renders ``NAME.md``
-with its plots beside it. ``report`` renders again from a JSON file.
+with its plots beside it. ``report`` renders again from a JSON file, or
+from several runs of the same steps, plotting their spread.
 ``--backend simulator`` runs the apiserver steps against the simulator
 instead (no control plane needed: what the unit smoke test does).
 
@@ -31,7 +32,7 @@ import uvloop
 from benchmarks.loadtest.meter import Meter
 from benchmarks.loadtest.profiles import PROFILES, SCENARIOS, Step
 from benchmarks.loadtest.progress import Progress
-from benchmarks.loadtest.report import render
+from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.stack import Stack
 from benchmarks.loadtest.suite import machine_info, run_steps, step_dict
 from benchmarks.nodesim.driver import raise_open_file_limit
@@ -70,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="record the proxy with py-spy during each proxy-mode broadcast and list phase",
     )
-    report = sub.add_parser("report", help="render the markdown report from a JSON file")
-    report.add_argument("json", type=Path)
+    report = sub.add_parser(
+        "report",
+        help="render the markdown report from a JSON file, or from several runs of the "
+        "same steps (their spread is plotted), written beside the first as --name",
+    )
+    report.add_argument("json", type=Path, nargs="+")
+    report.add_argument("--name", help="the report's name (default: the first file's stem)")
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -80,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"unknown scenario {', '.join(sorted(unknown))}")
     if args.command == "report":
-        data = json.loads(args.json.read_text())
-        print(render(data, args.json.parent, args.json.stem))
+        datas = [json.loads(path.read_text()) for path in args.json]
+        data = datas[0] if len(datas) == 1 else combine(datas)
+        first = args.json[0]
+        print(render(data, first.parent, args.name or first.stem))
         return 0
     return _run(args, argv)
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["find", "render", "targets"]
+__all__ = ["combine", "find", "render", "targets"]
 
 Run = dict[str, Any]
 
@@ -35,6 +35,14 @@ def find(runs: Iterable[Run], scenario: str, backend: str, mode: str, **params: 
         if all(run.get("params", {}).get(k) == v for k, v in params.items()):
             return run
     return None
+
+
+def combine(datas: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of the load test as one: the first one's meta (with
+    ``repeats``, how many were combined), every run tagged with ``repeat``,
+    its file's index. The plots then show the spread over the repeats."""
+    runs = [{**run, "repeat": i} for i, data in enumerate(datas) for run in data["runs"]]
+    return {"meta": {**datas[0]["meta"], "repeats": len(datas)}, "runs": runs}
 
 
 def render(data: dict[str, Any], out: Path, name: str) -> Path:
@@ -55,6 +63,7 @@ def _header(data: dict[str, Any]) -> list[str]:
     machine = meta["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     dirty = " (with uncommitted changes)" if meta.get("dirty") else ""
+    repeats = meta.get("repeats", 1)
     load = ", ".join(f"{x:.2f}" for x in machine.get("load_average_at_start", []))
     return [
         "# Load test: kube-apiserver 1.20 and `watchcache serve`, side by side",
@@ -82,6 +91,15 @@ def _header(data: dict[str, Any]) -> list[str]:
         "be 0.",
         "- `generator lag` is the load generator's own event-loop lag (p99): when it is "
         "high, latencies include the generator's queueing, on both sides alike.",
+        *(
+            [
+                f"- Combined from {repeats} runs of the same steps (the first run's machine "
+                "and command above): the tables list every run; the plots draw the median "
+                "of each point, with its minimum-to-maximum spread as a band or error bar."
+            ]
+            if repeats > 1
+            else []
+        ),
         "",
     ]
 
@@ -250,8 +268,15 @@ def _broadcast(runs: list[Run], plots: dict[str, str]) -> list[str]:
         )
     out.append("")
     for key, caption in (
+        (
+            "broadcast-headline",
+            "The headline point: CPU per 1,000 deliveries, alone and behind the proxy",
+        ),
         ("broadcast-latency", "Delivery latency against the number of watchers"),
-        ("broadcast-cpu", "CPU per 1,000 deliveries against the number of watchers"),
+        (
+            "broadcast-cpu",
+            "CPU per 1,000 deliveries against the number of watchers, with the tier's total",
+        ),
     ):
         if key in plots:
             out += [f"![{caption}]({plots[key]})", ""]
@@ -354,6 +379,12 @@ def _nodes(runs: list[Run], plots: dict[str, str]) -> list[str]:
             f"![kube-apiserver's watchers against the number of nodes]({plots['nodes-watchers']})",
             "",
         ]
+    if "nodes-latency" in plots:
+        out += [
+            f"![Delivery latency during steady churn against the number of nodes]"
+            f"({plots['nodes-latency']})",
+            "",
+        ]
     return out
 
 
@@ -404,7 +435,11 @@ def _num(value: Any) -> str:
 
 
 def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
-    """File names of the plots drawn, by key; empty without matplotlib."""
+    """File names of the plots drawn, by key; empty without matplotlib.
+
+    Repeated runs of a step (several JSON files given to ``report``) are
+    drawn as their median, with a band (lines) or an error bar (bars) from
+    their minimum to their maximum: the spread over the repeats."""
     try:
         import matplotlib
 
@@ -413,11 +448,8 @@ def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
     except ImportError:
         return {}
     drawn: dict[str, str] = {}
-    sweep = [
-        r
-        for r in runs
-        if r["scenario"] == "broadcast" and r["backend"] == "apiserver" and "error" not in r
-    ]
+    ok = [r for r in runs if "error" not in r]
+    sweep = [r for r in ok if r["scenario"] == "broadcast" and r["backend"] == "apiserver"]
     rates = sorted(
         {r["params"]["rate"] for r in sweep},
         key=lambda rate: -sum(1 for r in sweep if r["params"]["rate"] == rate),
@@ -427,18 +459,16 @@ def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
         points = [r for r in sweep if r["params"]["rate"] == rate]
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for mode, color in (("direct", "tab:red"), ("proxy", "tab:blue")):
-            mine = sorted(
-                (r for r in points if r["mode"] == mode), key=lambda r: r["params"]["watchers"]
-            )
-            xs = [r["params"]["watchers"] for r in mine]
+            mine = [r for r in points if r["mode"] == mode]
             who = "kube-apiserver" if mode == "direct" else "watchcache serve"
             for q, style in (("p50", "--"), ("p99", "-"), ("max", ":")):
-                ax.plot(
-                    xs,
-                    [r["latency_ms"].get(q) for r in mine],
-                    style,
+                _line(
+                    ax,
+                    mine,
+                    lambda r: r["params"]["watchers"],
+                    lambda r, q=q: r["latency_ms"].get(q),
+                    style=style,
                     color=color,
-                    marker="o",
                     label=f"{who} {q}",
                 )
         ax.set_xscale("log")
@@ -450,19 +480,24 @@ def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
         ax.legend(fontsize=8)
         drawn["broadcast-latency"] = _save(fig, out, f"{name}-broadcast-latency.png")
         fig, ax = plt.subplots(figsize=(7, 4.5))
-        for mode, proc, color, who in (
-            ("direct", "kube-apiserver", "tab:red", "kube-apiserver (direct)"),
-            ("proxy", "proxy", "tab:blue", "watchcache serve (proxy)"),
-            ("proxy", "kube-apiserver", "tab:orange", "kube-apiserver behind the proxy"),
+        for mode, procs, style, color, who in (
+            ("direct", ("kube-apiserver",), "-", "tab:red", "kube-apiserver (direct)"),
+            ("proxy", ("proxy",), "-", "tab:blue", "watchcache serve (proxy)"),
+            ("proxy", ("kube-apiserver",), "-", "tab:orange", "kube-apiserver behind the proxy"),
+            (
+                "proxy",
+                ("proxy", "kube-apiserver"),
+                "-.",
+                "tab:purple",
+                "proxy + kube-apiserver behind it (the tier's total)",
+            ),
         ):
-            mine = sorted(
-                (r for r in points if r["mode"] == mode), key=lambda r: r["params"]["watchers"]
-            )
-            ax.plot(
-                [r["params"]["watchers"] for r in mine],
-                [r["cpu_ms_per_1000_deliveries"].get(proc) for r in mine],
-                "-",
-                marker="o",
+            _line(
+                ax,
+                [r for r in points if r["mode"] == mode],
+                lambda r: r["params"]["watchers"],
+                lambda r, procs=procs: _cpu_per_1000(r, procs),
+                style=style,
                 color=color,
                 label=who,
             )
@@ -474,22 +509,22 @@ def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         drawn["broadcast-cpu"] = _save(fig, out, f"{name}-broadcast-cpu.png")
-    nodes = [
-        r
-        for r in runs
-        if r["scenario"] == "nodes" and r["backend"] == "apiserver" and "error" not in r
+    headline = [
+        r for r in sweep if (r["params"]["watchers"], r["params"]["rate"]) == HEADLINE_BROADCAST
     ]
-    if nodes:
+    if headline:
+        drawn["broadcast-headline"] = _headline(plt, headline, out, name)
+    nodes = [r for r in ok if r["scenario"] == "nodes"]
+    on_apiserver = [r for r in nodes if r["backend"] == "apiserver"]
+    if on_apiserver:
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for mode, color in (("direct", "tab:red"), ("proxy", "tab:blue")):
-            mine = sorted(
-                (r for r in nodes if r["mode"] == mode), key=lambda r: r["params"]["nodes"]
-            )
-            ax.plot(
-                [r["params"]["nodes"] for r in mine],
-                [sum(r.get("apiserver_watchers_peak", {}).values()) for r in mine],
-                "-",
-                marker="o",
+            _line(
+                ax,
+                [r for r in on_apiserver if r["mode"] == mode],
+                lambda r: r["params"]["nodes"],
+                lambda r: sum(r.get("apiserver_watchers_peak", {}).values()),
+                style="-",
                 color=color,
                 label="kube-apiserver (direct)" if mode == "direct" else "behind watchcache serve",
             )
@@ -500,8 +535,132 @@ def _plots(runs: list[Run], out: Path, name: str) -> dict[str, str]:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         drawn["nodes-watchers"] = _save(fig, out, f"{name}-nodes-watchers.png")
+    if nodes:
+        fig, ax = plt.subplots(figsize=(7, 5.5))
+        for backend, mode, color, who in (
+            ("apiserver", "direct", "tab:red", "kube-apiserver 1.20 (direct)"),
+            ("apiserver", "proxy", "tab:blue", "proxy in front of kube-apiserver 1.20"),
+            ("simulator", "proxy", "tab:green", "proxy in front of the simulator"),
+        ):
+            mine = [r for r in nodes if (r["backend"], r["mode"]) == (backend, mode)]
+            for q, style in (("p50", "--"), ("p99", "-")):
+                _line(
+                    ax,
+                    mine,
+                    lambda r: r["params"]["nodes"],
+                    lambda r, q=q: _steady(r).get(q),
+                    style=style,
+                    color=color,
+                    label=f"{who} {q}",
+                )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("simulated nodes (each with a pod watch and a node watch)")
+        ax.set_ylabel("delivery latency during steady churn, ms")
+        ax.set_title("Nodes: write sent to the node's pod watch, up to 5,000 nodes")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
+        drawn["nodes-latency"] = _save(fig, out, f"{name}-nodes-latency.png")
     plt.close("all")
     return drawn
+
+
+# The issue's headline point: 200 watchers of every pod, 50 patches a second.
+HEADLINE_BROADCAST = (200, 50.0)
+
+
+def _cpu_per_1000(run: Run, processes: tuple[str, ...]) -> float | None:
+    """CPU ms per 1,000 deliveries of ``processes`` together; None when a
+    process was not measured in ``run``."""
+    per = run.get("cpu_ms_per_1000_deliveries", {})
+    if any(per.get(p) is None for p in processes):
+        return None
+    return float(sum(per[p] for p in processes))
+
+
+def _spread(runs: list[Run], value: Any) -> tuple[float, float, float] | None:
+    """Median, minimum and maximum of ``value`` over ``runs`` (repeats of
+    one step), or None when no run has it."""
+    values = sorted(v for v in (value(r) for r in runs) if isinstance(v, int | float))
+    if not values:
+        return None
+    middle = len(values) // 2
+    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return median, values[0], values[-1]
+
+
+def _line(ax: Any, runs: list[Run], x: Any, y: Any, *, style: str, color: str, label: str) -> None:
+    """``y`` against ``x``: the median of the runs at each x, and their
+    minimum-to-maximum band where an x was run more than once."""
+    by_x: dict[float, list[Run]] = {}
+    for r in runs:
+        by_x.setdefault(x(r), []).append(r)
+    rows = [(xv, _spread(group, y)) for xv, group in sorted(by_x.items())]
+    points = [(xv, s) for xv, s in rows if s is not None]
+    if not points:
+        return
+    xs = [xv for xv, _ in points]
+    ax.plot(xs, [s[0] for _, s in points], style, color=color, marker="o", label=label)
+    if any(len(by_x[xv]) > 1 for xv in xs):
+        ax.fill_between(
+            xs, [s[1] for _, s in points], [s[2] for _, s in points], color=color, alpha=0.15
+        )
+
+
+def _headline(plt: Any, runs: list[Run], out: Path, name: str) -> str:
+    """Bars at the headline point: CPU per 1,000 deliveries of kube-apiserver
+    alone against the proxy and the kube-apiserver behind it, stacked (the
+    tier's total), and the p99 latency above each; error bars span the
+    repeats."""
+    direct = [r for r in runs if r["mode"] == "direct"]
+    proxy = [r for r in runs if r["mode"] == "proxy"]
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    bars = (
+        (0, direct, ("kube-apiserver",), 0.0, "tab:red", "kube-apiserver (direct)"),
+        (1, proxy, ("kube-apiserver",), 0.0, "tab:orange", "kube-apiserver behind the proxy"),
+        (1, proxy, ("proxy",), None, "tab:blue", "watchcache serve (proxy)"),
+    )
+    for position, group, procs, bottom, color, who in bars:
+        spread = _spread(group, lambda r, procs=procs: _cpu_per_1000(r, procs))
+        if spread is None:
+            continue
+        base = bottom
+        if base is None:  # stacked on kube-apiserver behind the proxy
+            below = _spread(group, lambda r: _cpu_per_1000(r, ("kube-apiserver",)))
+            base = below[0] if below else 0.0
+        median, low, high = spread
+        ax.bar(
+            position,
+            median,
+            bottom=base,
+            color=color,
+            label=who,
+            yerr=[[median - low], [high - median]] if len(group) > 1 else None,
+            capsize=4,
+        )
+    for position, group, together in (
+        (0, direct, ("kube-apiserver",)),
+        (1, proxy, ("kube-apiserver", "proxy")),
+    ):
+        total = _spread(group, lambda r, together=together: _cpu_per_1000(r, together))
+        p99 = _spread(group, lambda r: r["latency_ms"].get("p99"))
+        if total is not None and p99 is not None:
+            runs_note = f", {len(group)} runs" if len(group) > 1 else ""
+            ax.annotate(
+                f"{total[0]:.1f} ms total\np99 {p99[0]:.1f} ms{runs_note}",
+                (position, total[0]),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=8,
+            )
+    watchers, rate = HEADLINE_BROADCAST
+    ax.set_xticks([0, 1], ["kube-apiserver alone", "proxy + kube-apiserver"])
+    ax.set_ylabel("CPU ms per 1,000 deliveries")
+    ax.set_title(f"Broadcast, {watchers} watchers x {rate:g} patches/s: what each costs")
+    ax.margins(y=0.2)
+    ax.legend(fontsize=8)
+    return _save(fig, out, f"{name}-broadcast-headline.png")
 
 
 def _save(fig: Any, out: Path, file: str) -> str:

@@ -179,7 +179,7 @@ class Stack:
             "warning",
         ]
         if tls:
-            argv += ["--tls-cert-file", str(tls[0]), "--tls-key-file", str(tls[1])]
+            argv += ["--tls-cert-file", str(tls[0]), "--tls-private-key-file", str(tls[1])]
         proc = self._spawn(argv, log, name=f"proxy in front of {name}")
         url = _wait_for_line(log, r"serving on (https?://127\.0\.0\.1:\d+)", proc)
         _wait_ready(url, ca_file, proc)

@@ -109,7 +109,9 @@ def _serve(args: argparse.Namespace) -> int:
         config = load_config(args)
     except ConfigError as err:
         raise _UserError(str(err)) from None
-    configure_logging(config.log_level, config.log_format)
+    configure_logging(config.effective_log_level(), config.logging_format)
+    for warning in config.warnings:
+        logging.getLogger("watchcache.config").warning("%s", warning)
     try:
         uvloop.run(serve(config))
     except (UpstreamError, OSError) as err:

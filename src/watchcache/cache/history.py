@@ -128,6 +128,13 @@ class History:
         if len(self) > LINE_MEMO_EVENTS:
             self._at(self._end - 1 - LINE_MEMO_EVENTS).forget_lines()
 
+    def covered_seconds(self) -> float:
+        """How long ago the oldest kept event was recorded (0 when empty):
+        the window a watch can resume within, as time."""
+        if not len(self):
+            return 0.0
+        return max(0.0, self._clock() - self._times[self._start % self.capacity])
+
     def oldest(self) -> int:
         """The first RV history can answer from (see module docstring)."""
         if not self._evicted_since_reset or len(self) == 0:

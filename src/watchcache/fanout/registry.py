@@ -74,6 +74,8 @@ class RegistryStatistics:
     deliveries: int
     closed_slow: int
     budget_waits: int
+    # Bytes of watch events written to clients, closed watchers included.
+    bytes_written: int = 0
 
 
 class Registry:
@@ -103,6 +105,7 @@ class Registry:
         self._deliveries = 0
         self._closed_slow = 0
         self._budget_waits = 0
+        self._bytes_of_removed = 0  # written by watchers no longer registered
 
     def __len__(self) -> int:
         return sum(len(g.watchers) for b in self._buckets.values() for g in b.values())
@@ -141,6 +144,8 @@ class Registry:
         key = watcher.filter.key()
         group = bucket.get(key)
         if group is not None:
+            if watcher in group.watchers:
+                self._bytes_of_removed += watcher.bytes_written
             group.watchers.discard(watcher)
             if not group.watchers:
                 del bucket[key]
@@ -273,4 +278,5 @@ class Registry:
             deliveries=self._deliveries,
             closed_slow=self._closed_slow,
             budget_waits=self._budget_waits,
+            bytes_written=self._bytes_of_removed + sum(w.bytes_written for w in self._all()),
         )

@@ -137,6 +137,11 @@ class Watcher:
 
     # -- accepting -------------------------------------------------------------
 
+    @property
+    def bytes_written(self) -> int:
+        """Event bytes handed to the sink so far (chunk framing excluded)."""
+        return self._bytes_written
+
     def queued_bytes(self) -> int:
         self._sink_bytes = self.sink.get_write_buffer_size()
         return self._pending_bytes + self._sink_bytes

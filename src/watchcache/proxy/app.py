@@ -13,6 +13,7 @@ where kube-apiserver would (headers over 1 MiB in all).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -99,9 +100,26 @@ async def _header_limit(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
+# Requests that last as long as the client wants: timing them says nothing
+# about the proxy (kube-apiserver leaves them out of its latency too).
+# kube-apiserver's verb for these subresources is "connect".
+CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
+
+
+def long_running(request: web.Request, verb: str, resource: str) -> bool:
+    """A watch, a tunnel, or a followed log."""
+    subresource = resource.rpartition("/")[2] if "/" in resource else ""
+    return (
+        verb == "watch"
+        or subresource in CONNECT_SUBRESOURCES
+        or (subresource == "log" and request.query.get("follow", "") in WATCH_VALUES)
+    )
+
+
 def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
         code = 500
         try:
             response = await handler(request)
@@ -118,6 +136,10 @@ def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.St
             metrics.requests.labels(
                 verb, metrics.resource_label(resource), str(code), served_by
             ).inc()
+            if not long_running(request, verb, resource):
+                metrics.request_duration.labels(
+                    verb, metrics.resource_label(resource), served_by
+                ).observe(time.perf_counter() - started)
 
     return count
 

@@ -28,9 +28,9 @@ from watchcache.api.resources import GroupVersionResource, ResourceInfo, resourc
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.reflector import Reflector
 from watchcache.fanout.registry import Registry
-from watchcache.upstream import UpstreamClient
+from watchcache.upstream import ConfigError, StatusError, UpstreamClient, UpstreamError
 
-__all__ = ["CachedResource", "Prober", "open_caches", "parse_resource"]
+__all__ = ["CachedResource", "Prober", "check_served", "open_caches", "parse_resource"]
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,22 @@ class Prober:
         self._inflight_sent = False
         self._queued: asyncio.Future[int] | None = None
         self.sent = 0
+        # Reads that joined a probe another read had already asked for.
+        self.coalesced = 0
+        # The newest RV a probe has returned (0 before the first).
+        self.last_rv = 0
 
     async def current_rv(self) -> int:
         if self._inflight is None:
             self._inflight = self._start()
             return await asyncio.shield(self._inflight)
         if not self._inflight_sent:
+            self.coalesced += 1
             return await asyncio.shield(self._inflight)
         if self._queued is None:
             self._queued = asyncio.get_running_loop().create_future()
+        else:
+            self.coalesced += 1
         return await asyncio.shield(self._queued)
 
     def _start(self) -> asyncio.Future[int]:
@@ -96,7 +103,9 @@ class Prober:
         # From here on the request may be on the wire: later reads queue.
         self._inflight_sent = True
         body = (await self.client.get(self.path, {"limit": "1"})).json()
-        return int(body["metadata"]["resourceVersion"])
+        rv = int(body["metadata"]["resourceVersion"])
+        self.last_rv = max(self.last_rv, rv)
+        return rv
 
     def _promote(self, done: asyncio.Future[int]) -> None:
         """The probe in flight ended: start the queued one, if any."""
@@ -164,11 +173,58 @@ async def _tick(registry: Registry) -> None:
         registry.tick()
 
 
+async def check_served(client: UpstreamClient, resources: Iterable[str]) -> None:
+    """Fail at start, in one line (ConfigError), when upstream's discovery
+    says it does not serve a resource named by --resources, or serves it
+    without list and watch: its cache would otherwise retry for ever and
+    /readyz stay 500. Discovery that cannot be read (upstream down, 5xx)
+    is not a verdict: logged, and the caches retry as usual."""
+    wanted: dict[tuple[str, str], list[tuple[str, GroupVersionResource]]] = {}
+    for text in resources:
+        try:
+            gvr = parse_resource(text)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
+        wanted.setdefault((gvr.group, gvr.version), []).append((text, gvr))
+    server = client.config.server
+    for (group, version), named in wanted.items():
+        group_version = f"{group}/{version}" if group else version
+        prefix = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        try:
+            body = (await client.get(prefix)).json()
+        except StatusError as err:
+            if err.code != 404:
+                log.warning("cannot check --resources against %s: %s", server, err)
+                continue
+            text = named[0][0]
+            raise ConfigError(
+                f"--resources {text}: {server} does not serve the API {group_version}"
+            ) from None
+        except UpstreamError as err:
+            log.warning("cannot check --resources against %s: %s", server, err)
+            continue
+        served = {r.get("name"): r for r in body.get("resources", [])}
+        for text, gvr in named:
+            found = served.get(gvr.resource)
+            if found is None:
+                raise ConfigError(
+                    f"--resources {text}: {server} serves no resource {gvr.resource!r} "
+                    f"in {group_version}"
+                )
+            verbs = set(found.get("verbs", []))
+            if not {"list", "watch"} <= verbs:
+                raise ConfigError(
+                    f"--resources {text}: {server} serves {gvr.resource!r} without list and watch"
+                )
+
+
 @contextlib.asynccontextmanager
 async def open_caches(
     resources: Iterable[str], client: UpstreamClient, config: CacheConfig
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a reflector per resource; stop them all on exit."""
+    resources = list(resources)
+    await check_served(client, resources)
     cached: dict[GroupVersionResource, CachedResource] = {}
     for text in resources:
         gvr = parse_resource(text)

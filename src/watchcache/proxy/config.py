@@ -8,6 +8,13 @@ a test, so no setting goes undocumented.
 
 Precedence, highest first: command line, environment, config file, default.
 
+Spelling: Kubernetes' own where kube-apiserver has the setting
+(``--tls-private-key-file``, ``-v``/``--v``, ``--logging-format``). An
+option's ``old_names`` are its earlier spellings: still accepted as flag,
+environment variable and file key, each use adding a deprecation warning
+to ``ServeConfig.warnings`` (logged at start); the new spelling wins when
+both are given at the same level.
+
 Glossary:
     upstream        the kube-apiserver (or another watchcache) behind us
     read upstream   where cached resources are listed and watched from, and
@@ -43,6 +50,8 @@ class Option:
     parse: Callable[[str], Any] = str
     repeated: bool = False  # a list: flag may repeat, env and file take comma-separated
     flag_only: bool = False  # a switch: --name sets True
+    old_names: tuple[str, ...] = ()  # deprecated spellings, still accepted
+    short: str | None = None  # a one-letter flag too, e.g. "-v"
 
     @property
     def flag(self) -> str:
@@ -83,6 +92,26 @@ def _power_of_two(text: str) -> int:
     value = _positive_int(text)
     if value & (value - 1):
         raise ConfigError(f"must be a power of two (shard ranges map onto whole shards): {value}")
+    return value
+
+
+def _verbosity(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"-v takes a number (klog's verbosity), not {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"-v must be 0 or more: {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"not a number: {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"must be 0 (no limit) or more: {value}")
     return value
 
 
@@ -132,8 +161,14 @@ OPTIONS: tuple[Option, ...] = (
         parse=_bool,
         flag_only=True,
     ),
-    Option("tls-cert-file", "serve HTTPS with this certificate (PEM); needs --tls-key-file"),
-    Option("tls-key-file", "the private key (PEM) for --tls-cert-file"),
+    Option(
+        "tls-cert-file", "serve HTTPS with this certificate (PEM); needs --tls-private-key-file"
+    ),
+    Option(
+        "tls-private-key-file",
+        "the private key (PEM) for --tls-cert-file",
+        old_names=("tls-key-file",),
+    ),
     Option(
         "resources",
         "resources to cache, comma-separated: core ones by plural name "
@@ -161,8 +196,38 @@ OPTIONS: tuple[Option, ...] = (
         default=60.0,
         parse=_duration,
     ),
-    Option("log-format", "text or json", default="text"),
-    Option("log-level", "debug, info, warning or error", default="info"),
+    Option(
+        "kube-api-qps",
+        "requests a second, on average, the proxy sends upstream for itself (its caches' "
+        "lists and watches, consistent reads' probes); forwarded requests are not limited. "
+        "0: no limit",
+        default=50,
+        parse=_rate,
+    ),
+    Option(
+        "kube-api-burst",
+        "how many of those requests may go at once above --kube-api-qps",
+        default=100,
+        parse=_positive_int,
+    ),
+    Option(
+        "logging-format",
+        "text or json (one object a line: RFC 3339 time with milliseconds and zone, "
+        "level, logger, message, and method, path, code and the like as fields)",
+        default="text",
+        old_names=("log-format",),
+    ),
+    Option(
+        "v",
+        "log verbosity as klog's: 0-3 info, 4 or more debug",
+        default=0,
+        parse=_verbosity,
+        short="-v",
+    ),
+    Option(
+        "log-level",
+        "deprecated, use -v: debug, info, warning or error; overrides -v when given",
+    ),
 )
 
 
@@ -177,17 +242,28 @@ class ServeConfig:
     listen_unix: str | None = None
     allow_non_loopback: bool = False
     tls_cert_file: str | None = None
-    tls_key_file: str | None = None
+    tls_private_key_file: str | None = None
     resources: tuple[str, ...] = ("pods", "nodes")
     shards: int = 16
     history_window: float = 75.0
     shutdown_spread: float = 10.0
     upstream_timeout: float = 60.0
-    log_format: str = "text"
-    log_level: str = "info"
+    kube_api_qps: float = 50
+    kube_api_burst: int = 100
+    logging_format: str = "text"
+    v: int = 0
+    log_level: str | None = None
     config: str | None = None
     # Where each setting came from, for the start-up log line.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # Deprecated spellings used, one line each, for the start-up log.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def effective_log_level(self) -> str:
+        """--log-level when given (deprecated), else from -v."""
+        if self.log_level:
+            return self.log_level
+        return "debug" if self.v >= 4 else "info"
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [_host_port(a) for a in self.listen]
@@ -197,51 +273,87 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add every option as a flag; defaults stay None so sources can layer."""
     for opt in OPTIONS:
         env_note = f" [env {opt.env}]"
-        default_note = "" if opt.default in (None, False) else f" (default: {_show(opt.default)})"
-        if opt.flag_only:
-            parser.add_argument(
-                opt.flag, action="store_const", const=True, default=None, help=opt.help + env_note
-            )
-        elif opt.repeated:
-            parser.add_argument(
-                opt.flag,
-                action="append",
-                default=None,
-                metavar=opt.name.upper(),
-                help=opt.help + default_note + env_note,
-            )
-        else:
-            parser.add_argument(
-                opt.flag,
-                default=None,
-                metavar=opt.name.upper().replace("-", "_"),
-                help=opt.help + default_note + env_note,
-            )
+        default_note = f" (default: {_default(opt)})" if _default(opt) else ""
+        spellings = [opt.flag] if opt.short is None else [opt.short, opt.flag]
+        _add_flag(parser, opt, spellings, opt.attr, opt.help + default_note + env_note)
+        for old in opt.old_names:
+            _add_flag(parser, opt, [f"--{old}"], _old_attr(old), argparse.SUPPRESS)
+
+
+def _add_flag(
+    parser: argparse.ArgumentParser, opt: Option, spellings: list[str], dest: str, text: str
+) -> None:
+    if opt.flag_only:
+        parser.add_argument(
+            *spellings, dest=dest, action="store_const", const=True, default=None, help=text
+        )
+    elif opt.repeated:
+        parser.add_argument(
+            *spellings,
+            dest=dest,
+            action="append",
+            default=None,
+            metavar=opt.name.upper(),
+            help=text,
+        )
+    else:
+        parser.add_argument(
+            *spellings,
+            dest=dest,
+            default=None,
+            metavar=opt.name.upper().replace("-", "_"),
+            help=text,
+        )
+
+
+def _old_attr(old: str) -> str:
+    return "deprecated_" + old.replace("-", "_")
+
+
+def _old_env(old: str) -> str:
+    return ENV_PREFIX + old.upper().replace("-", "_")
 
 
 def load_config(args: argparse.Namespace, environ: Mapping[str, str] = os.environ) -> ServeConfig:
     """Layer defaults < config file < environment < command line, then check."""
     values: dict[str, Any] = {opt.attr: opt.default for opt in OPTIONS}
     sources = dict.fromkeys(values, "default")
+    warnings: list[str] = []
     config_path = getattr(args, "config", None) or environ.get(ENV_PREFIX + "CONFIG")
     if config_path:
-        for key, raw in _read_file(Path(config_path)).items():
+        file_values, file_warnings = _read_file(Path(config_path))
+        warnings += file_warnings
+        for key, raw in file_values.items():
             values[key] = raw
             sources[key] = f"file {config_path}"
     for opt in OPTIONS:
+        for old in opt.old_names:
+            if _old_env(old) in environ and opt.env not in environ:
+                values[opt.attr] = _parse(opt, environ[_old_env(old)])
+                sources[opt.attr] = f"env {_old_env(old)}"
+                warnings.append(f"{_old_env(old)} is deprecated: use {opt.env}")
         if opt.env in environ:
             values[opt.attr] = _parse(opt, environ[opt.env])
             sources[opt.attr] = f"env {opt.env}"
+        for old in opt.old_names:
+            given_old = getattr(args, _old_attr(old), None)
+            if given_old is not None and getattr(args, opt.attr, None) is None:
+                values[opt.attr] = _parse_cli(opt, given_old)
+                sources[opt.attr] = f"flag --{old}"
+                warnings.append(f"--{old} is deprecated: use {opt.flag}")
         given = getattr(args, opt.attr, None)
         if given is not None:
             values[opt.attr] = _parse_cli(opt, given)
             sources[opt.attr] = f"flag {opt.flag}"
-    config = ServeConfig(**values, sources=sources)
+    if sources["log_level"] != "default":
+        warnings.append("--log-level is deprecated: use -v (4 or more for debug)")
+    config = ServeConfig(**values, sources=sources, warnings=tuple(warnings))
     _check(config)
     return config
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def _read_file(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """The file's settings by attribute, and a warning per old key used."""
     try:
         raw = tomllib.loads(path.read_text())
     except OSError as err:
@@ -249,13 +361,20 @@ def _read_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"--config {path}: {err}") from None
     by_name = {opt.name: opt for opt in OPTIONS}
+    old = {name: opt for opt in OPTIONS for name in opt.old_names}
     values = {}
+    warnings = []
     for key, value in raw.items():
         opt = by_name.get(key)
+        if opt is None and key in old:
+            opt = old[key]
+            if opt.name in raw:
+                continue  # the new spelling is there too, and wins
+            warnings.append(f"--config {path}: {key} is deprecated: use {opt.name}")
         if opt is None or opt.name == "config":
             raise ConfigError(f"--config {path}: unknown setting {key!r}")
         values[opt.attr] = _from_toml(opt, value, path)
-    return values
+    return values, warnings
 
 
 def _from_toml(opt: Option, value: Any, path: Path) -> Any:
@@ -294,11 +413,16 @@ def _check(config: ServeConfig) -> None:
                     f"--listen {host}:{port} is not a loopback address; every client would read "
                     "with the proxy's credentials. Pass --allow-non-loopback to do it anyway"
                 )
-    if bool(config.tls_cert_file) != bool(config.tls_key_file):
-        raise ConfigError("--tls-cert-file and --tls-key-file go together")
-    if config.log_format not in ("text", "json"):
-        raise ConfigError(f"--log-format must be text or json, not {config.log_format!r}")
-    if config.log_level not in ("debug", "info", "warning", "error"):
+    if bool(config.tls_cert_file) != bool(config.tls_private_key_file):
+        raise ConfigError("--tls-cert-file and --tls-private-key-file go together")
+    if config.logging_format not in ("text", "json"):
+        raise ConfigError(f"--logging-format must be text or json, not {config.logging_format!r}")
+    if config.log_level is not None and config.log_level not in (
+        "debug",
+        "info",
+        "warning",
+        "error",
+    ):
         raise ConfigError(
             f"--log-level must be debug, info, warning or error, not {config.log_level!r}"
         )
@@ -325,6 +449,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _default(opt: Option) -> str:
+    """The default as the help and the docs show it ("" for none, or off)."""
+    return "" if opt.default is None or opt.default is False else _show(opt.default)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(map(str, value))
@@ -337,6 +466,11 @@ def describe(options: Sequence[Option] = OPTIONS) -> str:
     """A Markdown table of every option, for docs/serve.md."""
     rows = ["| flag | environment | default | meaning |", "|---|---|---|---|"]
     for opt in options:
-        default = "" if opt.default in (None, False) else _show(opt.default)
-        rows.append(f"| `{opt.flag}` | `{opt.env}` | {default} | {opt.help} |")
+        default = _default(opt)
+        flags = f"`{opt.short}`, `{opt.flag}`" if opt.short else f"`{opt.flag}`"
+        meaning = opt.help
+        if opt.old_names:
+            was = ", ".join(f"`--{old}`" for old in opt.old_names)
+            meaning += f" (formerly {was}, still accepted with a deprecation warning)"
+        rows.append(f"| {flags} | `{opt.env}` | {default} | {meaning} |")
     return "\n".join(rows)

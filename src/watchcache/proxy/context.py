@@ -91,6 +91,9 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
             request.path_qs,
             status,
             extra={
+                "method": request.method,
+                "path": request.path_qs,
+                "code": status,
                 "request_id": request_id,
                 "user": ctx.identity.user,
                 "served_by": ctx.served_by,

@@ -5,6 +5,10 @@ probes that point at the proxy expect them: ``ok`` with 200, or with
 ``?verbose`` one ``[+]name ok`` / ``[-]name failed: reason`` line per check
 and a last line ``healthz check passed`` (or ``failed``, with 500).
 
+One check alone, as kube-apiserver has them: ``/readyz/<check>``,
+``/livez/<check>`` and ``/healthz/<check>`` answer ``ok`` with 200, or
+``internal server error: <reason>`` with 500; an unknown check is 404.
+
 Checks:
     live     the event loop answers (the request itself proves it)
     ready    every registered readiness check passes: each cached resource
@@ -40,9 +44,28 @@ def add_health_routes(app: web.Application, health: Health) -> None:
     async def ready(request: web.Request) -> web.Response:
         return _answer(request, {"ping": lambda: None, **health.readiness}, "readyz")
 
+    async def one_live(request: web.Request) -> web.Response:
+        return _answer_one(request, {"ping": lambda: None})
+
+    async def one_ready(request: web.Request) -> web.Response:
+        return _answer_one(request, {"ping": lambda: None, **health.readiness})
+
     app.router.add_get("/healthz", live)
     app.router.add_get("/livez", live)
     app.router.add_get("/readyz", ready)
+    app.router.add_get("/healthz/{check}", one_live)
+    app.router.add_get("/livez/{check}", one_live)
+    app.router.add_get("/readyz/{check}", one_ready)
+
+
+def _answer_one(request: web.Request, checks: dict[str, Check]) -> web.Response:
+    check = checks.get(request.match_info["check"])
+    if check is None:
+        return web.Response(status=404, text="404 page not found\n")
+    reason = check()
+    if reason is None:
+        return web.Response(text="ok")
+    return web.Response(status=500, text=f"internal server error: {reason}\n")
 
 
 def _answer(request: web.Request, checks: dict[str, Check], what: str) -> web.Response:

@@ -3,10 +3,16 @@
 Both carry the fields handlers attach with ``extra=`` (request_id, user,
 served_by, duration_ms, remote, ...): text appends them as key=value, json
 puts them beside time, level, logger and message.
+
+json's ``time`` is RFC 3339 in UTC with milliseconds
+(``2026-12-06T01:20:27.509Z``). The access log also passes ``method``,
+``path`` and ``code`` as fields, for json; text leaves them out, as its
+message already reads ``GET /path 200``.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import sys
@@ -19,8 +25,18 @@ __all__ = ["configure_logging"]
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
+# Fields the access log's message already shows in text.
+_IN_MESSAGE = frozenset({"method", "path", "code"})
+
+
 def _extras(record: logging.LogRecord) -> dict[str, object]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD}
+
+
+def rfc3339(created: float) -> str:
+    """``created`` (seconds since the epoch) as RFC 3339, UTC, milliseconds."""
+    moment = datetime.datetime.fromtimestamp(created, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class TextFormatter(logging.Formatter):
@@ -29,14 +45,14 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        extras = _extras(record)
+        extras = {k: v for k, v in _extras(record).items() if k not in _IN_MESSAGE}
         return line + "".join(f" {k}={v}" for k, v in extras.items()) if extras else line
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": rfc3339(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
+from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.drain import StreamTracker
@@ -42,6 +43,7 @@ from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
 from watchcache.upstream.kubeconfig import kubeconfig_paths
+from watchcache.upstream.ratelimit import RateLimitedClient, TokenBucket
 
 __all__ = ["open_proxy", "serve", "upstream_config"]
 
@@ -83,14 +85,20 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
     streams = StreamTracker()
     metrics = ProxyMetrics()
     cache_config = CacheConfig(shard_count=config.shards, history_window=config.history_window)
+    # The caches' own requests are rate-limited; forwarded ones are not.
+    limiter = TokenBucket(config.kube_api_qps, config.kube_api_burst)
     async with (
         UpstreamClient(read_config) as read,
         UpstreamClient(write_config) as write,
-        open_caches(config.resources, read, cache_config) as caches,
+        RateLimitedClient(read_config, limiter=limiter) as own,
+        open_caches(config.resources, own, cache_config) as caches,
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         reads = ReadPath(caches, forwarder)
         parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
+        metrics.registry.register(
+            CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
+        )
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.not_synced)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))

@@ -71,7 +71,7 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
         handle_signals=False,
     )
     await runner.setup()
-    tls = _tls_context(config.tls_cert_file, config.tls_key_file)
+    tls = _tls_context(config.tls_cert_file, config.tls_private_key_file)
     scheme = "https" if tls else "http"
     urls = []
     try:

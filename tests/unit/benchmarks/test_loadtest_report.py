@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.loadtest.report import render, targets
+from benchmarks.loadtest.report import _cpu_per_1000, _spread, combine, render, targets
 
 
 def _broadcast(mode: str, per_cpu: int, p99: float) -> dict[str, Any]:
@@ -115,3 +115,64 @@ def test_the_nodes_target_is_judged_on_steady_churn() -> None:
     rows = {t: (m, v) for t, m, v in targets([run]) if t.startswith("nodes 1,000")}
     [(measured, verdict)] = rows.values()
     assert measured.startswith("p99 60.0 ms") and verdict == "yes"
+
+
+def test_the_tiers_total_cpu_is_proxy_plus_kube_apiserver_behind_it() -> None:
+    run = _broadcast("proxy", 30_000, 20.0)
+    assert _cpu_per_1000(run, ("proxy", "kube-apiserver")) == 112.5
+    assert _cpu_per_1000(run, ("proxy", "etcd")) is None  # not measured: no point
+
+
+def test_spread_is_median_min_and_max_over_repeats() -> None:
+    runs = [{"v": 3.0}, {"v": 1.0}, {"v": 10.0}, {"v": None}]
+    assert _spread(runs, lambda r: r["v"]) == (3.0, 1.0, 10.0)
+    assert _spread(runs[:2], lambda r: r["v"]) == (2.0, 1.0, 3.0)
+    assert _spread([{"v": None}], lambda r: r["v"]) is None
+
+
+def test_repeated_runs_combine_and_plot_their_spread(tmp_path: Path) -> None:
+    first = _data([_broadcast("direct", 7_000, 900.0), _broadcast("proxy", 30_000, 20.0)])
+    again = _data([_broadcast("direct", 6_000, 950.0), _broadcast("proxy", 28_000, 25.0)])
+    again["runs"][1]["cpu_ms_per_1000_deliveries"]["proxy"] = 14.0
+    data = combine([first, again])
+    assert data["meta"]["repeats"] == 2
+    assert [r["repeat"] for r in data["runs"]] == [0, 0, 1, 1]
+    text = render(data, tmp_path, "lt").read_text()
+    assert "Combined from 2 runs" in text
+    assert text.count("| 200 | 50 | proxy |") == 2
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "Plots skipped" in text
+        return
+    assert (tmp_path / "lt-broadcast-headline.png").stat().st_size > 1000
+    assert "(lt-broadcast-headline.png)" in text
+    assert "(lt-broadcast-cpu.png)" in text
+
+
+def test_the_nodes_latency_plot_includes_the_simulator_runs(tmp_path: Path) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        pytest.skip("matplotlib is not installed (pip install -e '.[bench]')")
+    runs = []
+    for nodes in (1000, 5000):
+        runs.append(
+            {
+                "scenario": "nodes",
+                "backend": "simulator",
+                "mode": "proxy",
+                "label": f"nodes N={nodes}",
+                "params": {"nodes": nodes, "pods": 10_000, "churn": 50.0},
+                "deliveries": 1,
+                "latency_ms": {"count": 1, "p50": 2.0, "p99": 9.0, "max": 9.0},
+                "lost": 0,
+                "duplicated": 0,
+                "out_of_order": 0,
+                "relists": 0,
+                "write_errors": 0,
+                "node_errors": 0,
+                "cpu_seconds": {"simulator": 1.0, "proxy": 1.0, "generator": 1.0},
+                "rss_mb": {"proxy": 100.0},
+                "generator_lag_ms": {"p99": 1.0},
+            }
+        )
+    text = render(_data(runs), tmp_path, "lt").read_text()
+    assert (tmp_path / "lt-nodes-latency.png").stat().st_size > 1000
+    assert "(lt-nodes-latency.png)" in text

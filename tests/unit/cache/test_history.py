@@ -199,3 +199,17 @@ def test_too_old_is_kube_apiservers_expired_status() -> None:
         "reason": "Expired",
         "code": 410,
     }
+
+
+def test_covered_seconds_is_the_age_of_the_oldest_kept_event() -> None:
+    clock = Clock()
+    h = history(clock, min_events=2, max_events=2)
+    h.reset(10)
+    assert h.covered_seconds() == 0
+    h.append(ev(11))
+    clock.now += 30
+    h.append(ev(12))
+    clock.now += 10
+    assert h.covered_seconds() == 40
+    h.append(ev(13))  # evicts rv 11, recorded 40 s ago
+    assert h.covered_seconds() == 10

@@ -151,3 +151,20 @@ async def test_equal_filters_share_one_object() -> None:
     registry.add(first)
     registry.add(second)
     assert first.filter is second.filter
+
+
+async def test_bytes_written_count_closed_watchers_too() -> None:
+    registry = Registry(trigger_field="spec.nodeName")
+    sinks = {n: FakeSink() for n in ("n1", "n2")}
+    watchers = {n: Watcher(sink, node_filter(n), 0) for n, sink in sinks.items()}
+    for w in watchers.values():
+        registry.add(w)
+    await registry.dispatch(Event("ADDED", 5, pod("p", "n1")))
+    await registry.dispatch(Event("ADDED", 6, pod("q", "n2")))
+    await settle()
+    written = registry.statistics().bytes_written
+    assert written == sum(w.bytes_written for w in watchers.values()) > 0
+    watchers["n1"].close("done")
+    watchers["n1"].close("again")  # closing twice counts once
+    assert registry.statistics().watchers == 1
+    assert registry.statistics().bytes_written == written

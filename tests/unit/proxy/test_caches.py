@@ -46,6 +46,7 @@ async def test_reads_arriving_before_the_probe_is_sent_share_it() -> None:
     await upstream.answer(0, 7)
     assert await asyncio.wait_for(asyncio.gather(*reads), 5) == [7] * 50
     assert prober.sent == 1
+    assert (prober.coalesced, prober.last_rv) == (49, 7)
 
 
 async def test_a_read_arriving_once_the_probe_is_out_waits_for_the_next() -> None:
@@ -61,6 +62,8 @@ async def test_a_read_arriving_once_the_probe_is_out_waits_for_the_next() -> Non
     await upstream.answer(1, 9)
     assert await asyncio.wait_for(asyncio.gather(*late), 5) == [9] * 20
     assert prober.sent == 2
+    # The first late read asked for the second probe; 19 joined it.
+    assert (prober.coalesced, prober.last_rv) == (19, 9)
 
 
 async def test_reads_arriving_before_a_queued_probe_is_sent_share_it() -> None:
@@ -77,3 +80,4 @@ async def test_reads_arriving_before_a_queued_probe_is_sent_share_it() -> None:
     answers = await asyncio.wait_for(asyncio.gather(first, queued, joining), 5)
     assert answers == [3, 4, 4]
     assert prober.sent == 2
+    assert prober.coalesced == 1

@@ -62,7 +62,9 @@ def test_repeated_flags_and_commas_combine() -> None:
         (["--shards", "0"], "at least 1"),
         (["--history-window", "soon"], "not a duration"),
         (["--tls-cert-file", "x.pem"], "go together"),
+        (["--logging-format", "xml"], "text or json"),
         (["--log-format", "xml"], "text or json"),
+        (["-v", "loud"], "takes a number"),
         (["--in-cluster", "--kubeconfig", "k"], "exclude each other"),
     ],
 )
@@ -89,3 +91,45 @@ def test_every_option_is_documented() -> None:
         assert f"`{opt.flag}`" in docs, f"{opt.flag} missing from docs/serve.md"
         assert f"`{opt.env}`" in docs
     assert describe() in docs, "docs/serve.md's table is stale: regenerate it from describe()"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["-v", "4"], {}, "debug"),
+        (["-v=4"], {}, "debug"),
+        (["--v=2"], {}, "info"),
+        ([], {"WATCHCACHE_V": "5"}, "debug"),
+        ([], {}, "info"),
+        (["-v", "4", "--log-level", "warning"], {}, "warning"),
+    ],
+)
+def test_verbosity_as_klog(argv: list[str], env: dict[str, str], expected: str) -> None:
+    assert parse(argv, env).effective_log_level() == expected
+
+
+def test_old_spellings_work_with_a_deprecation_warning(tmp_path: Path) -> None:
+    config = parse(["--tls-cert-file", "c.pem", "--tls-key-file", "k.pem", "--log-format", "json"])
+    assert (config.tls_private_key_file, config.logging_format) == ("k.pem", "json")
+    assert config.warnings == (
+        "--tls-key-file is deprecated: use --tls-private-key-file",
+        "--log-format is deprecated: use --logging-format",
+    )
+    assert config.sources["tls_private_key_file"] == "flag --tls-key-file"
+    # Environment and file too; the new spelling wins where both are given.
+    config = parse([], {"WATCHCACHE_LOG_FORMAT": "json"})
+    assert config.logging_format == "json"
+    assert config.warnings == (
+        "WATCHCACHE_LOG_FORMAT is deprecated: use WATCHCACHE_LOGGING_FORMAT",
+    )
+    file = tmp_path / "c.toml"
+    file.write_text('log-format = "json"\n')
+    config = parse(["--config", str(file)])
+    assert config.logging_format == "json"
+    assert config.warnings == (f"--config {file}: log-format is deprecated: use logging-format",)
+    config = parse(["--log-format", "json", "--logging-format", "text"])
+    assert config.logging_format == "text"
+    assert parse(["--log-level", "debug"]).warnings == (
+        "--log-level is deprecated: use -v (4 or more for debug)",
+    )
+    assert parse(["--logging-format", "json", "-v", "4"]).warnings == ()

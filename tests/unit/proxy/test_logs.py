@@ -24,3 +24,19 @@ def test_json_has_message_and_fields() -> None:
     entry = json.loads(JsonFormatter().format(record()))
     assert entry["message"] == "GET /api 200"
     assert (entry["level"], entry["request_id"], entry["served_by"]) == ("info", "abc", "upstream")
+
+
+def test_json_time_is_rfc3339_with_milliseconds_and_zone() -> None:
+    rec = record()
+    rec.created = 1796001627.5094
+    entry = json.loads(JsonFormatter().format(rec))
+    assert entry["time"] == "2026-11-30T01:20:27.509Z"
+
+
+def test_access_fields_are_json_fields_and_not_repeated_in_text() -> None:
+    rec = record()
+    rec.method, rec.path, rec.code = "GET", "/api", 200
+    entry = json.loads(JsonFormatter().format(rec))
+    assert (entry["method"], entry["path"], entry["code"]) == ("GET", "/api", 200)
+    line = TextFormatter().format(rec)
+    assert line.endswith("GET /api 200 request_id=abc served_by=upstream")

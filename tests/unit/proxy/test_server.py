@@ -103,7 +103,11 @@ async def test_serves_tls_with_the_configured_certificate(tmp_path: Path) -> Non
 
     pki = make_pki(tmp_path / "pki")  # its serving certificate names 127.0.0.1
     proxy = await start(
-        tmp_path, "--tls-cert-file", str(pki.serving_crt), "--tls-key-file", str(pki.serving_key)
+        tmp_path,
+        "--tls-cert-file",
+        str(pki.serving_crt),
+        "--tls-private-key-file",
+        str(pki.serving_key),
     )
     try:
         assert proxy.urls[0].startswith("https://127.0.0.1:")
@@ -118,5 +122,27 @@ async def test_serves_tls_with_the_configured_certificate(tmp_path: Path) -> Non
                     raise AssertionError("a client without the CA was let in")
             except aiohttp.ClientConnectorCertificateError:
                 pass
+    finally:
+        await proxy.stop()
+
+
+async def test_single_checks_answer_as_kube_apiserver_does(tmp_path: Path) -> None:
+    proxy = await start(tmp_path)
+    proxy.parts.health.add_readiness("cache-pods", lambda: "not synced yet")
+    base = proxy.urls[0]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for path in ("/livez/ping", "/healthz/ping", "/readyz/ping", "/readyz/shutdown"):
+                async with session.get(base + path) as r:
+                    assert (r.status, await r.text()) == (200, "ok"), path
+            async with session.get(base + "/readyz/cache-pods") as r:
+                assert (r.status, await r.text()) == (
+                    500,
+                    "internal server error: not synced yet\n",
+                )
+            async with session.get(base + "/readyz/no-such-check") as r:
+                assert r.status == 404
+            async with session.get(base + "/livez/shutdown") as r:
+                assert r.status == 404  # readiness checks are not liveness checks
     finally:
         await proxy.stop()
