@@ -240,7 +240,7 @@ class Reflector:
         self._on_relist = on_relist
         # Called with (the cache's RV, upstream's lower one) once the cache
         # holds upstream's new state, before ``on_relist``.
-        self._on_state_lost = on_state_lost
+        self.on_state_lost = on_state_lost
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -290,6 +290,11 @@ class Reflector:
         """Seconds since upstream last answered (see "heard"); since the
         reflector was made if it never has."""
         return self._clock() - self._heard_at
+
+    @property
+    def stopped(self) -> bool:
+        """``stop()`` was called."""
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """End ``run`` soon: an open watch is dropped, a backoff cut short."""
@@ -394,8 +399,8 @@ class Reflector:
                 lost_from,
                 rv,
             )
-            if self._on_state_lost is not None:
-                self._on_state_lost(lost_from, rv)
+            if self.on_state_lost is not None:
+                self.on_state_lost(lost_from, rv)
         if relist and self._on_relist is not None:
             self._on_relist()
 

@@ -14,8 +14,14 @@ under ``"(other)"`` once more than ``MAX_RESOURCE_LABELS`` are seen.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from watchcache.proxy.caches import CachedResource
 
 __all__ = ["CONTENT_TYPE_LATEST", "MAX_RESOURCE_LABELS", "ProxyMetrics"]
 
@@ -50,6 +56,10 @@ class ProxyMetrics:
         )
         self._resources: set[str] = set()
 
+    def add_caches(self, caches: Iterable[CachedResource]) -> None:
+        """Report each cached resource's reflector, read at scrape time."""
+        self.registry.register(_CacheCollector(list(caches)))
+
     def resource_label(self, resource: str) -> str:
         if resource in self._resources or len(self._resources) < MAX_RESOURCE_LABELS:
             self._resources.add(resource)
@@ -58,3 +68,48 @@ class ProxyMetrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _CacheCollector(Collector):
+    """The cached resources' reflectors, as they stand when scraped. The
+    ``resource`` label takes the --resources names only, so it is bounded;
+    ``kind`` is one of the reflector's error kinds (an HTTP code or one of
+    a fixed few words), so it is too."""
+
+    def __init__(self, caches: list[CachedResource]) -> None:
+        self._caches = caches
+
+    def collect(self) -> Iterator[Metric]:
+        staleness = GaugeMetricFamily(
+            "watchcache_cache_staleness_seconds",
+            "Seconds since the cache last heard from upstream (an event, a bookmark, "
+            "a list page, a watch accepted), by resource.",
+            labels=["resource"],
+        )
+        errors = CounterMetricFamily(
+            "watchcache_reflector_errors",
+            "Upstream failures the reflector backed off from, by resource and kind "
+            "(an HTTP code, malformed, disconnected, unreachable, timeout, short-watch, ...).",
+            labels=["resource", "kind"],
+        )
+        relists = CounterMetricFamily(
+            "watchcache_reflector_relists",
+            "Relists after the sync, by resource and reason: expired (410) or state_lost "
+            "(upstream's resourceVersion went backwards).",
+            labels=["resource", "reason"],
+        )
+        restarts = CounterMetricFamily(
+            "watchcache_reflector_restarts",
+            "Times a reflector ended by an exception and was run again, by resource.",
+            labels=["resource"],
+        )
+        for cached in self._caches:
+            name = cached.info.gvr.resource
+            stats = cached.reflector.statistics()
+            staleness.add_metric([name], cached.reflector.silence())
+            for kind, count in sorted(stats.errors_by_kind.items()):
+                errors.add_metric([name, kind], count)
+            relists.add_metric([name, "expired"], stats.relists_after_410)
+            relists.add_metric([name, "state_lost"], stats.relists_state_lost)
+            restarts.add_metric([name], cached.restarts)
+        yield from (staleness, errors, relists, restarts)

@@ -86,13 +86,16 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
     async with (
         UpstreamClient(read_config) as read,
         UpstreamClient(write_config) as write,
-        open_caches(config.resources, read, cache_config) as caches,
+        open_caches(
+            config.resources, read, cache_config, max_staleness=config.max_staleness
+        ) as caches,
     ):
+        metrics.add_caches(caches.values())
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         reads = ReadPath(caches, forwarder)
         parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
         for gvr, resource in caches.items():
-            parts.health.add_readiness(f"cache-{gvr.resource}", resource.not_synced)
+            parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
         proxy = await start_proxy(parts)
         try:

@@ -9,7 +9,9 @@ Glossary:
               the next WATCH, taken in order, one per request
     watch     an accepted WATCH stream, handed to the test through
               ``watches`` (bounded by the test: it opens one at a time);
-              the test writes lines to it, ends it cleanly or cuts it
+              the test writes lines to it, ends it cleanly or cuts it;
+              WatchList requests are refused as 1.20 refuses them unless
+              ``watch_list`` is set
 
 Every request is recorded in ``requests`` (path and query), so a test can
 tell that the reflector asked again.
@@ -88,6 +90,8 @@ class ScriptedUpstream:
         self.list_answers: deque[Answer] = deque()
         self.watch_answers: deque[Answer] = deque()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # As kube-apiserver 1.20: a WatchList request is refused with 422.
+        self.watch_list = False
         # One watch at a time is open; the queue never holds more than the
         # reflector has opened and the test not yet taken.
         self.watches: asyncio.Queue[FakeWatch] = asyncio.Queue()
@@ -115,7 +119,10 @@ class ScriptedUpstream:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((request.path, dict(request.query)))
-        if request.query.get("watch") == "true":
+        if request.query.get("watch") in ("true", "1"):
+            if "sendInitialEvents" in request.query and not self.watch_list:
+                status = b'{"kind":"Status","apiVersion":"v1","status":"Failure","code":422,"reason":"Invalid"}'
+                return web.Response(status=422, body=status, content_type="application/json")
             if self.watch_answers:
                 return self.watch_answers.popleft().response()
             response = web.StreamResponse(headers={"Content-Type": "application/json"})

@@ -197,6 +197,7 @@ async def test_an_error_line_with_a_status_backs_off_and_a_410_relists(
 async def test_garbage_in_a_watchlist_stream_is_retried(
     upstream: ScriptedUpstream, client: UpstreamClient
 ) -> None:
+    upstream.watch_list = True
     async with Run(upstream, client, watch_list=True) as run:
         first = await upstream.next_watch()
         assert first.query["sendInitialEvents"] == "true"
