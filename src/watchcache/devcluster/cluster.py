@@ -254,6 +254,18 @@ class DevCluster:
         self._etcd("/v3/kv/compaction", {"revision": target, "physical": True})
         return target
 
+    def wipe_etcd(self) -> None:
+        """Restart etcd with an empty data directory, on the same ports, as
+        an etcd lost or restored from an old backup: kube-apiserver stays up
+        and reconnects, and its resourceVersions fall back to a few."""
+        [etcd] = [p for p in self.processes if p.name == "etcd"]
+        etcd.stop()
+        self.processes.remove(etcd)
+        self._remove_tmpfs_data()
+        shutil.rmtree(self.workdir / "etcd-data", ignore_errors=True)
+        self._start_etcd(self.binaries)
+        self._save_state()
+
     def _etcd(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         req = urllib.request.Request(
             self.etcd_url + path, data=json.dumps(body).encode(), method="POST"
