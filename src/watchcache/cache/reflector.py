@@ -532,8 +532,14 @@ class Reflector:
         }
         self._watches += 1
         async with self.client.watch(self.path, params) as stream:
+            heard_before = self._heard_at
             self._heard()  # upstream accepted the watch
-            await self._follow(stream, self._clock())
+            try:
+                await self._follow(stream, self._clock())
+            except _ShortWatch:
+                # Accepting a watch only to drop it is no sign of health.
+                self._heard_at = heard_before
+                raise
 
     async def _follow(self, stream: WatchStream, opened: float) -> None:
         """Apply the stream's lines until it ends, and judge the end (see

@@ -54,9 +54,13 @@ class Run:
         self.relists = 0
         self.lost: list[tuple[int, int]] = []
 
+        # Cleared, backoffs wait for it; set (the default), they return at once.
+        self.go = asyncio.Event()
+        self.go.set()
+
         async def sleep(delay: float) -> None:
             self.slept.append(delay)
-            await asyncio.sleep(0)
+            await self.go.wait()
 
         async def record(event: Event) -> None:
             self.events.append(event)
@@ -250,8 +254,16 @@ async def test_a_watch_ended_at_once_with_nothing_backs_off_growing(
 ) -> None:
     async with Run(upstream, client, backoff_min=1.0, backoff_max=30.0) as run:
         await run.synced()
-        for _ in range(4):
+        run.clock.now += 10
+        for _ in range(3):
             await (await upstream.next_watch()).end()
+        fourth = await upstream.next_watch()
+        run.go.clear()
+        await fourth.end()
+        await run.until(lambda: len(run.slept) == 4, "four backoffs")
+        # Accepting watches only to drop them is not hearing from upstream.
+        assert run.reflector.silence() == 10
+        run.go.set()
         await upstream.next_watch()
         assert run.reflector.statistics().errors_by_kind == {"short-watch": 4}
         ceilings = [1, 2, 4, 8]
