@@ -305,7 +305,10 @@ class Reflector:
     def upstream_went_back(self, upstream_rv: int, seen: int) -> None:
         """A consistent read's probe found upstream at ``upstream_rv``,
         below the ``seen`` RV the cache had before the probe was sent:
-        upstream lost state. Relist now (the open watch is dropped)."""
+        upstream lost state. Relist now (the open watch is dropped); the
+        other reads that shared the probe say so again, to no effect."""
+        if self._relist_requested is not None:
+            return
         log.warning(
             "%s: upstream's resourceVersion went back from %d to %d (probe); relisting",
             self.path,
