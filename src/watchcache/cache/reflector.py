@@ -47,6 +47,10 @@ Decisions, each where it is made:
       ``ProtocolError``: logged, counted, backed off from and retried like
       any other upstream failure. ``run`` raises only for a bug of ours;
       its owner supervises it (proxy/caches.py).
+    - Upstream going back again within ``backoff_max`` of the last time is
+      backed off from before the relist: its watch and its lists disagree
+      (kube-apiserver running on over a restored etcd), and every
+      consistent read would otherwise cause a full LIST.
     - ``synced`` is set after the first complete list and stays set:
       later relists keep serving the old state until the new one is whole.
 
@@ -186,6 +190,10 @@ class _ShortWatch(UpstreamError):
     """Upstream accepted a watch and ended it at once with nothing."""
 
 
+class _StateLostAgain(UpstreamError):
+    """Upstream's RV went back again soon after the cache took its state."""
+
+
 @contextmanager
 def _malformed(what: str, data: bytes) -> Iterator[None]:
     """Decoding an upstream answer: anything kube-apiserver would not have
@@ -208,6 +216,7 @@ def _error_kind(err: UpstreamError) -> str:
     kinds: tuple[tuple[type[UpstreamError], str], ...] = (
         (ProtocolError, "malformed"),
         (_ShortWatch, "short-watch"),
+        (_StateLostAgain, "state-lost-again"),
         (DisconnectedError, "disconnected"),
         (UnreachableError, "unreachable"),
         (UpstreamTimeoutError, "timeout"),
@@ -258,6 +267,8 @@ class Reflector:
         self._watch_lists = 0
         self._lists = self._watches = self._relists = self._stalls = self._errors = self._events = 0
         self._relists_state_lost = self._watch_ends = 0
+        # When the cache last took a state whose RV was below its own.
+        self._state_lost_at: float | None = None
         self._errors_by_kind: Counter[str] = Counter()
         # The last failure's message, kept after recovery (for readiness
         # reasons and statistics).
@@ -319,6 +330,15 @@ class Reflector:
         if self._stream is not None:
             self._stream.close()
 
+    def _lost_again(self) -> bool:
+        """Upstream went back again soon after the last time: an upstream
+        whose watch and lists disagree (kube-apiserver kept running over a
+        restored etcd replays the old state from its watch cache). Each
+        relist is a full LIST; without a backoff every consistent read
+        would cause one."""
+        last = self._state_lost_at
+        return last is not None and self._clock() - last < self.config.backoff_max
+
     def _heard(self) -> None:
         self._heard_at = self._clock()
 
@@ -351,6 +371,8 @@ class Reflector:
                 if relist_.reason == "expired":
                     self._relists += 1
                 log.info("%s: %s; relisting", self.path, relist_)
+                if relist_.reason == "state-lost" and self._lost_again():
+                    await self._back_off(_StateLostAgain(str(relist_)))
             except UpstreamError as err:
                 if self._stopping.is_set():
                     break  # the watch was dropped by stop()
@@ -395,6 +417,7 @@ class Reflector:
         log.info("%s: synced %d objects at rv %d by %s", self.path, len(items), rv, how)
         if lost_from is not None:
             self._relists_state_lost += 1
+            self._state_lost_at = self._clock()
             log.warning(
                 "%s: upstream's resourceVersion went back from %d to %d: its state was "
                 "replaced; followers start over",

@@ -377,3 +377,30 @@ async def test_a_probe_from_a_read_relists_at_once(
         await run.until(lambda: run.lost, "the state loss was seen")
         assert run.names() == {"new0": 36, "new1": 37}
         assert run.slept == []
+
+
+async def test_upstream_going_back_again_soon_is_backed_off_from(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """kube-apiserver kept running over a restored etcd: its watch cache
+    replays the old state (RV 1000) to a watch from the new RV, and each
+    consistent read's probe then finds upstream 'behind' again. Relisting
+    at once each time would be a full LIST per read."""
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        await upstream.next_watch()
+        run.reflector.upstream_went_back(37, 1000)
+        await run.until(lambda: run.lost, "the state loss was seen")
+        replaying = await upstream.next_watch()
+        await replaying.send(line("ADDED", configmap("old0", 1000)))
+        await run.until(lambda: run.cache.rv == 1000, "the old state replayed")
+        run.reflector.upstream_went_back(37, 1000)
+        await run.until(lambda: len(run.lost) == 2, "the second loss was seen")
+        assert len(run.slept) == 1
+        assert run.reflector.statistics().errors_by_kind == {"state-lost-again": 1}
+        run.clock.now += 31
+        await (await upstream.next_watch()).send(line("ADDED", configmap("old1", 1001)))
+        await run.until(lambda: run.cache.rv == 1001, "the old state replayed")
+        run.reflector.upstream_went_back(37, 1001)
+        await run.until(lambda: len(run.lost) == 3, "the third loss was seen")
+        assert len(run.slept) == 1  # long after the last one: at once
