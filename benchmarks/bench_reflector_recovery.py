@@ -29,15 +29,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 from benchmarks.bench_proxy_latency import percentile
-from watchcache.api.resources import GroupVersionResource, builtin_resource
+from watchcache.api.resources import GroupVersionResource, resource_info
 from watchcache.cache.cache import Cache
 from watchcache.cache.event import Event
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.testing.app import Simulator
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 
-CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
-assert CONFIGMAPS is not None
+CONFIGMAPS = resource_info(GroupVersionResource("", "v1", "configmaps"))
 
 
 class Run:
@@ -48,7 +47,7 @@ class Run:
         self.rate = rate
         self.written: dict[int, float] = {}  # rv -> when written
         self.delays: list[float] = []
-        self.cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+        self.cache = Cache(CONFIGMAPS)
 
         async def delivered(event: Event) -> None:
             made = self.written.pop(event.rv, None)
