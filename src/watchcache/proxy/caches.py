@@ -6,7 +6,6 @@ Glossary:
                       served by the read path (reads.py)
     probe             a one-item LIST sent upstream to learn its current RV,
                       for consistent reads (see ``Prober``)
-
     staleness         how long since the reflector last heard from upstream
                       (``Reflector.silence``); past ``max_staleness`` the
                       resource is not ready (/readyz), whatever the cause:
