@@ -36,6 +36,7 @@ from watchcache.cache.cache import (
     ListPage,
     ResourceLike,
     TooNewResourceVersion,
+    WatchErrorLine,
 )
 from watchcache.cache.entry import Entry, EntryCodec, object_key
 from watchcache.cache.event import Event
@@ -61,6 +62,7 @@ __all__ = [
     "Store",
     "TooNewResourceVersion",
     "TooOldResourceVersion",
+    "WatchErrorLine",
     "fnv1a64",
     "object_key",
 ]

@@ -57,6 +57,7 @@ __all__ = [
     "ListPage",
     "ResourceLike",
     "TooNewResourceVersion",
+    "WatchErrorLine",
 ]
 
 
@@ -111,6 +112,17 @@ class TooNewResourceVersion(Exception):
         self.rv = rv
         self.current = current
         super().__init__(f"resource version {rv} is newer than the cache ({current})")
+
+
+class WatchErrorLine(Exception):
+    """Upstream's watch sent an ERROR line: the watch failed, and ``object``
+    (usually a kube ``Status``) says why. Its own type, so that nothing
+    else raised while applying a line (a malformed one is a ValueError) can
+    be taken for it."""
+
+    def __init__(self, obj: bytes) -> None:
+        self.object = obj
+        super().__init__(f"upstream watch sent ERROR: {obj[:200]!r}")
 
 
 @dataclass(frozen=True)
@@ -240,8 +252,10 @@ class Cache:
 
     def apply_line(self, line: bytes) -> Event | None:
         """Apply one upstream watch line ``{"type":..,"object":..}``.
-        BOOKMARK advances rv; ERROR raises ``ValueError`` (the caller relists
-        or reconnects)."""
+        BOOKMARK advances rv; ERROR raises ``WatchErrorLine`` (the caller
+        relists or reconnects); a line that is not a watch event as
+        kube-apiserver writes it raises ``ValueError`` (msgspec's
+        ``DecodeError`` is one)."""
         split = _split_line(line)
         if split is not None and split[0] in _CHANGES:
             try:
@@ -252,8 +266,10 @@ class Cache:
         if decoded.type == "BOOKMARK":
             self.bookmark(int(_bookmark_decoder.decode(decoded.object).metadata.resourceVersion))
             return None
+        if decoded.type == "ERROR":
+            raise WatchErrorLine(bytes(decoded.object))
         if decoded.type not in _CHANGES:
-            raise ValueError(f"upstream watch sent {decoded.type}: {bytes(decoded.object)!r}")
+            raise ValueError(f"upstream watch sent an event of type {decoded.type!r}")
         return self.apply(decoded.type, bytes(decoded.object))
 
     def apply_entry(self, event_type: str, entry: Entry) -> Event | None:

@@ -9,13 +9,23 @@ Glossary:
     watch     a WATCH from the cache's RV with allowWatchBookmarks, whose
               lines the cache applies one by one
     relist    a new list replacing the cache's state, after upstream's 410
-              (its history no longer covers our RV) or a broken list
+              (its history no longer covers our RV), a broken list, or
+              upstream's RV going backwards
     follower  anyone reading the cache's changes (the proxy's watchers);
               ``on_relist`` lets the owner close them, as kube-apiserver
               closes its watchers when its cache relists
     stall     a watch that sent nothing, not even a bookmark, for
               ``stall_timeout``: reconnected, because a silently dead
               connection otherwise looks exactly like a quiet resource
+    heard     the last time upstream answered: a watch accepted, a line
+              applied (event or bookmark), a list page, an RV probe.
+              ``silence()`` is how long ago that was: how stale the cache
+              may be, whatever upstream is doing
+    state lost upstream's RV went backwards (a list, a probe or an event
+              older than the cache's RV): its storage was replaced, e.g.
+              etcd restored or restarted empty. The cache relists and
+              ``on_state_lost`` tells followers to start over (410), since
+              every RV they hold now means nothing upstream
 
 Decisions, each where it is made:
     - After a disconnect the watch resumes from the cache's RV: nothing is
@@ -23,10 +33,24 @@ Decisions, each where it is made:
     - After a 410 the relist is a consistent list (RV unset). Never RV=0:
       that may be served from a stale apiserver cache, older than what
       followers already saw, and time would go backwards.
+    - A watch that delivered a line or lasted ``short_watch`` ended
+      normally, however it ended (timeoutSeconds, a cut connection, a
+      stall): it resumes at once and the backoff starts over, as client-go's
+      reflector does. One accepted and ended at once with nothing is a
+      failure (upstream accepting and dropping watches in a loop).
     - Failures back off exponentially with full jitter between
-      ``backoff_min`` and ``backoff_max``, reset after a watch that stayed
-      healthy for ``healthy_after``; a Retry-After from upstream (429, 503)
-      is waited at least.
+      ``backoff_min`` and ``backoff_max``. A Retry-After from upstream
+      (429, 503) is waited instead, as given, and does not grow the
+      backoff: the server said when to come back.
+    - Any answer that is not what kube-apiserver sends (a non-JSON line, an
+      HTML page with 200, a wrong shape, an RV that is not a number) is a
+      ``ProtocolError``: logged, counted, backed off from and retried like
+      any other upstream failure. ``run`` raises only for a bug of ours;
+      its owner supervises it (proxy/caches.py).
+    - Upstream going back again within ``backoff_max`` of the last time is
+      backed off from before the relist: its watch and its lists disagree
+      (kube-apiserver running on over a restored etcd), and every
+      consistent read would otherwise cause a full LIST.
     - ``synced`` is set after the first complete list and stays set:
       later relists keep serving the old state until the new one is whole.
 
@@ -40,18 +64,25 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import msgspec
 
-from watchcache.cache.cache import Cache
+from watchcache.cache.cache import Cache, WatchErrorLine
 from watchcache.cache.event import Event
 from watchcache.upstream import (
+    CredentialError,
     DisconnectedError,
+    ProtocolError,
     StatusError,
+    TLSError,
+    UnreachableError,
     UpstreamClient,
     UpstreamError,
+    UpstreamTimeoutError,
     WatchStream,
 )
 
@@ -69,7 +100,9 @@ class ReflectorConfig:
     stall_timeout: float = 90.0
     backoff_min: float = 0.8
     backoff_max: float = 30.0
-    healthy_after: float = 30.0
+    # client-go's "very short watch": one that ends within a second having
+    # delivered nothing counts as a failure; any other end is normal.
+    short_watch: float = 1.0
     # Sync with one WatchList stream (KEP-3157) when upstream supports it;
     # upstreams that reject it (1.20: 422 on resourceVersionMatch for a
     # watch) are listed and watched instead, and not asked again.
@@ -89,6 +122,14 @@ class ReflectorStatistics:
     errors: int
     events: int
     synced: bool
+    # Relists because upstream's RV went backwards (state lost).
+    relists_state_lost: int = 0
+    # Watches that ended normally (see the module's decisions).
+    watch_ends: int = 0
+    # ``errors`` by kind: an HTTP code ("429"), or malformed, disconnected,
+    # unreachable, timeout, tls, credentials, short-watch, other.
+    errors_by_kind: Mapping[str, int] = field(default_factory=dict)
+    last_error: str | None = None
 
 
 class _ListMeta(msgspec.Struct):
@@ -108,11 +149,6 @@ class _ErrorObject(msgspec.Struct):
     message: str = ""
 
 
-class _ErrorLine(msgspec.Struct):
-    type: str
-    object: _ErrorObject
-
-
 class _InitialLine(msgspec.Struct):
     type: str
     object: msgspec.Raw
@@ -127,15 +163,67 @@ class _BookmarkObject(msgspec.Struct):
     metadata: _BookmarkMeta
 
 
+class _LineRV(msgspec.Struct):
+    """Any watch line, read only for its object's RV."""
+
+    object: _BookmarkObject
+
+
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _list_decoder = msgspec.json.Decoder(_List)
 _initial_decoder = msgspec.json.Decoder(_InitialLine)
 _bookmark_decoder = msgspec.json.Decoder(_BookmarkObject)
-_error_decoder = msgspec.json.Decoder(_ErrorLine)
+_status_decoder = msgspec.json.Decoder(_ErrorObject)
+_line_rv_decoder = msgspec.json.Decoder(_LineRV)
 
 
-class _Expired(Exception):
-    """Upstream's history no longer covers our RV: relist."""
+class _Relist(Exception):
+    """The cache's state must be listed again (``reason``: expired,
+    state-lost, or requested); not a failure, so nothing is backed off."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
+class _ShortWatch(UpstreamError):
+    """Upstream accepted a watch and ended it at once with nothing."""
+
+
+class _StateLostAgain(UpstreamError):
+    """Upstream's RV went back again soon after the cache took its state."""
+
+
+@contextmanager
+def _malformed(what: str, data: bytes) -> Iterator[None]:
+    """Decoding an upstream answer: anything kube-apiserver would not have
+    sent becomes a ProtocolError naming it. ValueError is what decoding
+    raises (msgspec's DecodeError and ValidationError are ValueErrors, as
+    is int()'s); the ERROR-line signal is a type of its own, not one."""
+    try:
+        yield
+    except ValueError as err:
+        excerpt = bytes(data[:120]).decode("utf-8", "replace")
+        raise ProtocolError(
+            f"upstream sent {what} kube-apiserver would not ({err}): {excerpt!r}"
+        ) from err
+
+
+def _error_kind(err: UpstreamError) -> str:
+    """A bounded label for what went wrong, for counting."""
+    if isinstance(err, StatusError):
+        return str(err.code)
+    kinds: tuple[tuple[type[UpstreamError], str], ...] = (
+        (ProtocolError, "malformed"),
+        (_ShortWatch, "short-watch"),
+        (_StateLostAgain, "state-lost-again"),
+        (DisconnectedError, "disconnected"),
+        (UnreachableError, "unreachable"),
+        (UpstreamTimeoutError, "timeout"),
+        (TLSError, "tls"),
+        (CredentialError, "credentials"),
+    )
+    return next((kind for cls, kind in kinds if isinstance(err, cls)), "other")
 
 
 class Reflector:
@@ -148,6 +236,7 @@ class Reflector:
         config: ReflectorConfig = ReflectorConfig(),
         on_event: Callable[[Event], Awaitable[None]] | None = None,
         on_relist: Callable[[], None] | None = None,
+        on_state_lost: Callable[[int, int], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -158,6 +247,9 @@ class Reflector:
         self.config = config
         self._on_event = on_event
         self._on_relist = on_relist
+        # Called with (the cache's RV, upstream's lower one) once the cache
+        # holds upstream's new state, before ``on_relist``.
+        self.on_state_lost = on_state_lost
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -166,14 +258,28 @@ class Reflector:
         self._failures = 0
         self._need_list = True
         self._stream: WatchStream | None = None
+        # Why a relist was asked for from outside (``upstream_went_back``),
+        # until the next list.
+        self._relist_requested: str | None = None
+        self._heard_at = clock()
         # None until known; False once upstream refused WatchList.
         self._watch_list_works: bool | None = None if config.watch_list else False
         self._watch_lists = 0
         self._lists = self._watches = self._relists = self._stalls = self._errors = self._events = 0
+        self._relists_state_lost = self._watch_ends = 0
+        # When the cache last took a state whose RV was below its own.
+        self._state_lost_at: float | None = None
+        self._errors_by_kind: Counter[str] = Counter()
+        # The last failure's message, kept after recovery (for readiness
+        # reasons and statistics).
+        self.last_error: str | None = None
 
     def __repr__(self) -> str:
         state = "synced" if self.synced.is_set() else "syncing"
-        return f"<Reflector {self.path} {state} rv={self.cache.rv} failures={self._failures}>"
+        return (
+            f"<Reflector {self.path} {state} rv={self.cache.rv} failures={self._failures} "
+            f"silent={self.silence():.1f}s>"
+        )
 
     def statistics(self) -> ReflectorStatistics:
         return ReflectorStatistics(
@@ -185,7 +291,21 @@ class Reflector:
             self._errors,
             self._events,
             self.synced.is_set(),
+            relists_state_lost=self._relists_state_lost,
+            watch_ends=self._watch_ends,
+            errors_by_kind=dict(self._errors_by_kind),
+            last_error=self.last_error,
         )
+
+    def silence(self) -> float:
+        """Seconds since upstream last answered (see "heard"); since the
+        reflector was made if it never has."""
+        return self._clock() - self._heard_at
+
+    @property
+    def stopped(self) -> bool:
+        """``stop()`` was called."""
+        return self._stopping.is_set()
 
     def stop(self) -> None:
         """End ``run`` soon: an open watch is dropped, a backoff cut short."""
@@ -193,19 +313,52 @@ class Reflector:
         if self._stream is not None:
             self._stream.close()
 
+    def upstream_went_back(self, upstream_rv: int, seen: int) -> None:
+        """A consistent read's probe found upstream at ``upstream_rv``,
+        below the ``seen`` RV the cache had before the probe was sent:
+        upstream lost state. Relist now (the open watch is dropped); the
+        other reads that shared the probe say so again, to no effect."""
+        if self._relist_requested is not None:
+            return
+        log.warning(
+            "%s: upstream's resourceVersion went back from %d to %d (probe); relisting",
+            self.path,
+            seen,
+            upstream_rv,
+        )
+        self._relist_requested = f"a probe found upstream at rv {upstream_rv}, below {seen}"
+        if self._stream is not None:
+            self._stream.close()
+
+    def _lost_again(self) -> bool:
+        """Upstream went back again soon after the last time: an upstream
+        whose watch and lists disagree (kube-apiserver kept running over a
+        restored etcd replays the old state from its watch cache). Each
+        relist is a full LIST; without a backoff every consistent read
+        would cause one."""
+        last = self._state_lost_at
+        return last is not None and self._clock() - last < self.config.backoff_max
+
+    def _heard(self) -> None:
+        self._heard_at = self._clock()
+
     # -- the loop ------------------------------------------------------------
 
-    async def run(self) -> None:
-        """List, then watch, until stopped; never raises for upstream trouble.
+    async def run(self, *, relist: bool = False) -> None:
+        """List, then watch, until stopped; never raises for upstream
+        trouble, however malformed (see the module's decisions).
 
         A cache that already holds a state (a reflector restarted over it)
-        is watched from its RV without a list, and counts as synced."""
+        is watched from its RV without a list, and counts as synced, unless
+        ``relist`` (a restart after a crash: the state may be half-applied)."""
         # Invariant: True from a failure that needs a new state until a
         # LIST or WatchList has replaced the cache's state.
-        self._need_list = self.cache.rv == 0
-        if not self._need_list:
+        self._need_list = relist or self.cache.rv == 0
+        if self.cache.rv != 0:
             self.synced.set()
         while not self._stopping.is_set():
+            if self._relist_requested is not None:
+                self._need_list = True
             try:
                 if self._need_list:
                     if await self._try_watch_list():
@@ -213,31 +366,36 @@ class Reflector:
                     if self._need_list:
                         await self._list()
                 await self._watch()
-            except _Expired:
-                self._relists += 1
+            except _Relist as relist_:
                 self._need_list = True
-                log.info(
-                    "%s: upstream's history no longer covers rv %d; relisting",
-                    self.path,
-                    self.cache.rv,
-                )
-            except StatusError as err:
-                if err.code == 410:  # the same expiry, answered as a status
+                if relist_.reason == "expired":
                     self._relists += 1
-                    self._need_list = True
-                    continue
-                self._errors += 1
-                await self._back_off(err, err.retry_after)
+                log.info("%s: %s; relisting", self.path, relist_)
+                if relist_.reason == "state-lost" and self._lost_again():
+                    await self._back_off(_StateLostAgain(str(relist_)))
             except UpstreamError as err:
                 if self._stopping.is_set():
                     break  # the watch was dropped by stop()
-                self._errors += 1
-                await self._back_off(err, None)
+                if isinstance(err, StatusError) and err.code == 410:
+                    self._relists += 1  # the expiry, answered as a status
+                    self._need_list = True
+                    continue
+                await self._back_off(err)
 
-    async def _back_off(self, err: Exception, retry_after: int | None) -> None:
-        self._failures += 1
-        ceiling = min(self.config.backoff_max, self.config.backoff_min * 2 ** (self._failures - 1))
-        delay = max(self._rng.uniform(self.config.backoff_min, ceiling), float(retry_after or 0))
+    async def _back_off(self, err: UpstreamError) -> None:
+        self._errors += 1
+        self._errors_by_kind[_error_kind(err)] += 1
+        self.last_error = str(err)
+        retry_after = err.retry_after if isinstance(err, StatusError) else None
+        if retry_after is not None:
+            # As asked, not compounded: the backoff neither grows nor applies.
+            delay = max(float(retry_after), self.config.backoff_min)
+        else:
+            self._failures += 1
+            ceiling = min(
+                self.config.backoff_max, self.config.backoff_min * 2 ** (self._failures - 1)
+            )
+            delay = self._rng.uniform(self.config.backoff_min, ceiling)
         log.warning("%s: %s; retrying in %.1fs", self.path, err, delay)
         await self._interruptible_sleep(delay)
 
@@ -247,6 +405,30 @@ class Reflector:
         await asyncio.wait({stopping, sleeping}, return_when=asyncio.FIRST_COMPLETED)
         for task in (stopping, sleeping):
             task.cancel()
+
+    def _replaced(self, items: list[bytes], rv: int, how: str) -> None:
+        """Make ``items`` at ``rv`` the cache's state and tell followers."""
+        relist = self.synced.is_set()
+        lost_from = self.cache.rv if relist and rv < self.cache.rv else None
+        self.cache.replace(items, rv)
+        self._need_list = False
+        self._relist_requested = None
+        self.synced.set()
+        log.info("%s: synced %d objects at rv %d by %s", self.path, len(items), rv, how)
+        if lost_from is not None:
+            self._relists_state_lost += 1
+            self._state_lost_at = self._clock()
+            log.warning(
+                "%s: upstream's resourceVersion went back from %d to %d: its state was "
+                "replaced; followers start over",
+                self.path,
+                lost_from,
+                rv,
+            )
+            if self.on_state_lost is not None:
+                self.on_state_lost(lost_from, rv)
+        if relist and self._on_relist is not None:
+            self._on_relist()
 
     # -- WatchList -------------------------------------------------------------
 
@@ -261,17 +443,21 @@ class Reflector:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(int(self.config.watch_timeout * self._rng.uniform(0.9, 1.1))),
         }
+        accepted = False
         try:
             async with self.client.watch(self.path, params) as stream:
+                accepted = True
+                self._heard()  # upstream accepted the watch
+                opened = self._clock()
                 self._stream = stream
                 try:
                     if not await self._initial_events(stream):
                         return False
-                    await self._read(stream)
                 finally:
                     self._stream = None
+                await self._follow(stream, opened)
         except StatusError as err:
-            if err.code not in (400, 422):
+            if accepted or err.code not in (400, 422):
                 raise
             self._watch_list_works = False
             log.info(
@@ -300,14 +486,17 @@ class Reflector:
                 raise DisconnectedError(
                     "the WatchList stream went silent during its initial events"
                 ) from None
-            event = _initial_decoder.decode(line)
-            if event.type == "ADDED":
-                items.append(bytes(event.object))
-                continue
-            if event.type == "BOOKMARK":
-                meta = _bookmark_decoder.decode(event.object).metadata
-                if meta.annotations.get(INITIAL_EVENTS_END) == "true":
-                    break
+            self._heard()
+            with _malformed("a WatchList line", line):
+                event = _initial_decoder.decode(line)
+                if event.type == "ADDED":
+                    items.append(bytes(event.object))
+                    continue
+                if event.type == "BOOKMARK":
+                    meta = _bookmark_decoder.decode(event.object).metadata
+                    rv = int(meta.resourceVersion)
+                    if meta.annotations.get(INITIAL_EVENTS_END) == "true":
+                        break
             if event.type == "ERROR":
                 await self._apply(line)  # raises: 410 relists, others back off
             # A change or a plain bookmark before the end marker: upstream
@@ -315,20 +504,10 @@ class Reflector:
             self._watch_list_works = False
             log.info("%s: upstream ignored sendInitialEvents; listing instead", self.path)
             return False
+        with _malformed("a WatchList object", b"".join(items[:1])):
+            self._replaced(items, rv, "WatchList")
         self._watch_list_works = True
         self._watch_lists += 1
-        relist = self.synced.is_set()
-        self.cache.replace(items, int(meta.resourceVersion))
-        self._need_list = False
-        self.synced.set()
-        log.info(
-            "%s: synced %d objects at rv %s by WatchList",
-            self.path,
-            len(items),
-            meta.resourceVersion,
-        )
-        if relist and self._on_relist is not None:
-            self._on_relist()
         return True
 
     # -- list ----------------------------------------------------------------
@@ -341,21 +520,32 @@ class Reflector:
             params = {"limit": str(self.config.page_size)}
             if token:
                 params["continue"] = token
-            page = _list_decoder.decode((await self.client.get(self.path, params)).body)
+            body = (await self.client.get(self.path, params)).body
+            with _malformed("a LIST page", body):
+                page = _list_decoder.decode(body)
+                int(page.metadata.resourceVersion)
+            self._heard()
             # Copy each item: a Raw view would keep the whole page alive.
             items.extend(bytes(item) for item in page.items)
             rv = rv or page.metadata.resourceVersion
             token = page.metadata.continue_
             if not token:
                 break
+        with _malformed("a LIST item", items[0] if items else b""):
+            self._replaced(items, int(rv), "LIST")
         self._lists += 1
-        relist = self.synced.is_set()
-        self.cache.replace(items, int(rv))
-        self._need_list = False
-        self.synced.set()
-        log.info("%s: listed %d objects at rv %s", self.path, len(items), rv)
-        if relist and self._on_relist is not None:
-            self._on_relist()
+
+    async def _probe_rv(self) -> None:
+        """Upstream's current RV, by a one-item LIST: after a stall, the
+        only way to learn that upstream went back when it sends nothing."""
+        body = (await self.client.get(self.path, {"limit": "1"})).body
+        with _malformed("a LIST page", body):
+            rv = int(_list_decoder.decode(body).metadata.resourceVersion)
+        self._heard()
+        if rv < self.cache.rv:
+            raise _Relist(
+                "state-lost", f"upstream is at rv {rv}, below the cache's {self.cache.rv}"
+            )
 
     # -- watch ---------------------------------------------------------------
 
@@ -367,23 +557,55 @@ class Reflector:
             "timeoutSeconds": str(timeout),
         }
         self._watches += 1
-        opened = self._clock()
         async with self.client.watch(self.path, params) as stream:
-            self._stream = stream
+            heard_before = self._heard_at
+            self._heard()  # upstream accepted the watch
             try:
-                await self._read(stream)
-            finally:
-                self._stream = None
-        if self._clock() - opened >= self.config.healthy_after:
-            self._failures = 0
+                await self._follow(stream, self._clock())
+            except _ShortWatch:
+                # Accepting a watch only to drop it is no sign of health.
+                self._heard_at = heard_before
+                raise
 
-    async def _read(self, stream: WatchStream) -> None:
+    async def _follow(self, stream: WatchStream, opened: float) -> None:
+        """Apply the stream's lines until it ends, and judge the end (see
+        the module's decisions)."""
+        self._stream = stream
+        stalled = False
+        try:
+            stalled = await self._read(stream)
+        except (DisconnectedError, UpstreamTimeoutError) as err:
+            if self._stopping.is_set():
+                raise
+            if self._relist_requested is None and not self._ended_normally(stream, opened):
+                raise
+            log.info("%s: watch lost after %d lines (%s); resuming", self.path, stream.lines, err)
+        finally:
+            self._stream = None
+        if self._relist_requested is not None:
+            raise _Relist("state-lost", self._relist_requested)
+        if self._stopping.is_set():
+            return
+        if not stalled and not self._ended_normally(stream, opened):
+            raise _ShortWatch(
+                f"WATCH {self.path}: upstream ended the watch at once, sending nothing"
+            )
+        self._failures = 0
+        self._watch_ends += 1
+        if stalled:
+            await self._probe_rv()
+
+    def _ended_normally(self, stream: WatchStream, opened: float) -> bool:
+        return stream.lines > 0 or self._clock() - opened >= self.config.short_watch
+
+    async def _read(self, stream: WatchStream) -> bool:
+        """Apply lines until upstream ends the watch; True if it stalled."""
         lines = aiter(stream)
         while not self._stopping.is_set():
             try:
                 line = await asyncio.wait_for(anext(lines), self.config.stall_timeout)
             except StopAsyncIteration:
-                break  # upstream ended the watch (timeoutSeconds): resume
+                return False  # upstream ended the watch (timeoutSeconds): resume
             except TimeoutError:
                 self._stalls += 1
                 log.warning(
@@ -391,20 +613,39 @@ class Reflector:
                     self.path,
                     self.config.stall_timeout,
                 )
-                break
+                return True
             await self._apply(line)
+        return False
 
     async def _apply(self, line: bytes) -> None:
-        try:
-            event = self.cache.apply_line(line)
-        except ValueError:  # an ERROR event (the cache applies only changes)
-            error = _error_decoder.decode(line).object
-            if error.code == 410:
-                raise _Expired from None
-            raise StatusError(
-                {"code": error.code, "reason": error.reason, "message": error.message}
-            ) from None
-        if event is not None:
-            self._events += 1
-            if self._on_event is not None:
-                await self._on_event(event)
+        before = self.cache.rv
+        with _malformed("a watch line", line):
+            try:
+                event = self.cache.apply_line(line)
+            except WatchErrorLine as error:
+                raise self._watch_error(error.object) from None
+            # Nothing applied: a bookmark, or an event not newer than the
+            # cache. On a watch from the cache's RV, either below it means
+            # upstream went back.
+            line_rv = (
+                int(_line_rv_decoder.decode(line).object.metadata.resourceVersion)
+                if event is None
+                else 0
+            )
+        self._heard()
+        if event is None:
+            if line_rv < before:
+                raise _Relist(
+                    "state-lost", f"a watch line at rv {line_rv}, below the cache's {before}"
+                )
+            return
+        self._events += 1
+        if self._on_event is not None:
+            await self._on_event(event)
+
+    def _watch_error(self, obj: bytes) -> Exception:
+        """What an ERROR line means: relist after a 410, else a failure."""
+        error = _status_decoder.decode(obj)
+        if error.code == 410:
+            return _Relist("expired", f"upstream's history no longer covers rv {self.cache.rv}")
+        return StatusError({"code": error.code, "reason": error.reason, "message": error.message})

@@ -254,6 +254,25 @@ class DevCluster:
         self._etcd("/v3/kv/compaction", {"revision": target, "physical": True})
         return target
 
+    def restart_empty(self) -> None:
+        """Stop every process, empty etcd's data directory and start again
+        on the same ports with the same credentials: a control plane whose
+        etcd was lost, or restored from an old backup. resourceVersions fall
+        back to a few. kube-apiserver restarts too, as it must after an etcd
+        restore: kept running, its watch cache would go on serving the old
+        state."""
+        for proc in reversed(self.processes):
+            proc.stop()
+        self.processes.clear()
+        self._remove_tmpfs_data()
+        shutil.rmtree(self.workdir / "etcd-data", ignore_errors=True)
+        binaries = self.binaries
+        self._start_etcd(binaries)
+        self._start_apiserver(binaries)
+        self._start_controller_manager(binaries)
+        self._wait_usable()
+        self._save_state()
+
     def _etcd(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         req = urllib.request.Request(
             self.etcd_url + path, data=json.dumps(body).encode(), method="POST"

@@ -162,6 +162,13 @@ class Registry:
         for watcher in self._all():
             watcher.close(reason)
 
+    def expire_all(self, reason: str, error_line: bytes) -> None:
+        """End every stream with ``error_line`` (a 410 ERROR event) last:
+        upstream's state was replaced, so the RVs clients hold mean nothing
+        now and they must list again, not resume."""
+        for watcher in self._all():
+            watcher.close(reason, error_line)
+
     def _key_for(self, watcher: Watcher) -> IndexKey:
         fields = watcher.filter.fields
         exact = getattr(fields, "exact", None)

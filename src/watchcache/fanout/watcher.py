@@ -225,14 +225,20 @@ class Watcher:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, last_line: bytes = b"") -> None:
+        """Stop; ``last_line`` (an ERROR event) is written after what was
+        accepted, one line over the bound at most. A watcher still
+        replaying has no line boundary to write it at and just ends."""
         # Invariant: close_reason is set exactly when closed is resolved.
         if self.close_reason is not None:
             return
         self.close_reason = reason
         # What was accepted is still owed to the client: write it first.
-        if self._pending and not self.replaying and not self.sink.is_closing():
-            self._flush()
+        if not self.replaying and not self.sink.is_closing():
+            if last_line:
+                self._pending.append(last_line)
+            if self._pending:
+                self._flush()
         self._pending.clear()
         self._pending_bytes = 0
         self.closed.set_result(reason)

@@ -37,6 +37,7 @@ __all__ = ["CacheCollector"]
 
 class _Reflector(Protocol):
     def statistics(self) -> ReflectorStatistics: ...
+    def silence(self) -> float: ...
 
 
 class _Registry(Protocol):
@@ -60,6 +61,8 @@ class _Resource(Protocol):
     def registry(self) -> _Registry: ...
     @property
     def prober(self) -> _Prober: ...
+    @property
+    def restarts(self) -> int: ...
 
 
 # (name, help, kind, value): one family each.
@@ -127,10 +130,17 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         lambda r: r.reflector.statistics().events,
     ),
     (
-        "watchcache_cache_relists",
-        "Times the cache listed again because upstream's history no longer covered its RV.",
+        "watchcache_cache_staleness_seconds",
+        "Seconds since the cache last heard from upstream (an event, a bookmark, "
+        "a list page, a watch accepted); /readyz fails past --max-staleness.",
+        "gauge",
+        lambda r: r.reflector.silence(),
+    ),
+    (
+        "watchcache_reflector_restarts",
+        "Times the resource's reflector ended by an exception and was run again.",
         "counter",
-        lambda r: r.reflector.statistics().relists_after_410,
+        lambda r: r.restarts,
     ),
     (
         "watchcache_upstream_watches",
@@ -143,12 +153,6 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         "Upstream watches that sent nothing, not even a bookmark, for the stall timeout.",
         "counter",
         lambda r: r.reflector.statistics().stalls,
-    ),
-    (
-        "watchcache_upstream_watch_errors",
-        "Upstream list or watch failures the reflector backed off after.",
-        "counter",
-        lambda r: r.reflector.statistics().errors,
     ),
     (
         "watchcache_watchers_closed_slow",
@@ -177,8 +181,32 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
 )
 
 
+# Families with a second label: (name, help, label, reading of label -> count).
+_Split = Callable[[_Resource], Mapping[str, int]]
+_SPLIT_FAMILIES: tuple[tuple[str, str, str, _Split], ...] = (
+    (
+        "watchcache_cache_relists",
+        "Times the cache listed again, by reason: expired (upstream's history no longer "
+        "covered its RV, a 410) or state_lost (upstream's resourceVersion went backwards).",
+        "reason",
+        lambda r: {
+            "expired": r.reflector.statistics().relists_after_410,
+            "state_lost": r.reflector.statistics().relists_state_lost,
+        },
+    ),
+    (
+        "watchcache_upstream_watch_errors",
+        "Upstream list or watch failures the reflector backed off after, by kind: an HTTP "
+        "code, malformed, disconnected, unreachable, timeout, short-watch, ... (a fixed few).",
+        "kind",
+        lambda r: r.reflector.statistics().errors_by_kind,
+    ),
+)
+
+
 class CacheCollector(Collector):
-    """The families above, one sample per cached resource."""
+    """The families above, one sample per cached resource (per resource and
+    second label for the split ones)."""
 
     def __init__(self, resources: Callable[[], Mapping[str, _Resource]]) -> None:
         # A callable: the caches are opened after the metrics are made.
@@ -195,3 +223,9 @@ class CacheCollector(Collector):
             for label, resource in resources.items():
                 family.add_metric([label], float(read(resource)))
             yield family
+        for name, help_text, second, split in _SPLIT_FAMILIES:
+            counter = CounterMetricFamily(name, help_text, labels=["resource", second])
+            for label, resource in resources.items():
+                for value, count in sorted(split(resource).items()):
+                    counter.add_metric([label, value], float(count))
+            yield counter

@@ -6,12 +6,23 @@ Glossary:
                       served by the read path (reads.py)
     probe             a one-item LIST sent upstream to learn its current RV,
                       for consistent reads (see ``Prober``)
+    staleness         how long since the reflector last heard from upstream
+                      (``Reflector.silence``); past ``max_staleness`` the
+                      resource is not ready (/readyz), whatever the cause:
+                      upstream unreachable, refusing, or silently stuck
+    supervisor        the task that runs a reflector: upstream trouble never
+                      ends ``Reflector.run``, so if it raises, that is a bug
+                      of ours; the supervisor logs it with its traceback,
+                      counts it (``restarts``), reports it in readiness and
+                      runs the reflector again after a backoff, relisting
 
 Wiring, per resource: the reflector applies each upstream change to the
 cache and hands the event to the watcher registry; a relist closes every
 watcher (its client resumes from its last RV, or relists from us after a
-410, as kube-apiserver's clients do after its own relist); once a second
-the registry sends due bookmarks and closes expired watches.
+410, as kube-apiserver's clients do after its own relist); when upstream
+lost its state (its RV went backwards) every watcher is ended with a 410
+ERROR event instead, since the RVs its client holds mean nothing now;
+once a second the registry sends due bookmarks and closes expired watches.
 """
 
 from __future__ import annotations
@@ -21,18 +32,36 @@ import contextlib
 import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, resource_info
+from watchcache.api.status import expired
 from watchcache.cache.cache import Cache, CacheConfig
-from watchcache.cache.reflector import Reflector
+from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.fanout.registry import Registry
 from watchcache.upstream import ConfigError, StatusError, UpstreamClient, UpstreamError
 
-__all__ = ["CachedResource", "Prober", "check_served", "open_caches", "parse_resource"]
+__all__ = [
+    "MAX_STALENESS",
+    "CachedResource",
+    "Prober",
+    "check_served",
+    "open_caches",
+    "parse_resource",
+]
 
 log = logging.getLogger(__name__)
+
+# A healthy watch of a quiet resource hears a bookmark about once a minute
+# and is renewed after 90 s of silence at worst (ReflectorConfig's
+# stall_timeout): two minutes is past both.
+MAX_STALENESS = 120.0
+# A reflector that raised is run again after this long, doubling per
+# failure up to RESTART_MAX.
+RESTART_MIN = 1.0
+RESTART_MAX = 30.0
 
 
 def parse_resource(text: str) -> GroupVersionResource:
@@ -136,10 +165,68 @@ class CachedResource:
     registry: Registry
     reflector: Reflector
     prober: Prober
+    max_staleness: float = MAX_STALENESS
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Times the supervisor found the reflector ended by an exception.
+    restarts: int = 0
+    # While the supervisor waits to run it again: what it ended with.
+    failed: str | None = None
 
-    def not_synced(self) -> str | None:
-        return None if self.reflector.synced.is_set() else "not synced yet"
+    def unready(self) -> str | None:
+        """Why this resource should not be served (readiness), or None."""
+        reflector = self.reflector
+        last = reflector.last_error
+        tail = f"; last upstream error: {_one_line(last)}" if last else ""
+        if self.failed is not None:
+            return f"the reflector failed ({_one_line(self.failed)}); restarting it"
+        if not reflector.synced.is_set():
+            return "not synced yet" + tail
+        silence = reflector.silence()
+        if silence > self.max_staleness:
+            return (
+                f"stale: nothing heard from upstream for {silence:.0f}s "
+                f"(bound {self.max_staleness:.0f}s){tail}"
+            )
+        return None
+
+    def state_lost(self, old_rv: int, new_rv: int) -> None:
+        """Upstream's RV went back from ``old_rv`` to ``new_rv``: end every
+        watcher with 410, so its client lists again."""
+        error = expired(
+            f"the upstream's storage was replaced: its resourceVersion went back "
+            f"from {old_rv} to {new_rv}; list again"
+        )
+        line = b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n"
+        self.registry.expire_all("upstream lost its state", line)
+
+    async def supervise(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Run the reflector until it is stopped (see "supervisor")."""
+        delay = RESTART_MIN
+        relist = False
+        while True:
+            try:
+                await self.reflector.run(relist=relist)
+            except Exception as err:  # a bug of ours: report it and carry on
+                self.failed = f"{type(err).__name__}: {err}"
+                log.exception(
+                    "%s: the reflector failed; running it again in %.0fs", self.path, delay
+                )
+            else:
+                if self.reflector.stopped:
+                    return
+                self.failed = "it returned without being stopped"
+                log.error(
+                    "%s: the reflector ended unasked; running it again in %.0fs", self.path, delay
+                )
+            self.restarts += 1
+            await sleep(delay)
+            delay = min(delay * 2, RESTART_MAX)
+            relist = True
+            self.failed = None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def api_version(info: ResourceInfo) -> str:
@@ -220,9 +307,16 @@ async def check_served(client: UpstreamClient, resources: Iterable[str]) -> None
 
 @contextlib.asynccontextmanager
 async def open_caches(
-    resources: Iterable[str], client: UpstreamClient, config: CacheConfig
+    resources: Iterable[str],
+    client: UpstreamClient,
+    config: CacheConfig,
+    *,
+    max_staleness: float = MAX_STALENESS,
+    reflector_config: ReflectorConfig | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
-    """Start a reflector per resource; stop them all on exit."""
+    """Start a supervised reflector per resource; stop them all on exit."""
     resources = list(resources)
     await check_served(client, resources)
     cached: dict[GroupVersionResource, CachedResource] = {}
@@ -230,20 +324,27 @@ async def open_caches(
         gvr = parse_resource(text)
         info = resource_info(gvr)
         path = collection_path(gvr)
-        cache = Cache(info, config)
+        cache = Cache(info, config, clock=clock)
         registry = Registry(trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info))
         reflector = Reflector(
             client,
             path,
             cache,
+            config=reflector_config or ReflectorConfig(),
             on_event=registry.dispatch,
             on_relist=functools.partial(registry.close_all, "the cache relisted"),
+            clock=clock,
+            sleep=sleep,
         )
-        cached[gvr] = CachedResource(info, path, cache, registry, reflector, Prober(client, path))
+        resource = CachedResource(
+            info, path, cache, registry, reflector, Prober(client, path), max_staleness
+        )
+        reflector.on_state_lost = resource.state_lost
+        cached[gvr] = resource
     loop = asyncio.get_running_loop()
     for resource in cached.values():
         resource.tasks = [
-            loop.create_task(resource.reflector.run()),
+            loop.create_task(resource.supervise(sleep)),
             loop.create_task(_tick(resource.registry)),
         ]
     try:

@@ -191,6 +191,15 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "max-staleness",
+        "how long a cached resource may go without hearing from upstream (an event, a "
+        "bookmark, a list page, a watch accepted) before /readyz fails for it; a healthy "
+        "watch of a quiet resource hears a bookmark about once a minute and is renewed after "
+        "90 s of silence",
+        default=120.0,
+        parse=_duration,
+    ),
+    Option(
         "upstream-timeout",
         "timeout for one upstream request that is not a watch",
         default=60.0,
@@ -247,6 +256,7 @@ class ServeConfig:
     shards: int = 16
     history_window: float = 75.0
     shutdown_spread: float = 10.0
+    max_staleness: float = 120.0
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50
     kube_api_burst: int = 100

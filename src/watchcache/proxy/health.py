@@ -12,8 +12,13 @@ One check alone, as kube-apiserver has them: ``/readyz/<check>``,
 Checks:
     live     the event loop answers (the request itself proves it)
     ready    every registered readiness check passes: each cached resource
-             has completed its first list (registered by the cache), and
-             the proxy is not draining for shutdown
+             has completed its first list, has heard from upstream within
+             --max-staleness and has a running reflector (caches.py's
+             ``CachedResource.unready``), and the proxy is not draining for
+             shutdown
+
+A failing check answers 500, as kube-apiserver's healthz handler does
+(http.StatusInternalServerError), with the reason on its ``[-]`` line.
 """
 
 from __future__ import annotations

@@ -23,7 +23,9 @@ their reasons):
 Consistent reads (LIST with resourceVersion unset): the prober asks
 upstream for its current RV (coalesced, see caches.Prober); once the cache
 has reached it, the cache's state is at least as new as any write
-acknowledged before the read arrived.
+acknowledged before the read arrived. A probe below the cache's RV as the
+read arrived means upstream lost its state: the read is forwarded and the
+reflector relists (``_fresh``).
 """
 
 from __future__ import annotations
@@ -229,12 +231,22 @@ class ReadPath:
     ) -> bool:
         """The cache reached upstream's current RV (probed) within ``within``;
         with ``quiet_after``, a cache behind the probe whose resource has not
-        changed for that long is not waited for."""
+        changed for that long is not waited for.
+
+        A probe below the RV the cache had when the read arrived (so before
+        the probe was sent) means upstream went back, having lost its
+        state: the read goes upstream and the reflector relists. (A probe
+        below the cache's RV now proves nothing: events written after the
+        probe was answered may have arrived meanwhile.)"""
+        cache = resource.cache
+        seen = cache.rv
         try:
             target = await resource.prober.current_rv()
         except _PROBE_FAILURES:  # let upstream answer the read
             return False
-        cache = resource.cache
+        if target < seen:
+            resource.reflector.upstream_went_back(target, seen)
+            return False
         if cache.rv < target and quiet_after is not None and cache.idle_seconds() > quiet_after:
             return False
         return await self._wait_for(resource, target, within)

@@ -91,7 +91,9 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         UpstreamClient(read_config) as read,
         UpstreamClient(write_config) as write,
         RateLimitedClient(read_config, limiter=limiter) as own,
-        open_caches(config.resources, own, cache_config) as caches,
+        open_caches(
+            config.resources, own, cache_config, max_staleness=config.max_staleness
+        ) as caches,
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         reads = ReadPath(caches, forwarder)
@@ -100,7 +102,7 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
             CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
         )
         for gvr, resource in caches.items():
-            parts.health.add_readiness(f"cache-{gvr.resource}", resource.not_synced)
+            parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
         proxy = await start_proxy(parts)
         try:

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from tests.unit.cache.fakes import PODS, WIDGETS, Clock, Fields, Labels, pod
 
-from watchcache.cache.cache import Cache, CacheConfig, TooNewResourceVersion
+from watchcache.cache.cache import Cache, CacheConfig, TooNewResourceVersion, WatchErrorLine
 from watchcache.cache.history import TooOldResourceVersion
 
 
@@ -51,8 +51,25 @@ def test_apply_line_and_bookmark() -> None:
         is None
     )
     assert cache.rv == 20
-    with pytest.raises(ValueError):
+    with pytest.raises(WatchErrorLine) as error:
         cache.apply_line(b'{"type":"ERROR","object":{"kind":"Status","code":410}}')
+    assert error.value.object == b'{"kind":"Status","code":410}'
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+        b'{"type":"SURPRISE","object":{}}',
+        b'{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"x"}}}',
+        b'{"type":"ERROR"}',
+    ],
+    ids=["html", "unknown-type", "rv-not-a-number", "no-object"],
+)
+def test_a_malformed_line_is_a_value_error_never_an_error_line(line: bytes) -> None:
+    cache = pods_cache()
+    with pytest.raises(ValueError):
+        cache.apply_line(line)
 
 
 def test_replace_sets_state_and_restarts_history() -> None:

@@ -1,9 +1,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from watchcache.proxy.caches import Prober
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from tests.inprocess import serve_config, wait_until_ready
+from tests.unit.cache.scripted_upstream import Answer, ScriptedUpstream
+
+from watchcache.api.resources import GroupVersionResource
+from watchcache.cache.cache import CacheConfig
+from watchcache.proxy.cachemetrics import CacheCollector
+from watchcache.proxy.caches import CachedResource, Prober, open_caches
+from watchcache.proxy.health import Health, add_health_routes
+from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.serve import open_proxy
+from watchcache.upstream import UpstreamClient, UpstreamConfig
 
 
 class _Answer:
@@ -81,3 +97,157 @@ async def test_reads_arriving_before_a_queued_probe_is_sent_share_it() -> None:
     assert answers == [3, 4, 4]
     assert prober.sent == 2
     assert prober.coalesced == 1
+
+
+# -- the reflector under upstream trouble, as the proxy wires it (issue 14) ----
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Sleeps:
+    """An injected sleep: records each delay, returns when the test says."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self.go = asyncio.Event()
+        self.go.set()
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await self.go.wait()
+
+
+def _collector(caches: Mapping[GroupVersionResource, CachedResource]) -> CacheCollector:
+    return CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
+
+
+async def _until(condition: Callable[[], object], what: str) -> None:
+    async with asyncio.timeout(5):
+        while not condition():
+            await asyncio.sleep(0.005)
+    assert condition(), what
+
+
+async def test_a_reflector_that_raises_is_reported_and_run_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug of ours (here a transform that fails once) ends Reflector.run
+    with an exception: the supervisor logs its traceback, readiness says so
+    while it waits, and the reflector runs again and syncs."""
+    failures = [RuntimeError("a bug in a transform")]
+
+    def transform(data: bytes) -> bytes:
+        if failures:
+            raise failures.pop()
+        return data
+
+    sleeps = _Sleeps()
+    sleeps.go.clear()
+    async with (
+        ScriptedUpstream() as upstream,
+        UpstreamClient(UpstreamConfig(upstream.url)) as client,
+    ):
+        upstream.write("a")
+        config = CacheConfig(transform=transform)
+        async with open_caches(["configmaps"], client, config, sleep=sleeps) as caches:
+            [resource] = caches.values()
+            await _until(lambda: resource.failed is not None, "the failure was noticed")
+            assert "RuntimeError: a bug in a transform" in (resource.unready() or "")
+            assert "a bug in a transform" in caplog.text and "Traceback" in caplog.text
+            sleeps.go.set()
+            await asyncio.wait_for(resource.reflector.synced.wait(), 5)
+            assert resource.unready() is None
+            assert resource.restarts == 1 and sleeps.delays == [1.0]
+            metrics = ProxyMetrics()
+            metrics.registry.register(_collector(caches))
+            assert b'watchcache_reflector_restarts_total{resource="configmaps"} 1.0' in (
+                metrics.exposition()
+            )
+
+
+async def test_readiness_and_metrics_report_staleness_while_upstream_refuses() -> None:
+    clock = _Clock()
+    async with (
+        ScriptedUpstream() as upstream,
+        UpstreamClient(UpstreamConfig(upstream.url)) as client,
+    ):
+        upstream.write("a")
+        async with open_caches(
+            ["configmaps"], client, CacheConfig(), max_staleness=120, clock=clock, sleep=_Sleeps()
+        ) as caches:
+            [resource] = caches.values()
+            await asyncio.wait_for(resource.reflector.synced.wait(), 5)
+            watch = await upstream.next_watch()
+            health = Health()
+            health.add_readiness("cache-configmaps", resource.unready)
+            app = web.Application()
+            add_health_routes(app, health)
+            metrics = ProxyMetrics()
+            metrics.registry.register(_collector(caches))
+            async with TestClient(TestServer(app)) as http:
+                assert (await http.get("/readyz")).status == 200
+                upstream.watch_answers.extend(
+                    Answer(503, b"", {"Retry-After": "1"}) for _ in range(1000)
+                )
+                watch.cut()
+                await _until(
+                    lambda: resource.reflector.statistics().errors >= 2, "upstream refused"
+                )
+                clock.now += 119
+                assert (await http.get("/readyz")).status == 200
+                clock.now += 11
+                answer = await http.get("/readyz?verbose")
+                text = await answer.text()
+                assert answer.status == 500, text
+                assert "[-]cache-configmaps failed: stale: nothing heard from upstream" in text
+                assert "for 130s (bound 120s)" in text and "503" in text
+                exposition = metrics.exposition().decode()
+                assert 'watchcache_cache_staleness_seconds{resource="configmaps"} 130.0' in (
+                    exposition
+                )
+                assert (
+                    'watchcache_upstream_watch_errors_total{kind="503",resource="configmaps"}'
+                    in (exposition)
+                )
+
+
+async def test_upstream_losing_its_state_ends_watchers_with_410_and_reads_see_the_new_state() -> (
+    None
+):
+    """The issue's case: upstream restarted empty, its RV fell from 1000 to
+    35. A consistent LIST's probe shows it; the read goes upstream, the
+    cache relists, and a client watching the proxy gets 410 Expired."""
+    async with ScriptedUpstream() as upstream:
+        for i in range(50):
+            upstream.write(f"old{i}")
+        upstream.rv = 1000
+        config = serve_config("--resources", "configmaps")
+        async with (
+            open_proxy(config, UpstreamConfig(upstream.url)) as proxy,
+            aiohttp.ClientSession() as http,
+        ):
+            base = proxy.urls[0]
+            await wait_until_ready(http, base)
+            await upstream.next_watch()  # the reflector's
+            async with http.get(
+                base + "/api/v1/configmaps", params={"watch": "1", "resourceVersion": "1000"}
+            ) as watch:
+                upstream.restart_empty(35)
+                upstream.write("new0")
+                async with http.get(base + "/api/v1/configmaps") as listed:
+                    body = await listed.json()
+                assert [i["metadata"]["name"] for i in body["items"]] == ["new0"]
+                line = await asyncio.wait_for(watch.content.readline(), 5)
+                event = json.loads(line)
+                assert event["type"] == "ERROR"
+                assert (event["object"]["code"], event["object"]["reason"]) == (410, "Expired")
+                assert await asyncio.wait_for(watch.content.read(), 5) == b""
+            async with http.get(base + "/api/v1/configmaps", params={"resourceVersion": "0"}) as r:
+                names = [i["metadata"]["name"] for i in (await r.json())["items"]]
+            assert names == ["new0"]

@@ -93,16 +93,19 @@ async def test_every_family_appears_and_moves() -> None:
                 "watchcache_cache_history_window_seconds",
                 "watchcache_registered_watchers",
                 "watchcache_cache_events_applied_total",
-                "watchcache_cache_relists_total",
+                "watchcache_cache_staleness_seconds",
+                "watchcache_reflector_restarts_total",
                 "watchcache_upstream_watches_total",
                 "watchcache_upstream_watch_stalls_total",
-                "watchcache_upstream_watch_errors_total",
                 "watchcache_watchers_closed_slow_total",
                 "watchcache_watch_bytes_written_total",
                 "watchcache_consistent_read_probes_total",
                 "watchcache_consistent_read_probes_coalesced_total",
             ):
                 assert (name, frozenset(pods_label.items())) in before, name
+            for reason in ("expired", "state_lost"):
+                key = frozenset({**pods_label, "reason": reason}.items())
+                assert ("watchcache_cache_relists_total", key) in before, reason
             assert value(before, "watchcache_cache_synced", **pods_label) == 1
 
             # A watch from the cache, then a write upstream it hears about.
@@ -176,7 +179,9 @@ async def test_every_family_appears_and_moves() -> None:
             await until(
                 session,
                 base,
-                lambda s: value(s, "watchcache_cache_relists_total", **pods_label) >= 1,
+                lambda s: (
+                    value(s, "watchcache_cache_relists_total", **pods_label, reason="expired") >= 1
+                ),
             )
     finally:
         await sim.stop()
@@ -194,6 +199,8 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         errors=5,
         events=100,
         synced=True,
+        relists_state_lost=1,
+        errors_by_kind={"503": 4, "malformed": 1},
     )
     registry = RegistryStatistics(
         watchers=7,
@@ -211,9 +218,10 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
     )
     resource: Any = SimpleNamespace(
         cache=cache,
-        reflector=SimpleNamespace(statistics=lambda: reflector),
+        reflector=SimpleNamespace(statistics=lambda: reflector, silence=lambda: 42.0),
         registry=SimpleNamespace(statistics=lambda: registry),
         prober=SimpleNamespace(sent=11, coalesced=12, last_rv=95),
+        restarts=2,
     )
     registry_out = CollectorRegistry()
     registry_out.register(CacheCollector(lambda: {"pods": resource}))
@@ -226,3 +234,9 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
     assert value(samples, "watchcache_cache_lag_resource_versions", **pods) == 5
     assert value(samples, "watchcache_cache_history_window_seconds", **pods) == 75
     assert value(samples, "watchcache_registered_watchers", **pods) == 7
+    assert value(samples, "watchcache_cache_staleness_seconds", **pods) == 42
+    assert value(samples, "watchcache_reflector_restarts_total", **pods) == 2
+    assert value(samples, "watchcache_cache_relists_total", **pods, reason="expired") == 2
+    assert value(samples, "watchcache_cache_relists_total", **pods, reason="state_lost") == 1
+    assert value(samples, "watchcache_upstream_watch_errors_total", **pods, kind="503") == 4
+    assert value(samples, "watchcache_upstream_watch_errors_total", **pods, kind="malformed") == 1

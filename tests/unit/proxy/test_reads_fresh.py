@@ -61,3 +61,43 @@ async def test_a_quiet_resource_already_at_the_probe_is_fresh() -> None:
     resource, _ = _resource(clock, probed=5)
     clock.now += 100
     assert await ReadPath({}, _unused)._fresh(resource, 60, quiet_after=1.0) is True
+
+
+class _Reflector:
+    def __init__(self) -> None:
+        self.told: list[tuple[int, int]] = []
+
+    def upstream_went_back(self, upstream_rv: int, seen: int) -> None:
+        self.told.append((upstream_rv, seen))
+
+
+async def test_a_probe_below_the_cache_rv_is_not_fresh_and_tells_the_reflector() -> None:
+    """Upstream restarted empty (issue 14: RV 1,000 fell to 35): the cache
+    is 'ahead' of the probe, which once passed as fresh and served the
+    vanished objects."""
+    resource, _ = _resource(Clock(), probed=3)
+    reflector = _Reflector()
+    resource.reflector = reflector  # type: ignore[assignment]
+    assert await ReadPath({}, _unused)._fresh(resource, 60) is False
+    assert reflector.told == [(3, 5)]
+
+
+class _ProbeAnsweredAfterAnEvent:
+    """The probe is answered at rv 6, then event 7 reaches the cache before
+    the read looks: the cache ahead of the probe is no loss of state."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    async def current_rv(self) -> int:
+        self.cache.apply("MODIFIED", pod("a", rv=7))
+        return 6
+
+
+async def test_a_probe_below_an_rv_reached_after_the_read_arrived_is_fresh() -> None:
+    resource, cache = _resource(Clock(), probed=0)
+    resource.prober = _ProbeAnsweredAfterAnEvent(cache)  # type: ignore[assignment]
+    reflector = _Reflector()
+    resource.reflector = reflector  # type: ignore[assignment]
+    assert await ReadPath({}, _unused)._fresh(resource, 60) is True
+    assert reflector.told == []

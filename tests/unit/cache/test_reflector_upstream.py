@@ -1,0 +1,406 @@
+"""The reflector under a misbehaving upstream (issue 14, items 2-4), against
+a scripted stand-in for kube-apiserver: whatever it answers, the reflector
+logs it, counts it, backs off from it and asks again; a watch that ends
+after doing its work resumes at once; upstream losing its state is seen
+and the cache takes the new state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from tests.unit.cache.scripted_upstream import (
+    HTML_502,
+    PATH,
+    Answer,
+    ScriptedUpstream,
+    bookmark,
+    configmap,
+    line,
+)
+
+from watchcache.api.resources import GroupVersionResource, builtin_resource
+from watchcache.cache.cache import Cache
+from watchcache.cache.event import Event
+from watchcache.cache.reflector import Reflector, ReflectorConfig
+from watchcache.upstream import UpstreamClient, UpstreamConfig
+
+CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Run:
+    """A reflector running against the scripted upstream, with an injected
+    clock and a sleep that records each delay and returns at once."""
+
+    def __init__(
+        self, upstream: ScriptedUpstream, client: UpstreamClient, **config: object
+    ) -> None:
+        self.upstream = upstream
+        self.clock = Clock()
+        self.cache = Cache(CONFIGMAPS, clock=self.clock)  # type: ignore[arg-type]
+        self.slept: list[float] = []
+        self.events: list[Event] = []
+        self.relists = 0
+        self.lost: list[tuple[int, int]] = []
+
+        # Cleared, backoffs wait for it; set (the default), they return at once.
+        self.go = asyncio.Event()
+        self.go.set()
+
+        async def sleep(delay: float) -> None:
+            self.slept.append(delay)
+            await self.go.wait()
+
+        async def record(event: Event) -> None:
+            self.events.append(event)
+
+        def relisted() -> None:
+            self.relists += 1
+
+        self.reflector = Reflector(
+            client,
+            PATH,
+            self.cache,
+            config=ReflectorConfig(**{"watch_list": False, **config}),  # type: ignore[arg-type]
+            on_event=record,
+            on_relist=relisted,
+            on_state_lost=lambda old, new: self.lost.append((old, new)),
+            clock=self.clock,
+            sleep=sleep,
+            rng=random.Random(3),
+        )
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Run:
+        self.task = asyncio.create_task(self.reflector.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.reflector.stop()
+        assert self.task is not None
+        await asyncio.wait_for(self.task, 5)
+
+    async def synced(self) -> None:
+        await asyncio.wait_for(self.reflector.synced.wait(), 5)
+
+    def names(self) -> dict[str, int]:
+        return {entry.name: entry.rv for entry in self.cache.list().items}
+
+    async def until(self, condition, what: str) -> None:  # type: ignore[no-untyped-def]
+        async with asyncio.timeout(5):
+            while not condition():
+                assert self.task is not None
+                if self.task.done():
+                    raise AssertionError(f"the reflector ended ({self.task!r}) before {what}")
+                await asyncio.sleep(0.005)
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    async with ScriptedUpstream() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def client(upstream: ScriptedUpstream) -> AsyncIterator[UpstreamClient]:
+    async with UpstreamClient(UpstreamConfig(upstream.url)) as upstream_client:
+        yield upstream_client
+
+
+# -- item 2: malformed answers -------------------------------------------------
+
+
+async def test_a_non_json_watch_line_is_logged_counted_backed_off_and_retried(
+    upstream: ScriptedUpstream, client: UpstreamClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        first = await upstream.next_watch()
+        with caplog.at_level(logging.WARNING, "watchcache.cache.reflector"):
+            await first.send(HTML_502)
+            second = await upstream.next_watch()
+        assert second.query["resourceVersion"] == first.query["resourceVersion"]
+        stats = run.reflector.statistics()
+        assert (stats.errors, stats.errors_by_kind) == (1, {"malformed": 1})
+        assert len(run.slept) == 1
+        assert "502 Bad Gateway" in caplog.text
+        await second.send(upstream.write("b"))
+        await run.until(lambda: "b" in run.names(), "the next event arrived")
+
+
+async def test_a_list_answered_200_with_html_is_retried(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    upstream.write("a")
+    upstream.list_answers.append(Answer(200, HTML_502, {"Content-Type": "text/html"}))
+    async with Run(upstream, client) as run:
+        await run.until(run.reflector.synced.is_set, "synced")
+        assert run.names() == {"a": 1}
+        assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
+        assert len(run.slept) == 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"type":"ERROR","object":"not a Status"}',
+        b'{"type":"SURPRISE","object":{}}',
+        line("ADDED", b'{"metadata":{"name":"x","resourceVersion":"twelve"}}'),
+        line("ADDED", b"[1,2]"),
+        b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"soon"}}}',
+    ],
+    ids=[
+        "error-not-status",
+        "unknown-type",
+        "rv-not-a-number",
+        "object-not-object",
+        "bad-bookmark",
+    ],
+)
+async def test_a_malformed_watch_line_is_retried(
+    upstream: ScriptedUpstream, client: UpstreamClient, bad: bytes
+) -> None:
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        await (await upstream.next_watch()).send(bad)
+        second = await upstream.next_watch()
+        await second.send(upstream.write("b"))
+        await run.until(lambda: "b" in run.names(), "the next event arrived")
+        assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
+
+
+async def test_an_error_line_with_a_status_backs_off_and_a_410_relists(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        status = b'{"kind":"Status","apiVersion":"v1","code":500,"reason":"InternalError"}'
+        await (await upstream.next_watch()).send(line("ERROR", status))
+        expired = b'{"kind":"Status","apiVersion":"v1","code":410,"reason":"Expired"}'
+        await (await upstream.next_watch()).send(line("ERROR", expired))
+        await upstream.next_watch()
+        stats = run.reflector.statistics()
+        assert stats.errors_by_kind == {"500": 1}
+        assert (stats.lists, stats.relists_after_410, run.relists) == (2, 1, 1)
+
+
+async def test_garbage_in_a_watchlist_stream_is_retried(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    upstream.watch_list = True
+    async with Run(upstream, client, watch_list=True) as run:
+        first = await upstream.next_watch()
+        assert first.query["sendInitialEvents"] == "true"
+        await first.send(HTML_502)
+        second = await upstream.next_watch()
+        assert second.query["sendInitialEvents"] == "true"
+        await second.send(line("ADDED", configmap("a", 4)), bookmark(4, initial_events_end=True))
+        await run.synced()
+        assert run.names() == {"a": 4}
+        assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
+
+
+# -- item 3: recovery ----------------------------------------------------------
+
+
+async def test_cut_watches_that_did_their_work_resume_at_once(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """Six cuts 3 s apart (issue 14): each watch lasted more than a second,
+    so each is a normal end, resumed with no backoff at all."""
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        for _ in range(6):
+            watch = await upstream.next_watch()
+            run.clock.now += 3
+            watch.cut()
+        await (await upstream.next_watch()).send(upstream.write("b"))
+        await run.until(lambda: "b" in run.names(), "the event after the cuts arrived")
+        assert run.slept == []
+        assert run.reflector.statistics().watch_ends == 6
+
+
+async def test_a_watch_cut_at_once_after_an_event_resumes_at_once(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    async with Run(upstream, client) as run:
+        await run.synced()
+        for i in range(3):
+            watch = await upstream.next_watch()
+            await watch.send(upstream.write(f"c{i}"))
+            await run.until(lambda i=i: f"c{i}" in run.names(), "the event arrived")
+            watch.cut()
+        await upstream.next_watch()
+        assert run.slept == []
+
+
+async def test_a_watch_ended_at_once_with_nothing_backs_off_growing(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    async with Run(upstream, client, backoff_min=1.0, backoff_max=30.0) as run:
+        await run.synced()
+        run.clock.now += 10
+        for _ in range(3):
+            await (await upstream.next_watch()).end()
+        fourth = await upstream.next_watch()
+        run.go.clear()
+        await fourth.end()
+        await run.until(lambda: len(run.slept) == 4, "four backoffs")
+        # Accepting watches only to drop them is not hearing from upstream.
+        assert run.reflector.silence() == 10
+        run.go.set()
+        await upstream.next_watch()
+        assert run.reflector.statistics().errors_by_kind == {"short-watch": 4}
+        ceilings = [1, 2, 4, 8]
+        assert all(1.0 <= s <= c for s, c in zip(run.slept, ceilings, strict=True))
+
+
+async def test_retry_after_is_waited_as_given_and_not_compounded(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    upstream.write("a")
+    for code in (429, 503, 429, 503, 429, 503):
+        upstream.watch_answers.append(Answer(code, b"", {"Retry-After": "1"}))
+    async with Run(upstream, client) as run:
+        await run.synced()
+        await upstream.next_watch()
+        assert run.slept == [1.0] * 6
+        assert run.reflector.statistics().errors_by_kind == {"429": 3, "503": 3}
+
+
+async def test_silence_counts_from_the_last_answer(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        watch = await upstream.next_watch()
+        assert run.reflector.silence() == 0
+        run.clock.now += 50
+        assert run.reflector.silence() == 50
+        await watch.send(bookmark(1))
+        await run.until(lambda: run.reflector.silence() == 0, "the bookmark was heard")
+        upstream.watch_answers.extend(Answer(503, b"") for _ in range(3))
+        watch.cut()
+        await run.until(lambda: len(run.slept) == 3, "three refusals")
+        run.clock.now += 70
+        assert run.reflector.silence() == 70  # refusals are not hearing from upstream
+        assert "503" in (run.reflector.statistics().last_error or "")
+
+
+# -- item 4: upstream state loss -------------------------------------------------
+
+
+async def _fifty_then_restart_empty(run: Run, upstream: ScriptedUpstream) -> None:
+    for i in range(50):
+        upstream.write(f"old{i}")
+    upstream.rv = 1000
+    await run.synced()
+    assert len(run.names()) == 50 and run.cache.rv == 1000
+    upstream.restart_empty(35)
+    upstream.write("new0")
+    upstream.write("new1")
+
+
+async def test_an_event_below_the_cache_rv_relists_and_takes_the_new_state(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        watch = await upstream.next_watch()
+        await watch.send(line("ADDED", configmap("new1", 37)))
+        await run.until(lambda: run.lost, "the state loss was seen")
+        assert run.names() == {"new0": 36, "new1": 37}
+        assert run.cache.rv == 37
+        assert run.lost == [(1000, 37)]
+        assert run.reflector.statistics().relists_state_lost == 1
+        await upstream.next_watch()
+
+
+async def test_a_bookmark_below_the_cache_rv_relists(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        await (await upstream.next_watch()).send(bookmark(37))
+        await run.until(lambda: run.lost, "the state loss was seen")
+        assert run.names() == {"new0": 36, "new1": 37}
+
+
+async def test_a_410_relist_whose_rv_went_back_tells_followers(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        expired = b'{"kind":"Status","apiVersion":"v1","code":410,"reason":"Expired"}'
+        await (await upstream.next_watch()).send(line("ERROR", expired))
+        await run.until(lambda: run.lost, "the state loss was seen")
+        assert run.names() == {"new0": 36, "new1": 37}
+        assert run.relists == 1
+
+
+async def test_a_stalled_watch_probes_and_finds_upstream_went_back(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """kube-apiserver 1.20 sends a watch from a future RV nothing at all,
+    not even bookmarks: the stall is the only sign, and the probe after it
+    tells."""
+    async with Run(upstream, client, stall_timeout=0.2) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        await upstream.next_watch()
+        await run.until(lambda: run.lost, "the state loss was seen")
+        assert run.names() == {"new0": 36, "new1": 37}
+
+
+async def test_a_probe_from_a_read_relists_at_once(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        await upstream.next_watch()
+        run.reflector.upstream_went_back(37, 1000)
+        await run.until(lambda: run.lost, "the state loss was seen")
+        assert run.names() == {"new0": 36, "new1": 37}
+        assert run.slept == []
+
+
+async def test_upstream_going_back_again_soon_is_backed_off_from(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """kube-apiserver kept running over a restored etcd: its watch cache
+    replays the old state (RV 1000) to a watch from the new RV, and each
+    consistent read's probe then finds upstream 'behind' again. Relisting
+    at once each time would be a full LIST per read."""
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        await upstream.next_watch()
+        run.reflector.upstream_went_back(37, 1000)
+        await run.until(lambda: run.lost, "the state loss was seen")
+        replaying = await upstream.next_watch()
+        await replaying.send(line("ADDED", configmap("old0", 1000)))
+        await run.until(lambda: run.cache.rv == 1000, "the old state replayed")
+        run.reflector.upstream_went_back(37, 1000)
+        await run.until(lambda: len(run.lost) == 2, "the second loss was seen")
+        assert len(run.slept) == 1
+        assert run.reflector.statistics().errors_by_kind == {"state-lost-again": 1}
+        run.clock.now += 31
+        await (await upstream.next_watch()).send(line("ADDED", configmap("old1", 1001)))
+        await run.until(lambda: run.cache.rv == 1001, "the old state replayed")
+        run.reflector.upstream_went_back(37, 1001)
+        await run.until(lambda: len(run.lost) == 3, "the third loss was seen")
+        assert len(run.slept) == 1  # long after the last one: at once
