@@ -12,7 +12,10 @@ Glossary:
               (its history no longer covers our RV) or a broken list
     follower  anyone reading the cache's changes (the proxy's watchers);
               ``on_relist`` lets the owner close them, as kube-apiserver
-              closes its watchers when its cache relists
+              closes its watchers when its cache relists; ``on_replace``
+              hands a follower that keeps its own state (an informer) the
+              difference a list made, deletions missed while the watch was
+              down included
     stall     a watch that sent nothing, not even a bookmark, for
               ``stall_timeout``: reconnected, because a silently dead
               connection otherwise looks exactly like a quiet resource
@@ -148,6 +151,7 @@ class Reflector:
         config: ReflectorConfig = ReflectorConfig(),
         on_event: Callable[[Event], Awaitable[None]] | None = None,
         on_relist: Callable[[], None] | None = None,
+        on_replace: Callable[[list[Event]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -158,6 +162,7 @@ class Reflector:
         self.config = config
         self._on_event = on_event
         self._on_relist = on_relist
+        self._on_replace = on_replace
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -318,7 +323,7 @@ class Reflector:
         self._watch_list_works = True
         self._watch_lists += 1
         relist = self.synced.is_set()
-        self.cache.replace(items, int(meta.resourceVersion))
+        changes = self.cache.replace(items, int(meta.resourceVersion))
         self._need_list = False
         self.synced.set()
         log.info(
@@ -329,6 +334,8 @@ class Reflector:
         )
         if relist and self._on_relist is not None:
             self._on_relist()
+        if self._on_replace is not None:
+            await self._on_replace(changes)
         return True
 
     # -- list ----------------------------------------------------------------
@@ -350,12 +357,14 @@ class Reflector:
                 break
         self._lists += 1
         relist = self.synced.is_set()
-        self.cache.replace(items, int(rv))
+        changes = self.cache.replace(items, int(rv))
         self._need_list = False
         self.synced.set()
         log.info("%s: listed %d objects at rv %s", self.path, len(items), rv)
         if relist and self._on_relist is not None:
             self._on_relist()
+        if self._on_replace is not None:
+            await self._on_replace(changes)
 
     # -- watch ---------------------------------------------------------------
 

@@ -51,6 +51,7 @@ class Harness:
         self.cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
         self.events: list[Event] = []
         self.relists = 0
+        self.replaced: list[list[Event]] = []
         self.slept: list[float] = []
 
         async def record(event: Event) -> None:
@@ -63,6 +64,9 @@ class Harness:
         def relisted() -> None:
             self.relists += 1
 
+        async def replaced(changes: list[Event]) -> None:
+            self.replaced.append(changes)
+
         self.reflector = Reflector(
             client,
             PATH,
@@ -70,6 +74,7 @@ class Harness:
             config=ReflectorConfig(page_size=3, **config),  # type: ignore[arg-type]
             on_event=record,
             on_relist=relisted,
+            on_replace=replaced,
             sleep=sleep,
             rng=random.Random(7),
         )
@@ -151,6 +156,34 @@ async def test_410_relists_and_closes_followers(sim: Simulator, client: Upstream
         assert h.reflector.statistics().relists_after_410 == 1
         assert cached(h) == await upstream_names(client)
         assert len(cached(h)) == 20
+
+
+@pytest.mark.parametrize("watch_list", [True, False], ids=["watchlist", "list-then-watch"])
+async def test_a_relist_hands_on_the_deletions_the_watch_missed(
+    sim: Simulator, client: UpstreamClient, watch_list: bool
+) -> None:
+    for name in ("keep", "doomed", "edited"):
+        sim.verbs.create(CONFIGMAPS, "default", cm(name))
+    async with Harness(client, watch_list=watch_list) as h:
+        assert [(e.type, e.name) for e in h.replaced[0]] == [
+            ("ADDED", "doomed"),
+            ("ADDED", "edited"),
+            ("ADDED", "keep"),
+        ]
+        sim.faults.stall_watches()
+        sim.verbs.delete(CONFIGMAPS, "default", "doomed", DeleteOptions())
+        sim.verbs.update(CONFIGMAPS, "default", "edited", cm("edited", "new"))
+        sim.faults.shrink_history(1)
+        sim.faults.cut_watches()
+        sim.faults.resume_watches()
+        await eventually(lambda: len(h.replaced) == 2)
+        # The delete and the update happened while no watch delivered them.
+        assert [(e.type, e.name) for e in h.replaced[1]] == [
+            ("DELETED", "doomed"),
+            ("MODIFIED", "edited"),
+        ]
+        assert not any(e.name == "doomed" and e.type == "DELETED" for e in h.events)
+        assert cached(h) == await upstream_names(client)
 
 
 async def test_retry_after_is_honoured(sim: Simulator, client: UpstreamClient) -> None:
