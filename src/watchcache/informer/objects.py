@@ -24,6 +24,7 @@ a new view. Mutating ``to_dict()``'s answer changes only that dict.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -183,14 +184,20 @@ class KubeObject:
             from kubernetes.client import ApiClient
 
             api_client = ApiClient()
-        return api_client.deserialize(_Body(self._entry.raw), model or _model_name(self))
+        name = model or _model_name(self)
+        text = self._entry.raw.decode()
+        if "content_type" in inspect.signature(api_client.deserialize).parameters:
+            # newer clients (37.x): deserialize(text, type, content_type)
+            return api_client.deserialize(text, name, "application/json")
+        return api_client.deserialize(_Body(text), name)
 
 
 class _Body:
-    """What ``ApiClient.deserialize`` reads of a response: its ``data``."""
+    """What older clients' ``ApiClient.deserialize`` reads of a response:
+    its ``data``."""
 
-    def __init__(self, raw: bytes) -> None:
-        self.data = raw.decode()
+    def __init__(self, text: str) -> None:
+        self.data = text
 
 
 def _model_name(obj: KubeObject) -> str:
