@@ -18,12 +18,15 @@ factory (one watch per resource and scope), workqueue (rate-limited,
 de-duplicating), leaderelection (coordination.k8s.io Leases).
 """
 
+from watchcache.informer.factory import SharedInformerFactory
 from watchcache.informer.handlers import HandlerRegistration
 from watchcache.informer.informer import Indexer, Informer
+from watchcache.informer.leaderelection import LeaderElectionConfig, LeaderElector
 from watchcache.informer.lister import Lister
 from watchcache.informer.metrics import InformerMetrics
 from watchcache.informer.objects import KubeObject, ObjectMeta, OwnerReference
 from watchcache.informer.source import load_config, parse_resource
+from watchcache.informer.workqueue import ShutDown, WorkQueue, default_rate_limiter
 
 __all__ = [
     "HandlerRegistration",
@@ -31,9 +34,15 @@ __all__ = [
     "Informer",
     "InformerMetrics",
     "KubeObject",
+    "LeaderElectionConfig",
+    "LeaderElector",
     "Lister",
     "ObjectMeta",
     "OwnerReference",
+    "SharedInformerFactory",
+    "ShutDown",
+    "WorkQueue",
+    "default_rate_limiter",
     "load_config",
     "parse_resource",
 ]

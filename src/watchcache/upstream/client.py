@@ -220,6 +220,30 @@ class UpstreamClient:
                 body = await _read_bounded(resp, self.options.max_body_bytes)
                 return Response(resp.status, resp.headers, body)
 
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Query | None = None,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Response:
+        """One request with a JSON (or patch) body: a controller's writes.
+        The whole answer, or StatusError for a non-2xx."""
+        timeout = self._timeout(total=self.options.request_timeout)
+        headers = CIMultiDict({"Accept": "application/json"})
+        if body is not None:
+            headers["Content-Type"] = content_type
+        with _mapped(f"{method} {path}"):
+            resp = await self._send(
+                _Request(method, path, params, headers, body, client_timeout=timeout)
+            )
+            async with resp:
+                await _raise_for_status(resp, self.options.max_error_bytes)
+                data = await _read_bounded(resp, self.options.max_body_bytes)
+                return Response(resp.status, resp.headers, data)
+
     async def list(self, path: str, params: Query | None = None) -> Any:
         """GET a LIST and decode it: the list object as Python data."""
         return (await self.get(path, params)).json()
