@@ -40,6 +40,7 @@ logged and counted; the next notification follows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import time
@@ -195,13 +196,22 @@ class HandlerRegistration:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Stop delivering; what is waiting stays for ``start``. A call in
+        progress is cancelled."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+    def close(self) -> None:
+        """Removed: stop for good and drop what is waiting."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
         self._pending.clear()
         self._idle.set()
-        self._metrics.queue_depth.remove(*self._labels)
+        with contextlib.suppress(KeyError):
+            self._metrics.queue_depth.remove(*self._labels)
 
     async def _run(self) -> None:
         while True:
@@ -210,10 +220,24 @@ class HandlerRegistration:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            _key, note = self._pending.popitem(last=False)
-            await self._deliver(note)
+            key, note = self._pending.popitem(last=False)
+            try:
+                await self._deliver(note)
+            except asyncio.CancelledError:
+                self._requeue(key, note)  # stopped mid-call: made again on start
+                raise
             self.delivered += 1
             self._check_synced()
+
+    def _requeue(self, key: str, note: _Notification) -> None:
+        """Put ``note`` back first; a change that arrived meanwhile merges
+        into it (its first state stays the one the handler saw)."""
+        newer = self._pending.pop(key, None)
+        if newer is not None:
+            note.after, note.final, note.unknown = newer.after, newer.final, newer.unknown
+            note.resync = False
+        self._pending[key] = note
+        self._pending.move_to_end(key, last=False)
 
     def _check_synced(self) -> None:
         if self._sync_mark is None or self._synced.is_set():

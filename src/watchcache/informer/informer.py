@@ -137,7 +137,7 @@ class Informer:
     def add_indexers(self, indexers: Mapping[str, Indexer]) -> None:
         """More indexers, before ``start`` (the store is built with them)."""
         if self._reflector is not None:
-            raise RuntimeError("add indexers before starting the informer")
+            raise RuntimeError("add indexers before the informer is first started")
         clash = [n for n, f in indexers.items() if self._indexers.get(n, f) is not f]
         if clash:
             raise ValueError(f"indexers {clash} already exist with other functions")
@@ -155,8 +155,10 @@ class Informer:
 
     def start(self) -> None:
         """Begin listing and watching (idempotent). Returns at once; see
-        ``wait_for_sync``."""
-        if self._reflector is not None:
+        ``wait_for_sync``. Started again after ``stop``, it resumes watching
+        from the store's RV, or relists if upstream's history no longer
+        reaches back to it."""
+        if self._tasks:
             return
         self._reflector = Reflector(
             # The reflector calls only get and watch, which ScopedClient has.
@@ -178,8 +180,9 @@ class Informer:
             handler.start()
 
     async def stop(self) -> None:
-        """Stop watching and every handler; waiting notifications are
-        dropped. The lister keeps answering from the last state."""
+        """Stop watching and every handler. The lister keeps answering from
+        the last state; notifications still waiting are delivered if the
+        informer is started again."""
         if self._reflector is not None:
             self._reflector.stop()
         tasks, self._tasks = self._tasks, []
@@ -258,7 +261,7 @@ class Informer:
     def _detach(self, handler: HandlerRegistration) -> None:
         if handler in self._handlers:
             self._handlers.remove(handler)
-            asyncio.get_running_loop().create_task(handler.stop())
+            handler.close()
 
     # -- changes ---------------------------------------------------------------
 

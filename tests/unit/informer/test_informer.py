@@ -298,3 +298,35 @@ async def test_metadata_only_asks_for_partial_object_metadata() -> None:
         ("list", {"Accept": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"}),
         ("watch", {"Accept": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"}),
     ]
+
+
+async def test_stopped_and_started_again_it_resumes_and_delivers_what_waited(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    write(sim, "a")
+    rec = Recorder()
+    gate = asyncio.Event()
+
+    async def gated_update(old: KubeObject, new: KubeObject) -> None:
+        await gate.wait()
+        rec.on_update(old, new)
+
+    inf = informer(client)
+    handle = inf.add_handler(on_add=rec.on_add, on_update=gated_update, on_delete=rec.on_delete)
+    async with inf:
+        await inf.wait_for_sync(10)
+        rv = write(sim, "a", "2")
+        await settle(inf, [], rv)
+    # Stopped in the middle of the update call: it is made again on start.
+    write(sim, "b")
+    rv = write(sim, "a", "3")
+    gate.set()
+    async with inf:
+        await settle(inf, [handle], rv)
+        stats = inf.statistics()
+        assert stats is not None and (stats.lists, stats.watch_lists) == (0, 0)  # resumed
+    assert rec.errors == []
+    assert rec.state() == upstream_state(sim)
+    # The interrupted update and the one made while stopped may merge.
+    assert rec.log[0] == ("add", "default/a") and ("add", "default/b") in rec.log
+    assert rec.log.count(("update", "default/a")) in (1, 2)
