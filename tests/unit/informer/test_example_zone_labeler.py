@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from tests.unit.informer.fakes import PODS
+
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.informer import KubeObject, SharedInformerFactory
 from watchcache.testing import Simulator
