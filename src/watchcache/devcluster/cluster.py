@@ -181,6 +181,16 @@ class DevCluster:
         (self.workdir / STATE_FILE).unlink(missing_ok=True)
         self._remove_tmpfs_data()
 
+    def restart_apiserver(self) -> None:
+        """Stop kube-apiserver and start it again on the same port, etcd and
+        its data untouched: clients see their connections dropped and the
+        server gone for a few seconds, as in a control-plane upgrade."""
+        old = next(p for p in self.processes if p.name == "kube-apiserver")
+        old.stop()
+        self.processes.remove(old)
+        self._start_apiserver(self.binaries)
+        self._save_state()
+
     # -- reattaching from another process ----------------------------------
 
     @classmethod
