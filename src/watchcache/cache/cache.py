@@ -288,7 +288,12 @@ class Cache:
         Returns the difference from the state before, as events no watch
         delivered (see ``relist_changes``): a follower that applies them
         sees the deletions that happened while it was not watching."""
-        entries = [self._codec.decode(data) for data in objects]
+        return self.replace_entries([self._codec.decode(data) for data in objects], rv)
+
+    def replace_entries(self, entries: Sequence[Entry], rv: int) -> builtins.list[Event]:
+        """``replace`` with objects already decoded (``decode``): a lister
+        decoding page by page holds one page of bytes at a time, not the
+        whole list twice."""
         changes = relist_changes(self.store, entries, rv)
         self.store.clear()
         for entry in entries:
