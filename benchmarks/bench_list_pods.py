@@ -29,7 +29,8 @@ from watchcache.devcluster import ClusterConfig, DevCluster
 PAD = "x" * 6000
 
 
-async def create_pods(cluster: DevCluster, count: int) -> None:
+async def create_pods(cluster: DevCluster, count: int, start: int = 0) -> None:
+    """Pods ``pod-<start>`` .. ``pod-<count - 1>`` in ``default``."""
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     auth = {"Authorization": f"Bearer {cluster.admin_token}"}
     gate = asyncio.Semaphore(32)
@@ -57,7 +58,7 @@ async def create_pods(cluster: DevCluster, count: int) -> None:
             if i and i % 2000 == 0:
                 print(f"  created {i} pods in {time.monotonic() - started:.0f}s", file=sys.stderr)
 
-        await asyncio.gather(*(one(i) for i in range(count)))
+        await asyncio.gather(*(one(i) for i in range(start, count)))
 
 
 async def timed_list(session: aiohttp.ClientSession, url: str) -> tuple[float, int]:
