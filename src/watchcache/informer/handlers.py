@@ -254,8 +254,9 @@ class HandlerRegistration:
         elif after is None:
             gone = KubeObject(_last_state(note, before), final_state_unknown=note.unknown)
             await self._call(self._on_delete, gone)
-        elif before.uid != after.uid:
-            await self._call(self._on_delete, KubeObject(_last_state(note, before)))
+        elif before.uid != after.uid:  # recreated: the old object was deleted
+            gone = KubeObject(_last_state(note, before), final_state_unknown=note.unknown)
+            await self._call(self._on_delete, gone)
             await self._call(self._on_add, KubeObject(after))
         elif note.resync or before.rv != after.rv:
             await self._call(self._on_update, KubeObject(before), KubeObject(after))

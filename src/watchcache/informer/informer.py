@@ -289,7 +289,8 @@ class Informer:
                 handler.notify(event.key, event.prev, None, final=final, unknown=unknown)
             return
         for handler in self._handlers:
-            handler.notify(event.key, event.prev, event.entry)
+            # (from a relist, a new uid under the key means a missed delete)
+            handler.notify(event.key, event.prev, event.entry, unknown=unknown)
 
     async def _resync_loop(self, period: float) -> None:
         while True:

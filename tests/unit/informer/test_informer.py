@@ -138,16 +138,20 @@ async def test_a_relist_after_410_reports_what_the_watch_missed(
         sim.faults.stall_watches()
         delete(sim, "doomed")
         write(sim, "edited", "new")
+        delete(sim, "keep")
+        write(sim, "keep")  # recreated: another uid under the same key
         rv = write(sim, "born")
         sim.faults.shrink_history(1)
         sim.faults.cut_watches()
         sim.faults.resume_watches()
         await settle(inf, [handle], rv)
         assert rec.errors == []
-        assert rec.unknown_deletes == ["default/doomed"]
+        assert sorted(rec.unknown_deletes) == ["default/doomed", "default/keep"]
         assert sorted(rec.log[3:]) == [
             ("add", "default/born"),
+            ("add", "default/keep"),
             ("delete", "default/doomed"),
+            ("delete", "default/keep"),
             ("update", "default/edited"),
         ]
         assert rec.state() == upstream_state(sim)
