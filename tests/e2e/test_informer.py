@@ -272,7 +272,9 @@ async def test_an_informer_survives_an_apiserver_restart(
     async with informer:
         assert await informer.wait_for_sync(30)
         await views.until(lambda: "before" in views.objects)
-        await asyncio.to_thread(dev_cluster.restart_apiserver)
+        # On this thread, blocking the loop meanwhile: a worker thread's exit
+        # would kill the new kube-apiserver (see restart_apiserver).
+        dev_cluster.restart_apiserver()
         create(dev_cluster, base, configmap("after"))
         dev_cluster.request("DELETE", f"{base}/before")
         await views.until(
