@@ -34,7 +34,7 @@ from typing import cast
 from watchcache.api.resources import GroupVersionResource, ResourceInfo
 from watchcache.cache import Cache, CacheConfig, Entry, Event
 from watchcache.cache.entry import Transform
-from watchcache.cache.event import DELETED
+from watchcache.cache.event import ADDED, DELETED, MODIFIED
 from watchcache.cache.reflector import Reflector, ReflectorConfig, ReflectorStatistics
 from watchcache.informer.handlers import HandlerRegistration, OnAdd, OnDelete, OnUpdate
 from watchcache.informer.lister import Lister, Selector, parse_selector
@@ -48,6 +48,8 @@ __all__ = ["Indexer", "Informer"]
 log = logging.getLogger(__name__)
 
 Indexer = Callable[[KubeObject], Iterable[str]]
+
+_EVENT_TYPES = (ADDED, MODIFIED, DELETED)
 
 
 class Informer:
@@ -109,6 +111,8 @@ class Informer:
         self._reflector: Reflector | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.objects.labels(self._name).set_function(lambda: len(self._cache.store))
+        # One label lookup per type, not per event.
+        self._counted = {t: self.metrics.events.labels(self._name, t) for t in _EVENT_TYPES}
 
     def __repr__(self) -> str:
         state = "synced" if self._synced else "syncing"
@@ -280,7 +284,7 @@ class Informer:
                 handler.mark_synced()
 
     def _dispatch(self, event: Event, *, unknown: bool) -> None:
-        self.metrics.events.labels(self._name, event.type).inc()
+        self._counted[event.type].inc()
         if event.type == DELETED:
             # A watch's DELETED carries the object's final state; a relist's
             # carries the last state seen, and says the final one is unknown.
