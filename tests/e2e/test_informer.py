@@ -20,6 +20,7 @@ from tests.e2e.serving import running_serve
 
 from watchcache.devcluster import DevCluster
 from watchcache.informer import Informer, KubeObject
+from watchcache.informer.sharding import even_shards
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_kubeconfig
 
 ZONE = "topology.kubernetes.io/zone"
@@ -259,6 +260,35 @@ async def test_the_example_controller_end_to_end(
                 proc.terminate()
                 proc.wait(30)
         dev_cluster.request("DELETE", f"/api/v1/nodes/{node_name}")
+
+
+async def test_sharded_informers_split_a_namespace_on_kube_apiserver_1_20(
+    dev_cluster: DevCluster, client: UpstreamClient, namespace: str
+) -> None:
+    """1.20 ignores shardSelector: the informers keep their share themselves."""
+    base = f"/api/v1/namespaces/{namespace}/configmaps"
+    for i in range(12):
+        create(dev_cluster, base, configmap(f"m{i}"))
+    shards = [Informer(client, "configmaps", namespace=namespace, shard=s) for s in even_shards(2)]
+    for informer in shards:
+        informer.start()
+    try:
+        for informer in shards:
+            assert await informer.wait_for_sync(30)
+        created = create(dev_cluster, base, configmap("late"))
+        rv = int(created["metadata"]["resourceVersion"])
+        async with asyncio.timeout(30):
+            for informer in shards:
+                await informer.wait_for_resource_version(rv)
+        held = [{o.name for o in informer.lister.list()} for informer in shards]
+        code, body = dev_cluster.request("GET", base)
+        assert code == 200
+        whole = {item["metadata"]["name"] for item in body["items"]}
+        assert held[0] | held[1] == whole and not held[0] & held[1]
+        assert held[0] and held[1]
+    finally:
+        for informer in shards:
+            await informer.stop()
 
 
 async def test_an_informer_survives_an_apiserver_restart(

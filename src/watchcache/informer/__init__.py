@@ -14,6 +14,7 @@ in the cache's form (metadata plus the JSON bytes) and handed out as
 
 Modules, lowest first: objects (KubeObject), metrics, handlers (per-handler
 queues), lister (reads), source (resource, scope, config), informer,
+sharding (KEP-5866 shard selectors, filtering what a server does not),
 factory (one watch per resource and scope), workqueue (rate-limited,
 de-duplicating), leaderelection (coordination.k8s.io Leases).
 """

@@ -2,8 +2,8 @@
 resource and scope, however many parts of a program ask for it.
 
 Glossary:
-    scope   resource, namespace, label and field selectors, metadata-only
-            (``source.Scope``): two requests with the same scope share one
+    scope   resource, namespace, label and field selectors, metadata-only,
+            shard (``source.Scope``): two requests with the same scope share one
             informer, its store and its watch
     share   the first request creates the informer; later ones get the same
             object, adding their indexers (before start) and their handlers
@@ -25,6 +25,7 @@ from watchcache.cache.reflector import ReflectorConfig
 from watchcache.informer.informer import Indexer, Informer
 from watchcache.informer.lister import Selector, parse_selector
 from watchcache.informer.metrics import InformerMetrics
+from watchcache.informer.sharding import ShardSelector
 from watchcache.informer.source import Scope, parse_resource
 from watchcache.upstream import UpstreamClient
 
@@ -69,6 +70,7 @@ class SharedInformerFactory:
         label_selector: Selector | None = None,
         field_selector: str | None = None,
         metadata_only: bool = False,
+        shard: str | None = None,
         transform: Transform | None = None,
         indexers: Mapping[str, Indexer] | None = None,
     ) -> Informer:
@@ -80,6 +82,7 @@ class SharedInformerFactory:
             str(selector) if selector is not None else "",
             field_selector or "",
             metadata_only,
+            ShardSelector.parse(shard).text if shard else "",
         )
         found = self._informers.get(scope)
         if found is not None:
@@ -95,6 +98,7 @@ class SharedInformerFactory:
             label_selector=selector,
             field_selector=field_selector,
             metadata_only=metadata_only,
+            shard=shard,
             transform=transform,
             indexers=indexers,
             resync=self.resync,

@@ -40,6 +40,7 @@ from watchcache.informer.handlers import HandlerRegistration, OnAdd, OnDelete, O
 from watchcache.informer.lister import Lister, Selector, parse_selector
 from watchcache.informer.metrics import InformerMetrics
 from watchcache.informer.objects import KubeObject
+from watchcache.informer.sharding import ShardSelector
 from watchcache.informer.source import Scope, ScopedClient, parse_resource
 from watchcache.upstream import UpstreamClient
 
@@ -62,7 +63,9 @@ class Informer:
     ``metadata.managedFields``, usually a third of an object. ``indexers``
     name functions from an object to the values it is found under with
     ``lister.by_index``. ``resync`` (seconds) re-delivers every object to
-    every handler as an update from itself to itself.
+    every handler as an update from itself to itself. ``shard`` (a shard
+    selector, see ``sharding.even_shards``) keeps only that share of the
+    objects, for N replicas of a controller splitting the work.
     """
 
     def __init__(
@@ -74,6 +77,7 @@ class Informer:
         label_selector: Selector | None = None,
         field_selector: str | None = None,
         metadata_only: bool = False,
+        shard: str | None = None,
         transform: Transform | None = None,
         strip_managed_fields: bool = False,
         indexers: Mapping[str, Indexer] | None = None,
@@ -91,6 +95,7 @@ class Informer:
             str(selector) if selector is not None else "",
             field_selector or "",
             metadata_only,
+            ShardSelector.parse(shard).text if shard else "",
         )
         self.client = client
         self.resync = resync

@@ -11,8 +11,9 @@ Glossary:
               informers that only need names, labels, owners
 
 The reflector lists and watches through a ``ScopedClient``, which adds the
-scope's parameters and Accept header to each request: the reflector itself
-knows only a path.
+scope's parameters and Accept header to each request, and with a shard keeps
+only the share of what comes back (sharding.py): the reflector itself knows
+only a path.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, resource_info
+from watchcache.informer.sharding import ShardedWatch, ShardSelector, filter_page
 from watchcache.upstream import (
     Response,
     UpstreamClient,
@@ -68,6 +70,7 @@ class Scope:
     label_selector: str = ""
     field_selector: str = ""
     metadata_only: bool = False
+    shard: str = ""  # a shard selector (sharding.py), canonical text
 
     def __str__(self) -> str:
         gvr = self.info.gvr
@@ -77,6 +80,8 @@ class Scope:
         for name, value in (("labels", self.label_selector), ("fields", self.field_selector)):
             if value:
                 text += f" {name} {value}"
+        if self.shard:
+            text += f" shard {self.shard}"
         return text + (" (metadata)" if self.metadata_only else "")
 
     @property
@@ -94,6 +99,8 @@ class Scope:
             params["labelSelector"] = self.label_selector
         if self.field_selector:
             params["fieldSelector"] = self.field_selector
+        if self.shard:
+            params["shardSelector"] = self.shard
         return params
 
     def stored_info(self) -> ResourceInfo:
@@ -114,14 +121,24 @@ class ScopedClient:
         self._params = scope.params
         self._list_headers = {"Accept": _METADATA_LIST} if scope.metadata_only else None
         self._watch_headers = {"Accept": _METADATA} if scope.metadata_only else None
+        self._shard = ShardSelector.parse(scope.shard) if scope.shard else None
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Response:
         query = {**self._params, **(params or {})}
-        return await self.client.get(path, query, headers=self._list_headers)
+        resp = await self.client.get(path, query, headers=self._list_headers)
+        if self._shard is None:
+            return resp
+        return Response(resp.status, resp.headers, filter_page(self._shard, resp.body))
 
-    def watch(self, path: str, params: Mapping[str, str] | None = None) -> WatchStream:
+    def watch(
+        self, path: str, params: Mapping[str, str] | None = None
+    ) -> WatchStream | ShardedWatch:
         query = {**self._params, **(params or {})}
-        return self.client.watch(path, query, headers=self._watch_headers)
+        stream = self.client.watch(path, query, headers=self._watch_headers)
+        if self._shard is None:
+            return stream
+        initial = query.get("sendInitialEvents") == "true"
+        return ShardedWatch(stream, self._shard, initial=initial)
 
 
 def load_config(
