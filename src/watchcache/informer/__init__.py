@@ -13,8 +13,8 @@ in the cache's form (metadata plus the JSON bytes) and handed out as
 ``KubeObject`` views. docs/informer.md is the API reference.
 
 Modules, lowest first: objects (KubeObject), metrics, handlers (per-handler
-queues), lister (reads), source (resource, scope, config), informer,
-sharding (KEP-5866 shard selectors, filtering what a server does not),
+queues), lister (reads), sharding (KEP-5866 shard selectors, and filtering
+what a server does not), source (resource, scope, config), informer,
 factory (one watch per resource and scope), workqueue (rate-limited,
 de-duplicating), leaderelection (coordination.k8s.io Leases).
 """
