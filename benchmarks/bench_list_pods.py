@@ -29,7 +29,13 @@ from watchcache.devcluster import ClusterConfig, DevCluster
 PAD = "x" * 6000
 
 
-async def create_pods(cluster: DevCluster, count: int) -> None:
+async def create_pods(
+    cluster: DevCluster, count: int, start: int = 0, *, on_nodes: bool = True
+) -> None:
+    """Pods ``pod-<start>`` .. ``pod-<count - 1>`` in ``default``. With
+    ``on_nodes`` they are bound to node-0..99, which do not exist, so
+    kube-controller-manager's pod GC deletes them within minutes; without,
+    they stay Pending (the dev cluster has no scheduler)."""
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     auth = {"Authorization": f"Bearer {cluster.admin_token}"}
     gate = asyncio.Semaphore(32)
@@ -48,16 +54,17 @@ async def create_pods(cluster: DevCluster, count: int) -> None:
                     "annotations": {"pad": PAD},
                 },
                 "spec": {
-                    "nodeName": f"node-{i % 100}",
                     "containers": [{"name": "c", "image": "registry.invalid/x:1"}],
                 },
             }
+            if on_nodes:
+                pod["spec"]["nodeName"] = f"node-{i % 100}"  # type: ignore[index]
             async with gate, s.post(cluster.url + "/api/v1/namespaces/default/pods", json=pod) as r:
                 assert r.status == 201, await r.text()
             if i and i % 2000 == 0:
                 print(f"  created {i} pods in {time.monotonic() - started:.0f}s", file=sys.stderr)
 
-        await asyncio.gather(*(one(i) for i in range(count)))
+        await asyncio.gather(*(one(i) for i in range(start, count)))
 
 
 async def timed_list(session: aiohttp.ClientSession, url: str) -> tuple[float, int]:

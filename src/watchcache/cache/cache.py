@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import msgspec
 
 from watchcache.cache.entry import Entry, EntryCodec, Transform, object_key
-from watchcache.cache.event import ADDED, DELETED, Event
+from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
 from watchcache.cache.history import (
     DEFAULT_MAX_BYTES,
     DEFAULT_WINDOW,
@@ -297,16 +297,27 @@ class Cache:
             self.rv = rv
             self._wake()
 
-    def replace(self, objects: Iterable[bytes], rv: int) -> None:
+    def replace(self, objects: Iterable[bytes], rv: int) -> builtins.list[Event]:
         """A relist at ``rv``: the state becomes ``objects`` and history
-        restarts (followers older than ``rv`` get 410 and relist)."""
-        entries = [self._codec.decode(data) for data in objects]
+        restarts (followers older than ``rv`` get 410 and relist).
+
+        Returns the difference from the state before, as events no watch
+        delivered (see ``relist_changes``): a follower that applies them
+        sees the deletions that happened while it was not watching."""
+        return self.replace_entries([self._codec.decode(data) for data in objects], rv)
+
+    def replace_entries(self, entries: Sequence[Entry], rv: int) -> builtins.list[Event]:
+        """``replace`` with objects already decoded (``decode``): a lister
+        decoding page by page holds one page of bytes at a time, not the
+        whole list twice."""
+        changes = relist_changes(self.store, entries, rv)
         self.store.clear()
         for entry in entries:
             self.store.put(entry)
         self.history.reset(rv)
         self.rv = rv
         self._wake()
+        return changes
 
     def _wake(self) -> None:
         if self._changed is not None:
@@ -456,6 +467,25 @@ class Cache:
         if self._changed is None:
             self._changed = asyncio.Event()
         await self._changed.wait()
+
+
+def relist_changes(store: Store, entries: Sequence[Entry], rv: int) -> builtins.list[Event]:
+    """The events that turn ``store`` into ``entries`` (a relist at ``rv``):
+    DELETED for each key no longer listed, carrying its last known object
+    (the deletion's own RV is unknowable: the event's rv is the relist's),
+    then ADDED for new keys and MODIFIED for keys whose object
+    changed (another RV or, recreated, another uid), in list order.
+    Unchanged objects produce nothing. None of these events enters history:
+    their RVs are not a watch's strictly increasing sequence."""
+    listed = {entry.key for entry in entries}
+    changes = [Event(DELETED, old, old, rv) for old in store.entries() if old.key not in listed]
+    for entry in entries:
+        prev = store.get(entry.key)
+        if prev is None:
+            changes.append(Event(ADDED, entry, None, entry.rv))
+        elif prev.rv != entry.rv or prev.uid != entry.uid:
+            changes.append(Event(MODIFIED, entry, prev, entry.rv))
+    return changes
 
 
 def _predicate(

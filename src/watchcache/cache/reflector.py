@@ -13,7 +13,10 @@ Glossary:
               upstream's RV going backwards
     follower  anyone reading the cache's changes (the proxy's watchers);
               ``on_relist`` lets the owner close them, as kube-apiserver
-              closes its watchers when its cache relists
+              closes its watchers when its cache relists; ``on_replace``
+              hands a follower that keeps its own state (an informer) the
+              difference a list made, deletions missed while the watch was
+              down included
     stall     a watch that sent nothing, not even a bookmark, for
               ``stall_timeout``: reconnected, because a silently dead
               connection otherwise looks exactly like a quiet resource
@@ -46,7 +49,7 @@ Decisions, each where it is made:
       HTML page with 200, a wrong shape, an RV that is not a number) is a
       ``ProtocolError``: logged, counted, backed off from and retried like
       any other upstream failure. ``run`` raises only for a bug of ours;
-      its owner supervises it (proxy/caches.py).
+      its owner runs it under a Supervisor (supervisor.py).
     - Upstream going back again within ``backoff_max`` of the last time is
       backed off from before the relist: its watch and its lists disagree
       (kube-apiserver running on over a restored etcd), and every
@@ -72,6 +75,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from watchcache.cache.cache import Cache, WatchErrorLine
+from watchcache.cache.entry import Entry
 from watchcache.cache.event import Event
 from watchcache.upstream import (
     CredentialError,
@@ -237,6 +241,7 @@ class Reflector:
         on_event: Callable[[Event], Awaitable[None]] | None = None,
         on_relist: Callable[[], None] | None = None,
         on_state_lost: Callable[[int, int], None] | None = None,
+        on_replace: Callable[[list[Event]], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
@@ -250,6 +255,7 @@ class Reflector:
         # Called with (the cache's RV, upstream's lower one) once the cache
         # holds upstream's new state, before ``on_relist``.
         self.on_state_lost = on_state_lost
+        self._on_replace = on_replace
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -406,11 +412,13 @@ class Reflector:
         for task in (stopping, sleeping):
             task.cancel()
 
-    def _replaced(self, items: list[bytes], rv: int, how: str) -> None:
-        """Make ``items`` at ``rv`` the cache's state and tell followers."""
+    def _replaced(self, items: list[Entry], rv: int, how: str) -> list[Event]:
+        """Make ``items`` at ``rv`` the cache's state and tell followers
+        that keep no state of their own (``on_relist``, ``on_state_lost``);
+        returns the difference, for ``on_replace``, awaited by the caller."""
         relist = self.synced.is_set()
         lost_from = self.cache.rv if relist and rv < self.cache.rv else None
-        self.cache.replace(items, rv)
+        changes = self.cache.replace_entries(items, rv)
         self._need_list = False
         self._relist_requested = None
         self.synced.set()
@@ -429,6 +437,7 @@ class Reflector:
                 self.on_state_lost(lost_from, rv)
         if relist and self._on_relist is not None:
             self._on_relist()
+        return changes
 
     # -- WatchList -------------------------------------------------------------
 
@@ -472,7 +481,7 @@ class Reflector:
         """Collect the ADDED events up to the initial-events-end bookmark and
         make them the cache's state. False (and WatchList is not tried
         again) if the stream shows upstream ignored sendInitialEvents."""
-        items: list[bytes] = []
+        items: list[Entry] = []
         lines = aiter(stream)
         while True:
             try:
@@ -490,7 +499,7 @@ class Reflector:
             with _malformed("a WatchList line", line):
                 event = _initial_decoder.decode(line)
                 if event.type == "ADDED":
-                    items.append(bytes(event.object))
+                    items.append(self.cache.decode(bytes(event.object)))
                     continue
                 if event.type == "BOOKMARK":
                     meta = _bookmark_decoder.decode(event.object).metadata
@@ -504,16 +513,17 @@ class Reflector:
             self._watch_list_works = False
             log.info("%s: upstream ignored sendInitialEvents; listing instead", self.path)
             return False
-        with _malformed("a WatchList object", b"".join(items[:1])):
-            self._replaced(items, rv, "WatchList")
+        changes = self._replaced(items, rv, "WatchList")
         self._watch_list_works = True
         self._watch_lists += 1
+        if self._on_replace is not None:
+            await self._on_replace(changes)
         return True
 
     # -- list ----------------------------------------------------------------
 
     async def _list(self) -> None:
-        items: list[bytes] = []
+        items: list[Entry] = []
         token = ""
         rv = ""
         while True:
@@ -524,16 +534,20 @@ class Reflector:
             with _malformed("a LIST page", body):
                 page = _list_decoder.decode(body)
                 int(page.metadata.resourceVersion)
+                # Decoded page by page, so one page's bytes are held at a
+                # time (holding all until the end cost 2x the JSON in RSS,
+                # bench_informer.py). Each item is copied: a Raw view would
+                # keep the whole page alive.
+                items.extend(self.cache.decode(bytes(item)) for item in page.items)
             self._heard()
-            # Copy each item: a Raw view would keep the whole page alive.
-            items.extend(bytes(item) for item in page.items)
             rv = rv or page.metadata.resourceVersion
             token = page.metadata.continue_
             if not token:
                 break
-        with _malformed("a LIST item", items[0] if items else b""):
-            self._replaced(items, int(rv), "LIST")
+        changes = self._replaced(items, int(rv), "LIST")
         self._lists += 1
+        if self._on_replace is not None:
+            await self._on_replace(changes)
 
     async def _probe_rv(self) -> None:
         """Upstream's current RV, by a one-item LIST: after a stall, the

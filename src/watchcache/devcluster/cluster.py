@@ -181,6 +181,19 @@ class DevCluster:
         (self.workdir / STATE_FILE).unlink(missing_ok=True)
         self._remove_tmpfs_data()
 
+    def restart_apiserver(self) -> None:
+        """Stop kube-apiserver and start it again on the same port, etcd and
+        its data untouched: clients see their connections dropped and the
+        server gone for a few seconds, as in a control-plane upgrade. Call it
+        from a thread that outlives the cluster (the main one): with
+        ``tie_to_parent`` the new process is killed when the thread that
+        started it ends (PR_SET_PDEATHSIG is per thread)."""
+        old = next(p for p in self.processes if p.name == "kube-apiserver")
+        old.stop()
+        self.processes.remove(old)
+        self._start_apiserver(self.binaries)
+        self._save_state()
+
     # -- reattaching from another process ----------------------------------
 
     @classmethod

@@ -10,11 +10,10 @@ Glossary:
                       (``Reflector.silence``); past ``max_staleness`` the
                       resource is not ready (/readyz), whatever the cause:
                       upstream unreachable, refusing, or silently stuck
-    supervisor        the task that runs a reflector: upstream trouble never
-                      ends ``Reflector.run``, so if it raises, that is a bug
-                      of ours; the supervisor logs it with its traceback,
-                      counts it (``restarts``), reports it in readiness and
-                      runs the reflector again after a backoff, relisting
+    supervisor        what runs a reflector (cache/supervisor.py): a run
+                      that raises is a bug of ours, logged, counted
+                      (``restarts``), reported in readiness while the
+                      supervisor waits to run it again, relisting
 
 Wiring, per resource: the reflector applies each upstream change to the
 cache and hands the event to the watcher registry; a relist closes every
@@ -40,6 +39,7 @@ from watchcache.api.resources import GroupVersionResource, ResourceInfo, resourc
 from watchcache.api.status import expired
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.reflector import Reflector, ReflectorConfig
+from watchcache.cache.supervisor import Supervisor
 from watchcache.fanout.registry import Registry
 from watchcache.upstream import ConfigError, StatusError, UpstreamClient, UpstreamError
 
@@ -58,10 +58,6 @@ log = logging.getLogger(__name__)
 # and is renewed after 90 s of silence at worst (ReflectorConfig's
 # stall_timeout): two minutes is past both.
 MAX_STALENESS = 120.0
-# A reflector that raised is run again after this long, doubling per
-# failure up to RESTART_MAX.
-RESTART_MIN = 1.0
-RESTART_MAX = 30.0
 
 
 def parse_resource(text: str) -> GroupVersionResource:
@@ -165,12 +161,17 @@ class CachedResource:
     registry: Registry
     reflector: Reflector
     prober: Prober
+    supervisor: Supervisor
     max_staleness: float = MAX_STALENESS
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    # Times the supervisor found the reflector ended by an exception.
-    restarts: int = 0
-    # While the supervisor waits to run it again: what it ended with.
-    failed: str | None = None
+
+    @property
+    def restarts(self) -> int:
+        return self.supervisor.restarts
+
+    @property
+    def failed(self) -> str | None:
+        return self.supervisor.failed
 
     def unready(self) -> str | None:
         """Why this resource should not be served (readiness), or None."""
@@ -198,31 +199,6 @@ class CachedResource:
         )
         line = b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n"
         self.registry.expire_all("upstream lost its state", line)
-
-    async def supervise(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        """Run the reflector until it is stopped (see "supervisor")."""
-        delay = RESTART_MIN
-        relist = False
-        while True:
-            try:
-                await self.reflector.run(relist=relist)
-            except Exception as err:  # a bug of ours: report it and carry on
-                self.failed = f"{type(err).__name__}: {err}"
-                log.exception(
-                    "%s: the reflector failed; running it again in %.0fs", self.path, delay
-                )
-            else:
-                if self.reflector.stopped:
-                    return
-                self.failed = "it returned without being stopped"
-                log.error(
-                    "%s: the reflector ended unasked; running it again in %.0fs", self.path, delay
-                )
-            self.restarts += 1
-            await sleep(delay)
-            delay = min(delay * 2, RESTART_MAX)
-            relist = True
-            self.failed = None
 
 
 def _one_line(text: str) -> str:
@@ -337,14 +313,21 @@ async def open_caches(
             sleep=sleep,
         )
         resource = CachedResource(
-            info, path, cache, registry, reflector, Prober(client, path), max_staleness
+            info,
+            path,
+            cache,
+            registry,
+            reflector,
+            Prober(client, path),
+            Supervisor(reflector, sleep=sleep),
+            max_staleness,
         )
         reflector.on_state_lost = resource.state_lost
         cached[gvr] = resource
     loop = asyncio.get_running_loop()
     for resource in cached.values():
         resource.tasks = [
-            loop.create_task(resource.supervise(sleep)),
+            loop.create_task(resource.supervisor.run()),
             loop.create_task(_tick(resource.registry)),
         ]
     try:

@@ -206,25 +206,55 @@ class UpstreamClient:
         if self._own_session:
             await self._session.close()
 
-    async def get(self, path: str, params: Query | None = None) -> Response:
-        """GET ``path``; the whole body, or StatusError for a non-2xx."""
+    async def get(
+        self, path: str, params: Query | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """GET ``path``; the whole body, or StatusError for a non-2xx.
+        ``headers`` are added (e.g. an Accept asking for metadata only)."""
         timeout = self._timeout(total=self.options.request_timeout)
+        extra = CIMultiDict(headers) if headers else None
         with _mapped(f"GET {path}"):
-            resp = await self._send(_Request("GET", path, params, client_timeout=timeout))
+            resp = await self._send(_Request("GET", path, params, extra, client_timeout=timeout))
             async with resp:
                 await _raise_for_status(resp, self.options.max_error_bytes)
                 body = await _read_bounded(resp, self.options.max_body_bytes)
                 return Response(resp.status, resp.headers, body)
 
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Query | None = None,
+        *,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Response:
+        """One request with a JSON (or patch) body: a controller's writes.
+        The whole answer, or StatusError for a non-2xx."""
+        timeout = self._timeout(total=self.options.request_timeout)
+        headers = CIMultiDict({"Accept": "application/json"})
+        if body is not None:
+            headers["Content-Type"] = content_type
+        with _mapped(f"{method} {path}"):
+            resp = await self._send(
+                _Request(method, path, params, headers, body, client_timeout=timeout)
+            )
+            async with resp:
+                await _raise_for_status(resp, self.options.max_error_bytes)
+                data = await _read_bounded(resp, self.options.max_body_bytes)
+                return Response(resp.status, resp.headers, data)
+
     async def list(self, path: str, params: Query | None = None) -> Any:
         """GET a LIST and decode it: the list object as Python data."""
         return (await self.get(path, params)).json()
 
-    def watch(self, path: str, params: Query | None = None) -> WatchStream:
+    def watch(
+        self, path: str, params: Query | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> WatchStream:
         """A watch of ``path`` (``watch=true`` is added). Open it with
         ``async with``; iterate the lines inside."""
         query = {**(params or {}), "watch": "true"}
-        return WatchStream(self, path, query)
+        return WatchStream(self, path, query, headers)
 
     async def forward(
         self,
@@ -327,10 +357,17 @@ class WatchStream:
     event's bytes without the newline, and leaving the block closes it. The
     iteration ends when upstream ends the watch cleanly."""
 
-    def __init__(self, client: UpstreamClient, path: str, query: Query) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        path: str,
+        query: Query,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self._client = client
         self.path = path
         self._query = query
+        self._headers = CIMultiDict(headers) if headers else None
         self._resp: aiohttp.ClientResponse | None = None
         self.lines = 0
 
@@ -347,6 +384,7 @@ class WatchStream:
                 "GET",
                 self.path,
                 self._query,
+                self._headers,
                 client_timeout=client._timeout(sock_read=client.options.watch_read_timeout),
             )
             resp = await client._send(request)

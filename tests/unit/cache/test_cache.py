@@ -82,6 +82,35 @@ def test_replace_sets_state_and_restarts_history() -> None:
         cache.since(2)
 
 
+def test_replace_returns_the_difference_deletions_missed_included() -> None:
+    cache = pods_cache()
+    cache.replace([pod("gone", rv=2), pod("same", rv=3), pod("changed", rv=4)], 4)
+    cache.apply("ADDED", pod("recreated", rv=5, uid="u1"))
+    changes = cache.replace(
+        [
+            pod("same", rv=3),
+            pod("changed", rv=8),
+            pod("new", rv=9),
+            pod("recreated", rv=7, uid="u2"),
+        ],
+        10,
+    )
+    seen = [(e.type, e.key, e.rv, e.prev.rv if e.prev else None) for e in changes]
+    assert seen == [
+        ("DELETED", "default/gone", 10, 2),
+        ("MODIFIED", "default/changed", 8, 4),
+        ("ADDED", "default/new", 9, None),
+        ("MODIFIED", "default/recreated", 7, 5),
+    ]
+    deleted = changes[0]
+    assert deleted.entry.rv == 2 and deleted.entry.raw == pod("gone", rv=2)  # last known state
+
+
+def test_first_replace_is_all_adds() -> None:
+    changes = pods_cache().replace([pod("a", rv=2), pod("b", rv=3)], 3)
+    assert [(e.type, e.key) for e in changes] == [("ADDED", "default/a"), ("ADDED", "default/b")]
+
+
 def test_list_pages_with_remaining_count_and_relative_keys() -> None:
     cache = pods_cache()
     for i, ns in enumerate(["a", "a", "a", "b"]):

@@ -1,0 +1,160 @@
+"""Random writes, deletes, disconnects, 410s and injected failures, with
+handlers added at random moments: at every sync point the lister equals
+upstream, and every handler's view (what its notifications add up to) equals
+the lister; no handler ever hears a duplicate add, or an update or delete
+from a state it was not in (``Recorder`` checks each transition)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.unit.informer.fakes import Recorder, delete, exists, upstream_state, write
+
+from watchcache.cache.reflector import ReflectorConfig
+from watchcache.informer import HandlerRegistration, Informer, KubeObject
+from watchcache.testing import Simulator
+from watchcache.upstream import StatusError, UpstreamClient, UpstreamConfig
+
+NAMES = [f"n{i}" for i in range(6)]
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("write"), st.sampled_from(NAMES), st.integers(0, 3)),
+        st.tuples(st.just("delete"), st.sampled_from(NAMES), st.just(0)),
+        st.tuples(st.just("cut"), st.just(""), st.just(0)),
+        st.tuples(st.just("lose-history"), st.sampled_from(NAMES), st.just(0)),
+        st.tuples(st.just("fail"), st.sampled_from(["429", "500", "503"]), st.integers(1, 2)),
+        st.tuples(st.just("handler"), st.just(""), st.integers(0, 1)),
+        st.tuples(st.just("deliver"), st.just(""), st.just(0)),
+        st.tuples(st.just("check"), st.just(""), st.just(0)),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=operations, watch_list=st.booleans())
+def test_handlers_see_exactly_the_transitions_and_the_lister_equals_upstream(
+    ops: list[tuple[str, str, int]], watch_list: bool
+) -> None:
+    asyncio.run(_run(ops, watch_list))
+
+
+async def _run(ops: list[tuple[str, str, int]], watch_list: bool) -> None:
+    sim = Simulator()
+    await sim.start()
+
+    async def no_backoff(_delay: float) -> None:
+        await asyncio.sleep(0)
+
+    recorders: list[Recorder] = []
+    handles: list[HandlerRegistration] = []
+    # Slow handlers are stuck in a call until the next check opens this:
+    # meanwhile their queues merge every change.
+    gate = asyncio.Event()
+    try:
+        async with UpstreamClient(UpstreamConfig(sim.url)) as client:
+            inf = Informer(
+                client,
+                "configmaps",
+                reflector_config=ReflectorConfig(page_size=2, watch_list=watch_list),
+                sleep=no_backoff,
+                rng=random.Random(1),
+            )
+
+            def add_handler(slow: bool) -> None:
+                rec = Recorder()
+                callbacks = rec.callbacks()
+                if slow:
+                    callbacks = {k: _gated(f, gate) for k, f in callbacks.items()}
+                recorders.append(rec)
+                handles.append(inf.add_handler(**callbacks))
+
+            add_handler(False)
+            async with inf:
+                assert await inf.wait_for_sync(10)
+                for op, arg, n in ops:
+                    if op == "write":
+                        write(sim, arg, str(n))
+                    elif op == "delete" and exists(sim, arg):
+                        delete(sim, arg)
+                    elif op == "cut":
+                        sim.faults.cut_watches()
+                    elif op == "deliver":  # the watch delivers what happened
+                        await _deliver(sim, client, inf)
+                    elif op == "lose-history":
+                        # Once the informer has seen the state: changes the
+                        # stalled watch never delivers, a delete among them,
+                        # then history too short to replay them: the resume
+                        # gets 410 and the informer relists.
+                        await _deliver(sim, client, inf)
+                        sim.faults.stall_watches()
+                        write(sim, "h", str(len(ops)))
+                        if exists(sim, arg):
+                            delete(sim, arg)
+                        write(sim, "h2", arg)
+                        sim.faults.shrink_history(1)
+                        sim.faults.cut_watches()
+                        sim.faults.resume_watches()
+                    elif op == "fail":
+                        sim.faults.fail_next(n, int(arg))
+                    elif op == "handler":
+                        add_handler(bool(n))
+                    elif op == "check":
+                        await _check(sim, client, inf, recorders, handles, gate)
+                await _check(sim, client, inf, recorders, handles, gate)
+    finally:
+        await sim.stop()
+
+
+def _gated(callback, gate: asyncio.Event):  # type: ignore[no-untyped-def]
+    async def call(*objs: KubeObject) -> None:
+        await gate.wait()
+        callback(*objs)
+
+    return call
+
+
+async def _deliver(sim: Simulator, client: UpstreamClient, inf: Informer) -> None:
+    await _use_up_failures(client)
+    async with asyncio.timeout(15):
+        await inf.wait_for_resource_version(sim.store.rv)
+
+
+async def _check(
+    sim: Simulator,
+    client: UpstreamClient,
+    inf: Informer,
+    recorders: list[Recorder],
+    handles: list[HandlerRegistration],
+    gate: asyncio.Event,
+) -> None:
+    await _deliver(sim, client, inf)
+    gate.set()
+    async with asyncio.timeout(15):
+        for handle in handles:
+            await handle.wait_idle()
+    gate.clear()
+    expected = upstream_state(sim)
+    assert {o.key: int(o.resource_version) for o in inf.lister.list()} == expected
+    for rec in recorders:
+        assert rec.errors == []
+        assert rec.state() == expected
+    for handle in handles:
+        assert handle.has_synced()
+
+
+async def _use_up_failures(client: UpstreamClient) -> None:
+    """Injected failures still pending are spent here, so the informer's
+    next requests succeed."""
+    for _ in range(10):
+        try:
+            await client.get("/api/v1/configmaps")
+        except StatusError:
+            continue
+        return
+    raise AssertionError("upstream kept failing")
