@@ -85,6 +85,7 @@ class Watcher:
         "replaying",
         "sink",
         "start_rv",
+        "timer_entries",
     )
 
     def __init__(
@@ -128,6 +129,8 @@ class Watcher:
         self.closed: asyncio.Future[str] = self._loop.create_future()
         # Set by the registry: takes the watcher out of its index at once.
         self.on_close: Callable[[Watcher], None] | None = None
+        # The registry's: how many of its timer-heap entries name this watcher.
+        self.timer_entries = 0
 
     def __repr__(self) -> str:
         state = "closed" if self.closed.done() else "replaying" if self.replaying else "live"

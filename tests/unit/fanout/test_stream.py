@@ -215,3 +215,40 @@ def test_a_handed_over_watch_under_uvloop() -> None:
     thread.join(30)
     assert not thread.is_alive()
     assert errors == []
+
+
+async def test_a_closed_watch_whose_client_does_not_read_is_reset() -> None:
+    """Closed as too slow with over a megabyte still buffered for it: after
+    the grace the connection is reset, freeing the socket and its kernel
+    buffer. Before: kept for as long as the client kept the connection."""
+    import errno
+    import socket
+
+    registry = Registry()
+    runner, url = await start(registry, end_grace=0.05)
+    host, port = url.split("/")[2].split(":")
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+    stuck.connect((host, int(port)))
+    try:
+        stuck.sendall(f"GET /watch HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        await wait_for_watchers(registry, 1)
+        (watcher,) = registry.candidates(Event("ADDED", 2, Obj("ns", "z", {})))
+        big = "x" * 500_000
+        for rv in range(2, 40):  # 19 MB: beyond any loopback socket's buffers
+            await registry.dispatch(Event("ADDED", rv, Obj("ns", f"o{rv}", {"big": big})))
+            if watcher.closed.done():
+                break
+        assert watcher.close_reason is not None and watcher.close_reason.startswith("too slow")
+        assert watcher.sink.get_write_buffer_size() > 0, "nothing left to hold the socket"
+        error = 0
+        for _ in range(1000):  # the reset reaches the client
+            error = stuck.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                break
+            await asyncio.sleep(0.01)
+        assert error == errno.ECONNRESET
+    finally:
+        stuck.close()
+        registry.close_all("test over")
+        await runner.cleanup()
