@@ -17,7 +17,9 @@ per loop tick (aiohttp's ``StreamResponse.write`` costs about 11 us per
 event here; a batched ``transport.write`` reaches over 2M deliveries per
 CPU-second). When the watcher closes, the connection writes the
 terminating zero-length chunk and closes the socket: the response says
-``Connection: close`` up front, so clients expect that. A client that does
+``Connection: close`` up front, so clients expect that. (An HTTP/1.0
+client gets no chunks, as from Go's net/http: the lines as they are, the
+end of the body marked by the connection closing.) A client that does
 not take what is still buffered within ``END_GRACE`` (a watcher closed for
 being too slow usually has over a megabyte queued) is reset: otherwise its
 socket, and the kernel's send buffer behind it (about 3.8 MB on loopback),
@@ -45,7 +47,7 @@ import socket
 import struct
 from collections.abc import Callable, Iterable
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
@@ -121,7 +123,8 @@ class _WatchConnection(asyncio.Protocol):
         transport = self.transport
         if transport.is_closing():
             return
-        transport.write(_LAST_CHUNK)
+        if self.watcher.chunked:
+            transport.write(_LAST_CHUNK)
         transport.close()  # after what is buffered has been sent
         if transport.get_write_buffer_size():
             loop = asyncio.get_running_loop()
@@ -156,7 +159,11 @@ async def serve_watch(
     a history replay, or none) and the RV they reach; live events newer
     than that follow."""
     response = _WatchResponse(headers={"Content-Type": "application/json", **(headers or {})})
-    response.enable_chunked_encoding()
+    # HTTP/1.0 has no chunked encoding: as Go's net/http, the body is sent
+    # as it is and ends when the connection closes.
+    chunked = request.version >= HttpVersion11
+    if chunked:
+        response.enable_chunked_encoding()
     response.force_close()
     await response.prepare(request)
     transport = request.transport
@@ -171,6 +178,7 @@ async def serve_watch(
         bookmarks=bookmarks,
         deadline=deadline,
         replaying=True,
+        chunked=chunked,
     )
     registry.add(watcher)
     try:

@@ -4,7 +4,9 @@ Glossary:
     sink      where bytes go: an asyncio transport (or anything with its
               write / get_write_buffer_size / is_closing methods)
     pending   lines accepted but not yet written; written together, once
-              per event-loop tick, as one HTTP chunk
+              per event-loop tick, as one HTTP chunk (or, for an HTTP/1.0
+              client, which has no chunked encoding, as they are: the body
+              then ends when the connection closes)
     queued    pending bytes plus the bytes the sink still holds: what this
               watcher costs in memory beyond the kernel's socket buffer
     replaying the handler is still writing initial events (a list, a
@@ -74,6 +76,7 @@ class Watcher:
         "_writes",
         "bookmark_due",
         "bookmarks",
+        "chunked",
         "close_reason",
         "closed",
         "deadline",
@@ -98,6 +101,7 @@ class Watcher:
         bookmarks: bool = False,
         deadline: float | None = None,
         replaying: bool = False,
+        chunked: bool = True,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.sink = sink
@@ -109,6 +113,7 @@ class Watcher:
         self.deadline = deadline
         self.bookmark_due = 0.0
         self.replaying = replaying
+        self.chunked = chunked
         self.index_key: tuple[str, object] = ("all", None)
         self._loop = loop or asyncio.get_running_loop()
         # A list, not a deque: an empty deque preallocates a 64-slot block
@@ -203,7 +208,7 @@ class Watcher:
         self._pending_bytes = 0
         # One HTTP/1.1 chunk per flush; the handler ends the response with
         # the terminating chunk when the watcher closes.
-        self.sink.write(b"%x\r\n%b\r\n" % (len(body), body))
+        self.sink.write(self._framed(body))
         self._sink_bytes = self.sink.get_write_buffer_size()
         self._bytes_written += len(body)
         self._writes += 1
@@ -211,9 +216,12 @@ class Watcher:
     def write_now(self, data: bytes) -> None:
         """Write initial events (a replay) ahead of anything pending."""
         if data:
-            self.sink.write(b"%x\r\n%b\r\n" % (len(data), data))
+            self.sink.write(self._framed(data))
             self._bytes_written += len(data)
             self._writes += 1
+
+    def _framed(self, body: bytes) -> bytes:
+        return b"%x\r\n%b\r\n" % (len(body), body) if self.chunked else body
 
     def finish_replay(self, rv: int) -> None:
         """Initial events are written up to ``rv``; live events may flow."""

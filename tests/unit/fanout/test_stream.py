@@ -252,3 +252,29 @@ async def test_a_closed_watch_whose_client_does_not_read_is_reset() -> None:
         stuck.close()
         registry.close_all("test over")
         await runner.cleanup()
+
+
+async def test_an_http_1_0_watch_is_streamed_unchunked_until_close() -> None:
+    """HTTP/1.0 has no chunked encoding; Go's net/http (kube-apiserver)
+    sends the body as it is and closes at its end. Before: a 500."""
+    registry = Registry()
+    runner, url = await start(registry, initial=[b'{"type":"ADDED","n":1}\n'])
+    host, port = url.split("/")[2].split(":")
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /watch HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        await wait_for_watchers(registry, 1)
+        await registry.dispatch(Event("ADDED", 2, Obj("ns", "a", {})))
+        next(iter(registry.candidates(Event("ADDED", 3, Obj("ns", "z", {}))))).close("deadline")
+        received = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+        writer.close()
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200 OK\r\n"), head
+        assert b"transfer-encoding" not in head.lower()
+        lines = body.splitlines()
+        assert lines[0] == b'{"type":"ADDED","n":1}'
+        assert json.loads(lines[1])["object"]["metadata"]["name"] == "a"
+        assert len(lines) == 2
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
