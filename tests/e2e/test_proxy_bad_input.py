@@ -534,6 +534,8 @@ def test_degenerate_field_selectors_get_kube_apiservers_answer(
     for watch in ({}, {"watch": "1", "timeoutSeconds": "1"}):
         path = resource + _q(fieldSelector=selector, **watch)
         direct, via = ask_direct(dev_cluster, path), ask(proxy, path)
+        message = json.loads(direct.body).get("message", "") if direct.status != 200 else ""
+        print(f"fieldSelector={selector!r} watch={bool(watch)}: {direct.status} {message}")
         assert (via.status, via.content_type) == (direct.status, direct.content_type), path
         if direct.status != 200:
             assert via.body == direct.body, path
