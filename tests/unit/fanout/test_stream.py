@@ -278,3 +278,40 @@ async def test_an_http_1_0_watch_is_streamed_unchunked_until_close() -> None:
     finally:
         registry.close_all("test over")
         await runner.cleanup()
+
+
+async def test_a_connect_disconnect_storm_leaves_no_watcher_behind() -> None:
+    """Watches that clients open and leave are released with their sockets,
+    timer entries included. Before: each stayed referenced by the deadline
+    heap until its deadline (an hour here), 2,000 per storm round."""
+    import gc
+    import time
+
+    from watchcache.fanout.watcher import Watcher
+
+    def live_watchers() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Watcher))
+
+    registry = Registry()
+    runner, url = await start(registry, bookmarks=True, deadline=time.monotonic() + 3600)
+    before = live_watchers()
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            for _ in range(3):
+                responses = await asyncio.gather(*(session.get(url) for _ in range(100)))
+                await wait_for_watchers(registry, 100)
+                assert registry.statistics().timer_entries >= 300
+                for resp in responses:
+                    resp.close()
+                for _ in range(500):  # each connection's protocol hears its client go
+                    if len(registry) == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                assert len(registry) == 0
+                assert registry.statistics().timer_entries == 0
+                del responses, resp
+        assert live_watchers() == before
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
