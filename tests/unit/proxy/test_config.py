@@ -89,3 +89,21 @@ def test_every_option_is_documented() -> None:
         assert f"`{opt.flag}`" in docs, f"{opt.flag} missing from docs/serve.md"
         assert f"`{opt.env}`" in docs
     assert describe() in docs, "docs/serve.md's table is stale: regenerate it from describe()"
+
+
+def test_connection_timeouts_from_every_source(tmp_path: Path) -> None:
+    """kube-apiserver's values by default (32 s, 90 s); flag, env and file
+    each set them."""
+    config = parse([])
+    assert (config.read_header_timeout, config.idle_timeout) == (32.0, 90.0)
+    file = tmp_path / "c.toml"
+    file.write_text('read-header-timeout = "10s"\nidle-timeout = 120\n')
+    config = parse(["--config", str(file)])
+    assert (config.read_header_timeout, config.idle_timeout) == (10.0, 120.0)
+    config = parse(
+        ["--config", str(file), "--read-header-timeout", "500ms"], {"WATCHCACHE_IDLE_TIMEOUT": "3m"}
+    )
+    assert (config.read_header_timeout, config.idle_timeout) == (0.5, 180.0)
+    assert config.sources["idle_timeout"] == "env WATCHCACHE_IDLE_TIMEOUT"
+    with pytest.raises(ConfigError, match="--idle-timeout"):
+        parse(["--idle-timeout", "0"])
