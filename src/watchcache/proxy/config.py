@@ -155,6 +155,8 @@ OPTIONS: tuple[Option, ...] = (
         default=10.0,
         parse=_duration,
     ),
+    # kube-apiserver's ReadHeaderTimeout and IdleTimeout (k8s.io/apiserver
+    # pkg/server/secure_serving.go since 1.25); proxy/connections.py.
     Option(
         "read-header-timeout",
         "close a client connection whose request line and headers take longer than "

@@ -15,7 +15,8 @@ secure_serving.go since 1.25; 1.20 had neither):
                           timeout"): a keep-alive connection waiting for
                           its next request
 
-Both are settings (``--read-header-timeout``, ``--idle-timeout``). A
+Both are settings (``--read-header-timeout``, ``--idle-timeout``, whose
+defaults are those values: config.py). A
 connection past either is closed without an answer, as Go's net/http does.
 
 Where each is enforced:
@@ -40,8 +41,9 @@ States of a connection's deadline (invariant: the timer runs exactly in
                 a pipelined next request and start READING when it ends
     IDLE        between requests (aiohttp's idle timer governs)
     DETACHED    the connection is gone, or was closed for its deadline
-(a connection handed over to a watch stream, fanout/stream.py, stays
-IN_REQUEST, then IDLE, with no timer: its new protocol hears the socket)
+
+A connection handed over to a watch stream (fanout/stream.py) goes from
+IN_REQUEST to IDLE with no timer: its new protocol hears the socket.
 """
 
 from __future__ import annotations
@@ -53,17 +55,7 @@ from typing import cast
 
 from aiohttp import web
 
-__all__ = [
-    "IDLE_TIMEOUT",
-    "READ_HEADER_TIMEOUT",
-    "HeaderDeadline",
-    "deadline_factory",
-    "headers_arrived",
-]
-
-# kube-apiserver's values (k8s.io/apiserver pkg/server/secure_serving.go).
-READ_HEADER_TIMEOUT = 32.0
-IDLE_TIMEOUT = 90.0
+__all__ = ["HeaderDeadline", "deadline_factory", "deadline_of", "headers_arrived"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
