@@ -12,6 +12,7 @@ receiving promptly."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import socket
@@ -404,15 +405,18 @@ def test_a_watcher_that_never_reads_is_closed_and_costs_others_nothing(
         print(f"reading watcher: max delay {max(delays) * 1000:.0f} ms over {UPDATES} updates")
         last_rv = updated["metadata"]["resourceVersion"]
 
-        # The stuck client now reads what it was sent: a stream the proxy
-        # ended (the terminating chunk) before the last events.
+        # The stuck client now reads what reached it: a stream the proxy
+        # ended before the last events. It took nothing for longer than the
+        # end-of-watch grace (fanout/stream.py's END_GRACE), so it may
+        # also have been dropped: a reset, or an end without the
+        # terminating chunk. A hang fails by the socket timeout.
         stuck.settimeout(30)
         received = bytearray()
-        while chunk := stuck.recv(1 << 20):
-            received += chunk
-            if received.endswith(b"\r\n0\r\n\r\n"):
-                break
-        assert received.endswith(b"\r\n0\r\n\r\n"), "the stuck watch was never closed"
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := stuck.recv(1 << 20):
+                received += chunk
+                if received.endswith(b"\r\n0\r\n\r\n"):
+                    break
         got = re.findall(rb'"resourceVersion":"(\d+)"', received)
         print(f"the stuck watcher was sent {len(got)} of {UPDATES} events before it was closed")
         assert last_rv.encode() not in got, "the stuck watch got every event"
