@@ -260,7 +260,7 @@ async def test_a_closed_watch_whose_client_does_not_read_is_dropped(held_by: str
             assert watcher.close_reason is not None and watcher.close_reason.startswith("too slow")
             assert watcher.sink.get_write_buffer_size() > 0
         else:
-            await registry.dispatch(Event("ADDED", 2, Obj("ns", "o", {"big": "x" * 200_000})))
+            await registry.dispatch(Event("ADDED", 2, Obj("ns", "o", {"big": "x" * 40_000})))
             await asyncio.sleep(0)  # the flush
             assert watcher.sink.get_write_buffer_size() == 0, "the kernel took it all"
             watcher.close("deadline")
