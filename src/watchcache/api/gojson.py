@@ -10,8 +10,10 @@ Glossary:
                     or ``unexpected end of JSON input``.
     kind            Go's name for a JSON value's type in an
                     UnmarshalTypeError: string, number, bool, array, object.
-    GoNumber        a non-integer JSON number, kept as its source text
-                    because Go quotes the literal ("number 5.0").
+    GoNumber        a non-integer JSON number, or an integer too long for
+                    any Go integer type, kept as its source text because Go
+                    quotes the literal ("number 5.0"); Python's int() would
+                    refuse one of over 4,300 digits.
     GoObject        a JSON object as its ordered (key, value) pairs.
 
 Invariant: ``syntax_error(data)`` is None exactly when Go's scanner accepts
@@ -228,7 +230,15 @@ def loads(data: bytes) -> Any:
     U+FFFD as in Go; non-integer numbers become GoNumber, objects
     GoObject."""
     text = data.decode("utf-8", errors="replace")
-    return json.loads(text, parse_float=GoNumber, object_pairs_hook=GoObject)
+    return json.loads(text, parse_float=GoNumber, parse_int=_integer, object_pairs_hook=GoObject)
+
+
+# Digits beyond which no Go integer (at most 64 bits: 20 digits) holds it.
+_MAX_INT_DIGITS = 20
+
+
+def _integer(text: str) -> int | GoNumber:
+    return GoNumber(text) if len(text.lstrip("-")) > _MAX_INT_DIGITS else int(text)
 
 
 def kind(value: Any) -> str:

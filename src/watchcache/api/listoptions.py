@@ -36,7 +36,6 @@ the watch decides whether to treat it so.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -44,6 +43,7 @@ from watchcache.api.continuetoken import ContinueToken, decode_continue
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.api.status import bad_request, cause, invalid
+from watchcache.api.strconv import NumError, parse_int64, parse_uint64, quote
 
 __all__ = ["EXACT", "NOT_OLDER_THAN", "ListOptions"]
 
@@ -65,6 +65,12 @@ class ListOptions:
     allow_watch_bookmarks: bool = False
     send_initial_events: bool | None = None
     watch: bool = False
+
+    @property
+    def rv(self) -> int:
+        """``resource_version`` as a number (0 when unset); from_query has
+        checked that it is a uint64, leading zeros and all."""
+        return parse_uint64(self.resource_version) if self.resource_version else 0
 
     @classmethod
     def from_query(
@@ -108,19 +114,14 @@ class ListOptions:
             raise invalid("ListOptions", "", causes, group="meta.k8s.io")
 
 
-_INT = re.compile(r"[+-]?[0-9]+")
-
-
 def _optional_int(text: str | None) -> int | None:
     """strconv.ParseInt(text, 10, 64) with Go's error text, as a 400."""
     if text is None:
         return None
-    if not _INT.fullmatch(text):
-        raise bad_request(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-    value = int(text)
-    if not -(2**63) <= value < 2**63:
-        raise bad_request(f'strconv.ParseInt: parsing "{text}": value out of range')
-    return value
+    try:
+        return parse_int64(text)
+    except NumError as err:
+        raise bad_request(str(err)) from None
 
 
 def _go_bool(text: str | None) -> bool:
@@ -210,9 +211,6 @@ def _continue_token(raw: str, resource_version: str | None) -> ContinueToken | N
     return token
 
 
-_UINT = re.compile(r"[0-9]+")
-
-
 def _read_from_storage(opts: ListOptions, raw_continue: str) -> bool:
     """Whether kube-apiserver (v1.20's cacher.shouldDelegateList) sends this
     LIST to etcd rather than its watch cache; only etcd decodes the continue
@@ -226,10 +224,13 @@ def _read_from_storage(opts: ListOptions, raw_continue: str) -> bool:
 
 def _rv_error(rv: str | None) -> str | None:
     """The Go error for an RV that is not a uint64, or None if it is one."""
-    if rv is None or (_UINT.fullmatch(rv) and int(rv) < 2**64):
+    if rv is None:
         return None
-    syntax = "value out of range" if _UINT.fullmatch(rv) else "invalid syntax"
-    return f'resourceVersion: Invalid value: "{rv}": strconv.ParseUint: parsing "{rv}": {syntax}'
+    try:
+        parse_uint64(rv)
+    except NumError as err:
+        return f"resourceVersion: Invalid value: {quote(rv)}: {err}"
+    return None
 
 
 def _check_resource_version(rv: str | None) -> None:

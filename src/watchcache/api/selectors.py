@@ -40,13 +40,13 @@ Invariants:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from watchcache.api import validation
 from watchcache.api.status import bad_request
+from watchcache.api.strconv import NumError, parse_int64
 
 __all__ = ["FieldSelector", "FieldTerm", "LabelRequirement", "LabelSelector"]
 
@@ -252,8 +252,6 @@ _OPERATOR_TOKENS: Mapping[int, str] = {
     _NEQ: NOT_EQUALS,
 }
 
-_INT64 = re.compile(r"[+-]?[0-9]+")
-
 
 def _parse_int64(text: str) -> int | None:
     """strconv.ParseInt(text, 10, 64), or None where Go returns an error."""
@@ -261,10 +259,10 @@ def _parse_int64(text: str) -> int | None:
     # int() alone would also take "1_0", " 7" and non-ASCII digits.
     if text.isascii() and text.isdigit() and len(text) < 19:
         return int(text)
-    if not _INT64.fullmatch(text):
+    try:
+        return parse_int64(text)
+    except NumError:
         return None
-    value = int(text)
-    return value if -(2**63) <= value < 2**63 else None
 
 
 @dataclass(frozen=True, slots=True)

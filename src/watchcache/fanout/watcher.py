@@ -4,7 +4,9 @@ Glossary:
     sink      where bytes go: an asyncio transport (or anything with its
               write / get_write_buffer_size / is_closing methods)
     pending   lines accepted but not yet written; written together, once
-              per event-loop tick, as one HTTP chunk
+              per event-loop tick, as one HTTP chunk (or, for an HTTP/1.0
+              client, which has no chunked encoding, as they are: the body
+              then ends when the connection closes)
     queued    pending bytes plus the bytes the sink still holds: what this
               watcher costs in memory beyond the kernel's socket buffer
     replaying the handler is still writing initial events (a list, a
@@ -74,6 +76,7 @@ class Watcher:
         "_writes",
         "bookmark_due",
         "bookmarks",
+        "chunked",
         "close_reason",
         "closed",
         "deadline",
@@ -85,6 +88,7 @@ class Watcher:
         "replaying",
         "sink",
         "start_rv",
+        "timer_entries",
     )
 
     def __init__(
@@ -97,6 +101,7 @@ class Watcher:
         bookmarks: bool = False,
         deadline: float | None = None,
         replaying: bool = False,
+        chunked: bool = True,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.sink = sink
@@ -108,6 +113,7 @@ class Watcher:
         self.deadline = deadline
         self.bookmark_due = 0.0
         self.replaying = replaying
+        self.chunked = chunked
         self.index_key: tuple[str, object] = ("all", None)
         self._loop = loop or asyncio.get_running_loop()
         # A list, not a deque: an empty deque preallocates a 64-slot block
@@ -128,6 +134,8 @@ class Watcher:
         self.closed: asyncio.Future[str] = self._loop.create_future()
         # Set by the registry: takes the watcher out of its index at once.
         self.on_close: Callable[[Watcher], None] | None = None
+        # The registry's: how many of its timer-heap entries name this watcher.
+        self.timer_entries = 0
 
     def __repr__(self) -> str:
         state = "closed" if self.closed.done() else "replaying" if self.replaying else "live"
@@ -205,7 +213,7 @@ class Watcher:
         self._pending_bytes = 0
         # One HTTP/1.1 chunk per flush; the handler ends the response with
         # the terminating chunk when the watcher closes.
-        self.sink.write(b"%x\r\n%b\r\n" % (len(body), body))
+        self.sink.write(self._framed(body))
         self._sink_bytes = self.sink.get_write_buffer_size()
         self._bytes_written += len(body)
         self._writes += 1
@@ -213,9 +221,12 @@ class Watcher:
     def write_now(self, data: bytes) -> None:
         """Write initial events (a replay) ahead of anything pending."""
         if data:
-            self.sink.write(b"%x\r\n%b\r\n" % (len(data), data))
+            self.sink.write(self._framed(data))
             self._bytes_written += len(data)
             self._writes += 1
+
+    def _framed(self, body: bytes) -> bytes:
+        return b"%x\r\n%b\r\n" % (len(body), body) if self.chunked else body
 
     def finish_replay(self, rv: int) -> None:
         """Initial events are written up to ``rv``; live events may flow."""

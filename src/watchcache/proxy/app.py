@@ -6,9 +6,10 @@ Routing, in order:
     anything else             ``ProxyParts.handle``: the read path for what
                               the cache can answer, forwarding for the rest
 
-Middleware: ``context_middleware`` (request id, identity, access log) wraps
-every request, local ones included; then ``_header_limit`` answers 431
-where kube-apiserver would (headers over 1 MiB in all).
+Middleware: ``headers_arrived`` stops the connection's read-header timer
+(connections.py); ``context_middleware`` (request id, identity, access
+log) wraps every request, local ones included; then ``_header_limit``
+answers 431 where kube-apiserver would (headers over 1 MiB in all).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from watchcache.api.resources import RequestPath, parse_path
 from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.connections import headers_arrived
 from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.health import Health, add_health_routes
@@ -146,7 +148,12 @@ def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.St
 
 def build_app(parts: ProxyParts) -> web.Application:
     app = web.Application(
-        middlewares=[context_middleware, _header_limit, _metrics_middleware(parts.metrics)],
+        middlewares=[
+            headers_arrived,
+            context_middleware,
+            _header_limit,
+            _metrics_middleware(parts.metrics),
+        ],
         handler_args={"max_field_size": MAX_FIELD_SIZE, "max_line_size": MAX_LINE_SIZE},
         client_max_size=0,  # bodies are streamed through, never buffered here
     )

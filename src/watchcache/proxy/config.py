@@ -190,6 +190,23 @@ OPTIONS: tuple[Option, ...] = (
         default=10.0,
         parse=_duration,
     ),
+    # kube-apiserver's ReadHeaderTimeout and IdleTimeout (k8s.io/apiserver
+    # pkg/server/secure_serving.go since 1.25); proxy/connections.py.
+    Option(
+        "read-header-timeout",
+        "close a client connection whose request line and headers take longer than "
+        "this (from accepting it, TLS handshake included, or from the first byte of a "
+        "later request on it); kube-apiserver's value. 0 turns it off",
+        default=32.0,
+        parse=_duration,
+    ),
+    Option(
+        "idle-timeout",
+        "close a kept-alive client connection that sends no complete request for this "
+        "long after its last response; kube-apiserver's value",
+        default=90.0,
+        parse=_duration,
+    ),
     Option(
         "max-staleness",
         "how long a cached resource may go without hearing from upstream (an event, a "
@@ -257,6 +274,8 @@ class ServeConfig:
     history_window: float = 75.0
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
+    read_header_timeout: float = 32.0
+    idle_timeout: float = 90.0
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50
     kube_api_burst: int = 100
@@ -436,6 +455,8 @@ def _check(config: ServeConfig) -> None:
         raise ConfigError(
             f"--log-level must be debug, info, warning or error, not {config.log_level!r}"
         )
+    if config.idle_timeout <= 0:
+        raise ConfigError(f"--idle-timeout must be more than 0, not {config.idle_timeout}")
     if config.in_cluster and config.kubeconfig:
         raise ConfigError("--in-cluster and --kubeconfig exclude each other")
 

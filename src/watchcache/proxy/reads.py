@@ -171,9 +171,9 @@ class ReadPath:
         if rv == "":
             return await self._forwarded(request)  # a GET with no RV reads etcd
         if rv != "0":
-            reached = await self._wait_for(resource, int(rv))
+            reached = await self._wait_for(resource, options.rv)
             if not reached:
-                return status_response(too_large_resource_version(int(rv), resource.cache.rv))
+                return status_response(too_large_resource_version(options.rv, resource.cache.rv))
         entry = resource.cache.get(where.namespace, where.name)
         if entry is None:
             gvr = resource.info.gvr
@@ -214,12 +214,12 @@ class ReadPath:
             elif options.resource_version_match == EXACT or (
                 options.limit and options.resource_version_match != NOT_OLDER_THAN
             ):
-                if int(rv) > cache.rv:
+                if options.rv > cache.rv:
                     return await self._forwarded(request)
-                page = select(limit=options.limit, rv=int(rv))
+                page = select(limit=options.limit, rv=options.rv)
             else:
-                if not await self._wait_for(resource, int(rv)):
-                    return status_response(too_large_resource_version(int(rv), cache.rv))
+                if not await self._wait_for(resource, options.rv):
+                    return status_response(too_large_resource_version(options.rv, cache.rv))
                 limit = options.limit if options.resource_version_match == NOT_OLDER_THAN else 0
                 page = select(limit=limit)
         except (TooOldResourceVersion, TooNewResourceVersion):
@@ -292,14 +292,14 @@ class ReadPath:
                     namespace=namespace, labels=options.label_selector, fields=watch_filter.fields
                 )
                 return (_added(e, shape) for e in events), at
-            requested = int(rv)
+            requested = options.rv
             if requested >= cache.rv:
                 return (), requested  # events up to a future RV are skipped
             return _replayed(cache.since(requested), watch_filter), cache.rv
 
         try:
             if rv not in ("", "0"):
-                cache.since(int(rv))  # 410 now, before the stream starts, if too old
+                cache.since(options.rv)  # 410 now, before the stream starts, if too old
         except TooOldResourceVersion as err:
             return await _error_stream(request, err)
         seconds = float(options.timeout_seconds or 0) or self._rng.uniform(
@@ -335,8 +335,8 @@ class ReadPath:
             # a LIST at an RV would before giving up on the cache.
             if not await self._fresh(resource, self.rv_wait):
                 return await self._forwarded(request)
-        elif rv != "0" and not await self._wait_for(resource, int(rv)):
-            return status_response(too_large_resource_version(int(rv), cache.rv))
+        elif rv != "0" and not await self._wait_for(resource, options.rv):
+            return status_response(too_large_resource_version(options.rv, cache.rv))
         namespace = where.namespace or None
         watch_filter = _filter_for(shape)(namespace, options.label_selector, options.field_selector)
         marker = bookmarks_for(resource.info, initial_events_end=True)

@@ -2,7 +2,9 @@
 
 Listeners: every ``--listen`` host:port (TCP, TLS when a certificate is
 configured) and the optional ``--listen-unix`` socket (mode 0660; a sidecar
-shares it through a volume).
+shares it through a volume). Each accepted connection gets
+``--read-header-timeout`` for its headers and ``--idle-timeout`` between
+requests (connections.py).
 
 Shutdown, in order, on SIGTERM or SIGINT:
     1. /readyz turns 500 (the tracker is draining), so a load balancer
@@ -29,6 +31,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from watchcache.proxy.app import ProxyParts, build_app
+from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.connections import deadline_factory
 
 __all__ = ["RunningProxy", "start_proxy"]
 
@@ -69,6 +73,7 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
         access_log=None,
         shutdown_timeout=SHORT_REQUEST_GRACE,
         handle_signals=False,
+        keepalive_timeout=config.idle_timeout,
     )
     await runner.setup()
     tls = _tls_context(config.tls_cert_file, config.tls_private_key_file)
@@ -76,15 +81,13 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
     urls = []
     try:
         for host, port in config.listen_addresses():
-            site = web.TCPSite(
-                runner, host, port, ssl_context=tls, reuse_address=True, backlog=LISTEN_BACKLOG
-            )
+            site = _Listener(runner, config, tls, host, port)
             await site.start()
-            urls.append(f"{scheme}://{_bound(site, host)}")
+            urls.append(f"{scheme}://{site.name}")
         if config.listen_unix:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(config.listen_unix)
-            unix = web.UnixSite(runner, config.listen_unix, ssl_context=tls, backlog=LISTEN_BACKLOG)
+            unix = _Listener(runner, config, tls, config.listen_unix)
             await unix.start()
             os.chmod(config.listen_unix, 0o660)
             urls.append(f"unix://{config.listen_unix}")
@@ -92,6 +95,66 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
         await runner.cleanup()
         raise
     return RunningProxy(runner, parts, urls)
+
+
+class _Listener(web.BaseSite):
+    """A TCP (host and port) or Unix (path) listener whose connections get
+    a header deadline (connections.py). aiohttp's own sites hand the loop
+    its handler factory as it is; this one wraps it, and stops the same
+    way (the runner closes it before it shuts its connections down)."""
+
+    def __init__(
+        self,
+        runner: web.AppRunner,
+        config: ServeConfig,
+        tls: ssl.SSLContext | None,
+        host_or_path: str,
+        port: int | None = None,
+    ) -> None:
+        super().__init__(runner, ssl_context=tls, backlog=LISTEN_BACKLOG)
+        self._where = host_or_path
+        self._port = port
+        self._header_timeout = config.read_header_timeout
+
+    @property
+    def name(self) -> str:
+        if self._port is None:
+            return self._where
+        # The port may have been 0: ask the listening socket.
+        sockets = getattr(self._server, "sockets", None)
+        port = sockets[0].getsockname()[1] if sockets else self._port
+        return f"[{self._where}]:{port}" if ":" in self._where else f"{self._where}:{port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = self._runner.server
+        assert server is not None
+        factory = deadline_factory(server, self._header_timeout)
+        loop = asyncio.get_running_loop()
+        tls = self._ssl_context
+        # Go counts the TLS handshake against the read-header timeout; the
+        # handshake is over before the deadline's protocol sees the socket.
+        timeout = self._header_timeout
+        # (asyncio refuses a handshake timeout without TLS.)
+        handshake = timeout if tls and timeout > 0 else None
+        if self._port is None:
+            self._server = await loop.create_unix_server(
+                factory,
+                self._where,
+                ssl=tls,
+                backlog=self._backlog,
+                ssl_handshake_timeout=handshake,
+            )
+        else:
+            self._server = await loop.create_server(
+                factory,
+                self._where,
+                self._port,
+                ssl=tls,
+                backlog=self._backlog,
+                reuse_address=True,
+                ssl_handshake_timeout=handshake,
+            )
 
 
 async def run_until_signalled(proxy: RunningProxy) -> None:
@@ -114,11 +177,3 @@ def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     return context
-
-
-def _bound(site: web.TCPSite, host: str) -> str:
-    # The port may have been 0: ask the listening socket. aiohttp keeps the
-    # loop's server (asyncio's or uvloop's) in a private attribute.
-    sockets = getattr(site._server, "sockets", None)
-    port = sockets[0].getsockname()[1] if sockets else site._port
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

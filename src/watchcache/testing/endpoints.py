@@ -34,6 +34,7 @@ from watchcache.api.resources import (
     builtin_resource,
     resource_info,
 )
+from watchcache.api.strconv import NumError, parse_uint64
 from watchcache.testing import protobuf
 from watchcache.testing.admission import SCALABLE, has_status_subresource
 from watchcache.testing.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
@@ -191,7 +192,7 @@ class Endpoints:
     ) -> web.Response:
         if rv not in (None, "", "0"):
             # Not older than N: the cache waits for N like a LIST does.
-            await self._wait_until(int(rv) if rv and rv.isdigit() else 0)
+            await self._wait_until(_rv_or_zero(rv))
         entry = self.verbs.get(info, path.namespace, path.name)
         if path.subresource == "scale":
             return json_response(msgspec.json.encode(self.verbs.scale(info, entry)))
@@ -307,7 +308,7 @@ class Endpoints:
         """Wait (3 s at most) until the store reaches a requested RV."""
         if opts.continue_token is not None or opts.resource_version in (None, "0"):
             return
-        await self._wait_until(int(opts.resource_version or 0))
+        await self._wait_until(opts.rv)
 
     async def _wait_until(self, wanted: int) -> None:
         deadline = self.monotonic() + RV_WAIT_SECONDS
@@ -482,3 +483,11 @@ def _success(info: ResourceInfo, name: str, uid: str) -> dict[str, Any]:
         "status": "Success",
         "details": details,
     }
+
+
+def _rv_or_zero(rv: str) -> int:
+    """A GET's RV as a number; one that is not a uint64 is not waited for."""
+    try:
+        return parse_uint64(rv)
+    except NumError:
+        return 0

@@ -66,7 +66,7 @@ def plan(store: Store, namespace: str, opts: ListOptions) -> ListPlan:
         return ListPlan(store.rv, False, lo, opts.limit, 0)
     if rv_text == "0":
         return ListPlan(store.rv, False, lo, 0, 0)
-    wanted = int(rv_text)
+    wanted = opts.rv
     exact = opts.resource_version_match == "Exact" or (
         opts.resource_version_match is None and opts.limit > 0
     )

@@ -31,6 +31,7 @@ from typing import Any
 
 from watchcache.api import status
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, builtin_resource
+from watchcache.api.strconv import NumError, parse_int64
 from watchcache.testing.admission import (
     Clock,
     carry_server_fields,
@@ -68,7 +69,10 @@ class DeleteOptions:
         body = body or {}
         grace = body.get("gracePeriodSeconds")
         if grace is None and query_grace is not None:
-            grace = int(query_grace)
+            try:
+                grace = parse_int64(query_grace)
+            except NumError as err:  # kube-apiserver's query decoding
+                raise status.bad_request(str(err)) from None
         pre = body.get("preconditions") or {}
         return cls(grace, pre.get("uid"), pre.get("resourceVersion"))
 

@@ -192,7 +192,7 @@ class WatchHub:
         if rv_text in (None, "0"):
             # sendInitialEvents=false without an RV: changes from now on.
             return [], self.store.rv
-        wanted = int(rv_text or 0)
+        wanted = opts.rv
         if coll.history_truncated and wanted < coll.oldest_watchable():
             raise too_old(wanted, coll.oldest_watchable())
         replay = [line for e in coll.since(wanted) if (line := watcher.line_for(e)) is not None]

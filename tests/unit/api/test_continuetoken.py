@@ -60,6 +60,16 @@ _PREFIX = "invalid continue token: continue key is not valid: "
             "json: cannot unmarshal string into Go struct field continueToken.rv of type int64",
         ),
         (_b64('{"v":"x","rv":5,"start":"a"}'), "server does not recognize this encoded version x"),
+        # Over Python's 4,300-digit int() limit (once misreported as too deep).
+        (
+            _b64('{"v":"meta.k8s.io/v1","rv":' + "9" * 5000 + ',"start":"a"}'),
+            f"json: cannot unmarshal number {'9' * 5000} into Go struct field continueToken.rv"
+            " of type int64",
+        ),
+        (
+            _b64('{"v":-' + "1" * 5000 + "}"),
+            "json: cannot unmarshal number into Go struct field continueToken.v of type string",
+        ),
         (_b64("null"), "server does not recognize this encoded version "),
         (_b64('{"v":"meta.k8s.io/v1","rv":5,"start":"../a"}'), "../a"),
         (_b64('{"v":"meta.k8s.io/v1","rv":5,"start":"."}'), "."),

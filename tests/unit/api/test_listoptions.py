@@ -223,3 +223,37 @@ def test_a_bad_rv_is_a_bad_request_whoever_would_serve_it(query: dict[str, str])
     assert (err.code, err.reason) == (400, "BadRequest")
     assert err.message.endswith("invalid syntax") or err.message.endswith("value out of range")
     assert err.message.startswith("invalid resource version: ")
+
+
+LONG = "9" * 5000  # over Python's 4,300-digit int() limit
+
+
+@pytest.mark.parametrize("name", ["limit", "timeoutSeconds"])
+@pytest.mark.parametrize("watch", [False, True])
+def test_integers_of_any_length_are_out_of_range_not_a_crash(name: str, watch: bool) -> None:
+    """Before: ValueError from int(), a plain-text 500 with a traceback."""
+    error = _error({name: LONG}, watch)
+    assert (error.code, error.reason) == (400, "BadRequest")
+    assert error.message == f'strconv.ParseInt: parsing "{LONG}": value out of range'
+    assert _parse({name: "0" * 5000 + "3"}, watch) is not None
+
+
+@pytest.mark.parametrize("watch", [False, True])
+def test_a_resource_version_of_any_length(watch: bool) -> None:
+    error = _error({"resourceVersion": LONG}, watch)
+    assert (error.code, error.reason) == (400, "BadRequest")
+    assert error.message == (
+        f'invalid resource version: resourceVersion: Invalid value: "{LONG}": '
+        f'strconv.ParseUint: parsing "{LONG}": value out of range'
+    )
+    padded = _parse({"resourceVersion": "0" * 5000 + "42"}, watch)
+    assert padded.rv == 42
+
+
+def test_a_label_selector_operand_of_any_length() -> None:
+    error = _error({"labelSelector": "a>" + LONG})
+    assert (error.code, error.reason) == (400, "BadRequest")
+
+
+def test_quoting_in_integer_errors_is_gos() -> None:
+    assert _error({"limit": 'a"b'}).message == 'strconv.ParseInt: parsing "a\\"b": invalid syntax'

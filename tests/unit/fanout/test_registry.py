@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 from tests.unit.fanout.fakes import EqSelector, Event, FakeSink, Obj, bookmark
@@ -168,3 +169,61 @@ async def test_bytes_written_count_closed_watchers_too() -> None:
     watchers["n1"].close("again")  # closing twice counts once
     assert registry.statistics().watchers == 1
     assert registry.statistics().bytes_written == written
+
+
+def live_watchers() -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, Watcher))
+
+
+async def test_closed_watchers_are_released_before_their_deadline() -> None:
+    """Before: each closed watcher stayed in the timer heap until its
+    deadline (30-60 min without timeoutSeconds), 2,000 per storm round."""
+    now = [1000.0]
+    registry = Registry(bookmark_line=bookmark, clock=lambda: now[0], bookmark_interval=60)
+    before = live_watchers()
+    for round in range(3):
+        watchers = [
+            Watcher(
+                FakeSink(),
+                WatchFilter(None, EqSelector(), EqSelector()),
+                0,
+                bookmarks=i % 2 == 0,
+                deadline=now[0] + 3600,
+            )
+            for i in range(2000)
+        ]
+        for watcher in watchers:
+            registry.add(watcher)
+        assert registry.statistics().timer_entries >= 5000
+        keep = watchers.pop()  # one stays open across rounds
+        for watcher in watchers:
+            watcher.close("client went away")
+        del watchers, watcher
+        now[0] += 1
+        registry.tick()
+        assert registry.statistics().watchers == round + 1
+        assert registry.statistics().timer_entries <= 6 * (round + 1)
+        assert live_watchers() - before <= round + 1
+        del keep
+    registry.close_all("test over")
+    assert registry.statistics().timer_entries == 0
+    assert live_watchers() == before
+
+
+async def test_dead_timer_entries_never_outnumber_live_ones() -> None:
+    now = [1000.0]
+    registry = Registry(clock=lambda: now[0])
+    watchers = [
+        Watcher(FakeSink(), WatchFilter(None, EqSelector(), EqSelector()), 0, deadline=2000.0)
+        for _ in range(100)
+    ]
+    for watcher in watchers:
+        registry.add(watcher)
+    for watcher in watchers[:60]:
+        watcher.close("client went away")
+        assert registry._dead_timers * 2 <= len(registry._timers)
+    now[0] = 2000.0
+    registry.tick()  # the rest reach their deadline; their entries pop
+    assert all(w.closed.done() for w in watchers)
+    assert registry.statistics().timer_entries == 0 and registry._dead_timers == 0

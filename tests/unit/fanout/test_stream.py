@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiohttp import web
 from tests.unit.fanout.fakes import EqSelector, Event, Obj
 
@@ -215,3 +216,124 @@ def test_a_handed_over_watch_under_uvloop() -> None:
     thread.join(30)
     assert not thread.is_alive()
     assert errors == []
+
+
+def server_side_connections(port: int) -> int:
+    """TCP connections whose local port is ``port``, the listener aside, as
+    the kernel holds them (closed sockets it still owes bytes included)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                local, state = line.split()[1], line.split()[3]
+                if int(local.rsplit(":", 1)[1], 16) == port and state != "0A":
+                    count += 1
+    return count
+
+
+@pytest.mark.parametrize("held_by", ["the process", "the kernel"])
+async def test_a_closed_watch_whose_client_does_not_read_is_dropped(held_by: str) -> None:
+    """Ended with bytes its client will not take, in the proxy's buffer
+    (closed as too slow) or only in the kernel's send buffer (the socket
+    already closed): after the grace the connection is gone, with its
+    buffers. Before: kept for as long as the client kept the connection
+    (50 such clients pinned 135 MB of kernel memory)."""
+    import socket
+
+    registry = Registry()
+    runner, url = await start(registry, end_grace=0.2)
+    host, port = url.split("/")[2].split(":")
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+    stuck.connect((host, int(port)))
+    try:
+        stuck.sendall(f"GET /watch HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        await wait_for_watchers(registry, 1)
+        (watcher,) = registry.candidates(Event("ADDED", 2, Obj("ns", "z", {})))
+        if held_by == "the process":
+            big = "x" * 500_000
+            for rv in range(2, 40):  # 19 MB: beyond any loopback socket's buffers
+                await registry.dispatch(Event("ADDED", rv, Obj("ns", f"o{rv}", {"big": big})))
+                if watcher.closed.done():
+                    break
+            assert watcher.close_reason is not None and watcher.close_reason.startswith("too slow")
+            assert watcher.sink.get_write_buffer_size() > 0
+        else:
+            await registry.dispatch(Event("ADDED", 2, Obj("ns", "o", {"big": "x" * 40_000})))
+            await asyncio.sleep(0)  # the flush
+            assert watcher.sink.get_write_buffer_size() == 0, "the kernel took it all"
+            watcher.close("deadline")
+        assert server_side_connections(int(port)) == 1
+        for _ in range(1000):  # bounded: 10 s against a 0.2 s grace
+            if server_side_connections(int(port)) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert server_side_connections(int(port)) == 0
+    finally:
+        stuck.close()
+        registry.close_all("test over")
+        await runner.cleanup()
+
+
+async def test_an_http_1_0_watch_is_streamed_unchunked_until_close() -> None:
+    """HTTP/1.0 has no chunked encoding; Go's net/http (kube-apiserver)
+    sends the body as it is and closes at its end. Before: a 500."""
+    registry = Registry()
+    runner, url = await start(registry, initial=[b'{"type":"ADDED","n":1}\n'])
+    host, port = url.split("/")[2].split(":")
+    try:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(f"GET /watch HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        await wait_for_watchers(registry, 1)
+        await registry.dispatch(Event("ADDED", 2, Obj("ns", "a", {})))
+        next(iter(registry.candidates(Event("ADDED", 3, Obj("ns", "z", {}))))).close("deadline")
+        received = await asyncio.wait_for(reader.read(), 5)  # until the server closes
+        writer.close()
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.0 200 OK\r\n"), head
+        assert b"transfer-encoding" not in head.lower()
+        lines = body.splitlines()
+        assert lines[0] == b'{"type":"ADDED","n":1}'
+        assert json.loads(lines[1])["object"]["metadata"]["name"] == "a"
+        assert len(lines) == 2
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
+
+
+async def test_a_connect_disconnect_storm_leaves_no_watcher_behind() -> None:
+    """Watches that clients open and leave are released with their sockets,
+    timer entries included. Before: each stayed referenced by the deadline
+    heap until its deadline (an hour here), 2,000 per storm round."""
+    import gc
+    import time
+
+    from watchcache.fanout.watcher import Watcher
+
+    def live_watchers() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Watcher))
+
+    registry = Registry()
+    runner, url = await start(registry, bookmarks=True, deadline=time.monotonic() + 3600)
+    before = live_watchers()
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            for _ in range(3):
+                responses = await asyncio.gather(*(session.get(url) for _ in range(100)))
+                await wait_for_watchers(registry, 100)
+                assert registry.statistics().timer_entries >= 300
+                for resp in responses:
+                    resp.close()
+                for _ in range(500):  # each connection's protocol hears its client go
+                    if len(registry) == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                assert len(registry) == 0
+                assert registry.statistics().timer_entries == 0
+                del responses, resp
+        assert live_watchers() == before
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()

@@ -133,3 +133,21 @@ def test_old_spellings_work_with_a_deprecation_warning(tmp_path: Path) -> None:
         "--log-level is deprecated: use -v (4 or more for debug)",
     )
     assert parse(["--logging-format", "json", "-v", "4"]).warnings == ()
+
+
+def test_connection_timeouts_from_every_source(tmp_path: Path) -> None:
+    """kube-apiserver's values by default (32 s, 90 s); flag, env and file
+    each set them."""
+    config = parse([])
+    assert (config.read_header_timeout, config.idle_timeout) == (32.0, 90.0)
+    file = tmp_path / "c.toml"
+    file.write_text('read-header-timeout = "10s"\nidle-timeout = 120\n')
+    config = parse(["--config", str(file)])
+    assert (config.read_header_timeout, config.idle_timeout) == (10.0, 120.0)
+    config = parse(
+        ["--config", str(file), "--read-header-timeout", "500ms"], {"WATCHCACHE_IDLE_TIMEOUT": "3m"}
+    )
+    assert (config.read_header_timeout, config.idle_timeout) == (0.5, 180.0)
+    assert config.sources["idle_timeout"] == "env WATCHCACHE_IDLE_TIMEOUT"
+    with pytest.raises(ConfigError, match="--idle-timeout"):
+        parse(["--idle-timeout", "0"])

@@ -209,6 +209,7 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         closed_slow=6,
         budget_waits=1,
         bytes_written=4096,
+        timer_entries=7,
     )
     history = SimpleNamespace(covered_seconds=lambda: 75.0)
     cache = SimpleNamespace(

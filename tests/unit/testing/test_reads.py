@@ -200,3 +200,24 @@ async def test_remaining_count_within_namespace(client: Any, make_pod: Any) -> N
     assert first["metadata"]["remainingItemCount"] == 3
     _, everywhere = await client.call("GET", "/api/v1/pods", limit="1")
     assert everywhere["metadata"]["remainingItemCount"] == 4
+
+
+async def test_numbers_of_any_length_are_never_a_server_error(client: Any, make_pod: Any) -> None:
+    """Python's int() refuses over 4,300 digits; the simulator (the
+    embedded upstream of a bare ``watchcache serve``) once answered those
+    with a 500 where they passed validation: zero-padded RVs, a GET's RV, a
+    DELETE's gracePeriodSeconds."""
+    await _pods(client, make_pod, "a")
+    padded = "0" * 5000 + "1"
+    for path, params in [
+        (PODS, {"resourceVersion": padded, "limit": "1"}),
+        (PODS, {"resourceVersion": padded}),
+        (PODS + "/a", {"resourceVersion": padded}),
+        (PODS + "/a", {"resourceVersion": "9" * 5000}),
+        (PODS, {"watch": "1", "resourceVersion": padded, "timeoutSeconds": "1"}),
+    ]:
+        async with client.session.get(client.url + path, params=params) as r:
+            assert r.status == 200, (path, params, await r.text())
+    code, body = await client.call("DELETE", PODS + "/a", gracePeriodSeconds="9" * 5000)
+    assert (code, body["reason"]) == (400, "BadRequest")
+    assert body["message"].endswith(": value out of range")
