@@ -8,7 +8,8 @@ Starts its own control plane (etcd, kube-apiserver, kube-controller-
 manager; etcd compacted every 10 s so the chunking spec that waits for a
 compaction is quick), runs the specs in focus against kube-apiserver, then
 against a proxy in front of it with ``--resources`` cached (default: the
-proxy's default, pods and nodes), and prints the counts both ways and every
+proxy's default, pods and nodes), both at once on the one control plane,
+and prints the counts both ways and every
 spec whose outcome differs. Many specs need nodes, a kubelet or images
 this control plane does not have: they fail both ways, and only a
 difference points at the proxy. Prints; asserts nothing.
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from watchcache.devcluster import ClusterConfig, DevCluster, find_binaries
@@ -52,35 +54,36 @@ def main() -> None:
     print(f"writing to {out}", flush=True)
     config = ClusterConfig(workdir=out / "cluster", compaction_interval="10s")
     with DevCluster(config, find_binaries()) as cluster:
-        e2e = cluster.binaries.e2e_test
-        runs: dict[str, Results] = {}
-        if args.only in (None, "direct"):
-            runs["direct"] = run_e2e(
-                e2e,
-                cluster.kubeconfig,
-                out / "direct",
-                focus=args.focus,
-                skip=args.skip,
-                content_type=args.content_type,
-                timeout=3 * 3600,
-            )
-            print(f"direct: {runs['direct'].summary()}", flush=True)
-        if args.only in (None, "proxy"):
-            serve = ["--kubeconfig", str(cluster.kubeconfig)]
-            if args.resources:
-                serve += ["--resources", args.resources]
-            with running_proxy(out / "serve.log", serve) as url:
-                runs["proxy"] = run_e2e(
-                    e2e,
-                    proxy_kubeconfig(out / "proxy-kubeconfig", url),
-                    out / "proxy",
-                    focus=args.focus,
-                    skip=args.skip,
-                    content_type=args.content_type,
-                    timeout=3 * 3600,
-                )
-            print(f"proxy: {runs['proxy'].summary()}", flush=True)
+        wanted = [w for w in ("direct", "proxy") if args.only in (None, w)]
+        # Both at once on the one control plane, each in its own namespaces.
+        with ThreadPoolExecutor(2) as pool:
+            futures = {where: pool.submit(run_one, cluster, where, out, args) for where in wanted}
+            runs = {where: future.result() for where, future in futures.items()}
     report(runs)
+
+
+def run_one(cluster: DevCluster, where: str, out: Path, args: argparse.Namespace) -> Results:
+    def run(kubeconfig: Path) -> Results:
+        return run_e2e(
+            cluster.binaries.e2e_test,
+            kubeconfig,
+            out / where,
+            focus=args.focus,
+            skip=args.skip,
+            content_type=args.content_type,
+            timeout=3 * 3600,
+        )
+
+    if where == "direct":
+        results = run(cluster.kubeconfig)
+    else:
+        serve = ["--kubeconfig", str(cluster.kubeconfig)]
+        if args.resources:
+            serve += ["--resources", args.resources]
+        with running_proxy(out / "serve.log", serve) as url:
+            results = run(proxy_kubeconfig(out / "proxy-kubeconfig", url))
+    print(f"{where}: {results.summary()}", flush=True)
+    return results
 
 
 def report(runs: dict[str, Results]) -> None:
