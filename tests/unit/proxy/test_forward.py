@@ -7,13 +7,16 @@ import contextlib
 import gzip
 import json
 import logging
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from tests.inprocess import serve_config
 
+from watchcache.devcluster.pki import make_pki
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.serve import open_proxy
 from watchcache.proxy.server import RunningProxy
@@ -268,16 +271,31 @@ async def test_open_forwarded_watches_never_starve_a_get(reads: Upstream) -> Non
             assert (await r.json())["upstream"] == "reads"
 
 
-async def test_a_client_leaving_a_quiet_watch_ends_it_upstream_at_once(reads: Upstream) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+async def test_a_client_leaving_a_quiet_watch_ends_it_upstream_at_once(
+    reads: Upstream, tls: bool, tmp_path: Path
+) -> None:
     """Regression: a forwarded watch noticed its client gone only at its
     next write, so a quiet one stayed open upstream for as long as upstream
-    stayed quiet."""
-    async with open_proxy(settings(), upstream_of(reads.url)) as proxy:
-        async with aiohttp.ClientSession() as s:
+    stayed quiet. Over TLS too, where the proxy's transport is TLS's."""
+    argv: list[str] = []
+    context = None
+    if tls:
+        pki = make_pki(tmp_path / "pki")  # its serving certificate names 127.0.0.1
+        argv = ["--tls-cert-file", str(pki.serving_crt), "--tls-key-file", str(pki.serving_key)]
+        context = ssl.create_default_context(cafile=str(pki.ca_crt))
+    async with open_proxy(settings(*argv), upstream_of(reads.url)) as proxy:
+        connector = aiohttp.TCPConnector(ssl=context) if context else None
+        async with aiohttp.ClientSession(connector=connector) as s:
             url = proxy.urls[0] + "/api/v1/namespaces/quiet/configmaps?watch=true"
             async with s.get(url) as r:
                 await asyncio.wait_for(r.content.readline(), 5)
                 assert reads.quiet_open == 1
+            # A short request on the same kept-alive connection still works:
+            # aiohttp's protocol is back in place after each forwarded one.
+            for _ in range(2):
+                async with s.get(proxy.urls[0] + "/api/v1/namespaces") as r:
+                    assert r.status == 200
         # The client's connection is closed; upstream's follows, though no
         # event comes that the proxy could fail to write.
         await asyncio.wait_for(reads.quiet_ended.wait(), 10)
