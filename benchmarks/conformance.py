@@ -13,6 +13,11 @@ and prints the counts both ways and every
 spec whose outcome differs. Many specs need nodes, a kubelet or images
 this control plane does not have: they fail both ways, and only a
 difference points at the proxy. Prints; asserts nothing.
+
+The two runs share the control plane: a spec that creates a cluster-scoped
+object under a fixed name (the Aggregator spec's ClusterRole
+``sample-apiserver-reader``) can fail in one run because the other made it
+first; run such specs with ``--only`` one way at a time.
 """
 
 from __future__ import annotations
