@@ -3,18 +3,22 @@ through the proxy get what they get directly."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
+import re
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, watch
-from tests.e2e.serving import running_serve
+from tests.e2e.serving import ask, ask_direct, running_serve
 
 from watchcache.devcluster import DevCluster
+from watchcache.upstream import ClientOptions
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +240,90 @@ def test_a_read_tier_chain_in_front_of_the_apiserver(
                 "GET", f"/api/v1/namespaces/{namespace}/configmaps"
             )
             assert names == [i["metadata"]["name"] for i in direct_list["items"]]
+
+
+def open_watch(base: str, path: str) -> http.client.HTTPConnection:
+    """A watch through ``base`` whose headers have arrived; close the
+    connection to end it."""
+    host = base.removeprefix("http://")
+    connection = http.client.HTTPConnection(host, timeout=30)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    assert response.status == 200, response.read()
+    return connection
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels include ``labels``."""
+    total = 0.0
+    for line in text.splitlines():
+        found = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if not found or found.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="([^"]*)"', found.group(2) or ""))
+        if all(have.get(k) == v for k, v in labels.items()):
+            total += float(found.group(3))
+    return total
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def upstream_namespaced_configmap_watches(dev_cluster: DevCluster) -> float:
+    """Namespaced configmap watches open in kube-apiserver: only tests make
+    them (kube-controller-manager watches configmaps cluster-wide)."""
+    return metric(
+        ask_direct(dev_cluster, "/metrics").body.decode(),
+        "apiserver_longrunning_gauge",
+        verb="WATCH",
+        resource="configmaps",
+        scope="namespace",
+    )
+
+
+def test_held_forwarded_watches_never_starve_a_get(proxy_url: str, namespace: str) -> None:
+    """Regression (issue 14): forwarded watches and short requests shared
+    one upstream pool of 100, so with 100 watches open a GET waited 30 s
+    and was answered 504."""
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    with contextlib.ExitStack() as held:
+        for _ in range(ClientOptions().pool_limit + 1):
+            held.callback(open_watch(proxy_url, path + "?watch=true").close)
+        answer = ask(proxy_url, path + "/kube-root-ca.crt")
+        assert answer.status == 200, answer.body
+
+
+def test_a_client_closing_a_forwarded_watch_ends_it_upstream(
+    proxy_url: str, namespace: str, dev_cluster: DevCluster
+) -> None:
+    """Regression (issue 14): a quiet forwarded watch stayed open upstream
+    after its client left, and its end was counted as a 500."""
+    before = upstream_namespaced_configmap_watches(dev_cluster)
+    watch_labels = {"verb": "watch", "resource": "configmaps", "served_by": "upstream"}
+    disconnects_before = metric(
+        ask(proxy_url, "/metrics").body.decode(),
+        "watchcache_client_disconnects_total",
+        **watch_labels,
+    )
+    connection = open_watch(proxy_url, f"/api/v1/namespaces/{namespace}/configmaps?watch=true")
+    try:
+        wait_for(
+            lambda: upstream_namespaced_configmap_watches(dev_cluster) == before + 1,
+            "the forwarded watch to open upstream",
+        )
+    finally:
+        connection.close()
+    wait_for(
+        lambda: upstream_namespaced_configmap_watches(dev_cluster) == before,
+        "kube-apiserver to see the forwarded watch end",
+    )
+    metrics = ask(proxy_url, "/metrics").body.decode()
+    assert metric(metrics, "watchcache_requests_total", code="500") == 0
+    assert (
+        metric(metrics, "watchcache_client_disconnects_total", **watch_labels)
+        == disconnects_before + 1
+    )

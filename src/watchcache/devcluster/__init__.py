@@ -6,6 +6,7 @@ Modules:
     processes   start and stop exactly the processes a cluster owns
     kubeconfig  the kubeconfig a cluster writes
     cluster     ``DevCluster``: all of the above, started and stopped in order
+    conformance Kubernetes' e2e.test run against a cluster or a proxy, its JUnit results
 
 From the shell: ``watchcache dev-cluster up|down|status|build``.
 """

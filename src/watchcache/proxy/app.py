@@ -119,29 +119,45 @@ def long_running(request: web.Request, verb: str, resource: str) -> bool:
 
 
 def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Counts every request by the code it was answered with. A client
+    that left mid-answer is not an error: aiohttp raises a
+    ConnectionResetError for a write to its closed socket, which is taken
+    here as the departure it is (the request context says so) rather than
+    reaching aiohttp as a 500 with a traceback. The code counted is the one
+    sent before the client left; 0 when none was, as kube-apiserver counts
+    a request that wrote nothing, and when the handler could not finish."""
+
     @web.middleware
     async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         code = 500
+        context = request.get(REQUEST_CONTEXT)
         try:
             response = await handler(request)
             code = response.status
+            if context is not None and context.client_gone and not response.prepared:
+                code = 0
             return response
         except web.HTTPException as exc:
             code = exc.status
             raise
+        except ConnectionResetError:
+            code = 0
+            if context is not None:
+                context.client_gone = True
+            # Never sent: aiohttp finds the connection closed and moves on.
+            return web.Response(status=200)
         finally:
             verb, resource = verb_and_resource(request)
-            served_by = (
-                request[REQUEST_CONTEXT].served_by if REQUEST_CONTEXT in request else "local"
-            )
-            metrics.requests.labels(
-                verb, metrics.resource_label(resource), str(code), served_by
-            ).inc()
+            served_by = context.served_by if context is not None else "local"
+            labels = (verb, metrics.resource_label(resource), str(code), served_by)
+            metrics.requests.labels(*labels).inc()
+            if context is not None and context.client_gone:
+                metrics.client_disconnects.labels(*labels).inc()
             if not long_running(request, verb, resource):
-                metrics.request_duration.labels(
-                    verb, metrics.resource_label(resource), served_by
-                ).observe(time.perf_counter() - started)
+                metrics.request_duration.labels(*labels[:2], served_by).observe(
+                    time.perf_counter() - started
+                )
 
     return count
 

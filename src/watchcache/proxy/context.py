@@ -57,6 +57,8 @@ class RequestContext:
     started: float
     # Filled in by the handler that answered: "cache", "upstream" or "local".
     served_by: str = "local"
+    # The client closed its connection before its answer was complete.
+    client_gone: bool = False
 
 
 REQUEST_CONTEXT = web.RequestKey("watchcache_context", RequestContext)
@@ -79,7 +81,8 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
     status = 500
     try:
         response = await handler(request)
-        status = response.status
+        # A client that left before anything was sent was answered nothing.
+        status = 0 if ctx.client_gone and not response.prepared else response.status
         return response
     except web.HTTPException as exc:
         status = exc.status
@@ -99,5 +102,6 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
                 "served_by": ctx.served_by,
                 "duration_ms": round((time.monotonic() - ctx.started) * 1000, 1),
                 "remote": request.remote,
+                **({"client_gone": True} if ctx.client_gone else {}),
             },
         )

@@ -20,6 +20,28 @@ a watch is relayed chunk by chunk and registered with the stream tracker
 so shutdown can close it. Failures before upstream answered become a
 ``Status`` (503 unreachable or TLS, 504 timeout, 502-like cases as 503);
 after the answer began, a broken upstream ends the response.
+
+Streams (a watch, a followed log) take their upstream connection from the
+upstream client's stream pool, short requests from its own pool, so no
+number of open watches delays a GET (upstream/client.py says why two
+HTTP/1.1 pools rather than one HTTP/2 connection).
+
+Glossary:
+    departure   the client's connection closing while its forwarded
+                request is in flight. ``ClientDeparture`` notices it the
+                moment the socket closes, not at the next write: for the
+                request's duration it stands in front of aiohttp's protocol
+                on the transport, passes everything on to it, and on
+                ``connection_lost`` ends the upstream side at once (cancels
+                the wait for upstream's answer, or drops the upstream
+                connection of a stream being relayed), so a quiet watch
+                does not hold an upstream watch open after its client left.
+
+Invariants: a departure is not an error. It is logged at debug without a
+traceback, marked on the request context (the access log line and the
+``watchcache_client_disconnects_total`` metric, whose ``code`` is what was
+sent before it, ``0`` for nothing, as kube-apiserver counts a request that
+wrote nothing), and never counted as a 500.
 """
 
 from __future__ import annotations
@@ -27,7 +49,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 from aiohttp import web
 
@@ -78,6 +101,62 @@ def _is_watch(request: web.Request) -> bool:
     )
 
 
+class ClientDeparture(asyncio.Protocol):
+    """Stands in front of aiohttp's protocol on a request's connection
+    while the request is forwarded (module docstring: departure). Use as a
+    context manager; ``on_departure`` sets what to do when the client
+    leaves (the latest call wins)."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._transport = request.transport
+        # aiohttp's protocol, while this one stands in front of it.
+        self._inner: asyncio.Protocol | None = None
+        self._action: Callable[[], object] | None = None
+        self.departed = self._transport is None or self._transport.is_closing()
+
+    def __enter__(self) -> ClientDeparture:
+        if self._transport is not None and not self.departed:
+            self._inner = cast(asyncio.Protocol, self._transport.get_protocol())
+            self._transport.set_protocol(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._inner is not None and self._transport is not None:
+            if self._transport.get_protocol() is self:
+                self._transport.set_protocol(self._inner)
+            self._inner = None
+        self._action = None
+
+    def on_departure(self, action: Callable[[], object]) -> None:
+        self._action = action
+        if self.departed:
+            action()
+
+    # asyncio.Protocol: everything goes on to aiohttp's protocol.
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        inner, self._inner = self._inner, None
+        self.departed = True
+        if inner is not None:
+            inner.connection_lost(exc)
+        if self._action is not None:
+            self._action()
+
+
 class Forwarder:
     """The handler for everything the cache does not answer."""
 
@@ -121,13 +200,44 @@ class Forwarder:
                 self.metrics.upstream_errors.labels(type(err).__name__).inc()
                 return status_response(_as_status(err, client))
         body = _body(request) if request.body_exists else None
+        stream = _is_watch(request)
+        with ClientDeparture(request) as departure:
+            answer = await self._ask(request, client, headers, body, stream, departure)
+            if isinstance(answer, web.StreamResponse):
+                return answer
+            async with answer:
+                # The client leaving now drops the upstream connection: the
+                # relay's read ends at once, however quiet upstream is.
+                departure.on_departure(answer.close)
+                return await self._relay(request, answer, stream, departure)
+
+    async def _ask(
+        self,
+        request: web.Request,
+        client: UpstreamClient,
+        headers: dict[str, str],
+        body: AsyncIterator[bytes] | None,
+        stream: bool,
+        departure: ClientDeparture,
+    ) -> ForwardResponse | web.StreamResponse:
+        """Upstream's answer, or the response to send instead (a Status
+        for a failure, an empty one if the client left meanwhile)."""
         started = time.monotonic()
-        patience = None if _is_watch(request) else self.answer_timeout
+        patience = None if stream else self.answer_timeout
+        asking = asyncio.ensure_future(
+            client.forward(
+                request.method, request.path, request.query, headers, body, stream=stream
+            )
+        )
+        departure.on_departure(asking.cancel)
         try:
             async with asyncio.timeout(patience):
-                answer = await client.forward(
-                    request.method, request.path, request.query, headers, body
-                )
+                return await asking
+        except asyncio.CancelledError:
+            this = asyncio.current_task()
+            if not departure.departed or (this is not None and this.cancelling()):
+                raise
+            return self._departed(request, "before upstream answered")
         except TimeoutError:
             self.metrics.upstream_errors.labels("UpstreamTimeoutError").inc()
             message = (
@@ -139,28 +249,47 @@ class Forwarder:
             self.metrics.upstream_errors.labels(type(err).__name__).inc()
             return status_response(_as_status(err, client))
         finally:
+            if not asking.done():
+                asking.cancel()
             self.metrics.upstream_latency.labels(*self._labels(request)).observe(
                 time.monotonic() - started
             )
-        async with answer:
-            return await self._relay(request, answer)
 
-    async def _relay(self, request: web.Request, answer: ForwardResponse) -> web.StreamResponse:
+    def _departed(self, request: web.Request, when: str) -> web.StreamResponse:
+        """Note that the client left; the response returned is never sent."""
+        request[REQUEST_CONTEXT].client_gone = True
+        log.debug("client left %s %s %s", request.method, request.path_qs, when)
+        return web.Response(status=200)
+
+    async def _relay(
+        self,
+        request: web.Request,
+        answer: ForwardResponse,
+        stream: bool,
+        departure: ClientDeparture,
+    ) -> web.StreamResponse:
         response = web.StreamResponse(
             status=answer.status, reason=answer.reason, headers=answer.headers
         )
-        await response.prepare(request)
         # Shutdown closes a relayed watch by dropping its upstream
         # connection: the loop below ends and the client's stream ends
         # cleanly, so it resumes from its last resourceVersion.
-        handle = self.streams.open(answer.release) if _is_watch(request) else None
+        handle = self.streams.open(answer.release) if stream else None
         try:
+            await response.prepare(request)
             async for chunk in answer.chunks():
                 await response.write(chunk)
+        except ConnectionResetError:
+            # The client's socket closed under a write (aiohttp raises a
+            # ConnectionResetError for that): drop upstream too.
+            answer.close()
+            self._departed(request, "during the answer")
         except DisconnectedError as err:
             # The answer had begun: there is no status left to change. The
             # client sees the stream end and resumes (a watch) or retries.
-            if handle is None or not handle.closed:
+            if departure.departed:
+                self._departed(request, "during the answer")
+            elif handle is None or not handle.closed:
                 log.info("upstream broke off %s %s: %s", request.method, request.path_qs, err)
         finally:
             if handle is not None:

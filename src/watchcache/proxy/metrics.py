@@ -73,6 +73,16 @@ class ProxyMetrics:
             ["kind"],
             registry=self.registry,
         )
+        self.client_disconnects = Counter(
+            "watchcache_client_disconnects_total",
+            "Requests whose client closed its connection before the answer was "
+            "complete (a watch its client ended, a read abandoned), by verb, "
+            "resource, the code already sent (0: none) and who served them. "
+            "They are counted in watchcache_requests_total under that code, "
+            "never as 500.",
+            ["verb", "resource", "code", "served_by"],
+            registry=self.registry,
+        )
         self._resources: set[str] = set()
 
     def resource_label(self, resource: str) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 import pytest
 from aiohttp import web
@@ -60,3 +61,29 @@ def _no_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     return parser.parse_args([])
+
+
+async def test_a_client_gone_mid_answer_is_counted_not_a_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler whose write finds the client's socket closed (aiohttp
+    raises ConnectionResetError) is a departure: counted under code 0 and
+    as a disconnect, never a 500 with aiohttp's traceback."""
+
+    async def abandoned(request: web.Request) -> web.StreamResponse:
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    parts = ProxyParts(config=load_config(_no_args(), {}), handle=abandoned)
+    async with TestClient(TestServer(build_app(parts))) as client:
+        # Here the socket is in fact open: the empty answer meant for
+        # nobody reaches the test's client.
+        await client.get("/api/v1/pods")
+    registry = parts.metrics.registry
+    labels = {"verb": "list", "resource": "pods", "served_by": "local"}
+    assert registry.get_sample_value("watchcache_requests_total", {**labels, "code": "0"}) == 1
+    assert registry.get_sample_value("watchcache_requests_total", {**labels, "code": "500"}) is None
+    assert (
+        registry.get_sample_value("watchcache_client_disconnects_total", {**labels, "code": "0"})
+        == 1
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]

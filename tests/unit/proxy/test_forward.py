@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
+import logging
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from aiohttp import web
 from tests.inprocess import serve_config
 
+from watchcache.devcluster.pki import make_pki
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.serve import open_proxy
-from watchcache.upstream import Credential, StaticCredentials, UpstreamConfig
+from watchcache.proxy.server import RunningProxy
+from watchcache.upstream import ClientOptions, Credential, StaticCredentials, UpstreamConfig
 
 
 class Upstream:
@@ -25,11 +31,15 @@ class Upstream:
         self.seen: list[tuple[str, str, dict[str, str]]] = []
         self.release_watch = asyncio.Event()
         self.url = ""
+        # Quiet watches: open now, and each one's end (its connection closed).
+        self.quiet_open = 0
+        self.quiet_ended = asyncio.Event()
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/gz", self.gz)
         app.router.add_route("*", "/hang", self.hang)
+        app.router.add_route("GET", "/api/v1/namespaces/quiet/configmaps", self.quiet)
         app.router.add_route("*", "/{tail:.*}", self.echo)
         return app
 
@@ -59,13 +69,29 @@ class Upstream:
             headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
         )
 
+    async def quiet(self, request: web.Request) -> web.StreamResponse:
+        """A watch with one event, then nothing: ends only when its
+        connection closes (the runner cancels handlers then)."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"type":"ADDED","object":{"n":1}}\n')
+        self.quiet_open += 1
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self.quiet_open -= 1
+            self.quiet_ended.set()
+        return response
+
     async def hang(self, request: web.Request) -> web.Response:
         await asyncio.sleep(3600)
         return web.Response()
 
 
 async def run_upstream(upstream: Upstream) -> AsyncIterator[Upstream]:
-    runner = web.AppRunner(upstream.app(), shutdown_timeout=0.1)
+    # handler_cancellation: a handler learns that its client left, as a Go
+    # handler's context does in kube-apiserver.
+    runner = web.AppRunner(upstream.app(), shutdown_timeout=0.1, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -218,3 +244,82 @@ async def test_a_chain_of_two_proxies(reads: Upstream, writes: Upstream) -> None
                 assert (await r.json())["upstream"] == "writes"
     # The read went through A: reads saw it once, with A's credentials.
     assert [p for m, p, _ in reads.seen] == ["/api/v1/nodes"]
+
+
+def sample(proxy: RunningProxy, name: str, **labels: str) -> float:
+    value = proxy.parts.metrics.registry.get_sample_value(name, labels)
+    return value or 0.0
+
+
+async def test_open_forwarded_watches_never_starve_a_get(reads: Upstream) -> None:
+    """Regression: forwarded watches and short requests shared the
+    upstream pool of 100, so with 100 watches open a GET waited 30 s for a
+    connection and was answered 504."""
+    watches = ClientOptions().pool_limit + 1
+    async with (
+        open_proxy(settings(), upstream_of(reads.url)) as proxy,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as s,
+        contextlib.AsyncExitStack() as held,
+    ):
+        base = proxy.urls[0]
+        for _ in range(watches):
+            r = await held.enter_async_context(s.get(base + "/api/v1/configmaps?watch=true"))
+            assert r.status == 200
+            await asyncio.wait_for(r.content.readline(), 10)
+        async with s.get(base + "/api/v1/namespaces/default/configmaps/c") as r:
+            assert r.status == 200, await r.text()
+            assert (await r.json())["upstream"] == "reads"
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+async def test_a_client_leaving_a_quiet_watch_ends_it_upstream_at_once(
+    reads: Upstream, tls: bool, tmp_path: Path
+) -> None:
+    """Regression: a forwarded watch noticed its client gone only at its
+    next write, so a quiet one stayed open upstream for as long as upstream
+    stayed quiet. Over TLS too, where the proxy's transport is TLS's."""
+    argv: list[str] = []
+    context = None
+    if tls:
+        pki = make_pki(tmp_path / "pki")  # its serving certificate names 127.0.0.1
+        argv = ["--tls-cert-file", str(pki.serving_crt), "--tls-key-file", str(pki.serving_key)]
+        context = ssl.create_default_context(cafile=str(pki.ca_crt))
+    async with open_proxy(settings(*argv), upstream_of(reads.url)) as proxy:
+        connector = aiohttp.TCPConnector(ssl=context) if context else None
+        async with aiohttp.ClientSession(connector=connector) as s:
+            url = proxy.urls[0] + "/api/v1/namespaces/quiet/configmaps?watch=true"
+            async with s.get(url) as r:
+                await asyncio.wait_for(r.content.readline(), 5)
+                assert reads.quiet_open == 1
+            # A short request on the same kept-alive connection still works:
+            # aiohttp's protocol is back in place after each forwarded one.
+            for _ in range(2):
+                async with s.get(proxy.urls[0] + "/api/v1/namespaces") as r:
+                    assert r.status == 200
+        # The client's connection is closed; upstream's follows, though no
+        # event comes that the proxy could fail to write.
+        await asyncio.wait_for(reads.quiet_ended.wait(), 10)
+        assert reads.quiet_open == 0
+        assert len(proxy.parts.streams) == 0
+
+
+async def test_a_client_closing_a_forwarded_watch_is_no_error(
+    reads: Upstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: a write to the closed client raised out of the relay:
+    an ERROR with a traceback, counted as a 500."""
+    async with open_proxy(settings(), upstream_of(reads.url)) as proxy:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(proxy.urls[0] + "/api/v1/pods?watch=true") as r:
+                await asyncio.wait_for(r.content.readline(), 5)
+        # Upstream sends its next event after the client left.
+        reads.release_watch.set()
+        watch = {"verb": "watch", "resource": "pods", "served_by": "upstream"}
+        for _ in range(500):
+            if sample(proxy, "watchcache_client_disconnects_total", code="200", **watch):
+                break
+            await asyncio.sleep(0.01)
+        assert sample(proxy, "watchcache_client_disconnects_total", code="200", **watch) == 1
+        assert sample(proxy, "watchcache_requests_total", code="200", **watch) == 1
+        assert sample(proxy, "watchcache_requests_total", code="500", **watch) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]

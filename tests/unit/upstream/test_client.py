@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import itertools
 import json
@@ -408,12 +409,33 @@ async def test_full_pool_waits_at_most_pool_timeout(server: Server) -> None:
     server.route("GET", "/api/v1/namespaces", json_handler)
     options = ClientOptions(pool_limit=1, pool_timeout=0.3)
     async with client_for(server, options) as client:
-        async with client.watch("/api/v1/pods"):
-            # The one connection is the watch's: the list cannot get one.
+        async with await client.forward("GET", "/api/v1/pods"):
+            # The one short connection is the unread answer's.
             with pytest.raises(UpstreamTimeoutError):
                 await client.list("/api/v1/namespaces")
-        # Closing the watch frees the connection.
+        # Releasing it frees the connection.
         assert (await client.list("/api/v1/namespaces"))["kind"] == "PodList"
+
+
+async def test_open_streams_never_take_a_short_requests_connection(server: Server) -> None:
+    """Regression: streams and short requests shared one pool, so as many
+    open watches as the pool held made every GET wait, then fail."""
+    server.route("GET", "/api/v1/pods", streaming(b'{"a":1}\n', pause=5))
+    server.route("GET", "/api/v1/namespaces", json_handler)
+    options = ClientOptions(pool_limit=1, stream_limit=3, pool_timeout=0.3)
+    async with contextlib.AsyncExitStack() as held, client_for(server, options) as client:
+        for _ in range(2):
+            await held.enter_async_context(client.watch("/api/v1/pods"))
+        forwarded = await client.forward("GET", "/api/v1/pods", {"watch": "1"}, stream=True)
+        held.push_async_exit(forwarded)
+        # Three streams open (the stream pool is full) and the one short
+        # connection is still free, twice over.
+        for _ in range(2):
+            assert (await client.list("/api/v1/namespaces"))["kind"] == "PodList"
+        # The stream pool is bounded too: a fourth stream waits, then fails.
+        with pytest.raises(UpstreamTimeoutError):
+            async with client.watch("/api/v1/pods"):
+                pass
 
 
 async def test_redirect_is_not_followed_and_is_an_error_for_get(server: Server) -> None:
