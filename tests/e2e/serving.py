@@ -25,7 +25,7 @@ from pathlib import Path
 
 from watchcache.devcluster import DevCluster
 
-__all__ = ["Answer", "ask", "ask_direct", "kubectl_env", "running_serve"]
+__all__ = ["Answer", "ask", "ask_direct", "kubectl_env", "running_serve", "until_cached"]
 
 
 @contextlib.contextmanager
@@ -67,12 +67,23 @@ def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
     raise AssertionError(f"the proxy did not start: {log.read_text()}")
 
 
-def wait_until_ready(url: str, timeout: float = 30.0) -> None:
+def wait_until_ready(url: str, timeout: float = 60.0) -> None:
     """Until /readyz says every cache has synced."""
     deadline = time.monotonic() + timeout
     while ask(url, "/readyz").status != 200:
         assert time.monotonic() < deadline, "the proxy's caches did not sync"
         time.sleep(0.05)
+
+
+def until_cached(url: str, list_path: str, rv: str, timeout: float = 60.0) -> None:
+    """Until the proxy's cache behind ``list_path`` has reached ``rv``, as a
+    read at RV=0 (whatever the cache holds now) needs. A list at RV=N waits
+    in the proxy for just that, 3 s at most (504 after, as kube-apiserver's
+    cache answers); on a loaded machine it is asked again."""
+    deadline = time.monotonic() + timeout
+    while (status := ask(url, f"{list_path}?resourceVersion={rv}").status) != 200:
+        assert status == 504, status
+        assert time.monotonic() < deadline, f"the cache never reached {rv}"
 
 
 def kubectl_env() -> dict[str, str]:
