@@ -57,7 +57,7 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
 
 
 def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
         if found:

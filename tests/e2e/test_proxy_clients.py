@@ -220,11 +220,15 @@ def watched_session(k: Kubectl, mutate: Callable[[], None], events: int) -> list
     reader = threading.Thread(target=_decoded_stream, args=(proc, seen, stop), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 10
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.05)  # the initial list is out: the watch is on
+        # The initial list is out (kube-root-ca.crt at least): the changes
+        # from here on are watch events, not items of that list.
+        deadline = time.monotonic() + 60
+        while not seen:
+            assert time.monotonic() < deadline, "kubectl never printed its initial list"
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)
         mutate()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while len(seen) < events and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
@@ -369,7 +373,7 @@ def test_python_client_watch_from_a_resource_version_as_directly(
     ]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)
+    # Both watches start at rv: whenever they open, what follows is replayed.
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     code, _ = dev_cluster.request(
         "PATCH", f"{base}/c00", {"data": {"k": "x"}}, content_type="application/merge-patch+json"
@@ -504,7 +508,7 @@ def operator_session(
     base = f"/api/v1/namespaces/{namespace}/configmaps"
 
     def wait_for(count: int) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while len(_records(record)) < count:
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -531,7 +535,7 @@ def operator_session(
         wait_for(2)
         assert dev_cluster.request("DELETE", f"{base}/op1")[0] == 200
         wait_for(3)
-        deadline = time.monotonic() + 30  # the operator lets go: its finalizer removed
+        deadline = time.monotonic() + 60  # the operator lets go: its finalizer removed
         while dev_cluster.request("GET", f"{base}/op1")[0] != 404:
             assert time.monotonic() < deadline, "the operator never released op1"
             time.sleep(0.1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -152,7 +151,8 @@ def test_kubectl_reads_cached_pods(proxy_url: str, kubectl_binary: Path, namespa
         env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"HOME": "/nonexistent"},
     )
     try:
-        time.sleep(1.5)
+        # Created before kubectl lists, p1 is the one item of its list;
+        # after, the first event of its watch: its first line either way.
         created = subprocess.run(
             [str(kubectl_binary), *via, "create", "-f", "-"],
             input=json.dumps(pod),

@@ -225,7 +225,10 @@ async def test_consistent_reads_cost_one_small_probe_per_batch(
     writer = threading.Thread(target=keep_writing, daemon=True)
     writer.start()
     try:
-        await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 60
+        while not written:  # the first write is acknowledged
+            assert time.monotonic() < deadline, "the writer never wrote"
+            await asyncio.sleep(0.02)
         before = upstream_requests(dev_cluster, "configmaps")
         sizes_before = probe_sizes(dev_cluster, "configmaps")
         for _ in range(BATCHES):
