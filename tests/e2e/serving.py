@@ -19,13 +19,22 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from watchcache.devcluster import DevCluster
 
-__all__ = ["Answer", "ask", "ask_direct", "kubectl_env", "running_serve", "until_cached"]
+__all__ = [
+    "Answer",
+    "ask",
+    "ask_direct",
+    "kubectl_env",
+    "running_serve",
+    "until_cached",
+    "upstream_requests",
+]
 
 
 @contextlib.contextmanager
@@ -131,3 +140,33 @@ def ask_direct(cluster: DevCluster, path: str, headers: Mapping[str, str] | None
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     auth = {"Authorization": f"Bearer {cluster.admin_token}"}
     return ask(cluster.url, path, {**auth, **(headers or {})}, context=context)
+
+
+_SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+READS = frozenset({"GET", "LIST", "WATCH"})
+
+
+def upstream_requests(cluster: DevCluster, resource: str) -> Counter[tuple[str, str]]:
+    """kube-apiserver's count of JSON reads of ``resource`` (the tests' own
+    writes are left out), by (verb, scope): what a proxy costs it. WATCHes
+    are counted when they end. kube-controller-manager reads protobuf, so
+    its reads (its namespace controller lists every resource of each
+    namespace a test deleted, whenever it gets to it) are not counted."""
+    code, text = cluster.request("GET", "/metrics")
+    assert code == 200
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in text.splitlines():
+        sample = _SAMPLE.match(line)
+        if sample is None or sample.group(1) != "apiserver_request_total":
+            continue
+        labels = dict(_LABEL.findall(sample.group(2)))
+        if (
+            labels["resource"] == resource
+            and labels["contentType"] == "application/json"
+            and labels["verb"] in READS
+        ):
+            counts[labels["verb"], labels["scope"]] += int(float(sample.group(3)))
+    return counts

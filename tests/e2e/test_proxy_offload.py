@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import re
 import threading
 import time
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,7 @@ from typing import Any
 import aiohttp
 import pytest
 from tests import inprocess
-from tests.e2e.serving import running_serve, wait_until_ready
+from tests.e2e.serving import running_serve, upstream_requests, wait_until_ready
 from tests.inprocess import serve_config
 
 from watchcache.devcluster import DevCluster
@@ -55,34 +53,6 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     connector = aiohttp.TCPConnector(limit=0)  # every client its own connection
     async with aiohttp.ClientSession(connector=connector) as s:
         yield s
-
-
-_SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
-_LABEL = re.compile(r'(\w+)="([^"]*)"')
-
-
-READS = frozenset({"GET", "LIST", "WATCH"})
-
-
-def upstream_requests(cluster: DevCluster, resource: str) -> Counter[tuple[str, str]]:
-    """kube-apiserver's count of JSON reads of ``resource`` (the tests' own
-    writes are left out), by (verb, scope). WATCHes are counted when they
-    end."""
-    code, text = cluster.request("GET", "/metrics")
-    assert code == 200
-    counts: Counter[tuple[str, str]] = Counter()
-    for line in text.splitlines():
-        sample = _SAMPLE.match(line)
-        if sample is None or sample.group(1) != "apiserver_request_total":
-            continue
-        labels = dict(_LABEL.findall(sample.group(2)))
-        if (
-            labels["resource"] == resource
-            and labels["contentType"] == "application/json"
-            and labels["verb"] in READS
-        ):
-            counts[labels["verb"], labels["scope"]] += int(float(sample.group(3)))
-    return counts
 
 
 def probe_sizes(cluster: DevCluster, resource: str) -> tuple[float, float]:
