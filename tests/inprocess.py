@@ -23,7 +23,7 @@ def serve_config(*argv: str) -> ServeConfig:
     return load_config(parser.parse_args([*base, *argv]), {})
 
 
-async def wait_until_ready(session: aiohttp.ClientSession, url: str, timeout: float = 10.0) -> None:
+async def wait_until_ready(session: aiohttp.ClientSession, url: str, timeout: float = 60.0) -> None:
     """Until ``url``/readyz answers 200 (every cache has synced)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -101,7 +101,7 @@ def kubectl_binary(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> P
     return dev_cluster.binaries.kubectl
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting for the namespace to be ready"

@@ -19,13 +19,22 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from watchcache.devcluster import DevCluster
 
-__all__ = ["Answer", "ask", "ask_direct", "kubectl_env", "running_serve"]
+__all__ = [
+    "Answer",
+    "ask",
+    "ask_direct",
+    "kubectl_env",
+    "running_serve",
+    "until_cached",
+    "upstream_requests",
+]
 
 
 @contextlib.contextmanager
@@ -57,7 +66,7 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
 
 
 def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
         if found:
@@ -67,12 +76,23 @@ def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
     raise AssertionError(f"the proxy did not start: {log.read_text()}")
 
 
-def wait_until_ready(url: str, timeout: float = 30.0) -> None:
+def wait_until_ready(url: str, timeout: float = 60.0) -> None:
     """Until /readyz says every cache has synced."""
     deadline = time.monotonic() + timeout
     while ask(url, "/readyz").status != 200:
         assert time.monotonic() < deadline, "the proxy's caches did not sync"
         time.sleep(0.05)
+
+
+def until_cached(url: str, list_path: str, rv: str, timeout: float = 60.0) -> None:
+    """Until the proxy's cache behind ``list_path`` has reached ``rv``, as a
+    read at RV=0 (whatever the cache holds now) needs. A list at RV=N waits
+    in the proxy for just that, 3 s at most (504 after, as kube-apiserver's
+    cache answers); on a loaded machine it is asked again."""
+    deadline = time.monotonic() + timeout
+    while (status := ask(url, f"{list_path}?resourceVersion={rv}").status) != 200:
+        assert status == 504, status
+        assert time.monotonic() < deadline, f"the cache never reached {rv}"
 
 
 def kubectl_env() -> dict[str, str]:
@@ -120,3 +140,33 @@ def ask_direct(cluster: DevCluster, path: str, headers: Mapping[str, str] | None
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     auth = {"Authorization": f"Bearer {cluster.admin_token}"}
     return ask(cluster.url, path, {**auth, **(headers or {})}, context=context)
+
+
+_SAMPLE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+READS = frozenset({"GET", "LIST", "WATCH"})
+
+
+def upstream_requests(cluster: DevCluster, resource: str) -> Counter[tuple[str, str]]:
+    """kube-apiserver's count of JSON reads of ``resource`` (the tests' own
+    writes are left out), by (verb, scope): what a proxy costs it. WATCHes
+    are counted when they end. kube-controller-manager reads protobuf, so
+    its reads (its namespace controller lists every resource of each
+    namespace a test deleted, whenever it gets to it) are not counted."""
+    code, text = cluster.request("GET", "/metrics")
+    assert code == 200
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in text.splitlines():
+        sample = _SAMPLE.match(line)
+        if sample is None or sample.group(1) != "apiserver_request_total":
+            continue
+        labels = dict(_LABEL.findall(sample.group(2)))
+        if (
+            labels["resource"] == resource
+            and labels["contentType"] == "application/json"
+            and labels["verb"] in READS
+        ):
+            counts[labels["verb"], labels["scope"]] += int(float(sample.group(3)))
+    return counts

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client, config, watch
-from tests.e2e.serving import kubectl_env, running_serve, wait_until_ready
+from tests.e2e.serving import kubectl_env, running_serve, until_cached, wait_until_ready
 
 from watchcache.devcluster import CONTEXT_ADMIN, DevCluster
 
@@ -220,11 +220,15 @@ def watched_session(k: Kubectl, mutate: Callable[[], None], events: int) -> list
     reader = threading.Thread(target=_decoded_stream, args=(proc, seen, stop), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 10
-        while not seen and time.monotonic() < deadline:
-            time.sleep(0.05)  # the initial list is out: the watch is on
+        # The initial list is out (kube-root-ca.crt at least): the changes
+        # from here on are watch events, not items of that list.
+        deadline = time.monotonic() + 60
+        while not seen:
+            assert time.monotonic() < deadline, "kubectl never printed its initial list"
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.05)
         mutate()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while len(seen) < events and time.monotonic() < deadline:
             time.sleep(0.05)
     finally:
@@ -288,19 +292,26 @@ def apis(
         straight.close()
 
 
-def _fill(dev_cluster: DevCluster, namespace: str, count: int) -> None:
+def _fill(dev_cluster: DevCluster, namespace: str, count: int) -> str:
+    """``count`` ConfigMaps; the resourceVersion of the last ("" for none)."""
+    rv = ""
     for i in range(count):
         body = json.loads(_configmap(f"c{i:02}", "a" if i % 3 else "b", k=str(i)))
-        assert (
-            dev_cluster.request("POST", f"/api/v1/namespaces/{namespace}/configmaps", body)[0]
-            == 201
+        code, created = dev_cluster.request(
+            "POST", f"/api/v1/namespaces/{namespace}/configmaps", body
         )
+        assert code == 201, created
+        rv = created["metadata"]["resourceVersion"]
+    return rv
 
 
 def test_python_client_lists_and_pages_as_directly(
-    dev_cluster: DevCluster, apis: tuple[client.ApiClient, client.ApiClient], namespace: str
+    dev_cluster: DevCluster,
+    proxy: str,
+    apis: tuple[client.ApiClient, client.ApiClient],
+    namespace: str,
 ) -> None:
-    _fill(dev_cluster, namespace, 7)
+    written = _fill(dev_cluster, namespace, 7)
     through, straight = (client.CoreV1Api(api) for api in apis)
 
     def items(listed: Any) -> list[Any]:
@@ -313,6 +324,9 @@ def test_python_client_lists_and_pages_as_directly(
     assert items(through.list_namespaced_config_map(namespace, **selected)) == items(
         straight.list_namespaced_config_map(namespace, **selected)
     )
+    # Those reads may have been forwarded (a cache behind by more than
+    # 100 ms): RV=0 answers from the cache as it is.
+    until_cached(proxy, f"/api/v1/namespaces/{namespace}/configmaps", written)
     at_any = through.list_namespaced_config_map(namespace, resource_version="0")
     assert sorted(i.metadata.name for i in at_any.items) == sorted(
         i.metadata.name for i in straight.list_namespaced_config_map(namespace).items
@@ -359,7 +373,7 @@ def test_python_client_watch_from_a_resource_version_as_directly(
     ]
     for thread in threads:
         thread.start()
-    time.sleep(0.5)
+    # Both watches start at rv: whenever they open, what follows is replayed.
     base = f"/api/v1/namespaces/{namespace}/configmaps"
     code, _ = dev_cluster.request(
         "PATCH", f"{base}/c00", {"data": {"k": "x"}}, content_type="application/merge-patch+json"
@@ -494,7 +508,7 @@ def operator_session(
     base = f"/api/v1/namespaces/{namespace}/configmaps"
 
     def wait_for(count: int) -> None:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while len(_records(record)) < count:
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, log.read_text()[-3000:]
@@ -521,7 +535,7 @@ def operator_session(
         wait_for(2)
         assert dev_cluster.request("DELETE", f"{base}/op1")[0] == 200
         wait_for(3)
-        deadline = time.monotonic() + 30  # the operator lets go: its finalizer removed
+        deadline = time.monotonic() + 60  # the operator lets go: its finalizer removed
         while dev_cluster.request("GET", f"{base}/op1")[0] != 404:
             assert time.monotonic() < deadline, "the operator never released op1"
             time.sleep(0.1)

@@ -156,7 +156,8 @@ def test_kubectl_reads_cached_pods(proxy_url: str, kubectl_binary: Path, namespa
         env={k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"HOME": "/nonexistent"},
     )
     try:
-        time.sleep(1.5)
+        # Created before kubectl lists, p1 is the one item of its list;
+        # after, the first event of its watch: its first line either way.
         created = subprocess.run(
             [str(kubectl_binary), *via, "create", "-f", "-"],
             input=json.dumps(pod),

@@ -125,7 +125,8 @@ async def ns(target: Target) -> AsyncIterator[str]:
 
 
 async def _wait_for_service_account(target: Target, namespace: str) -> None:
-    for _ in range(200):
+    deadline = asyncio.get_running_loop().time() + 60
+    while asyncio.get_running_loop().time() < deadline:
         code, _, body = await target.call(
             "GET", f"/api/v1/namespaces/{namespace}/serviceaccounts/default"
         )

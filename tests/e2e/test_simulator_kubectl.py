@@ -152,9 +152,10 @@ def test_chunked_list_returns_everything(kubectl: Any) -> None:
 def test_get_watch_sees_new_pod(kubectl: Any) -> None:
     watch = kubectl.popen("get", "pods", "-w", "-o", "name")
     try:
-        time.sleep(1.5)
+        # Created before kubectl lists, the pod is an item of its list;
+        # after, an event of its watch: printed either way.
         kubectl("create", "-f", "-", stdin=POD.format(name="watched", image="nginx"))
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         seen = []
         assert watch.stdout is not None
         while time.monotonic() < deadline:

@@ -162,13 +162,14 @@ async def test_non_status_error_body_gets_a_synthesised_status(server: Server) -
 
 
 async def test_refused_connection_is_unreachable() -> None:
+    # Bound but not listening: connections are refused, and no other process
+    # can take the port meanwhile (as it could once the socket was closed).
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    # Nothing listens on the port any more.
-    async with UpstreamClient(UpstreamConfig(server=f"http://127.0.0.1:{port}")) as client:
-        with pytest.raises(UnreachableError, match="cannot connect"):
-            await client.get("/api/v1/pods")
+        async with UpstreamClient(UpstreamConfig(server=f"http://127.0.0.1:{port}")) as client:
+            with pytest.raises(UnreachableError, match="cannot connect"):
+                await client.get("/api/v1/pods")
 
 
 async def test_hang_past_timeout(server: Server) -> None:
