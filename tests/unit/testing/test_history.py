@@ -1,0 +1,209 @@
+"""The history checker catches each kind of divergence and passes a
+correct history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watchcache.testing.history import History, Scope
+
+NS = "t"
+
+
+def obj(name: str, rv: int, **labels: str) -> dict[str, Any]:
+    return {
+        "metadata": {"namespace": NS, "name": name, "resourceVersion": str(rv), "labels": labels}
+    }
+
+
+def writes() -> History:
+    """a created (10), b created (11), a relabelled out of app=x (12),
+    b modified (13), a relabelled back in (14), b deleted (15)."""
+    h = History()
+    h.write("ADDED", obj("a", 10, app="x"))
+    h.write("ADDED", obj("b", 11, app="x"))
+    h.write("MODIFIED", obj("a", 12, app="y"))
+    h.write("MODIFIED", obj("b", 13, app="x"))
+    h.write("MODIFIED", obj("a", 14, app="x"))
+    h.write("DELETED", obj("b", 15, app="x"))
+    return h
+
+
+SELECTED = Scope(NS, "app=x")
+
+
+def correct_stream(h: History, name: str = "w") -> None:
+    session = h.watch(name, SELECTED).start(9)
+    session.event("ADDED", obj("a", 10, app="x"))
+    session.event("ADDED", obj("b", 11, app="x"))
+    session.event("DELETED", obj("a", 12, app="y"))
+    session.event("MODIFIED", obj("b", 13, app="x"))
+    session.bookmark(13)
+    session.event("ADDED", obj("a", 14, app="x"))
+    session.event("DELETED", obj("b", 15, app="x"))
+
+
+def only(h: History) -> str:
+    found = h.check()
+    assert len(found) == 1, found
+    return str(found[0])
+
+
+def test_a_correct_history_passes() -> None:
+    h = writes()
+    correct_stream(h)
+    initial = h.watch("i", SELECTED).start(0)
+    initial.initial_event(obj("b", 13, app="x"))
+    initial.event("ADDED", obj("a", 14, app="x"))
+    initial.event("DELETED", obj("b", 15, app="x"))
+    h.list_answer(SELECTED, 12, [obj("b", 11, app="x")], consistent=True, written_before=12)
+    h.list_answer(Scope(NS), 14, [obj("a", 14, app="x"), obj("b", 13, app="x")], consistent=False)
+    assert h.check() == []
+
+
+def test_a_watch_stopped_early_passes() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(12)
+    session.event("MODIFIED", obj("b", 13, app="x"))
+    session.end("closed")
+    assert h.check() == []
+
+
+def test_a_dropped_event_is_named() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(9)
+    session.event("ADDED", obj("a", 10, app="x"))
+    session.event("DELETED", obj("a", 12, app="y"))
+    assert "ADDED t/b@11 was dropped before it" in only(h)
+
+
+def test_a_selector_leaver_must_be_deleted() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(11)
+    session.event("MODIFIED", obj("a", 12, app="y"))
+    assert "MODIFIED t/a@12 should be DELETED" in only(h)
+
+
+def test_a_duplicate_is_named() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(9)
+    session.event("ADDED", obj("a", 10, app="x"))
+    session.event("ADDED", obj("a", 10, app="x"))
+    assert "item 1: ADDED t/a@10 duplicates" in only(h)
+
+
+def test_a_reorder_is_named() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(9)
+    session.event("ADDED", obj("b", 11, app="x"))
+    session.event("ADDED", obj("a", 10, app="x"))
+    message = only(h)
+    assert "ADDED t/b@11 but ADDED t/a@10 was dropped" in message
+
+
+def test_an_event_going_back_is_out_of_order() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(9)
+    session.event("ADDED", obj("a", 10, app="x"))
+    session.event("ADDED", obj("b", 11, app="x"))
+    session.event("ADDED", obj("a", 10, app="x"))
+    assert "item 2: ADDED t/a@10 out of order" in only(h)
+
+
+def test_a_bookmark_past_an_undelivered_event() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(9)
+    session.event("ADDED", obj("a", 10, app="x"))
+    session.bookmark(11)
+    assert "bookmark at RV 11 but ADDED t/b@11 was not delivered" in only(h)
+
+
+def test_wrong_initial_state_is_named() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(0)
+    session.initial_event(obj("a", 10, app="x"))  # a left the selector at 12
+    session.initial_event(obj("b", 13, app="x"))
+    message = only(h)
+    assert "initial events are not the state at any RV in [13, 15]" in message
+    assert "t/a@10 present but not in the state" in message
+
+
+def test_initial_state_then_a_gap() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(0)
+    session.initial_event(obj("a", 10, app="x"))  # the state at 10
+    session.event("DELETED", obj("a", 12, app="y"))  # b@11 never sent
+    assert "DELETED t/a@12 but ADDED t/b@11 was dropped before it" in only(h)
+
+
+def test_initial_state_after_a_delete_is_found() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(0)
+    session.initial_event(obj("a", 14, app="x"))  # the state at 15: b deleted
+    assert h.check() == []
+
+
+def test_a_list_not_equal_to_the_state_at_its_rv() -> None:
+    h = writes()
+    h.list_answer(SELECTED, 13, [obj("b", 13, app="x"), obj("a", 10, app="x")], consistent=False)
+    assert "t/a@10 present but not in the state" in only(h)
+
+
+def test_a_list_with_a_stale_version() -> None:
+    h = writes()
+    h.list_answer(SELECTED, 13, [obj("b", 11, app="x")], consistent=False)
+    assert "t/b at RV 11, the state has RV 13" in only(h)
+
+
+def test_a_consistent_list_older_than_a_write_before_it() -> None:
+    h = writes()
+    h.list_answer(SELECTED, 12, [obj("b", 11, app="x")], consistent=True, written_before=13)
+    assert "older than the write at RV 13" in only(h)
+
+
+def test_a_410_must_be_followed_by_a_relist() -> None:
+    h = writes()
+    record = h.watch("w", SELECTED)
+    first = record.start(9)
+    first.event("ADDED", obj("a", 10, app="x"))
+    first.end("410")
+    record.start(10)  # resumed from its RV, as if the 410 never happened
+    assert "a 410 was not followed by a relist" in only(h)
+
+
+def test_a_relist_after_410_is_accounted_for() -> None:
+    h = writes()
+    record = h.watch("w", SELECTED)
+    first = record.start(9)
+    first.event("ADDED", obj("a", 10, app="x"))
+    first.end("410")
+    relisted = record.start(13, after_list=True)
+    relisted.event("ADDED", obj("a", 14, app="x"))
+    assert h.check() == []
+
+
+def test_a_relist_going_back_in_time() -> None:
+    h = writes()
+    record = h.watch("w", SELECTED)
+    first = record.start(11)
+    first.event("DELETED", obj("a", 12, app="y"))
+    first.end("410")
+    record.start(11, after_list=True)
+    assert "relisted at RV 11, older than RV 12 already seen" in only(h)
+
+
+def test_an_event_no_write_reported() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(15)
+    session.event("ADDED", obj("c", 16, app="x"))
+    assert "ADDED t/c@16 matches no write" in only(h)
+
+
+def test_writes_recorded_out_of_order_are_sorted() -> None:
+    h = History()
+    h.write("ADDED", obj("b", 11))
+    h.write("ADDED", obj("a", 10))
+    session = h.watch("w", Scope(NS)).start(9)
+    session.event("ADDED", obj("a", 10))
+    session.event("ADDED", obj("b", 11))
+    assert h.check() == []
