@@ -246,9 +246,10 @@ class History:
             elif now:
                 events.append(Event("ADDED", after))  # type: ignore[arg-type]
             elif was:
-                # A leaver is reported as its new state (or the deleted
-                # object) at the write's RV.
-                events.append(Event("DELETED", after or Seen(key, w_rv, old.labels)))  # type: ignore[union-attr]
+                # kube-apiserver's watch cache: a leaver's DELETED carries
+                # its previous content at the write's RV.
+                assert old is not None
+                events.append(Event("DELETED", Seen(key, w_rv, old.labels)))
         return events
 
     # -- checking --------------------------------------------------------

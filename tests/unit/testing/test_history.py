@@ -36,7 +36,7 @@ def correct_stream(h: History, name: str = "w") -> None:
     session = h.watch(name, SELECTED).start(9)
     session.event("ADDED", obj("a", 10, app="x"))
     session.event("ADDED", obj("b", 11, app="x"))
-    session.event("DELETED", obj("a", 12, app="y"))
+    session.event("DELETED", obj("a", 12, app="x"))
     session.event("MODIFIED", obj("b", 13, app="x"))
     session.bookmark(13)
     session.event("ADDED", obj("a", 14, app="x"))
@@ -73,7 +73,7 @@ def test_a_dropped_event_is_named() -> None:
     h = writes()
     session = h.watch("w", SELECTED).start(9)
     session.event("ADDED", obj("a", 10, app="x"))
-    session.event("DELETED", obj("a", 12, app="y"))
+    session.event("DELETED", obj("a", 12, app="x"))
     assert "ADDED t/b@11 was dropped before it" in only(h)
 
 
@@ -132,7 +132,7 @@ def test_initial_state_then_a_gap() -> None:
     h = writes()
     session = h.watch("w", SELECTED).start(0)
     session.initial_event(obj("a", 10, app="x"))  # the state at 10
-    session.event("DELETED", obj("a", 12, app="y"))  # b@11 never sent
+    session.event("DELETED", obj("a", 12, app="x"))  # b@11 never sent
     assert "DELETED t/a@12 but ADDED t/b@11 was dropped before it" in only(h)
 
 
@@ -186,7 +186,7 @@ def test_a_relist_going_back_in_time() -> None:
     h = writes()
     record = h.watch("w", SELECTED)
     first = record.start(11)
-    first.event("DELETED", obj("a", 12, app="y"))
+    first.event("DELETED", obj("a", 12, app="x"))
     first.end("410")
     record.start(11, after_list=True)
     assert "relisted at RV 11, older than RV 12 already seen" in only(h)
@@ -207,3 +207,10 @@ def test_writes_recorded_out_of_order_are_sorted() -> None:
     session.event("ADDED", obj("a", 10))
     session.event("ADDED", obj("b", 11))
     assert h.check() == []
+
+
+def test_a_leavers_deleted_carries_its_previous_labels() -> None:
+    h = writes()
+    session = h.watch("w", SELECTED).start(11)
+    session.event("DELETED", obj("a", 12, app="y"))  # kube-apiserver sends app=x
+    assert "DELETED t/a@12 has labels {'app': 'y'}, expected {'app': 'x'}" in only(h)
