@@ -21,4 +21,11 @@ from watchcache.testing.endpoints import StreamSettings
 from watchcache.testing.faults import Faults
 from watchcache.testing.history import History
 
-__all__ = ["BackgroundSimulator", "Faults", "History", "Simulator", "SimulatorConfig", "StreamSettings"]
+__all__ = [
+    "BackgroundSimulator",
+    "Faults",
+    "History",
+    "Simulator",
+    "SimulatorConfig",
+    "StreamSettings",
+]
