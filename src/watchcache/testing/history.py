@@ -167,13 +167,33 @@ class History:
         self.lists: list[ListRecord] = []
         self._sorted = True
         self._indexed = 0  # how many writes _versions holds
+        self._last_rv: dict[Key, int] = {}  # per key, the newest RV a write answered
+        self._answered: list[int] = []  # every write's answered RV, in recording order
+        # Deletes whose answer is the deleted version (kube-apiserver's):
+        # (key, that version's RV, index in _answered of the next write).
+        self._pending: list[tuple[Key, int, int]] = []
+        self._resolve_problems: list[Divergence] = []
 
     # -- recording -------------------------------------------------------
 
     def write(self, type_: str, obj: Mapping[str, Any]) -> None:
-        """A write's answer: ``type_`` is ADDED, MODIFIED or DELETED."""
+        """A write's answer: ``type_`` is ADDED, MODIFIED or DELETED.
+
+        kube-apiserver answers a DELETE with the object as it was before
+        (its RV is not the deletion's), and a pod's DELETE is two changes
+        (deletionTimestamp set, then removed). Such a delete is placed by
+        what the watchers received for that key between the deleted
+        version and the next write recorded (which must have been sent
+        after the delete was answered, as a sequential writer's is): they
+        must agree on one DELETED and at most one MODIFIED before it."""
         seen = Seen.of(obj)
         after = None if type_ == "DELETED" else seen
+        if after is None and seen.rv <= self._last_rv.get(seen.key, 0):
+            # The deletion's own RV is not in the answer: resolved by check.
+            self._pending.append((seen.key, seen.rv, len(self._answered)))
+            return
+        self._last_rv[seen.key] = seen.rv
+        self._answered.append(seen.rv)
         if self._writes and seen.rv < self._writes[-1][0]:
             self._sorted = False
         self._writes.append((seen.rv, seen.key, after))
@@ -254,9 +274,49 @@ class History:
 
     # -- checking --------------------------------------------------------
 
+    def _resolve_deletes(self) -> None:
+        pending, self._pending = self._pending, []
+        for key, version, next_index in pending:
+            bound = self._answered[next_index] if next_index < len(self._answered) else None
+            deleted: set[int] = set()
+            modified: set[int] = set()
+            for record in self.watches:
+                for session in record.sessions:
+                    for item in session.items:
+                        if not isinstance(item, Event) or item.obj.key != key:
+                            continue
+                        if item.obj.rv <= version or (bound is not None and item.obj.rv >= bound):
+                            continue
+                        (deleted if item.type == "DELETED" else modified).add(item.obj.rv)
+            where = f"delete of {key[0]}/{key[1]} after RV {version}"
+            if (
+                len(deleted) > 1
+                or len(modified) > 1
+                or (modified and deleted and min(deleted) < max(modified))
+            ):
+                self._resolve_problems.append(
+                    Divergence(
+                        where,
+                        f"watchers disagree: DELETED at {sorted(deleted)}, MODIFIED at {sorted(modified)}",
+                    )
+                )
+            labels = self.state_at(version, Scope(key[0])).get(key)
+            for rv in modified:
+                self._writes.append((rv, key, Seen(key, rv, labels.labels if labels else {})))
+            # Seen by no watcher: placed just before the next write.
+            at = (
+                min(deleted)
+                if deleted
+                else (bound - 1 if bound is not None else max(modified, default=version) + 1)
+            )
+            self._writes.append((at, key, None))
+            self.newest_write = max(self.newest_write, at)
+            self._sorted = False
+
     def check(self) -> list[Divergence]:
         """Every divergence found, at most one per session and per LIST."""
-        found: list[Divergence] = []
+        self._resolve_deletes()
+        found: list[Divergence] = list(self._resolve_problems)
         for record in self.watches:
             found.extend(self._check_watcher(record))
         for n, listed in enumerate(self.lists):

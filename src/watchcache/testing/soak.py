@@ -720,6 +720,8 @@ async def run_soak(config: SoakConfig) -> Tally:
                     round_ = Round(seed, config, proxy, upstream, session)
                     found = await round_.run()
                     _add(tally, seed, round_, found)
+                    for divergence in found[:5]:
+                        config.progress(f"soak: seed {seed}: {divergence}")
                     config.progress(_progress_line(tally, started, proxy))
                     seed += 1
             finally:

@@ -214,3 +214,49 @@ def test_a_leavers_deleted_carries_its_previous_labels() -> None:
     session = h.watch("w", SELECTED).start(11)
     session.event("DELETED", obj("a", 12, app="y"))  # kube-apiserver sends app=x
     assert "DELETED t/a@12 has labels {'app': 'y'}, expected {'app': 'x'}" in only(h)
+
+
+def kube_deletes() -> History:
+    """kube-apiserver's answers: a's DELETE answers a@10 (the deleted
+    version); the pod's deletionTimestamp (11) and removal (12) are not in
+    the answer; c's create answered 13 was sent after."""
+    h = History()
+    h.write("ADDED", obj("a", 10, app="x"))
+    h.write("DELETED", obj("a", 10, app="x"))
+    h.write("ADDED", obj("c", 13, app="x"))
+    return h
+
+
+def test_a_delete_placed_by_what_watchers_saw() -> None:
+    h = kube_deletes()
+    for name in ("w1", "w2"):
+        session = h.watch(name, SELECTED).start(9)
+        session.event("ADDED", obj("a", 10, app="x"))
+        session.event("MODIFIED", obj("a", 11, app="x"))
+        session.event("DELETED", obj("a", 12, app="x"))
+        session.event("ADDED", obj("c", 13, app="x"))
+    h.list_answer(SELECTED, 11, [obj("a", 11, app="x")], consistent=False)
+    assert h.check() == []
+
+
+def test_a_watcher_missing_the_graceful_update_is_caught() -> None:
+    h = kube_deletes()
+    full = h.watch("w1", SELECTED).start(9)
+    full.event("ADDED", obj("a", 10, app="x"))
+    full.event("MODIFIED", obj("a", 11, app="x"))
+    full.event("DELETED", obj("a", 12, app="x"))
+    short = h.watch("w2", SELECTED).start(9)
+    short.event("ADDED", obj("a", 10, app="x"))
+    short.event("DELETED", obj("a", 12, app="x"))
+    assert "w2" in only(h) and "DELETED t/a@12 but MODIFIED t/a@11 was dropped" in only(h)
+
+
+def test_watchers_disagreeing_on_a_delete() -> None:
+    h = kube_deletes()
+    for name, rv in (("w1", 11), ("w2", 12)):
+        session = h.watch(name, SELECTED).start(10)
+        session.event("DELETED", obj("a", rv, app="x"))
+    found = [str(d) for d in h.check()]
+    assert any(
+        "delete of t/a after RV 10: watchers disagree: DELETED at [11, 12]" in d for d in found
+    )
