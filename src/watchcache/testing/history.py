@@ -181,23 +181,32 @@ class History:
 
         kube-apiserver answers a DELETE with the object as it was before
         (its RV is not the deletion's), and a pod's DELETE is two changes
-        (deletionTimestamp set, then removed). Such a delete is placed by
+        (deletionTimestamp set: the answer, then removed). Such a delete is placed by
         what the watchers received for that key between the deleted
         version and the next write recorded (which must have been sent
         after the delete was answered, as a sequential writer's is): they
         must agree on one DELETED and at most one MODIFIED before it."""
         seen = Seen.of(obj)
         after = None if type_ == "DELETED" else seen
+        if after is None and (obj.get("metadata") or {}).get("deletionTimestamp"):
+            # A graceful delete's answer: the update that set the
+            # deletionTimestamp; the removal comes after, its RV unknown.
+            self._record(seen.rv, seen.key, seen)
+            self._pending.append((seen.key, seen.rv, len(self._answered)))
+            return
         if after is None and seen.rv <= self._last_rv.get(seen.key, 0):
             # The deletion's own RV is not in the answer: resolved by check.
             self._pending.append((seen.key, seen.rv, len(self._answered)))
             return
-        self._last_rv[seen.key] = seen.rv
-        self._answered.append(seen.rv)
-        if self._writes and seen.rv < self._writes[-1][0]:
+        self._record(seen.rv, seen.key, after)
+
+    def _record(self, rv: int, key: Key, after: Seen | None) -> None:
+        self._last_rv[key] = rv
+        self._answered.append(rv)
+        if self._writes and rv < self._writes[-1][0]:
             self._sorted = False
-        self._writes.append((seen.rv, seen.key, after))
-        self.newest_write = max(self.newest_write, seen.rv)
+        self._writes.append((rv, key, after))
+        self.newest_write = max(self.newest_write, rv)
 
     def watch(self, name: str, scope: Scope) -> WatchRecord:
         record = WatchRecord(name, scope)

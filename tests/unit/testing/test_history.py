@@ -260,3 +260,28 @@ def test_watchers_disagreeing_on_a_delete() -> None:
     assert any(
         "delete of t/a after RV 10: watchers disagree: DELETED at [11, 12]" in d for d in found
     )
+
+
+def test_a_graceful_delete_answer_is_the_update_then_a_removal() -> None:
+    """A pod's DELETE answers the object with its deletionTimestamp set at
+    the update's RV (11); the removal (12) is not in the answer."""
+    h = History()
+    h.write("ADDED", obj("a", 10, app="x"))
+    answer = obj("a", 11, app="x")
+    answer["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    h.write("DELETED", answer)
+    h.write("ADDED", obj("c", 13, app="x"))
+    good = h.watch("good", SELECTED).start(9)
+    good.event("ADDED", obj("a", 10, app="x"))
+    good.event("MODIFIED", obj("a", 11, app="x"))
+    good.event("DELETED", obj("a", 12, app="x"))
+    good.event("ADDED", obj("c", 13, app="x"))
+    assert h.check() == []
+    h = History()
+    h.write("ADDED", obj("a", 10, app="x"))
+    h.write("DELETED", answer)
+    h.write("ADDED", obj("c", 13, app="x"))
+    early = h.watch("early", SELECTED).start(9)
+    early.event("ADDED", obj("a", 10, app="x"))
+    early.event("DELETED", obj("a", 11, app="x"))
+    assert "DELETED t/a@11 should be MODIFIED" in only(h)
