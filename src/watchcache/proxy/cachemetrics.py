@@ -63,6 +63,7 @@ class _Resource(Protocol):
     def prober(self) -> _Prober: ...
     @property
     def restarts(self) -> int: ...
+    def outage(self) -> str | None: ...
 
 
 # (name, help, kind, value): one family each.
@@ -135,6 +136,13 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         "a list page, a watch accepted); /readyz fails past --max-staleness.",
         "gauge",
         lambda r: r.reflector.silence(),
+    ),
+    (
+        "watchcache_cache_serving_stale",
+        "1 while the resource is served stale through an upstream outage "
+        "(--serve-stale-on-outage, silent past --max-staleness), else 0.",
+        "gauge",
+        lambda r: 1.0 if r.outage() else 0.0,
     ),
     (
         "watchcache_reflector_restarts",

@@ -200,6 +200,18 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "serve-stale-on-outage",
+        "while upstream has been silent past --max-staleness, stay ready and go on serving "
+        "from the cache: open watches stay open (bookmarks go on), reads at resourceVersion "
+        "0 or N are answered from the cache, consistent reads (no resourceVersion) get "
+        "kube-apiserver's own answer for unreachable storage (500 ServerTimeout) at once; "
+        "reported in /readyz?verbose and watchcache_cache_serving_stale. Off: readiness "
+        "fails instead, so clients move to a replica that hears upstream",
+        default=False,
+        parse=_bool,
+        flag_only=True,
+    ),
+    Option(
         "upstream-timeout",
         "timeout for one upstream request that is not a watch",
         default=60.0,
@@ -257,6 +269,7 @@ class ServeConfig:
     history_window: float = 75.0
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
+    serve_stale_on_outage: bool = False
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50
     kube_api_burst: int = 100

@@ -92,7 +92,11 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         UpstreamClient(write_config) as write,
         RateLimitedClient(read_config, limiter=limiter) as own,
         open_caches(
-            config.resources, own, cache_config, max_staleness=config.max_staleness
+            config.resources,
+            own,
+            cache_config,
+            max_staleness=config.max_staleness,
+            serve_stale=config.serve_stale_on_outage,
         ) as caches,
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
@@ -103,6 +107,7 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         )
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
+            parts.health.add_note(f"cache-{gvr.resource}", resource.outage)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
         proxy = await start_proxy(parts)
         try:

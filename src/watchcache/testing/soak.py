@@ -373,7 +373,10 @@ class Round:
                 headers = {"Content-Type": content_type}
                 async with self.session.request(method, url, data=data, headers=headers) as r:
                     answer = await r.json(content_type=None)
-                    if r.status in (429, 500, 503, 504) or (r.status == 410 and method != "GET"):
+                    # kube-apiserver refuses pods until the namespace's
+                    # default service account exists (made by a controller).
+                    no_account = r.status == 403 and "service account" in str(answer)
+                    if r.status in (429, 500, 503, 504) or r.status == 410 or no_account:
                         await asyncio.sleep(min(float(r.headers.get("Retry-After", "0.2")), 1.0))
                         continue
                     return r.status, answer
