@@ -377,19 +377,24 @@ class History:
         return _compare_stream(session.items, expected, start)
 
     def _initial_rv(self, session: WatchSession, scope: Scope) -> tuple[int, str | None]:
-        """The RV whose state the initial events are: the oldest RV at or
-        after the newest initial object, and before the first event,
-        whose state they equal."""
+        """The RV whose state the initial events are: the newest RV at or
+        after the newest initial object, and before the first event (at or
+        before the first bookmark: WatchList's initial-events-end bookmark
+        is the initial state's RV), whose state they equal. The newest:
+        an object that entered and left the scope in between is in
+        neither state, and the stream owes no events for it."""
         got = {o.key: o for o in session.initial}
         if len(got) != len(session.initial):
             dup = _first_duplicate(session.initial)
             return 0, f"initial events: {dup} sent twice"
         low = max((o.rv for o in session.initial), default=0)
-        first_event = next((i for i in session.items if isinstance(i, Event)), None)
-        high = first_event.obj.rv - 1 if first_event else self.newest_write
+        high = self.newest_write
+        for item in session.items:
+            high = min(high, item if isinstance(item, int) else item.obj.rv - 1)
+            break
         self._index()
         candidates = [low] + [rv for rv, _, _ in self._writes if low < rv <= high]
-        for rv in candidates:
+        for rv in reversed(candidates):
             if _compare_state(got, self.state_at(rv, scope)) is None:
                 return rv, None
         problem = _compare_state(got, self.state_at(low, scope))

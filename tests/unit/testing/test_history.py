@@ -285,3 +285,17 @@ def test_a_graceful_delete_answer_is_the_update_then_a_removal() -> None:
     early.event("ADDED", obj("a", 10, app="x"))
     early.event("DELETED", obj("a", 11, app="x"))
     assert "DELETED t/a@11 should be MODIFIED" in only(h)
+
+
+def test_initial_state_at_the_newest_rv_it_equals() -> None:
+    """b enters at 11 and leaves at 12: the states at 10 and at 12 are the
+    same; a WatchList whose initial-events-end bookmark is at 12 owes no
+    events for b (found by the soak against kube-apiserver)."""
+    h = History()
+    h.write("ADDED", obj("a", 10, app="x"))
+    h.write("ADDED", obj("b", 11, app="x"))
+    h.write("MODIFIED", obj("b", 12, app="y"))
+    session = h.watch("w", SELECTED).start(0)
+    session.initial_event(obj("a", 10, app="x"))
+    session.bookmark(12)
+    assert h.check() == []
