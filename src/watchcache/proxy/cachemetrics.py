@@ -64,6 +64,8 @@ class _Resource(Protocol):
     @property
     def restarts(self) -> int: ...
     def outage(self) -> str | None: ...
+    @property
+    def consistency(self) -> Mapping[str, int]: ...
 
 
 # (name, help, kind, value): one family each.
@@ -208,6 +210,14 @@ _SPLIT_FAMILIES: tuple[tuple[str, str, str, _Split], ...] = (
         "code, malformed, disconnected, unreachable, timeout, short-watch, ... (a fixed few).",
         "kind",
         lambda r: r.reflector.statistics().errors_by_kind,
+    ),
+    (
+        "watchcache_consistency_checks",
+        "Comparisons of the cache with upstream's LIST at the cache's RV "
+        "(--consistency-check-interval), by result: match, mismatch (then the cache "
+        "relists), skipped (upstream could not list at that RV).",
+        "result",
+        lambda r: {k: r.consistency.get(k, 0) for k in ("match", "mismatch", "skipped")},
     ),
 )
 

@@ -33,6 +33,7 @@ import functools
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -173,6 +174,8 @@ class CachedResource:
     restarts: int = 0
     # While the supervisor waits to run it again: what it ended with.
     failed: str | None = None
+    # Consistency checks by result: match, mismatch, skipped (consistency.py).
+    consistency: Counter[str] = field(default_factory=Counter)
 
     def unready(self) -> str | None:
         """Why this resource should not be served (readiness), or None."""

@@ -212,6 +212,15 @@ OPTIONS: tuple[Option, ...] = (
         flag_only=True,
     ),
     Option(
+        "consistency-check-interval",
+        "every this long, compare each cache with upstream's LIST at the cache's RV "
+        "(a digest of names and resourceVersions), count the result in "
+        "watchcache_consistency_checks_total and relist on a mismatch; each check is a full "
+        "LIST upstream. 0: off (kube-apiserver 1.34 checks every 5m)",
+        default=0.0,
+        parse=_duration,
+    ),
+    Option(
         "upstream-timeout",
         "timeout for one upstream request that is not a watch",
         default=60.0,
@@ -270,6 +279,7 @@ class ServeConfig:
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
     serve_stale_on_outage: bool = False
+    consistency_check_interval: float = 0.0
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50
     kube_api_burst: int = 100

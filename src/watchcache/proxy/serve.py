@@ -36,6 +36,7 @@ from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
 from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
@@ -109,10 +110,17 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             parts.health.add_note(f"cache-{gvr.resource}", resource.outage)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
+        checks = [
+            asyncio.create_task(run_checks(resource, own, config.consistency_check_interval))
+            for resource in caches.values()
+            if config.consistency_check_interval > 0
+        ]
         proxy = await start_proxy(parts)
         try:
             yield proxy
         finally:
+            for task in checks:
+                task.cancel()
             if proxy.runner.server is not None:
                 await proxy.stop()
 
