@@ -97,6 +97,8 @@ class SoakConfig:
     # For the suite's own tests: events for which this is true are not
     # recorded, as if the proxy had dropped them.
     lose_event: Callable[[dict[str, Any]], bool] | None = None
+    # Only these fault kinds (of those the upstream can suffer); None: all.
+    kinds: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -622,7 +624,10 @@ class Round:
         ]
         informers = [asyncio.create_task(self.informer(n, r)) for n, r in enumerate(records)]
         writer = asyncio.create_task(self.writer())
-        injector = asyncio.create_task(self.injector(self.upstream.kinds))
+        kinds = tuple(
+            k for k in self.upstream.kinds if self.config.kinds is None or k in self.config.kinds
+        )
+        injector = asyncio.create_task(self.injector(kinds))
         sampler = asyncio.create_task(self._sample_rss())
         try:
             await asyncio.sleep(self.config.round_seconds)
@@ -712,9 +717,8 @@ async def run_soak(config: SoakConfig) -> Tally:
             ) as session,
         ):
             proxy = ProxyProcess(upstream.kubeconfig, workdir / "proxy.log")
-            config.progress(
-                f"soak: proxy log {proxy.log}; faults drawn from {', '.join(upstream.kinds)}"
-            )
+            kinds = [k for k in upstream.kinds if config.kinds is None or k in config.kinds]
+            config.progress(f"soak: proxy log {proxy.log}; faults drawn from {', '.join(kinds)}")
             await proxy.start(session)
             try:
                 seed = first
@@ -780,6 +784,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes-per-second", type=float, default=40.0)
     parser.add_argument("--faults-per-second", type=float, default=0.8)
     parser.add_argument("--storm-size", type=int, default=300)
+    parser.add_argument(
+        "--faults", help=f"comma-separated kinds to draw from (default: all of {', '.join(FAULTS)})"
+    )
     parser.add_argument("--rss-bound-mib", type=int, default=DEFAULT_RSS_BOUND_MIB)
     parser.add_argument("--kubeconfig", help="a real cluster (client-side faults only)")
     parser.add_argument(
@@ -798,6 +805,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_bound_mib=args.rss_bound_mib,
         kubeconfig=args.kubeconfig,
         dev_cluster=args.dev_cluster,
+        kinds=tuple(args.faults.split(",")) if args.faults else None,
     )
     tally = asyncio.run(run_soak(config))
     print(tally.table())
