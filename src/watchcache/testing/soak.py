@@ -399,7 +399,12 @@ class Round:
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {"name": name, "namespace": self.namespace, "labels": labels},
-            "spec": {"containers": [{"name": "c", "image": "soak"}]},
+            # No scheduler picks it up: on a cluster with nodes it stays
+            # Pending, so nothing but the writer changes it.
+            "spec": {
+                "containers": [{"name": "c", "image": "soak"}],
+                "schedulerName": "watchcache-soak-none",
+            },
         }
 
     async def writer(self) -> None:
@@ -684,7 +689,13 @@ class Round:
         for task in informers:
             task.cancel()
         await asyncio.gather(*informers, return_exceptions=True)
-        return found + self.history.check()
+        found += self.history.check()
+        # The round's objects go with its namespace (best effort; the next
+        # round's scopes do not see them).
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with self.session.delete(f"{self.proxy.url}/api/v1/namespaces/{self.namespace}"):
+                pass
+        return found
 
 
 # -- the run -------------------------------------------------------------------
