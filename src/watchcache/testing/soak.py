@@ -330,12 +330,10 @@ def _free_port() -> int:
 # -- one round ---------------------------------------------------------------
 
 
-class Stopping(Exception):
-    pass
-
-
 @dataclass
 class Round:
+    """One seed's run (see the module's glossary)."""
+
     seed: int
     config: SoakConfig
     proxy: ProxyProcess
