@@ -275,6 +275,25 @@ def timeout(message: str, retry_after: int, causes: Sequence[Mapping[str, str]] 
     return ApiError(504, "Timeout", f"Timeout: {message}", details, retry_after=retry_after)
 
 
+def server_timeout(resource: str, group: str, operation: str, retry_after: int = 2) -> ApiError:
+    """errors.NewServerTimeout: what kube-apiserver answers a read with
+    when its storage is unreachable (storeerr's Interpret*Error): 500,
+    reason ServerTimeout, the operation as details.name."""
+    qualified = f"{resource}.{group}" if group else resource
+    details: dict[str, Any] = {
+        "kind": resource,
+        "name": operation,
+        "retryAfterSeconds": retry_after,
+    }
+    if group:
+        details = {"group": group, **details}
+    message = (
+        f"The {operation} operation against {qualified} could not be completed at this time, "
+        "please try again."
+    )
+    return ApiError(500, "ServerTimeout", message, details, retry_after=retry_after)
+
+
 def too_large_resource_version(requested: int, current: int, retry_after: int = 1) -> ApiError:
     """storage.NewTooLargeResourceVersionError: the 504 for a read at an RV
     the cache did not reach in time (Retry-After 1, as kube-apiserver)."""

@@ -336,6 +336,15 @@ class Reflector:
         if self._stream is not None:
             self._stream.close()
 
+    def request_relist(self, reason: str) -> None:
+        """Relist now, for ``reason`` (the consistency checker found the
+        cache differs from upstream); the open watch is dropped."""
+        if self._relist_requested is not None:
+            return
+        self._relist_requested = reason
+        if self._stream is not None:
+            self._stream.close()
+
     def _lost_again(self) -> bool:
         """Upstream went back again soon after the last time: an upstream
         whose watch and lists disagree (kube-apiserver kept running over a

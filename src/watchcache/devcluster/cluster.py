@@ -286,6 +286,20 @@ class DevCluster:
         self._wait_usable()
         self._save_state()
 
+    def restart(self) -> None:
+        """Stop every process and start them again on the same ports with
+        the same credentials and etcd's data kept: a control plane
+        restarted, as in an upgrade. Watches end; resourceVersions go on."""
+        for proc in reversed(self.processes):
+            proc.stop()
+        self.processes.clear()
+        binaries = self.binaries
+        self._start_etcd(binaries, keep_data=True)
+        self._start_apiserver(binaries)
+        self._start_controller_manager(binaries)
+        self._wait_usable()
+        self._save_state()
+
     def _etcd(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         req = urllib.request.Request(
             self.etcd_url + path, data=json.dumps(body).encode(), method="POST"
@@ -307,8 +321,10 @@ class DevCluster:
         self.processes.append(proc)
         return proc
 
-    def _etcd_data_dir(self) -> Path:
+    def _etcd_data_dir(self, keep_data: bool = False) -> Path:
         local = self.workdir / "etcd-data"
+        if keep_data and local.exists():
+            return local.resolve()
         shm = Path("/dev/shm")
         if not (self.config.etcd_on_tmpfs and shm.is_dir() and os.access(shm, os.W_OK)):
             return local
@@ -327,7 +343,7 @@ class DevCluster:
             shutil.rmtree(link.resolve(), ignore_errors=True)
             link.unlink()
 
-    def _start_etcd(self, binaries: Binaries) -> None:
+    def _start_etcd(self, binaries: Binaries, keep_data: bool = False) -> None:
         assert self.ports
         client = f"http://127.0.0.1:{self.ports.etcd_client}"
         peer = f"http://127.0.0.1:{self.ports.etcd_peer}"
@@ -338,7 +354,7 @@ class DevCluster:
                 "--name",
                 "watchcache-dev",
                 "--data-dir",
-                self._etcd_data_dir(),
+                self._etcd_data_dir(keep_data),
                 "--listen-client-urls",
                 client,
                 "--advertise-client-urls",

@@ -63,6 +63,9 @@ class _Resource(Protocol):
     def prober(self) -> _Prober: ...
     @property
     def restarts(self) -> int: ...
+    def outage(self) -> str | None: ...
+    @property
+    def consistency(self) -> Mapping[str, int]: ...
 
 
 # (name, help, kind, value): one family each.
@@ -137,6 +140,13 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         lambda r: r.reflector.silence(),
     ),
     (
+        "watchcache_cache_serving_stale",
+        "1 while the resource is served stale through an upstream outage "
+        "(--serve-stale-on-outage, silent past --max-staleness), else 0.",
+        "gauge",
+        lambda r: 1.0 if r.outage() else 0.0,
+    ),
+    (
         "watchcache_reflector_restarts",
         "Times the resource's reflector ended by an exception and was run again.",
         "counter",
@@ -200,6 +210,14 @@ _SPLIT_FAMILIES: tuple[tuple[str, str, str, _Split], ...] = (
         "code, malformed, disconnected, unreachable, timeout, short-watch, ... (a fixed few).",
         "kind",
         lambda r: r.reflector.statistics().errors_by_kind,
+    ),
+    (
+        "watchcache_consistency_checks",
+        "Comparisons of the cache with upstream's LIST at the cache's RV "
+        "(--consistency-check-interval), by result: match, mismatch (then the cache "
+        "relists), skipped (upstream could not list at that RV).",
+        "result",
+        lambda r: {k: r.consistency.get(k, 0) for k in ("match", "mismatch", "skipped")},
     ),
 )
 

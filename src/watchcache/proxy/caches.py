@@ -32,6 +32,7 @@ import functools
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -163,7 +164,11 @@ class CachedResource:
     prober: Prober
     supervisor: Supervisor
     max_staleness: float = MAX_STALENESS
+    # --serve-stale-on-outage: past max_staleness, ready and serving (outage).
+    serve_stale: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Consistency checks by result: match, mismatch, skipped (consistency.py).
+    consistency: Counter[str] = field(default_factory=Counter)
 
     @property
     def restarts(self) -> int:
@@ -183,12 +188,28 @@ class CachedResource:
         if not reflector.synced.is_set():
             return "not synced yet" + tail
         silence = reflector.silence()
-        if silence > self.max_staleness:
+        if silence > self.max_staleness and not self.serve_stale:
             return (
                 f"stale: nothing heard from upstream for {silence:.0f}s "
                 f"(bound {self.max_staleness:.0f}s){tail}"
             )
         return None
+
+    def outage(self) -> str | None:
+        """With --serve-stale-on-outage, while upstream has been silent past
+        max_staleness: what /readyz?verbose says beside the passing check.
+        Consistent reads are then answered 500 ServerTimeout (reads.py)."""
+        if not self.serve_stale or not self.reflector.synced.is_set():
+            return None
+        silence = self.reflector.silence()
+        if silence <= self.max_staleness:
+            return None
+        last = self.reflector.last_error
+        tail = f"; last upstream error: {_one_line(last)}" if last else ""
+        return (
+            f"serving stale: nothing heard from upstream for {silence:.0f}s "
+            f"(bound {self.max_staleness:.0f}s){tail}"
+        )
 
     def state_lost(self, old_rv: int, new_rv: int) -> None:
         """Upstream's RV went back from ``old_rv`` to ``new_rv``: end every
@@ -288,6 +309,7 @@ async def open_caches(
     config: CacheConfig,
     *,
     max_staleness: float = MAX_STALENESS,
+    serve_stale: bool = False,
     reflector_config: ReflectorConfig | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -321,6 +343,7 @@ async def open_caches(
             Prober(client, path),
             Supervisor(reflector, sleep=sleep),
             max_staleness,
+            serve_stale,
         )
         reflector.on_state_lost = resource.state_lost
         cached[gvr] = resource

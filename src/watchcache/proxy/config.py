@@ -217,6 +217,27 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "serve-stale-on-outage",
+        "while upstream has been silent past --max-staleness, stay ready and go on serving "
+        "from the cache: open watches stay open (bookmarks go on), reads at resourceVersion "
+        "0 or N are answered from the cache, consistent reads (no resourceVersion) get "
+        "kube-apiserver's own answer for unreachable storage (500 ServerTimeout) at once; "
+        "reported in /readyz?verbose and watchcache_cache_serving_stale. Off: readiness "
+        "fails instead, so clients move to a replica that hears upstream",
+        default=False,
+        parse=_bool,
+        flag_only=True,
+    ),
+    Option(
+        "consistency-check-interval",
+        "every this long, compare each cache with upstream's LIST at the cache's RV "
+        "(a digest of names and resourceVersions), count the result in "
+        "watchcache_consistency_checks_total and relist on a mismatch; each check is a full "
+        "LIST upstream. 0: off (kube-apiserver 1.34 checks every 5m)",
+        default=0.0,
+        parse=_duration,
+    ),
+    Option(
         "upstream-timeout",
         "timeout for one upstream request that is not a watch",
         default=60.0,
@@ -276,6 +297,8 @@ class ServeConfig:
     max_staleness: float = 120.0
     read_header_timeout: float = 32.0
     idle_timeout: float = 90.0
+    serve_stale_on_outage: bool = False
+    consistency_check_interval: float = 0.0
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50
     kube_api_burst: int = 100

@@ -15,7 +15,8 @@ Checks:
              has completed its first list, has heard from upstream within
              --max-staleness and has a running reflector (caches.py's
              ``CachedResource.unready``), and the proxy is not draining for
-             shutdown
+             shutdown. With --serve-stale-on-outage a silent upstream does
+             not fail it; the ``[+]`` line says ``(serving stale: ...)``
 
 A failing check answers 500, as kube-apiserver's healthz handler does
 (http.StatusInternalServerError), with the reason on its ``[-]`` line.
@@ -37,9 +38,14 @@ Check = Callable[[], str | None]
 @dataclass
 class Health:
     readiness: dict[str, Check] = field(default_factory=dict)
+    # Said beside a passing readiness check in ?verbose (serving stale).
+    notes: dict[str, Check] = field(default_factory=dict)
 
     def add_readiness(self, name: str, check: Check) -> None:
         self.readiness[name] = check
+
+    def add_note(self, name: str, note: Check) -> None:
+        self.notes[name] = note
 
 
 def add_health_routes(app: web.Application, health: Health) -> None:
@@ -47,7 +53,7 @@ def add_health_routes(app: web.Application, health: Health) -> None:
         return _answer(request, {"ping": lambda: None}, "livez")
 
     async def ready(request: web.Request) -> web.Response:
-        return _answer(request, {"ping": lambda: None, **health.readiness}, "readyz")
+        return _answer(request, {"ping": lambda: None, **health.readiness}, "readyz", health.notes)
 
     async def one_live(request: web.Request) -> web.Response:
         return _answer_one(request, {"ping": lambda: None})
@@ -73,7 +79,12 @@ def _answer_one(request: web.Request, checks: dict[str, Check]) -> web.Response:
     return web.Response(status=500, text=f"internal server error: {reason}\n")
 
 
-def _answer(request: web.Request, checks: dict[str, Check], what: str) -> web.Response:
+def _answer(
+    request: web.Request,
+    checks: dict[str, Check],
+    what: str,
+    notes: dict[str, Check] | None = None,
+) -> web.Response:
     results = {name: check() for name, check in checks.items()}
     healthy = all(reason is None for reason in results.values())
     if "verbose" not in request.query:
@@ -89,8 +100,13 @@ def _answer(request: web.Request, checks: dict[str, Check], what: str) -> web.Re
         )
         return web.Response(status=200 if healthy else 500, text=text)
     lines = [
-        f"[+]{name} ok" if reason is None else f"[-]{name} failed: {reason}"
+        _ok_line(name, (notes or {}).get(name)) if reason is None else f"[-]{name} failed: {reason}"
         for name, reason in results.items()
     ]
     lines.append(f"{what} check {'passed' if healthy else 'failed'}")
     return web.Response(status=200 if healthy else 500, text="\n".join(lines) + "\n")
+
+
+def _ok_line(name: str, note: Check | None) -> str:
+    said = note() if note is not None else None
+    return f"[+]{name} ok ({said})" if said else f"[+]{name} ok"

@@ -15,6 +15,10 @@ their reasons):
                 longer covers, or with an rv -1 continue token; a
                 consistent read on a resource too quiet to prove the cache
                 fresh within ``freshness_wait``
+    500         with --serve-stale-on-outage, a consistent read (LIST, GET or
+                WatchList with no resourceVersion) while upstream is silent
+                past --max-staleness, or whose probe fails: kube-apiserver's
+                ServerTimeout for unreachable storage, at once
     429         LIST or WATCH before the cache's first sync (1.34+; GETs
                 with an RV and unselected LISTs with a limit are forwarded)
     from cache  everything else, with kube-apiserver's resourceVersion
@@ -42,7 +46,13 @@ from aiohttp import web
 from watchcache.api.continuetoken import encode_continue
 from watchcache.api.listoptions import EXACT, NOT_OLDER_THAN, ListOptions
 from watchcache.api.resources import GroupVersionResource, RequestPath, parse_path
-from watchcache.api.status import ApiError, not_found, too_large_resource_version, too_many_requests
+from watchcache.api.status import (
+    ApiError,
+    not_found,
+    server_timeout,
+    too_large_resource_version,
+    too_many_requests,
+)
 from watchcache.cache.cache import ListPage, TooNewResourceVersion
 from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
@@ -168,6 +178,8 @@ class ReadPath:
         shape: str,
     ) -> web.StreamResponse:
         rv = options.resource_version or ""
+        if rv == "" and resource.outage():
+            return status_response(_unreachable(resource, "get"))
         if rv == "":
             return await self._forwarded(request)  # a GET with no RV reads etcd
         if rv != "0":
@@ -224,6 +236,8 @@ class ReadPath:
                 page = select(limit=limit)
         except (TooOldResourceVersion, TooNewResourceVersion):
             return await self._forwarded(request)
+        except _Outage:
+            return status_response(_unreachable(resource, "list"))
         return await _write_list(request, resource, page, shape)
 
     async def _fresh(
@@ -240,9 +254,13 @@ class ReadPath:
         probe was answered may have arrived meanwhile.)"""
         cache = resource.cache
         seen = cache.rv
+        if resource.outage():
+            raise _Outage
         try:
             target = await resource.prober.current_rv()
         except _PROBE_FAILURES:  # let upstream answer the read
+            if resource.serve_stale:
+                raise _Outage from None  # it would fail the same way
             return False
         if target < seen:
             resource.reflector.upstream_went_back(target, seen)
@@ -333,7 +351,11 @@ class ReadPath:
         if rv == "":
             # A watch cannot be answered from etcd instead: wait as long as
             # a LIST at an RV would before giving up on the cache.
-            if not await self._fresh(resource, self.rv_wait):
+            try:
+                fresh = await self._fresh(resource, self.rv_wait)
+            except _Outage:
+                return status_response(_unreachable(resource, "watch"))
+            if not fresh:
                 return await self._forwarded(request)
         elif rv != "0" and not await self._wait_for(resource, options.rv):
             return status_response(too_large_resource_version(options.rv, cache.rv))
@@ -362,6 +384,16 @@ class ReadPath:
         return float(options.timeout_seconds or 0) or self._rng.uniform(
             MIN_REQUEST_TIMEOUT, 2 * MIN_REQUEST_TIMEOUT
         )
+
+
+class _Outage(Exception):
+    """A consistent read while serving stale through an upstream outage."""
+
+
+def _unreachable(resource: CachedResource, operation: str) -> ApiError:
+    """kube-apiserver's answer to a read its storage cannot serve now."""
+    gvr = resource.info.gvr
+    return server_timeout(gvr.resource, gvr.group, operation)
 
 
 _JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}

@@ -36,6 +36,7 @@ from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
 from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
@@ -92,7 +93,11 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         UpstreamClient(write_config) as write,
         RateLimitedClient(read_config, limiter=limiter) as own,
         open_caches(
-            config.resources, own, cache_config, max_staleness=config.max_staleness
+            config.resources,
+            own,
+            cache_config,
+            max_staleness=config.max_staleness,
+            serve_stale=config.serve_stale_on_outage,
         ) as caches,
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
@@ -103,11 +108,19 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         )
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
+            parts.health.add_note(f"cache-{gvr.resource}", resource.outage)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
+        checks = [
+            asyncio.create_task(run_checks(resource, own, config.consistency_check_interval))
+            for resource in caches.values()
+            if config.consistency_check_interval > 0
+        ]
         proxy = await start_proxy(parts)
         try:
             yield proxy
         finally:
+            for task in checks:
+                task.cancel()
             if proxy.runner.server is not None:
                 await proxy.stop()
 

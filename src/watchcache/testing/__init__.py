@@ -5,6 +5,8 @@ Public API:
     BackgroundSimulator          the server on its own thread, for sync tests
     StreamSettings               watch timing: bookmark interval, timeouts
     Faults                       what ``Simulator.faults`` injects
+    History                      recorded writes, watches and LISTs, checked
+                                 against each other (history.py)
 
 Modules, lowest first: store, admission, verbs, patch, apply (server-side
 apply), protoschema and protobuf (kubectl's protobuf bodies), reads,
@@ -17,5 +19,13 @@ from watchcache.testing.app import Simulator, SimulatorConfig
 from watchcache.testing.background import BackgroundSimulator
 from watchcache.testing.endpoints import StreamSettings
 from watchcache.testing.faults import Faults
+from watchcache.testing.history import History
 
-__all__ = ["BackgroundSimulator", "Faults", "Simulator", "SimulatorConfig", "StreamSettings"]
+__all__ = [
+    "BackgroundSimulator",
+    "Faults",
+    "History",
+    "Simulator",
+    "SimulatorConfig",
+    "StreamSettings",
+]

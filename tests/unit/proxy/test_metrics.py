@@ -223,6 +223,8 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         registry=SimpleNamespace(statistics=lambda: registry),
         prober=SimpleNamespace(sent=11, coalesced=12, last_rv=95),
         restarts=2,
+        outage=lambda: None,
+        consistency={"match": 4},
     )
     registry_out = CollectorRegistry()
     registry_out.register(CacheCollector(lambda: {"pods": resource}))

@@ -26,7 +26,9 @@ def _resource(clock: Clock, probed: int) -> tuple[CachedResource, Cache]:
     cache = Cache(PODS, CacheConfig(), clock=clock)
     cache.replace([], 1)
     cache.apply("ADDED", pod("a", rv=5))
-    resource = SimpleNamespace(cache=cache, prober=_Prober(probed))
+    resource = SimpleNamespace(
+        cache=cache, prober=_Prober(probed), serve_stale=False, outage=lambda: None
+    )
     return cast(CachedResource, resource), cache
 
 
