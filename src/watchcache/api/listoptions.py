@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from watchcache.api.continuetoken import ContinueToken, decode_continue
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.selectors import FieldSelector, LabelSelector
+from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import bad_request, cause, invalid
 
 __all__ = ["EXACT", "NOT_OLDER_THAN", "ListOptions"]
@@ -65,6 +66,7 @@ class ListOptions:
     allow_watch_bookmarks: bool = False
     send_initial_events: bool | None = None
     watch: bool = False
+    shard_selector: ShardSelector | None = None  # KEP-5866; None: unsharded
 
     @classmethod
     def from_query(
@@ -79,6 +81,7 @@ class ListOptions:
         limit = _optional_int(query.get("limit")) or 0
         labels = LabelSelector.parse(query.get("labelSelector", ""))
         fields = FieldSelector.parse(query.get("fieldSelector", ""))
+        shard = _shard_selector(query.get("shardSelector") or "")
         opts = cls(
             resource_version=query.get("resourceVersion") or None,
             resource_version_match=query.get("resourceVersionMatch") or None,
@@ -89,6 +92,7 @@ class ListOptions:
             allow_watch_bookmarks=_go_bool(query.get("allowWatchBookmarks")),
             send_initial_events=_optional_bool(query.get("sendInitialEvents")),
             watch=watch or _go_bool(query.get("watch")),
+            shard_selector=shard,
         )
         raw_continue = query.get("continue") or ""
         opts._validate(raw_continue)
@@ -121,6 +125,18 @@ def _optional_int(text: str | None) -> int | None:
     if not -(2**63) <= value < 2**63:
         raise bad_request(f'strconv.ParseInt: parsing "{text}": value out of range')
     return value
+
+
+def _shard_selector(text: str) -> ShardSelector | None:
+    """``shardSelector`` (KEP-5866), decoded with the other selectors; an
+    empty value is no selector. A malformed one is a 400, as kube-apiserver
+    answers it (its reason after ``invalid shard selector: ``)."""
+    if not text:
+        return None
+    try:
+        return ShardSelector.parse(text)
+    except ValueError as err:
+        raise bad_request(f"invalid shard selector: {err}") from None
 
 
 def _go_bool(text: str | None) -> bool:

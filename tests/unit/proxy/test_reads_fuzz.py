@@ -33,6 +33,7 @@ KEYS = [
     "watch",
     "allowWatchBookmarks",
     "sendInitialEvents",
+    "shardSelector",
     "pretty",
     "unknown",
 ]
@@ -55,6 +56,8 @@ VALUES = st.one_of(
             "nope=1",
             "99999999999999999999",
             "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiJhXHUwMDAwIn0",
+            "shardRange(object.metadata.uid, '0x0000000000000000', '0x8000000000000000')",
+            "shardRange(object.metadata.uid, '0x0', '0x8')",
         ]
     ),
     st.text(max_size=12),
