@@ -114,7 +114,7 @@ def test_malformed_selectors_are_refused_with_kube_apiservers_reason(
     ],
 )
 def test_cel_syntax_errors_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="^CEL parse error: "):
+    with pytest.raises(ValueError, match=r"^CEL parse error: "):
         ShardSelector.parse(text)
 
 
