@@ -11,7 +11,9 @@ Glossary:
 Invariants:
     * ``ListOptions.from_query`` reports the first error kube-apiserver
       reports, in its order: integer parameters (``timeoutSeconds`` then
-      ``limit``), the label selector, the field selector's syntax, option
+      ``limit``), the label selector, the field selector's syntax, the
+      shard selector (``shardSelector``, KEP-5866; a 400; its place in
+      kube-apiserver's order is our guess), option
       validation (422 Invalid, every cause at once), field labels the kind
       does not support, then for a LIST the continue token and
       RV-with-continue, and last an unparsable RV.
