@@ -82,8 +82,10 @@ class Ev:
         "namespace",
         "prev_fields",
         "prev_labels",
+        "prev_uid",
         "rv",
         "type",
+        "uid",
     )
 
     def __init__(self, rv: int, line: bytes) -> None:
@@ -92,6 +94,7 @@ class Ev:
         self.fields: dict[str, str] = {}
         self.prev_labels = self.labels
         self.prev_fields = self.fields
+        self.uid = self.prev_uid = ""
         self._line = line
 
     def line(self, event_type: str) -> bytes:

@@ -47,8 +47,10 @@ class PodEvent:
         "namespace",
         "prev_fields",
         "prev_labels",
+        "prev_uid",
         "rv",
         "type",
+        "uid",
     )
 
     def __init__(self, rv: int) -> None:
@@ -64,6 +66,7 @@ class PodEvent:
         }
         self.prev_labels = self.labels
         self.prev_fields = self.fields
+        self.uid = self.prev_uid = ""
         self._line = (
             json.dumps({"type": "MODIFIED", "object": {"metadata": {"name": self.name}}}).encode()
             + b"\n"

@@ -14,6 +14,12 @@ a gc, fragmentation included):
                       when its ADDED handler has seen every pod
     dicts             a paginated LIST decoded with json.loads into a dict
                       by key: what a hand-written list+watch keeps
+    kopf              a kopf operator (standalone, namespace ``default``)
+                      with one ``@kopf.index`` of the pods by namespace and
+                      name, each entry the pod's body as kopf hands it:
+                      kopf's way to hold a resource's objects. kopf has no
+                      has-synced signal; synced is when the indexing
+                      function has returned for every pod
 
 Memory is reported against the pods' JSON as kube-apiserver sent it (the
 list items' bytes), the issue's target being at most 1.4x for watchcache.
@@ -54,8 +60,11 @@ if __package__ in (None, ""):
 from benchmarks.bench_list_pods import create_pods
 from watchcache.devcluster import ClusterConfig, DevCluster
 
-VARIANTS = ("watchcache", "watchcache-strip", "official", "dicts")
+VARIANTS = ("watchcache", "watchcache-strip", "official", "dicts", "kopf")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+# How long a variant may take to sync before it reports how far it got
+# (--sync-timeout; kopf only, so far: the others have always synced).
+SYNC_TIMEOUT = float(os.environ.get("BENCH_INFORMER_SYNC_TIMEOUT", "600"))
 
 
 def rss() -> int:
@@ -77,6 +86,11 @@ def synced(took: float, cpu_s: float, grown: int) -> float:
     from which events are counted."""
     print(json.dumps({"sync_s": took, "cpu_s": cpu_s, "rss": grown}), flush=True)
     return cpu()
+
+
+def unsynced(took: float, cpu_s: float, grown: int, seen: int) -> None:
+    """Report a sync that did not finish within SYNC_TIMEOUT."""
+    print(json.dumps({"sync_s": took, "cpu_s": cpu_s, "rss": grown, "unsynced": seen}), flush=True)
 
 
 def events_done(events: int, cpu_start: float) -> None:
@@ -194,6 +208,77 @@ async def _dicts(kubeconfig: str, pods: int, events: int) -> None:
             events_done(events, counted_from)
 
 
+async def _kopf(kubeconfig: str, pods: int, events: int) -> None:
+    # Untyped: imported as Any. kopf logs in with the official client, which
+    # reads KUBECONFIG.
+    os.environ["KUBECONFIG"] = kubeconfig
+    kopf: Any = importlib.import_module("kopf")
+    import logging
+
+    logging.getLogger("kopf").setLevel(logging.ERROR)
+    registry = kopf.OperatorRegistry()
+    settings = kopf.OperatorSettings()
+    settings.posting.enabled = False  # no k8s Events about the operator itself
+    settings.watching.server_timeout = 600
+    keys: set[str] = set()
+    all_seen = asyncio.Event()
+    all_updates = asyncio.Event()
+    updates = 0
+    counting = False
+
+    @kopf.on.login(registry=registry)  # type: ignore[untyped-decorator]
+    def login(**kwargs: Any) -> Any:
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.index("pods", registry=registry)  # type: ignore[untyped-decorator]
+    async def by_name(name: str, namespace: str, body: Any, **_: Any) -> dict[Any, Any]:
+        # async: kopf runs a sync handler in a thread pool, which would be
+        # its cost, not the index's.
+        nonlocal updates
+        if counting:
+            updates += 1
+            if updates == events:
+                all_updates.set()
+        else:
+            keys.add(f"{namespace}/{name}")
+            if len(keys) == pods:
+                # Set now, seen by the waiter after this call returns and
+                # kopf has stored its result.
+                all_seen.set()
+        return {(namespace, name): body}
+
+    stop = asyncio.Event()
+    before, cpu0, start = rss(), cpu(), time.perf_counter()
+    operator = asyncio.ensure_future(
+        kopf.operator(
+            registry=registry,
+            settings=settings,
+            standalone=True,
+            namespaces=["default"],
+            stop_flag=stop,
+            memo=kopf.Memo(),
+        )
+    )
+    waiting = asyncio.ensure_future(all_seen.wait())
+    await asyncio.wait(
+        [operator, waiting], timeout=SYNC_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+    )
+    if not all_seen.is_set():
+        assert not operator.done(), operator.exception()
+        # Not synced within the bound: report how far it got, and stop.
+        unsynced(time.perf_counter() - start, cpu() - cpu0, rss() - before, len(keys))
+        os._exit(0)  # kopf's tasks and its login thread would hold the exit
+    took, cpu1 = time.perf_counter() - start, cpu()
+    grown = rss() - before
+    counting = True
+    counted_from = synced(took, cpu1 - cpu0, grown)
+    if events:
+        await asyncio.wait_for(all_updates.wait(), 1200)
+        events_done(events, counted_from)
+    stop.set()
+    await asyncio.wait([operator], timeout=30)
+
+
 def run_variant(variant: str, kubeconfig: str, pods: int, events: int) -> None:
     """Prints the sync report, then (``events`` > 0) the events report."""
     if variant == "watchcache":
@@ -204,6 +289,8 @@ def run_variant(variant: str, kubeconfig: str, pods: int, events: int) -> None:
         _official(kubeconfig, pods, events)
     elif variant == "dicts":
         asyncio.run(_dicts(kubeconfig, pods, events))
+    elif variant == "kopf":
+        asyncio.run(_kopf(kubeconfig, pods, events))
     else:
         raise ValueError(variant)
 
@@ -228,7 +315,7 @@ def measure(
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as child:
         assert child.stdout is not None
         result: dict[str, float] = json.loads(child.stdout.readline())
-        if events:
+        if events and "unsynced" not in result:
             asyncio.run(patch_pods(cluster, events, rev))
             result |= json.loads(child.stdout.readline())
         child.kill()
@@ -261,6 +348,12 @@ def report(pods: int, json_total: int, results: dict[str, dict[str, float]]) -> 
         f"{'variant':18} {'sync s':>8} {'cpu s':>8} {'RSS MB':>8} {'x JSON':>7} {'events/cpu-s':>13}"
     )
     for variant, r in results.items():
+        if "unsynced" in r:
+            print(
+                f"{variant:18} did not sync in {r['sync_s']:.0f} s: {r['unsynced']:,.0f} of "
+                f"{pods:,} pods seen, {r['cpu_s']:.1f} cpu s, {r['rss'] / 1e6:.1f} MB RSS"
+            )
+            continue
         rate = r["events"] / r["events_cpu_s"] if r.get("events_cpu_s") else float("nan")
         print(
             f"{variant:18} {r['sync_s']:8.2f} {r['cpu_s']:8.2f} {r['rss'] / 1e6:8.1f} "
@@ -270,7 +363,7 @@ def report(pods: int, json_total: int, results: dict[str, dict[str, float]]) -> 
     if base is None:
         return
     for variant, r in results.items():
-        if variant != "watchcache":
+        if variant != "watchcache" and "unsynced" not in r:
             line = (
                 f"  {variant} / watchcache: memory {r['rss'] / base['rss']:.2f}x, "
                 f"sync time {r['sync_s'] / base['sync_s']:.2f}x, cpu {r['cpu_s'] / base['cpu_s']:.2f}x"
@@ -287,9 +380,13 @@ def main() -> None:
     parser.add_argument("--pods", default="10000", help="comma-separated sizes, ascending")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--events", type=int, default=5000, help="pods patched per variant")
+    parser.add_argument(
+        "--sync-timeout", type=float, default=SYNC_TIMEOUT, help="seconds a variant may sync"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--kubeconfig", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["BENCH_INFORMER_SYNC_TIMEOUT"] = str(args.sync_timeout)  # for the children
     if args.child:
         run_variant(args.child, args.kubeconfig, int(args.pods), args.events)
         return
@@ -308,6 +405,7 @@ def main() -> None:
             for variant in variants:
                 rev += 1
                 results[variant] = measure(cluster, variant, size, min(args.events, size), rev)
+                print(f"  {size} {variant}: {json.dumps(results[variant])}", flush=True)
             report(size, total, results)
 
 

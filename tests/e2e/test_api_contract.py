@@ -240,7 +240,7 @@ GOOD_QUERIES: dict[str, dict[str, str]] = {
     "empty-value": {"fieldSelector": "metadata.name!="},
     "negative-limit": {"limit": "-1"},
     "odd-bool": {"allowWatchBookmarks": "maybe"},
-    "unknown-parameters": {"shardSelector": "x", "pretty": "1"},
+    "unknown-parameters": {"sharding": "x", "pretty": "1"},
     "continue-with-rv-zero": {"continue": _TOKEN, "resourceVersion": "0"},
     "continue-rooted": {"continue": _b64('{"v":"meta.k8s.io/v1","rv":5,"start":"/"}')},
     "continue-latest": {"continue": _b64('{"v":"meta.k8s.io/v1","rv":-1,"start":"a"}')},

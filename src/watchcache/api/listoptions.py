@@ -11,7 +11,9 @@ Glossary:
 Invariants:
     * ``ListOptions.from_query`` reports the first error kube-apiserver
       reports, in its order: integer parameters (``timeoutSeconds`` then
-      ``limit``), the label selector, the field selector's syntax, option
+      ``limit``), the label selector, the field selector's syntax, the
+      shard selector (``shardSelector``, KEP-5866; a 400; its place in
+      kube-apiserver's order is our guess), option
       validation (422 Invalid, every cause at once), field labels the kind
       does not support, then for a LIST the continue token and
       RV-with-continue, and last an unparsable RV.
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from watchcache.api.continuetoken import ContinueToken, decode_continue
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.selectors import FieldSelector, LabelSelector
+from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import bad_request, cause, invalid
 from watchcache.api.strconv import NumError, parse_int64, parse_uint64, quote
 
@@ -65,6 +68,7 @@ class ListOptions:
     allow_watch_bookmarks: bool = False
     send_initial_events: bool | None = None
     watch: bool = False
+    shard_selector: ShardSelector | None = None  # KEP-5866; None: unsharded
 
     @property
     def rv(self) -> int:
@@ -85,6 +89,7 @@ class ListOptions:
         limit = _optional_int(query.get("limit")) or 0
         labels = LabelSelector.parse(query.get("labelSelector", ""))
         fields = FieldSelector.parse(query.get("fieldSelector", ""))
+        shard = _shard_selector(query.get("shardSelector") or "")
         opts = cls(
             resource_version=query.get("resourceVersion") or None,
             resource_version_match=query.get("resourceVersionMatch") or None,
@@ -95,6 +100,7 @@ class ListOptions:
             allow_watch_bookmarks=_go_bool(query.get("allowWatchBookmarks")),
             send_initial_events=_optional_bool(query.get("sendInitialEvents")),
             watch=watch or _go_bool(query.get("watch")),
+            shard_selector=shard,
         )
         raw_continue = query.get("continue") or ""
         opts._validate(raw_continue)
@@ -122,6 +128,18 @@ def _optional_int(text: str | None) -> int | None:
         return parse_int64(text)
     except NumError as err:
         raise bad_request(str(err)) from None
+
+
+def _shard_selector(text: str) -> ShardSelector | None:
+    """``shardSelector`` (KEP-5866), decoded with the other selectors; an
+    empty value is no selector. A malformed one is a 400, as kube-apiserver
+    answers it (its reason after ``invalid shard selector: ``)."""
+    if not text:
+        return None
+    try:
+        return ShardSelector.parse(text)
+    except ValueError as err:
+        raise bad_request(f"invalid shard selector: {err}") from None
 
 
 def _go_bool(text: str | None) -> bool:

@@ -56,6 +56,7 @@ __all__ = [
     "LabelPredicate",
     "ListPage",
     "ResourceLike",
+    "ShardPredicate",
     "TooNewResourceVersion",
     "WatchErrorLine",
 ]
@@ -83,6 +84,12 @@ class ResourceLike(Protocol):
     def trigger_field(self) -> str | None: ...
     @property
     def builtin(self) -> bool: ...
+
+
+class ShardPredicate(Protocol):
+    """A KEP-5866 shard selector (watchcache.api.shardselector)."""
+
+    def matches(self, uid: str, namespace: str) -> bool: ...
 
 
 class LabelPredicate(Protocol):
@@ -361,11 +368,16 @@ class Cache:
         continue_after: str | None = None,
         rv: int | None = None,
         shard_ranges: Sequence[HashRange] | None = None,
+        shard: ShardPredicate | None = None,
     ) -> ListPage:
         """One page in key order, now (``rv`` None) or exactly at ``rv``.
 
         ``continue_after`` is a continue token's key, relative to the
-        request's prefix (``name`` when ``namespace`` is given)."""
+        request's prefix (``name`` when ``namespace`` is given). ``shard``
+        (a client's KEP-5866 shard selector) filters like a selector: the
+        page continues when any key follows, and ``remaining`` is unset.
+        ``shard_ranges`` is the store's own partition (its hash_by field),
+        which clients do not see."""
         view = self.snapshot(self.rv if rv is None else rv)
         lo, hi = namespace_bounds(namespace) if namespace else (None, None)
         after = None
@@ -374,7 +386,7 @@ class Cache:
         labels = None if labels is None or labels.empty else labels
         fields = None if fields is None or fields.empty else fields
         keys, indexed = self._candidate_keys(view, fields, lo, hi, after, shard_ranges)
-        items, more = _take(view, keys, _predicate(labels, fields), limit)
+        items, more = _take(view, keys, _predicate(labels, fields, shard), limit)
         if indexed and limit and len(items) == limit:
             # As from etcd (and the unindexed path): a page continues when
             # any key follows its last item, matching or not. The index is
@@ -385,7 +397,7 @@ class Cache:
             return ListPage(items, view.rv, None, None)
         last = items[-1].key
         remaining = None
-        if labels is None and fields is None:
+        if labels is None and fields is None and shard is None:
             remaining = self._remaining(view, lo, hi, last, shard_ranges)
         relative = last[len(namespace) + 1 :] if namespace else last
         return ListPage(items, view.rv, relative, remaining)
@@ -489,15 +501,19 @@ def relist_changes(store: Store, entries: Sequence[Entry], rv: int) -> builtins.
 
 
 def _predicate(
-    labels: LabelPredicate | None, fields: FieldPredicate | None
+    labels: LabelPredicate | None,
+    fields: FieldPredicate | None,
+    shard: ShardPredicate | None = None,
 ) -> Callable[[Entry], bool] | None:
-    if labels is None and fields is None:
+    if labels is None and fields is None and shard is None:
         return None
 
     def match(entry: Entry) -> bool:
         if labels is not None and not labels.matches(entry.labels):
             return False
-        return fields is None or fields.matches(entry.fields)
+        if fields is not None and not fields.matches(entry.fields):
+            return False
+        return shard is None or shard.matches(entry.uid, entry.namespace)
 
     return match
 

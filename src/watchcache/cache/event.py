@@ -81,6 +81,14 @@ class Event:
         return self.entry.fields
 
     @property
+    def uid(self) -> str:
+        return self.entry.uid
+
+    @property
+    def prev_uid(self) -> str:
+        return self.prev.uid if self.prev is not None else ""
+
+    @property
     def prev_labels(self) -> Mapping[str, str] | None:
         return self.prev.labels if self.prev is not None else None
 

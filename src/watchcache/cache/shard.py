@@ -22,22 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from watchcache.api.shardselector import FNV_OFFSET, fnv1a64
+
 __all__ = ["FNV_OFFSET", "HashRange", "ShardPlan", "fnv1a64", "in_ranges"]
 
-FNV_OFFSET = 0xCBF29CE484222325
-_FNV_PRIME = 0x100000001B3
-_MASK = (1 << 64) - 1
 _SPACE = 1 << 64
 
 HashRange = tuple[int, int]
-
-
-def fnv1a64(data: str) -> int:
-    """FNV-1a 64 of the UTF-8 bytes of ``data`` (the KEP's hash)."""
-    h = FNV_OFFSET
-    for byte in data.encode():
-        h = ((h ^ byte) * _FNV_PRIME) & _MASK
-    return h
 
 
 class ShardPlan:

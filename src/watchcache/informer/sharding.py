@@ -2,7 +2,7 @@
 and hearing only its share of a resource's objects.
 
 Glossary:
-    shard selector  ``shardRange(object.metadata.uid, '0x0', '0x8000000000000000')``,
+    shard selector  ``shardRange(object.metadata.uid, '0x0000000000000000', '0x8000000000000000')``,
                     several joined by ``||``: half-open ranges of the 64-bit
                     FNV-1a hash of the field's value (``[lo, hi)``, ``hi`` up
                     to ``0x10000000000000000``), over ``object.metadata.uid``
@@ -18,78 +18,20 @@ server that ignores the parameter (any before the feature, kube-apiserver
 Membership never changes for one object (uid and namespace are immutable),
 so dropping everything outside the share drops no transition.
 
-Parsing is strict on the grammar above; what this module cannot parse is
-refused (``ValueError``) rather than guessed at. Whitespace around tokens
-is allowed.
+Parsing and hashing are ``watchcache.api.shardselector``'s, the same the
+proxy serves ``shardSelector`` with: strict, as kube-apiserver's parser.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import msgspec
 
-from watchcache.cache.shard import fnv1a64
+from watchcache.api.shardselector import ShardSelector, even_shards
 from watchcache.upstream import WatchStream
 
 __all__ = ["ShardSelector", "ShardedWatch", "even_shards", "filter_page"]
-
-_FIELDS = {"object.metadata.uid": "uid", "object.metadata.namespace": "namespace"}
-_SPACE = 1 << 64
-_TERM = re.compile(
-    r"\s*shardRange\(\s*(object\.metadata\.[a-z]+)\s*,\s*'(0x[0-9a-fA-F]+)'\s*,"
-    r"\s*'(0x[0-9a-fA-F]+)'\s*\)\s*"
-)
-
-
-@dataclass(frozen=True)
-class ShardSelector:
-    """Parsed ranges: (field, lo, hi), field ``uid`` or ``namespace``."""
-
-    ranges: tuple[tuple[str, int, int], ...]
-    text: str
-
-    @classmethod
-    def parse(cls, text: str) -> ShardSelector:
-        terms = text.split("||")
-        ranges = []
-        for term in terms:
-            match = _TERM.fullmatch(term)
-            if match is None:
-                raise ValueError(f"shard selector {text!r}: cannot parse {term.strip()!r}")
-            path, lo_text, hi_text = match.groups()
-            field = _FIELDS.get(path)
-            if field is None:
-                raise ValueError(f"shard selector {text!r}: unsupported field {path}")
-            lo, hi = int(lo_text, 16), int(hi_text, 16)
-            if not lo < hi <= _SPACE:
-                raise ValueError(
-                    f"shard selector {text!r}: empty or out-of-space range {term.strip()}"
-                )
-            ranges.append((field, lo, hi))
-        return cls(tuple(ranges), text.strip())
-
-    def __str__(self) -> str:
-        return self.text
-
-    def matches(self, uid: str, namespace: str) -> bool:
-        for field, lo, hi in self.ranges:
-            if lo <= fnv1a64(uid if field == "uid" else namespace) < hi:
-                return True
-        return False
-
-
-def even_shards(count: int, field: str = "uid") -> list[str]:
-    """Selectors splitting the hash space into ``count`` equal shards (the
-    last ends at 2**64), one per replica."""
-    if count < 1:
-        raise ValueError("at least one shard")
-    path = next(p for p, f in _FIELDS.items() if f == field)
-    bounds = [i * _SPACE // count for i in range(count + 1)]
-    return [f"shardRange({path}, '{bounds[i]:#x}', '{bounds[i + 1]:#x}')" for i in range(count)]
-
 
 # -- filtering what a server that ignores the selector sends -------------------
 

@@ -41,11 +41,13 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 
+import msgspec
 from aiohttp import web
 
 from watchcache.api.continuetoken import encode_continue
 from watchcache.api.listoptions import EXACT, NOT_OLDER_THAN, ListOptions
 from watchcache.api.resources import GroupVersionResource, RequestPath, parse_path
+from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import (
     ApiError,
     not_found,
@@ -137,7 +139,10 @@ class ReadPath:
         if shape is None:
             return await self.forward(request)
         if not resource.reflector.synced.is_set():
-            selected = "labelSelector" in request.query or "fieldSelector" in request.query
+            selected = any(
+                name in request.query
+                for name in ("labelSelector", "fieldSelector", "shardSelector")
+            )
             if not listing or ("limit" in request.query and not selected and not watch):
                 return await self.forward(request)
             return status_response(too_many_requests("the watch cache is not initialized yet", 1))
@@ -209,6 +214,7 @@ class ReadPath:
             namespace=where.namespace or None,
             labels=options.label_selector,
             fields=options.field_selector,
+            shard=options.shard_selector,
         )
         rv = options.resource_version or ""
         token = options.continue_token
@@ -220,7 +226,16 @@ class ReadPath:
             elif rv == "0":
                 page = select()  # any state; the limit is ignored
             elif rv == "":
-                if not await self._fresh(resource, self.freshness_wait, quiet_after=QUIET_AFTER):
+                if options.shard_selector is not None:
+                    # Forwarded, a share would be upstream's to apply, and
+                    # a server before 1.36 sends the whole: wait as long as
+                    # a LIST at an RV would instead.
+                    fresh = await self._fresh(resource, self.rv_wait)
+                else:
+                    fresh = await self._fresh(
+                        resource, self.freshness_wait, quiet_after=QUIET_AFTER
+                    )
+                if not fresh:
                     return await self._forwarded(request)
                 page = select(limit=options.limit)
             elif options.resource_version_match == EXACT or (
@@ -238,7 +253,7 @@ class ReadPath:
             return await self._forwarded(request)
         except _Outage:
             return status_response(_unreachable(resource, "list"))
-        return await _write_list(request, resource, page, shape)
+        return await _write_list(request, resource, page, shape, options.shard_selector)
 
     async def _fresh(
         self, resource: CachedResource, within: float, *, quiet_after: float | None = None
@@ -301,13 +316,16 @@ class ReadPath:
             return await self._watch_list(request, resource, where, options, shape)
         cache = resource.cache
         namespace = where.namespace or None
-        watch_filter = _filter_for(shape)(namespace, options.label_selector, options.field_selector)
+        watch_filter = _watch_filter(shape, namespace, options)
         rv = options.resource_version or ""
 
         def start() -> tuple[Iterable[bytes], int]:
             if rv in ("", "0"):
                 events, at = cache.initial_events(
-                    namespace=namespace, labels=options.label_selector, fields=watch_filter.fields
+                    namespace=namespace,
+                    labels=options.label_selector,
+                    fields=watch_filter.fields,
+                    shard=options.shard_selector,
                 )
                 return (_added(e, shape) for e in events), at
             requested = options.rv
@@ -360,12 +378,15 @@ class ReadPath:
         elif rv != "0" and not await self._wait_for(resource, options.rv):
             return status_response(too_large_resource_version(options.rv, cache.rv))
         namespace = where.namespace or None
-        watch_filter = _filter_for(shape)(namespace, options.label_selector, options.field_selector)
+        watch_filter = _watch_filter(shape, namespace, options)
         marker = bookmarks_for(resource.info, initial_events_end=True)
 
         def start() -> tuple[Iterable[bytes], int]:
             events, at = cache.initial_events(
-                namespace=namespace, labels=options.label_selector, fields=options.field_selector
+                namespace=namespace,
+                labels=options.label_selector,
+                fields=options.field_selector,
+                shard=options.shard_selector,
             )
             end = watch_filter.bookmark_for(marker(at))
             return itertools.chain((_added(e, shape) for e in events), (end,)), at
@@ -400,8 +421,9 @@ _JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache,
 _WATCH_HEADERS = {"Cache-Control": "no-cache, private"}
 
 
-def _filter_for(shape: str) -> type[WatchFilter]:
-    return MetadataFilter if shape == METADATA else WatchFilter
+def _watch_filter(shape: str, namespace: str | None, options: ListOptions) -> WatchFilter:
+    kind = MetadataFilter if shape == METADATA else WatchFilter
+    return kind(namespace, options.label_selector, options.field_selector, options.shard_selector)
 
 
 def _added(event: Event, shape: str) -> bytes:
@@ -426,13 +448,21 @@ async def _error_stream(request: web.Request, error: ApiError) -> web.StreamResp
 
 
 async def _write_list(
-    request: web.Request, resource: CachedResource, page: ListPage, shape: str
+    request: web.Request,
+    resource: CachedResource,
+    page: ListPage,
+    shape: str,
+    shard: ShardSelector | None = None,
 ) -> web.StreamResponse:
     meta = f'"resourceVersion":"{page.rv}"'
     if page.continue_after is not None:
         meta += f',"continue":"{encode_continue(page.rv, page.continue_after)}"'
         if page.remaining is not None:
             meta += f',"remainingItemCount":{page.remaining}'
+    if shard is not None:
+        # ShardInfo: the selector applied, echoed so a client can tell a
+        # share from the whole (1.36+ kube-apiserver does the same).
+        meta += ',"shardInfo":{"selector":' + msgspec.json.encode(shard.text).decode() + "}"
     kind, version = resource.info.list_kind, api_version(resource.info)
     if shape == METADATA:
         kind, version = "PartialObjectMetadataList", "meta.k8s.io/v1"

@@ -270,7 +270,7 @@ class Endpoints:
         options: DeleteOptions,
         query: Mapping[str, str],
     ) -> web.Response:
-        opts = ListOptions.from_query(query, watch=False, resource=info)
+        opts = ListOptions.from_query(_as_1_20(query), watch=False, resource=info)
         coll = self.store.collection(info)
         listed = page(
             coll, self.store, path.namespace, opts, plan(self.store, path.namespace, opts)
@@ -288,7 +288,7 @@ class Endpoints:
         query: Mapping[str, str],
         as_table: str | None = None,
     ) -> web.Response:
-        opts = ListOptions.from_query(query, watch=False, resource=info)
+        opts = ListOptions.from_query(_as_1_20(query), watch=False, resource=info)
         await self._wait_for_rv(opts)
         coll = self.store.collection(info)
         where = plan(self.store, path.namespace, opts)
@@ -330,7 +330,7 @@ class Endpoints:
             query["fieldSelector"] = ",".join(
                 t for t in (query.get("fieldSelector"), name_term) if t
             )
-        opts = ListOptions.from_query(query, watch=True, resource=info)
+        opts = ListOptions.from_query(_as_1_20(query), watch=True, resource=info)
         coll = self.store.collection(info)
         try:
             watcher: Watcher | None = self.hub.open(
@@ -491,3 +491,10 @@ def _rv_or_zero(rv: str) -> int:
         return parse_uint64(rv)
     except NumError:
         return 0
+
+
+def _as_1_20(query: Mapping[str, str]) -> dict[str, str]:
+    """The query as kube-apiserver 1.20 reads it: ``shardSelector``
+    (KEP-5866, 1.36) is a parameter it does not know, so it is ignored, a
+    malformed one too (the proxy, serving 1.36's semantics, parses it)."""
+    return {name: value for name, value in query.items() if name != "shardSelector"}

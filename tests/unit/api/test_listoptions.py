@@ -25,9 +25,28 @@ def _error(query: dict[str, str], watch: bool = False) -> ApiError:
 
 
 def test_defaults_and_unknown_parameters_ignored() -> None:
-    opts = _parse({"pretty": "true", "shardSelector": "x", "resourceVersion": ""})
+    opts = _parse({"pretty": "true", "shardSelector": "", "resourceVersion": ""})
     assert opts == ListOptions()
     assert opts.label_selector.empty and opts.field_selector.empty
+
+
+SHARD = "shardRange(object.metadata.uid, '0x0000000000000000', '0x8000000000000000')"
+
+
+@pytest.mark.parametrize("watch", [False, True], ids=["list", "watch"])
+def test_shard_selector_is_parsed_with_the_other_selectors(watch: bool) -> None:
+    opts = _parse({"shardSelector": SHARD}, watch)
+    assert opts.shard_selector is not None
+    assert (opts.shard_selector.field, opts.shard_selector.ranges) == ("uid", ((0, 1 << 63),))
+
+
+def test_a_malformed_shard_selector_is_a_400_naming_the_reason() -> None:
+    err = _error({"shardSelector": "shardRange(object.metadata.uid, '0x0', '0x1')"})
+    assert (err.code, err.reason) == (400, "BadRequest")
+    assert err.message == (
+        'invalid shard selector: hexStart must be a 0x-prefixed 16-digit hex value, got "0x0" '
+        '(did you mean "0x0000000000000000"?)'
+    )
 
 
 def test_full_list_query() -> None:

@@ -65,6 +65,7 @@ class Obj:
     name: str
     labels: dict[str, str]
     node: str = ""
+    uid: str = ""
 
     def fields(self) -> dict[str, str]:
         return {
@@ -111,6 +112,14 @@ class Event:
     @property
     def prev_labels(self) -> Mapping[str, str] | None:
         return self.prev.labels if self.prev else None
+
+    @property
+    def uid(self) -> str:
+        return self.obj.uid
+
+    @property
+    def prev_uid(self) -> str:
+        return self.prev.uid if self.prev else ""
 
     @property
     def prev_fields(self) -> Mapping[str, str] | None:

@@ -18,32 +18,6 @@ from watchcache.testing import Simulator
 from watchcache.upstream import UpstreamClient
 
 
-def test_even_shards_are_the_kep_examples_and_parse() -> None:
-    assert even_shards(2) == [
-        "shardRange(object.metadata.uid, '0x0', '0x8000000000000000')",
-        "shardRange(object.metadata.uid, '0x8000000000000000', '0x10000000000000000')",
-    ]
-    joined = ShardSelector.parse(" || ".join(even_shards(4, "namespace")[:2]))
-    assert [r[1:] for r in joined.ranges] == [(0, 1 << 62), (1 << 62, 1 << 63)]
-    assert {r[0] for r in joined.ranges} == {"namespace"}
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "shardRange(object.metadata.name, '0x0', '0x1')",
-        "shardRange(object.metadata.uid, '0x5', '0x5')",
-        "shardRange(object.metadata.uid, '0x0', '0x10000000000000001')",
-        "shardRange(object.metadata.uid, 0x0, '0x1')",
-        "shardRange(object.metadata.uid, '0x0', '0x1') &&",
-    ],
-)
-def test_malformed_selectors_are_refused(text: str) -> None:
-    with pytest.raises(ValueError):
-        ShardSelector.parse(text)
-
-
 @given(uids=st.lists(st.uuids().map(str), min_size=1, max_size=50), count=st.integers(1, 7))
 def test_every_uid_is_in_exactly_one_shard(uids: list[str], count: int) -> None:
     shards = [ShardSelector.parse(text) for text in even_shards(count)]

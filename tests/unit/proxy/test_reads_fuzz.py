@@ -33,6 +33,7 @@ KEYS = [
     "watch",
     "allowWatchBookmarks",
     "sendInitialEvents",
+    "shardSelector",
     "pretty",
     "unknown",
 ]
@@ -60,6 +61,8 @@ VALUES = st.one_of(
             "0" * 4400 + "7",
             "a>" + "9" * 4400,
             "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MSwic3RhcnQiOiJhXHUwMDAwIn0",
+            "shardRange(object.metadata.uid, '0x0000000000000000', '0x8000000000000000')",
+            "shardRange(object.metadata.uid, '0x0', '0x8')",
         ]
     ),
     st.text(max_size=12),
