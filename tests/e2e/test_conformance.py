@@ -12,16 +12,19 @@ module runs its own control plane compacting every 10 s (the session's
 compacts every 5 minutes).
 
 One run takes about 2 minutes 15 s, mostly waiting (a spec watches a
-minute for events that must not come). The runs share the control plane
-and go at the same time, each in its own namespaces, so the module costs
-about one run's time.
+minute for events that must not come). The runs share the control plane,
+each in its own namespaces, and go one after another: started together,
+four e2e.test processes and their proxies on two cores (with a build
+beside them) made the concurrent-watches spec fail once through the
+forwarding proxy: a new watch's first event was 17 RVs past the one the
+other watches got. Its cause is not found yet; running the cases apart
+lowers the load, it does not explain the failure.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,13 +78,9 @@ class Run:
 
 @pytest.fixture(scope="module")
 def runs(cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
-    """Every case, run at the same time."""
+    """Every case, one after another."""
     where = tmp_path_factory.mktemp("conformance")
-    with ThreadPoolExecutor(len(CASES)) as pool:
-        futures = {
-            name: pool.submit(run_case, cluster, case, where / name) for name, case in CASES.items()
-        }
-        return {name: future.result() for name, future in futures.items()}
+    return {name: run_case(cluster, case, where / name) for name, case in CASES.items()}
 
 
 def run_case(cluster: DevCluster, case: Case, where: Path) -> Run:

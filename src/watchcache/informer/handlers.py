@@ -143,8 +143,14 @@ class HandlerRegistration:
             self._seq += 1
             waiting = self._pending[key] = _Notification(self._seq, before, after, False, unknown)
         else:
+            # ``unknown`` says how the deletion of the object the handler saw
+            # was learnt; it is set once, when that deletion is first heard
+            # of. A delete the watch delivered stays known when a relist
+            # later finds the key recreated, and a delete a relist found
+            # stays unknown when the watch then brings the new object.
+            if not _deletion_heard(waiting):
+                waiting.unknown = unknown
             waiting.after = after
-            waiting.unknown = unknown
         if final is not None:
             waiting.final = final
         self._idle.clear()
@@ -276,6 +282,12 @@ class HandlerRegistration:
             log.exception("handler %s failed on %r", self.name, args[-1])
         finally:
             self._seconds.observe(self._timer() - started)
+
+
+def _deletion_heard(note: _Notification) -> bool:
+    """The object the handler saw is already known to be gone."""
+    before, after = note.before, note.after
+    return before is not None and (after is None or after.uid != before.uid)
 
 
 def _last_state(note: _Notification, before: Entry) -> Entry:

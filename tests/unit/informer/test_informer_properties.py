@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.unit.informer.fakes import Recorder, delete, exists, upstream_state, write
 
@@ -38,6 +38,19 @@ operations = st.lists(
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=operations, watch_list=st.booleans())
+# Found by this test in CI: a slow handler's delete the watch delivered,
+# merged with the key's recreation found by a relist, was flagged
+# final-state-unknown and carried the wrong state.
+@example(
+    ops=[
+        ("handler", "", 1),
+        ("write", "n3", 0),
+        ("delete", "n3", 0),
+        ("lose-history", "n0", 0),
+        ("write", "n3", 0),
+    ],
+    watch_list=False,
+)
 def test_handlers_see_exactly_the_transitions_and_the_lister_equals_upstream(
     ops: list[tuple[str, str, int]], watch_list: bool
 ) -> None:
