@@ -6,9 +6,15 @@ restarts; every informer's history and every LIST checked."""
 
 from __future__ import annotations
 
+import pytest
+
 from watchcache.testing.soak import SoakConfig, run_soak
 
 
+# A round with two control-plane restarts can spend minutes waiting for
+# writes to be accepted again (soak.WRITE_PATIENCE); the default 300 s
+# bound would cut it short.
+@pytest.mark.timeout(900)
 async def test_nothing_is_lost_across_upstream_and_proxy_restarts() -> None:
     config = SoakConfig(
         rounds=1,
