@@ -48,10 +48,12 @@ from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import bad_request, cause, invalid
 from watchcache.api.strconv import NumError, parse_int64, parse_uint64, quote
 
-__all__ = ["EXACT", "NOT_OLDER_THAN", "ListOptions"]
+__all__ = ["EXACT", "INITIAL_EVENTS_END", "NOT_OLDER_THAN", "ListOptions"]
 
 EXACT = "Exact"
 NOT_OLDER_THAN = "NotOlderThan"
+# The annotation on the BOOKMARK that ends a WatchList's initial events.
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 _MATCH_FIELD = "resourceVersionMatch"
 

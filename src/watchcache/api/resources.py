@@ -69,6 +69,12 @@ class GroupVersionResource:
     def __str__(self) -> str:
         return f"{self.group}/{self.version}/{self.resource}"
 
+    @property
+    def api_version(self) -> str:
+        """The objects' ``apiVersion``: ``group/version``, or ``version``
+        alone for the core group."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
 
 # Unknown-label messages. kube-apiserver words them differently per kind,
 # depending on which field-label conversion function the kind registered.
@@ -92,6 +98,10 @@ class ResourceInfo:
     builtin: bool = False
     # A str.format template with {label} and {label_q} (Go's %q).
     field_error: str = _DEFAULT_FIELD_ERROR
+
+    @property
+    def api_version(self) -> str:
+        return self.gvr.api_version
 
     def unsupported_field(self, label: str) -> ApiError:
         """The 400 kube-apiserver answers for a fieldSelector on ``label``."""

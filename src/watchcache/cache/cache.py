@@ -84,6 +84,8 @@ class ResourceLike(Protocol):
     def trigger_field(self) -> str | None: ...
     @property
     def builtin(self) -> bool: ...
+    @property
+    def api_version(self) -> str: ...
 
 
 class ShardPredicate(Protocol):
@@ -212,10 +214,9 @@ class Cache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.resource = resource
-        group, version = resource.gvr.group, resource.gvr.version
         self._codec = EntryCodec(
             kind=resource.kind,
-            api_version=f"{group}/{version}" if group else version,
+            api_version=resource.api_version,
             namespaced=resource.namespaced,
             field_defaults=resource.field_defaults,
             builtin=resource.builtin,

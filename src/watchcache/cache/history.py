@@ -33,7 +33,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable
 
-from watchcache.api.status import ApiError
+from watchcache.api.status import ApiError, too_old_resource_version
 from watchcache.cache.event import Event
 
 __all__ = [
@@ -64,7 +64,8 @@ class TooOldResourceVersion(ApiError):
     LIST decide to go upstream instead."""
 
     def __init__(self, rv: int, oldest: int) -> None:
-        super().__init__(410, "Expired", f"too old resource version: {rv} ({oldest - 1})")
+        expired = too_old_resource_version(rv, oldest - 1)
+        super().__init__(expired.code, expired.reason, expired.message)
         self.rv = rv
         self.oldest = oldest
 

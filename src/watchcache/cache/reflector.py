@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from watchcache.api.listoptions import INITIAL_EVENTS_END
 from watchcache.cache.cache import Cache, WatchErrorLine
 from watchcache.cache.entry import Entry
 from watchcache.cache.event import Event
@@ -173,7 +174,6 @@ class _LineRV(msgspec.Struct):
     object: _BookmarkObject
 
 
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 _list_decoder = msgspec.json.Decoder(_List)
 _initial_decoder = msgspec.json.Decoder(_InitialLine)
 _bookmark_decoder = msgspec.json.Decoder(_BookmarkObject)

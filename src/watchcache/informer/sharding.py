@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator
 
 import msgspec
 
+from watchcache.api.listoptions import INITIAL_EVENTS_END
 from watchcache.api.shardselector import ShardSelector, even_shards
 from watchcache.upstream import WatchStream
 
@@ -63,9 +64,6 @@ _object_decoder = msgspec.json.Decoder(_Object)
 _line_decoder = msgspec.json.Decoder(_Line)
 _page_decoder = msgspec.json.Decoder(_Page)
 _CHANGES = frozenset(("ADDED", "MODIFIED", "DELETED"))
-
-
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 class ShardedWatch:

@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
+from watchcache.api.listoptions import INITIAL_EVENTS_END
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, resource_info
 from watchcache.api.status import expired
 from watchcache.cache.cache import Cache, CacheConfig
@@ -226,14 +227,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
 
 
-def api_version(info: ResourceInfo) -> str:
-    gvr = info.gvr
-    return f"{gvr.group}/{gvr.version}" if gvr.group else gvr.version
-
-
-INITIAL_EVENTS_END = "k8s.io/initial-events-end"
-
-
 def bookmarks_for(
     info: ResourceInfo, *, initial_events_end: bool = False
 ) -> Callable[[int], bytes]:
@@ -243,7 +236,7 @@ def bookmarks_for(
 
     def line(rv: int) -> bytes:
         metadata = {"resourceVersion": str(rv), **metadata_extra}
-        obj = {"kind": info.kind, "apiVersion": api_version(info), "metadata": metadata}
+        obj = {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata}
         return (
             json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
         )

@@ -61,7 +61,7 @@ from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
 from watchcache.proxy.app import watch_requested
-from watchcache.proxy.caches import CachedResource, api_version, bookmarks_for
+from watchcache.proxy.caches import CachedResource, bookmarks_for
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.forward import status_response
 from watchcache.proxy.shapes import (
@@ -463,7 +463,7 @@ async def _write_list(
         # ShardInfo: the selector applied, echoed so a client can tell a
         # share from the whole (1.36+ kube-apiserver does the same).
         meta += ',"shardInfo":{"selector":' + msgspec.json.encode(shard.text).decode() + "}"
-    kind, version = resource.info.list_kind, api_version(resource.info)
+    kind, version = resource.info.list_kind, resource.info.api_version
     if shape == METADATA:
         kind, version = "PartialObjectMetadataList", "meta.k8s.io/v1"
     head = f'{{"kind":"{kind}","apiVersion":"{version}","metadata":{{{meta}}},"items":['.encode()
