@@ -16,8 +16,10 @@ minute for events that must not come). The runs share the control plane,
 each in its own namespaces, and go at the same time, so the module costs
 about one run's time.
 
-The concurrent-watches spec is left out of the forwarded case
-(RACY_FORWARDED says why), so that case runs 6.
+The concurrent-watches spec races with kube-apiserver 1.20 itself under
+load (RACY says how), so it runs in a second e2e.test run of its own, given
+one more attempt when, and only when, its first fails with that race's
+signature; every case, direct included, is held to the same rule.
 """
 
 from __future__ import annotations
@@ -41,15 +43,18 @@ from watchcache.devcluster.conformance import (
 )
 
 SPECS = 7
-# The 1.20 version of this spec races with 1.20's watch cache whenever its
-# first watch (from RV "0") starts late: that watch's initial events are
-# the current state in no particular order (seen through the forwarding
-# proxy in CI: first event RV 362, next 346), and the spec takes the next
-# one for the next change. Forwarded, it failed in 2 of 4 CI runs; directly
-# and cached it has not failed. Later Kubernetes versions start it from a
-# listed RV. Left out of the forwarded case, and said so in the closing
-# note of the issue it belongs to (14): not a pass.
-RACY_FORWARDED = "should receive events on concurrent watches in same order"
+# The 1.20 version of this spec starts its first watch from RV "0", whose
+# initial events are the namespace's configmaps in no particular order
+# (1.20's watch cache lists a Go map), while a goroutine creates one every
+# 5 ms; it then takes each next event of that first watch as the next
+# change. It passes only if the first watch starts before the second
+# configmap exists. Measured here, 6 rounds of 3 runs at once beside other
+# work: kube-apiserver directly failed 1 of 18, through the forwarding proxy
+# 2 of 18, all with this message; run one at a time, 8 of 8 passed each way.
+# Later Kubernetes versions start the watch from a listed RV.
+RACY = "should receive events on concurrent watches in same order"
+RACE_SIGNATURE = "resource version mismatch, expected"
+RACY_ATTEMPTS = 2
 
 
 @dataclass(frozen=True)
@@ -58,15 +63,13 @@ class Case:
     # its default, pods and nodes, which forwards the specs' configmaps).
     resources: str | None
     content_type: str = CONTENT_PROTOBUF
-    skip: str = ""  # specs left out (a ginkgo regular expression)
-    specs: int = SPECS  # how many then run
 
 
 CASES = {
     "direct": Case(None),
     "proxy-cached": Case("configmaps,namespaces,pods"),
     "proxy-cached-json": Case("configmaps,namespaces,pods", CONTENT_JSON),
-    "proxy-forwarded": Case("", skip=RACY_FORWARDED, specs=SPECS - 1),
+    "proxy-forwarded": Case(""),
 }
 
 
@@ -83,7 +86,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
 
 @dataclass
 class Run:
-    results: Results
+    results: Results  # every spec but RACY
+    racy: list[Results]  # RACY's attempts, in order
     proxy_log: str = ""
 
 
@@ -114,19 +118,52 @@ def run_case(cluster: DevCluster, case: Case, where: Path) -> Run:
             kubeconfig,
             where / "e2e",
             content_type=case.content_type,
-            skip=case.skip,
+            skip=RACY,
             timeout=900,
         )
-    return Run(results, log.read_text() if log.exists() else "")
+        racy: list[Results] = []
+        while len(racy) < RACY_ATTEMPTS and not (racy and racy[-1].passed):
+            if racy and not raced(racy[-1]):
+                break
+            racy.append(
+                run_e2e(
+                    cluster.binaries.e2e_test,
+                    kubeconfig,
+                    where / f"racy-{len(racy)}",
+                    focus=RACY,
+                    content_type=case.content_type,
+                    timeout=300,
+                )
+            )
+    return Run(results, racy, log.read_text() if log.exists() else "")
+
+
+def raced(results: Results) -> bool:
+    """Whether a failed run of RACY failed by its race, not otherwise."""
+    assert results.log is not None
+    return RACE_SIGNATURE in results.log.read_text(errors="replace")
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_every_spec_passes(runs: dict[str, Run], name: str) -> None:
-    run, specs = runs[name], CASES[name].specs
+    run = runs[name]
     results = run.results
     assert results.log is not None
     tail = results.log.read_text(errors="replace")[-6000:]
-    assert results.ran == specs, f"{results.summary()}\n{tail}"
+    assert results.ran == SPECS - 1, f"{results.summary()}\n{tail}"
     assert results.failed == [], f"{results.summary()}: {results.failed}\n{tail}"
-    assert len(results.passed) == specs and results.exit_code == 0, results.summary()
+    assert len(results.passed) == SPECS - 1 and results.exit_code == 0, results.summary()
     assert "Traceback" not in run.proxy_log
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_racy_spec_passes(runs: dict[str, Run], name: str) -> None:
+    """RACY passes, on its second attempt only if its first lost the race."""
+    attempts = runs[name].racy
+    last = attempts[-1]
+    assert last.log is not None
+    tail = last.log.read_text(errors="replace")[-6000:]
+    assert len(last.passed) == 1 and RACY in last.passed[0], f"{last.summary()}\n{tail}"
+    assert last.failed == [] and last.exit_code == 0, f"{last.summary()}\n{tail}"
+    for failed in attempts[:-1]:
+        assert failed.failed and raced(failed), failed.summary()
