@@ -12,7 +12,7 @@ on stderr, writes ``NAME.json`` into ``--out`` and renders ``NAME.md``
 with its plots beside it. ``report`` renders again from a JSON file, or
 from several runs of the same steps, plotting their spread.
 ``--backend simulator`` runs the apiserver steps against the simulator
-instead (no control plane needed: what the unit smoke test does).
+instead, less those only a real kube-apiserver can carry (kubelets) (no control plane needed: what the unit smoke test does).
 
 Exit status: 0 when every step ran and no watcher lost, duplicated or
 reordered an event; 1 otherwise (the report is written either way).
@@ -30,7 +30,7 @@ from typing import Any
 import uvloop
 
 from benchmarks.loadtest.meter import Meter
-from benchmarks.loadtest.profiles import PROFILES, SCENARIOS, Step
+from benchmarks.loadtest.profiles import APISERVER_ONLY, PROFILES, SCENARIOS, Step
 from benchmarks.loadtest.progress import Progress
 from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.stack import Stack
@@ -117,6 +117,8 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
 
 def _select(steps: list[Step], scenarios: list[str], backend: str | None) -> list[Step]:
     chosen = [s for s in steps if "all" in scenarios or s.scenario in scenarios]
+    if backend == "simulator":
+        chosen = [s for s in chosen if s.scenario not in APISERVER_ONLY]
     if backend:
         chosen = [dataclasses.replace(s, backend=backend) for s in chosen]
     return chosen

@@ -13,17 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmarks.loadtest.broadcast import BroadcastPoint
+from benchmarks.loadtest.kubelets import KubeletsPoint
 from benchmarks.loadtest.liststorm import KINDS, ListPoint
 from benchmarks.loadtest.nodes import NodesPoint
 from benchmarks.loadtest.writes import WritesPoint
 
-__all__ = ["PROFILES", "SCENARIOS", "Step"]
+__all__ = ["APISERVER_ONLY", "PROFILES", "SCENARIOS", "Step"]
 
-SCENARIOS = ("writes", "broadcast", "liststorm", "nodes")
+SCENARIOS = ("writes", "broadcast", "liststorm", "nodes", "kubelets")
+# Scenarios that need a real kube-apiserver: hollow kubelets register
+# with one and use APIs the simulator lacks (leases, events, node status).
+APISERVER_ONLY = frozenset({"kubelets"})
 BOTH = ("direct", "proxy")
 PROXY = ("proxy",)
 
-Point = WritesPoint | BroadcastPoint | ListPoint | NodesPoint
+Point = WritesPoint | BroadcastPoint | ListPoint | NodesPoint | KubeletsPoint
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class Step:
                 size = f"{p.kind} C={p.clients} pods={p.pods}"
             case NodesPoint():
                 size = f"N={p.nodes} pods={p.pods} R={p.churn:g}/s"
+            case KubeletsPoint():
+                size = f"N={p.nodes} hollow nodes, {p.pods_per_node} pods each"
         return f"{self.scenario} {size} on {self.backend}"
 
 
@@ -71,7 +77,12 @@ QUICK = [
         BOTH,
         NodesPoint(nodes=4, pods=12, churn=10, duration=2, settle=20),
     ),
+    Step("kubelets", "apiserver", BOTH, KubeletsPoint(nodes=2, pods_per_node=3, duration=2)),
 ]
+
+# Hollow nodes (real kubelets) in the full run: each takes about 80 MB of
+# RSS and a share of two cores; 20 leave the machine room for the servers.
+KUBELETS = 20
 
 # The broadcast sweep runs at one rate so its points differ only in W; the
 # target's own point (200 watchers at 50 patches a second) runs apart.
@@ -95,6 +106,7 @@ FULL = [
     Step("nodes", "apiserver", PROXY, NodesPoint(nodes=1000, pods=1000, churn=20, duration=20)),
     Step("nodes", "simulator", PROXY, NodesPoint(nodes=1000, pods=10_000, churn=50, duration=30)),
     Step("nodes", "simulator", PROXY, NodesPoint(nodes=5000, pods=10_000, churn=50, duration=30)),
+    Step("kubelets", "apiserver", BOTH, KubeletsPoint(nodes=KUBELETS, pods_per_node=10)),
 ]
 
 PROFILES = {"quick": QUICK, "full": FULL}

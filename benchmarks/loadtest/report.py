@@ -49,7 +49,7 @@ def render(data: dict[str, Any], out: Path, name: str) -> Path:
     runs: list[Run] = data["runs"]
     plots = _plots(runs, out, name)
     lines = [*_header(data), *_targets_section(runs), *_writes(runs), *_broadcast(runs, plots)]
-    lines += [*_liststorm(runs), *_nodes(runs, plots), *_failures(runs)]
+    lines += [*_liststorm(runs), *_nodes(runs, plots), *_kubelets(runs), *_failures(runs)]
     path = out / f"{name}.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
@@ -386,6 +386,47 @@ def _nodes(runs: list[Run], plots: dict[str, str]) -> list[str]:
             "",
         ]
     return out
+
+
+def _kubelets(runs: list[Run]) -> list[str]:
+    chosen = [r for r in runs if r["scenario"] == "kubelets"]
+    if not chosen:
+        return []
+    out = [
+        "## Kubelets",
+        "",
+        "Hollow nodes (`kubemark --morph=kubelet`: the kubelet of Kubernetes 1.20 on a fake "
+        "container runtime), each given a kubeconfig for the endpoint under test, then pods "
+        "bound to them and deleted. *start* is a pod's create to its Running phase, *delete* "
+        "its delete to its DELETED event, both seen by a watch of kube-apiserver itself. CPU "
+        "and apiserver requests cover the whole step, registration included; the step's own "
+        "two pod watches go to kube-apiserver in both modes. The proxy serves the kubelets "
+        "JSON today (they ask for protobuf first and accept JSON).",
+        "",
+        "| N | pods | mode | register s | start p50 / p99 ms | delete p50 / p99 ms "
+        "| CPU s apiserver / etcd / proxy / gen. | kubelets CPU s | kubelet RSS MB "
+        "| apiserver WATCH pods / nodes | apiserver GET+LIST pods / nodes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in chosen:
+        if "error" in r:
+            out.append(f"| {r['label']} | | {r['mode']} | failed: {r['error'][:120]} |")
+            continue
+        p, reqs = r["params"], r.get("apiserver_requests", {})
+        start, delete = r["start_latency_ms"], r["delete_latency_ms"]
+
+        def reads(kind: str, reqs: dict[str, int] = reqs) -> int:
+            return reqs.get(f"GET {kind}", 0) + reqs.get(f"LIST {kind}", 0)
+
+        out.append(
+            f"| {p['nodes']} | {r['pods']} | {r['mode']} | {r['register_seconds']} "
+            f"| {start.get('p50', '-')} / {start.get('p99', '-')} "
+            f"| {delete.get('p50', '-')} / {delete.get('p99', '-')} | {_cpu(r['cpu_seconds'])} "
+            f"| {r['kubelet_cpu_seconds']} | {r['kubelet_rss_mb_mean']} "
+            f"| {reqs.get('WATCH pods', 0)} / {reqs.get('WATCH nodes', 0)} "
+            f"| {reads('pods')} / {reads('nodes')} |"
+        )
+    return [*out, ""]
 
 
 def _failures(runs: list[Run]) -> list[str]:

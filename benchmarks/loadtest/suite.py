@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.loadtest.broadcast import BroadcastPoint, run_broadcast
+from benchmarks.loadtest.kubelets import KubeletsPoint, run_kubelets
 from benchmarks.loadtest.liststorm import ListPoint, run_liststorm
 from benchmarks.loadtest.nodes import NodesPoint, run_nodes
 from benchmarks.loadtest.profiles import Step
@@ -72,6 +73,8 @@ async def _run_step(step: Step, backend: Any, progress: Progress) -> dict[str, d
                     results[mode] = await run_liststorm(backend, mode, point, progress)
                 case NodesPoint():
                     results[mode] = await run_nodes(backend, mode, point, progress)
+                case KubeletsPoint():
+                    results[mode] = await run_kubelets(backend, mode, point, progress)
         except Exception as err:
             results[mode] = _failed(err)
         progress.end(_summary(step.scenario, results[mode]))
@@ -91,6 +94,13 @@ def _summary(scenario: str, result: dict[str, Any]) -> str:
         parts = [f"{verb} p50 {q.get('p50')} ms" for verb, q in latency.items()]
         return ", ".join(parts)
     text = f"p50 {latency.get('p50')} ms p99 {latency.get('p99')} ms"
+    if scenario == "kubelets":
+        start, delete = result["start_latency_ms"], result["delete_latency_ms"]
+        return (
+            f"{result['pods']} pods Running: start p50 {start.get('p50')} ms "
+            f"p99 {start.get('p99')} ms, delete p50 {delete.get('p50')} ms, "
+            f"kubelets {result['kubelet_cpu_seconds']} CPU-s"
+        )
     if scenario == "liststorm":
         return f"{result['lists']} lists, {text}, {result['mb_per_second']} MB/s"
     return (

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
+LOADTEST = (sys.executable, "-m", "benchmarks.loadtest")
 
 
 # About two minutes on a quiet machine; a loaded one (a cold build beside
@@ -52,3 +53,30 @@ def test_quick_broadcast_and_lists_against_kube_apiserver(tmp_path: Path) -> Non
     rv0 = by[("liststorm", "proxy", "rv0")]
     assert rv0["lists"] > 0 and rv0["apiserver_requests"].get("LIST pods", 0) == 0
     assert by[("liststorm", "direct", "rv0")]["apiserver_requests"]["LIST pods"] >= rv0["lists"]
+
+
+@pytest.mark.timeout(900)
+def test_hollow_kubelets_direct_and_through_the_proxy(tmp_path: Path) -> None:
+    """Two hollow nodes (the real 1.20 kubelet on kubemark's fake runtime)
+    run their pods against kube-apiserver and through the proxy; through
+    the proxy kube-apiserver serves none of their pod or node watches."""
+    done = subprocess.run(
+        [*LOADTEST, "run", "kubelets", "--profile", "quick", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=870,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = json.loads((tmp_path / "loadtest-quick.json").read_text())["runs"]
+    assert not [r for r in runs if "error" in r], runs
+    by = {r["mode"]: r for r in runs}
+    for run in by.values():
+        assert run["pods"] == 6 and run["start_latency_ms"]["count"] == 6
+        assert run["delete_latency_ms"]["count"] == 6
+        assert run["kubelet_cpu_seconds"] > 0 and run["kubelet_rss_mb_mean"] > 0
+    # The step's own pod watches (2, to time the pods) go to kube-apiserver
+    # either way; the kubelets' (one each) only directly.
+    direct, proxy = by["direct"]["apiserver_requests"], by["proxy"]["apiserver_requests"]
+    assert direct.get("WATCH pods", 0) - proxy.get("WATCH pods", 0) >= 2
+    assert direct.get("WATCH nodes", 0) >= 2 and proxy.get("WATCH nodes", 0) == 0

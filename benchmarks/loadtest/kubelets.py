@@ -1,0 +1,289 @@
+"""kubelets: real kubelet code (kubemark's hollow nodes) pointed at the
+backend directly or through the proxy.
+
+A hollow node is the kubelet of Kubernetes 1.20 on a fake container
+runtime (``kubemark --morph=kubelet``, built with the control plane): it
+registers its Node, keeps its Lease, lists and watches its own pods and
+the nodes and services, and reports each pod it is given as Running. Here
+N of them are started with a kubeconfig for the endpoint under test, then
+pods are bound to them (``spec.nodeName``, there is no scheduler) and
+deleted again, and the step reports:
+
+    start latency    pod created to its ``Running`` phase seen by a watch
+                     of the backend itself (the kubelet must have heard of
+                     the pod, "run" it, and written its status)
+    delete latency   delete sent to the pod's DELETED event (the kubelet
+                     must see the deletion and confirm it)
+    cost             CPU-seconds and peak RSS of kube-apiserver, the proxy
+                     and the kubelets together, and the requests and
+                     watchers kube-apiserver itself counted
+
+Every pod must start and be deleted within ``POD_TIMEOUT`` or the step
+fails: nothing may be lost. Each hollow node needs its own kubelet port
+and takes about 80 MB of RSS, which is what bounds N on one machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.loadtest.meter import Meter
+from benchmarks.loadtest.pacing import bounded
+from benchmarks.loadtest.progress import Progress
+from benchmarks.loadtest.stack import Backend, Endpoint
+from benchmarks.loadtest.workload import ensure_namespace, open_target
+from benchmarks.nodesim.ledger import percentiles
+from benchmarks.nodesim.target import ApiStatusError, Target
+
+__all__ = ["KubeletsPoint", "run_kubelets"]
+
+NAMESPACE = "lt-kubelets"
+REGISTER_TIMEOUT = 120.0  # every node Ready
+POD_TIMEOUT = 120.0  # every pod Running, then every pod gone
+FIRST_PORT = 21000  # kubelet ports: FIRST_PORT + i for node i
+CREATE_CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class KubeletsPoint:
+    nodes: int
+    pods_per_node: int
+    # Seconds of steady state measured with every pod running.
+    duration: float = 10.0
+
+
+async def run_kubelets(
+    backend: Backend, mode: str, point: KubeletsPoint, progress: Progress
+) -> dict[str, Any]:
+    if backend.cluster is None:
+        raise RuntimeError("hollow kubelets need a real kube-apiserver (backend apiserver)")
+    kubemark = backend.cluster.binaries.kubemark
+    workdir = backend.cluster.workdir / f"kubelets-{mode}"
+    workdir.mkdir(parents=True, exist_ok=True)
+    names = [f"hollow-{mode}-{i}" for i in range(point.nodes)]
+    async with open_target(backend.upstream, connections=64) as admin:
+        await ensure_namespace(admin, NAMESPACE, wait_for_token=True)
+        meter = Meter(backend, admin)
+        with _hollow_nodes(kubemark, backend.endpoint(mode), names, workdir) as pids:
+            backend.pids.update(pids)
+            try:
+                await meter.start()  # the kubelets just started: measured from birth
+                progress.stage("registering")
+                registered = await _until_ready(admin, names)
+                progress.stage("starting pods")
+                started = await _start_pods(admin, names, point.pods_per_node)
+                progress.stage("steady")
+                await asyncio.sleep(point.duration)
+                progress.stage("deleting pods")
+                deleted = await _delete_pods(admin, list(started))
+                meter.freeze()
+            finally:
+                for name in pids:
+                    backend.pids.pop(name, None)
+        cost = await meter.report()
+        await _delete_nodes(admin, names)
+    cpu = cost["cpu_seconds"]
+    rss = cost["rss_mb"]
+    kubelet_cpu = round(sum(v for k, v in cpu.items() if k.startswith("kubelet-")), 3)
+    kubelet_rss = [v for k, v in rss.items() if k.startswith("kubelet-")]
+    return {
+        "params": asdict(point),
+        "pods": len(started),
+        "register_seconds": round(registered, 2),
+        "start_latency_ms": percentiles(list(started.values())),
+        "delete_latency_ms": percentiles(deleted),
+        "latency_ms": percentiles(list(started.values())),
+        "kubelet_cpu_seconds": kubelet_cpu,
+        "kubelet_rss_mb_mean": round(sum(kubelet_rss) / len(kubelet_rss), 1) if kubelet_rss else 0,
+        **{k: v for k, v in cost.items() if k not in ("cpu_seconds", "rss_mb")},
+        "cpu_seconds": {k: v for k, v in cpu.items() if not k.startswith("kubelet-")},
+        "rss_mb": {k: v for k, v in rss.items() if not k.startswith("kubelet-")},
+    }
+
+
+@contextlib.contextmanager
+def _hollow_nodes(
+    kubemark: Path, endpoint: Endpoint, names: list[str], workdir: Path
+) -> Iterator[dict[str, int]]:
+    """One kubemark process per name; their pids by "kubelet-<i>"; all
+    stopped on exit."""
+    kubeconfig = _kubeconfig(workdir / "kubeconfig", endpoint)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for i, name in enumerate(names):
+            with open(workdir / f"{name}.log", "wb") as log:
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            str(kubemark),
+                            "--morph=kubelet",
+                            f"--name={name}",
+                            f"--kubelet-port={FIRST_PORT + i}",
+                            "--kubelet-read-only-port=0",
+                            f"--kubeconfig={kubeconfig}",
+                            "--v=1",
+                        ],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        yield {f"kubelet-{i}": p.pid for i, p in enumerate(procs)}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(5)
+
+
+def _kubeconfig(path: Path, endpoint: Endpoint) -> Path:
+    cluster = f"    server: {endpoint.url}\n"
+    if endpoint.ca_file and endpoint.url.startswith("https"):
+        cluster += f"    certificate-authority: {endpoint.ca_file}\n"
+    user = f"    token: {endpoint.token}\n" if endpoint.token else "    {}\n"
+    path.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: lt\n"
+        f"clusters:\n- name: lt\n  cluster:\n{cluster}"
+        f"users:\n- name: lt\n  user:\n{user}"
+        "contexts:\n- name: lt\n  context:\n    cluster: lt\n    user: lt\n"
+    )
+    return path
+
+
+async def _until_ready(admin: Target, names: list[str]) -> float:
+    """Seconds until every named node reports Ready."""
+    started, wanted = time.monotonic(), set(names)
+    while True:
+        nodes = await admin.call("GET", "/api/v1/nodes")
+        ready = {n["metadata"]["name"] for n in nodes.get("items", []) if _node_ready(n)}
+        if wanted <= ready:
+            return time.monotonic() - started
+        if time.monotonic() - started > REGISTER_TIMEOUT:
+            raise TimeoutError(
+                f"nodes not Ready after {REGISTER_TIMEOUT}s: {sorted(wanted - ready)}"
+            )
+        await asyncio.sleep(0.5)
+
+
+def _node_ready(node: dict[str, Any]) -> bool:
+    conditions = node.get("status", {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def _pod(name: str, node: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": {"app": "loadtest-kubelets"}},
+        "spec": {
+            "nodeName": node,
+            "automountServiceAccountToken": False,
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "main", "image": "registry.invalid/loadtest:1"}],
+        },
+    }
+
+
+async def _start_pods(admin: Target, nodes: list[str], per_node: int) -> dict[str, float]:
+    """Create the pods; each one's milliseconds from create to Running."""
+    pods = {f"{node}-pod-{j}": node for node in nodes for j in range(per_node)}
+    sent: dict[str, float] = {}
+    running: dict[str, float] = {}
+    async with _pod_events(admin) as events:
+
+        def create(name: str, node: str) -> Any:
+            async def go() -> None:
+                sent[name] = time.monotonic()
+                await admin.call("POST", f"/api/v1/namespaces/{NAMESPACE}/pods", _pod(name, node))
+
+            return go
+
+        creating = asyncio.ensure_future(
+            bounded(CREATE_CONCURRENCY, (create(n, node) for n, node in pods.items()))
+        )
+        async with asyncio.timeout(POD_TIMEOUT):
+            async for _kind, pod in events:
+                name, when = pod["metadata"]["name"], time.monotonic()
+                if name in pods and name not in running and _running(pod):
+                    running[name] = (when - sent[name]) * 1000
+                if len(running) == len(pods):
+                    break
+        await creating
+    return running
+
+
+def _running(pod: dict[str, Any]) -> bool:
+    return bool(pod.get("status", {}).get("phase") == "Running")
+
+
+async def _delete_pods(admin: Target, names: list[str]) -> list[float]:
+    """Delete the pods; each one's milliseconds from delete to DELETED."""
+    sent: dict[str, float] = {}
+    gone: list[float] = []
+    async with _pod_events(admin) as events:
+
+        def delete(name: str) -> Any:
+            async def go() -> None:
+                sent[name] = time.monotonic()
+                await admin.call("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{name}")
+
+            return go
+
+        deleting = asyncio.ensure_future(bounded(CREATE_CONCURRENCY, (delete(n) for n in names)))
+        async with asyncio.timeout(POD_TIMEOUT):
+            async for kind, pod in events:
+                name = pod["metadata"]["name"]
+                if kind == "DELETED" and name in sent:
+                    gone.append((time.monotonic() - sent[name]) * 1000)
+                if len(gone) == len(names):
+                    break
+        await deleting
+    return gone
+
+
+@contextlib.asynccontextmanager
+async def _pod_events(admin: Target) -> AsyncIterator[AsyncIterator[tuple[str, dict[str, Any]]]]:
+    """The namespace's pod events from now on, from the backend itself."""
+    listed = await admin.call("GET", f"/api/v1/namespaces/{NAMESPACE}/pods")
+    rv = listed["metadata"]["resourceVersion"]
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+
+    async def pump() -> None:
+        path = f"/api/v1/namespaces/{NAMESPACE}/pods"
+        async for event in admin.watch(path, {"resourceVersion": rv}):
+            await queue.put((event["type"], event["object"]))
+
+    task = asyncio.ensure_future(pump())
+
+    async def events() -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        while True:
+            get = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({get, task}, return_when=asyncio.FIRST_COMPLETED)
+            if get not in done:
+                get.cancel()
+                task.result()  # the watch ended: its error, or
+                raise RuntimeError("the pod watch ended")
+            yield get.result()
+
+    try:
+        yield events()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _delete_nodes(admin: Target, names: list[str]) -> None:
+    for name in names:
+        with contextlib.suppress(ApiStatusError):
+            await admin.call("DELETE", f"/api/v1/nodes/{name}", ok=(200, 404))
