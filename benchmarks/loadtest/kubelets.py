@@ -21,12 +21,21 @@ deleted again, and the step reports:
 Every pod must start and be deleted within ``POD_TIMEOUT`` or the step
 fails: nothing may be lost. Each hollow node needs its own kubelet port
 and takes about 80 MB of RSS, which is what bounds N on one machine.
+
+One host, many hollow nodes: kubemark 1.20 serves its fake runtime on a
+fixed path, ``/tmp/kubelet_remote.sock``, so hollow nodes started side by
+side take over one another's runtime (seen here: with 20, one node exited
+at start and the others ran their pods in a neighbour's runtime). Each is
+therefore started in a mount namespace of its own (``unshare``, which needs
+root, as the CI runs) whose ``/tmp`` is its own directory, holding its
+kubeconfig and CA.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -49,6 +58,19 @@ REGISTER_TIMEOUT = 120.0  # every node Ready
 POD_TIMEOUT = 120.0  # every pod Running, then every pod gone
 FIRST_PORT = 21000  # kubelet ports: FIRST_PORT + i for node i
 CREATE_CONCURRENCY = 16
+# Runs the rest of the command line with the directory given first bound
+# over /tmp, in a mount namespace of its own.
+PRIVATE_TMP = (
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    'mount --bind "$1" /tmp && shift && exec "$@"',
+    "sh",
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +105,8 @@ async def run_kubelets(
                 await asyncio.sleep(point.duration)
                 progress.stage("deleting pods")
                 deleted = await _delete_pods(admin, list(started))
-                meter.freeze()
             finally:
+                meter.freeze()
                 for name in pids:
                     backend.pids.pop(name, None)
         cost = await meter.report()
@@ -112,28 +134,27 @@ async def run_kubelets(
 def _hollow_nodes(
     kubemark: Path, endpoint: Endpoint, names: list[str], workdir: Path
 ) -> Iterator[dict[str, int]]:
-    """One kubemark process per name; their pids by "kubelet-<i>"; all
-    stopped on exit."""
-    kubeconfig = _kubeconfig(workdir / "kubeconfig", endpoint)
+    """One kubemark process per name, each with a /tmp of its own; their
+    pids by "kubelet-<i>"; all stopped on exit."""
     procs: list[subprocess.Popen[bytes]] = []
     try:
         for i, name in enumerate(names):
+            private = workdir / name
+            private.mkdir(exist_ok=True)
+            _kubeconfig(private, endpoint)
+            argv = [
+                *PRIVATE_TMP,
+                str(private),
+                str(kubemark),
+                "--morph=kubelet",
+                f"--name={name}",
+                f"--kubelet-port={FIRST_PORT + i}",
+                "--kubelet-read-only-port=0",
+                "--kubeconfig=/tmp/kubeconfig",
+                "--v=1",
+            ]
             with open(workdir / f"{name}.log", "wb") as log:
-                procs.append(
-                    subprocess.Popen(
-                        [
-                            str(kubemark),
-                            "--morph=kubelet",
-                            f"--name={name}",
-                            f"--kubelet-port={FIRST_PORT + i}",
-                            "--kubelet-read-only-port=0",
-                            f"--kubeconfig={kubeconfig}",
-                            "--v=1",
-                        ],
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
+                procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
         yield {f"kubelet-{i}": p.pid for i, p in enumerate(procs)}
     finally:
         for p in procs:
@@ -146,18 +167,20 @@ def _hollow_nodes(
                 p.wait(5)
 
 
-def _kubeconfig(path: Path, endpoint: Endpoint) -> Path:
+def _kubeconfig(private: Path, endpoint: Endpoint) -> None:
+    """``kubeconfig`` (and ``ca.crt``) in ``private``, naming the files by
+    where they are seen from inside the namespace: /tmp."""
     cluster = f"    server: {endpoint.url}\n"
     if endpoint.ca_file and endpoint.url.startswith("https"):
-        cluster += f"    certificate-authority: {endpoint.ca_file}\n"
+        shutil.copyfile(endpoint.ca_file, private / "ca.crt")
+        cluster += "    certificate-authority: /tmp/ca.crt\n"
     user = f"    token: {endpoint.token}\n" if endpoint.token else "    {}\n"
-    path.write_text(
+    (private / "kubeconfig").write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: lt\n"
         f"clusters:\n- name: lt\n  cluster:\n{cluster}"
         f"users:\n- name: lt\n  user:\n{user}"
         "contexts:\n- name: lt\n  context:\n    cluster: lt\n    user: lt\n"
     )
-    return path
 
 
 async def _until_ready(admin: Target, names: list[str]) -> float:
