@@ -3,6 +3,9 @@
 Routing, in order:
     /healthz /livez /readyz   the proxy's own health (health.py)
     /metrics                  the proxy's own Prometheus metrics
+    GET of a discovery path   ``ProxyParts.discovery`` (discovery.py), when
+                              set (``--discovery-ttl`` above 0) and
+                              upstream answers 200; else as below
     anything else             ``ProxyParts.handle``: the read path for what
                               the cache can answer, forwarding for the rest
 
@@ -24,6 +27,7 @@ from watchcache.api.resources import RequestPath, parse_path
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import headers_arrived
 from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
+from watchcache.proxy.discovery import Discovery
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.health import Health, add_health_routes
 from watchcache.proxy.metrics import CONTENT_TYPE_LATEST, ProxyMetrics
@@ -42,6 +46,7 @@ class ProxyParts:
     health: Health = field(default_factory=Health)
     metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
     streams: StreamTracker = field(default_factory=StreamTracker)
+    discovery: Discovery | None = None
 
 
 PARTS = web.AppKey("watchcache_parts", ProxyParts)
@@ -183,6 +188,11 @@ def build_app(parts: ProxyParts) -> web.Application:
         )
 
     async def everything_else(request: web.Request) -> web.StreamResponse:
+        discovery = parts.discovery
+        if discovery is not None and discovery.serves(request):
+            answer = await discovery.answer(request)
+            if answer is not None:
+                return answer
         return await parts.handle(request)
 
     app.router.add_get("/metrics", metrics)

@@ -229,6 +229,15 @@ OPTIONS: tuple[Option, ...] = (
         flag_only=True,
     ),
     Option(
+        "discovery-ttl",
+        "answer API discovery (/api, /apis, each group and group-version, /version) from "
+        "documents fetched upstream, kept this long and dropped whenever a "
+        "CustomResourceDefinition or APIService changes (the proxy watches both; 5 s while "
+        "it cannot). 0: forward discovery like any other request",
+        default=300.0,
+        parse=_duration,
+    ),
+    Option(
         "consistency-check-interval",
         "every this long, compare each cache with upstream's LIST at the cache's RV "
         "(a digest of names and resourceVersions), count the result in "
@@ -298,6 +307,7 @@ class ServeConfig:
     read_header_timeout: float = 32.0
     idle_timeout: float = 90.0
     serve_stale_on_outage: bool = False
+    discovery_ttl: float = 300.0
     consistency_check_interval: float = 0.0
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50

@@ -37,6 +37,7 @@ from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.consistency import run_checks
+from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
@@ -99,10 +100,14 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
         ) as caches,
+        contextlib.AsyncExitStack() as stack,  # closed first
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         reads = ReadPath(caches, forwarder)
         parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
+        if config.discovery_ttl > 0:
+            discovery = Discovery(read, ttl=config.discovery_ttl)
+            parts.discovery = await stack.enter_async_context(discovery_running(discovery))
         metrics.registry.register(
             CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
         )
