@@ -286,6 +286,19 @@ class DevCluster:
         self._wait_usable()
         self._save_state()
 
+    def restart_controller_manager(self, kubeconfig: Path | None = None) -> None:
+        """Stop kube-controller-manager and start it again reaching the API
+        through ``kubeconfig`` (a proxy in front of this kube-apiserver,
+        say; default: the cluster's own), then wait until it works: a new
+        namespace gets its default service account and token. Call it
+        from a thread that outlives the cluster (see restart_apiserver)."""
+        old = next(p for p in self.processes if p.name == "kube-controller-manager")
+        old.stop()
+        self.processes.remove(old)
+        self._start_controller_manager(self.binaries, kubeconfig)
+        self._wait_usable()
+        self._save_state()
+
     def restart(self) -> None:
         """Stop every process and start them again on the same ports with
         the same credentials and etcd's data kept: a control plane
@@ -434,14 +447,14 @@ class DevCluster:
         )
         _wait(proc, APISERVER_TIMEOUT, "kube-apiserver /readyz", lambda: self._get_ok("/readyz"))
 
-    def _start_controller_manager(self, binaries: Binaries) -> None:
+    def _start_controller_manager(self, binaries: Binaries, kubeconfig: Path | None = None) -> None:
         assert self.ports
         proc = self._spawn(
             "kube-controller-manager",
             [
                 binaries.kube_controller_manager,
                 "--kubeconfig",
-                self.kubeconfig,
+                kubeconfig or self.kubeconfig,
                 "--bind-address",
                 "127.0.0.1",
                 "--secure-port",
