@@ -24,9 +24,9 @@ import pytest
 import pytest_asyncio
 
 from watchcache.devcluster import DevCluster
-from watchcache.testing import Simulator, protobuf
-from watchcache.testing.apply import APPLY_PATCH as APPLY
-from watchcache.testing.protobuf import PROTOBUF
+from watchcache.simulator import Simulator, protobuf
+from watchcache.simulator.apply import APPLY_PATCH as APPLY
+from watchcache.simulator.protobuf import PROTOBUF
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 

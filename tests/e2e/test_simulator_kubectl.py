@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from watchcache.testing import BackgroundSimulator
+from watchcache.simulator import BackgroundSimulator
 
 pytestmark = pytest.mark.e2e
 

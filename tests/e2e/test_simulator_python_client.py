@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from watchcache.testing import BackgroundSimulator
+from watchcache.simulator import BackgroundSimulator
 
 pytestmark = pytest.mark.e2e
 

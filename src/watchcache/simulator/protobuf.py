@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watchcache.api import status
-from watchcache.testing.protoschema import KINDS, MESSAGES, SPECIAL, Field
+from watchcache.simulator.protoschema import KINDS, MESSAGES, SPECIAL, Field
 
 __all__ = ["PROTOBUF", "decode"]
 

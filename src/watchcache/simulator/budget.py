@@ -23,14 +23,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
-__all__ = ["MAX_BUDGET", "REFILL_PER_SECOND", "Grant", "TimeBudget"]
+__all__ = ["MAX_BUDGET", "REFILL_PER_SECOND", "Grant", "SimTimeBudget"]
 
 # kube-apiserver's cacher: refresh 50 ms per second, at most 100 ms.
 REFILL_PER_SECOND = 0.05
 MAX_BUDGET = 0.1
 
 
-class TimeBudget:
+class SimTimeBudget:
     def __init__(self, monotonic: Callable[[], float]) -> None:
         self.monotonic = monotonic
         self._budget = MAX_BUDGET
@@ -66,7 +66,7 @@ class Grant:
     closes its watchers at once.
     """
 
-    def __init__(self, budget: TimeBudget, waiting: set[Closable]) -> None:
+    def __init__(self, budget: SimTimeBudget, waiting: set[Closable]) -> None:
         self.budget = budget
         self.waiting = waiting
         seconds = budget.take_available()

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from watchcache.testing import Simulator, SimulatorConfig, StreamSettings
+from watchcache.simulator import Simulator, SimulatorConfig, StreamSettings
 
 PODS = "/api/v1/namespaces/default/pods"
 

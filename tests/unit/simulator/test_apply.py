@@ -9,7 +9,7 @@ import pytest
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.api.status import ApiError
-from watchcache.testing.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
+from watchcache.simulator.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
 
 from .conftest import fixed_clock
 

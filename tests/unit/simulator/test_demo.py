@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 
-from watchcache.testing import Simulator
-from watchcache.testing.demo import PODS, DemoWorkload, run_demo
+from watchcache.simulator import Simulator
+from watchcache.simulator.demo import PODS, DemoWorkload, run_demo
 
 
 async def test_workload_walks_pods_through_their_life() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from watchcache.api.status import ApiError
-from watchcache.testing.patch import json_patch, merge_patch, strategic_merge
+from watchcache.simulator.patch import json_patch, merge_patch, strategic_merge
 
 PODS = "/api/v1/namespaces/default/pods"
 

@@ -6,7 +6,7 @@ import base64
 import json
 from typing import Any
 
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 
 PODS = "/api/v1/namespaces/default/pods"
 

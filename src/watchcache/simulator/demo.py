@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, builtin_resource
-from watchcache.testing.admission import timestamp
-from watchcache.testing.app import Simulator
-from watchcache.testing.verbs import DeleteOptions
+from watchcache.simulator.admission import timestamp
+from watchcache.simulator.app import Simulator
+from watchcache.simulator.verbs import DeleteOptions
 
 __all__ = ["DemoWorkload", "instructions", "run_demo"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from watchcache.testing.background import BackgroundSimulator
+from watchcache.simulator.background import BackgroundSimulator
 
 
 def _get(url: str) -> dict[str, object]:

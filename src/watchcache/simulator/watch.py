@@ -1,19 +1,19 @@
 """WATCH: who hears which event, and the lines each watcher writes.
 
 Glossary:
-    Watcher     one WATCH request's state: its filter, its bounded queue of
-                encoded lines, its deadline and bookmark schedule.
-    WatchHub    every open watcher, indexed per collection by the kind's
-                trigger field value (pods: spec.nodeName), so an event
-                reaches only the watchers that can match it.
-    start       the lines a watch begins with before live events: the
-                synthetic ADDEDs (RV unset or 0, WatchList) or the history
-                replay after RV N. Built in the same sync step that
-                registers the watcher, so no event falls between the two.
+    SimWatcher   one WATCH request's state: its filter, its bounded queue of
+                 encoded lines, its deadline and bookmark schedule.
+    SimWatchHub  every open watcher, indexed per collection by the kind's
+                 trigger field value (pods: spec.nodeName), so an event
+                 reaches only the watchers that can match it.
+    start        the lines a watch begins with before live events: the
+                 synthetic ADDEDs (RV unset or 0, WatchList) or the history
+                 replay after RV N. Built in the same sync step that
+                 registers the watcher, so no event falls between the two.
 
 Queue rule: a watcher's live queue holds at most ``capacity`` lines. An
 event offered to a full queue is held in ``pending`` and the watcher waits
-on a Grant of the collection's TimeBudget (budget.py), shared with every
+on a Grant of the collection's SimTimeBudget (budget.py), shared with every
 other watcher that was full for that event. Draining its queue (``take``)
 in time moves ``pending`` in; still full at the grant's deadline, or with
 ``pending`` itself at ``capacity``, the watcher is closed (reason
@@ -37,15 +37,15 @@ from dataclasses import dataclass, field
 
 from watchcache.api import status
 from watchcache.api.listoptions import ListOptions
-from watchcache.testing.budget import Grant, TimeBudget
-from watchcache.testing.reads import entries_at
-from watchcache.testing.store import Collection, Entry, Event, Store, full_object
+from watchcache.simulator.budget import Grant, SimTimeBudget
+from watchcache.simulator.reads import entries_at
+from watchcache.simulator.store import SimCollection, SimEntry, SimEvent, SimStore, full_object
 
 __all__ = [
     "DEFAULT_CAPACITY",
     "INITIAL_EVENTS_END",
-    "WatchHub",
-    "Watcher",
+    "SimWatchHub",
+    "SimWatcher",
     "too_old",
 ]
 
@@ -61,8 +61,8 @@ def too_old(rv: int, oldest: int) -> status.ApiError:
 
 
 @dataclass(eq=False)
-class Watcher:
-    coll: Collection
+class SimWatcher:
+    coll: SimCollection
     namespace: str
     opts: ListOptions
     after: int
@@ -77,7 +77,7 @@ class Watcher:
     closed: str | None = None  # why, once closed
     stalled: asyncio.Event | None = None  # set = may write; None = never stalled
 
-    def matches(self, entry: Entry | None) -> bool:
+    def matches(self, entry: SimEntry | None) -> bool:
         if entry is None:
             return False
         if self.namespace and entry.namespace != self.namespace:
@@ -87,7 +87,7 @@ class Watcher:
             fields.empty or fields.matches(entry.fields)
         )
 
-    def line_for(self, event: Event) -> bytes | None:
+    def line_for(self, event: SimEvent) -> bytes | None:
         """The line this watcher writes for ``event``, if any: an object
         entering the selector is ADDED, one leaving it DELETED."""
         if event.rv <= self.after:
@@ -100,7 +100,7 @@ class Watcher:
             return event.line("MODIFIED" if old else "ADDED")
         return event.deleted_line() if old else None
 
-    def offer(self, event: Event) -> bool:
+    def offer(self, event: SimEvent) -> bool:
         """Queue the event's line; False when this watcher is newly blocked
         (its queue is full) and must be given a grant to wait on."""
         line = self.line_for(event)
@@ -157,32 +157,36 @@ class Watcher:
         return f"Watcher({self.coll.info.gvr.resource} ns={self.namespace!r} after={self.after} queued={len(self.queue)} closed={self.closed})"
 
 
-class WatchHub:
+class SimWatchHub:
     """Open watchers by collection and trigger value; the store's listener."""
 
-    def __init__(self, store: Store, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: SimStore, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.monotonic = monotonic
-        self._budgets: dict[Collection, TimeBudget] = {}
+        self._budgets: dict[SimCollection, SimTimeBudget] = {}
         # collection -> trigger value (None: unindexed) -> watchers
-        self._index: dict[Collection, dict[str | None, set[Watcher]]] = {}
+        self._index: dict[SimCollection, dict[str | None, set[SimWatcher]]] = {}
 
-    def watchers(self) -> Iterator[Watcher]:
+    def watchers(self) -> Iterator[SimWatcher]:
         for by_value in self._index.values():
             for group in by_value.values():
                 yield from group
 
     def open(
-        self, coll: Collection, namespace: str, opts: ListOptions, capacity: int = DEFAULT_CAPACITY
-    ) -> Watcher:
+        self,
+        coll: SimCollection,
+        namespace: str,
+        opts: ListOptions,
+        capacity: int = DEFAULT_CAPACITY,
+    ) -> SimWatcher:
         """Register a watcher and compute its start lines, in one sync step."""
-        watcher = Watcher(coll, namespace, opts, after=0, capacity=capacity)
+        watcher = SimWatcher(coll, namespace, opts, after=0, capacity=capacity)
         watcher.start, watcher.after = self._start(watcher)
         watcher.last_rv = watcher.after
         self._add(watcher)
         return watcher
 
-    def _start(self, watcher: Watcher) -> tuple[list[bytes], int]:
+    def _start(self, watcher: SimWatcher) -> tuple[list[bytes], int]:
         opts, coll = watcher.opts, watcher.coll
         rv_text = opts.resource_version
         if opts.send_initial_events or (
@@ -199,7 +203,7 @@ class WatchHub:
         # An RV newer than the store skips events up to it, as the cacher does.
         return replay, max(wanted, self.store.rv)
 
-    def _initial(self, watcher: Watcher) -> list[bytes]:
+    def _initial(self, watcher: SimWatcher) -> list[bytes]:
         coll, prefix = watcher.coll, watcher.coll.prefix
         lo, hi = (
             (watcher.namespace + "/", watcher.namespace + "0") if watcher.namespace else ("", "")
@@ -213,24 +217,24 @@ class WatchHub:
             lines.append(watcher.bookmark(self.store.rv, initial_end=True))
         return lines
 
-    def _trigger(self, watcher: Watcher) -> str | None:
+    def _trigger(self, watcher: SimWatcher) -> str | None:
         trigger = watcher.coll.info.trigger_field
         return watcher.opts.field_selector.exact(trigger) if trigger else None
 
-    def _add(self, watcher: Watcher) -> None:
+    def _add(self, watcher: SimWatcher) -> None:
         by_value = self._index.get(watcher.coll)
         if by_value is None:
             by_value = self._index[watcher.coll] = {}
             watcher.coll.listeners.add(self._listener(watcher.coll))
         by_value.setdefault(self._trigger(watcher), set()).add(watcher)
 
-    def _listener(self, coll: Collection) -> Callable[[Event], None]:
-        def dispatch(event: Event) -> None:
+    def _listener(self, coll: SimCollection) -> Callable[[SimEvent], None]:
+        def dispatch(event: SimEvent) -> None:
             self.dispatch(coll, event)
 
         return dispatch
 
-    def dispatch(self, coll: Collection, event: Event) -> None:
+    def dispatch(self, coll: SimCollection, event: SimEvent) -> None:
         by_value = self._index.get(coll)
         if not by_value:
             return
@@ -249,16 +253,16 @@ class WatchHub:
         if blocked:
             self._wait(coll, blocked)
 
-    def _wait(self, coll: Collection, blocked: set[Watcher]) -> None:
+    def _wait(self, coll: SimCollection, blocked: set[SimWatcher]) -> None:
         budget = self._budgets.get(coll)
         if budget is None:
-            budget = self._budgets[coll] = TimeBudget(self.monotonic)
+            budget = self._budgets[coll] = SimTimeBudget(self.monotonic)
         grant = Grant(budget, set(blocked))
         for watcher in blocked:
             if not watcher.closed:
                 watcher.grant = grant
 
-    def remove(self, watcher: Watcher) -> None:
+    def remove(self, watcher: SimWatcher) -> None:
         by_value = self._index.get(watcher.coll, {})
         group = by_value.get(self._trigger(watcher))
         if group is not None:

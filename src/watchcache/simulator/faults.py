@@ -22,8 +22,8 @@ import asyncio
 from dataclasses import dataclass
 
 from watchcache.api import status
-from watchcache.testing.store import Store
-from watchcache.testing.watch import Watcher, WatchHub
+from watchcache.simulator.store import SimStore
+from watchcache.simulator.watch import SimWatcher, SimWatchHub
 
 __all__ = ["FailurePlan", "Faults"]
 
@@ -57,7 +57,7 @@ class FailurePlan:
 
 
 class Faults:
-    def __init__(self, store: Store, hub: WatchHub) -> None:
+    def __init__(self, store: SimStore, hub: SimWatchHub) -> None:
         self.store = store
         self.hub = hub
         self.plans: list[FailurePlan] = []
@@ -85,7 +85,7 @@ class Faults:
 
     # -- watch streams ---------------------------------------------------
 
-    def _selected(self, resource: str | None) -> list[Watcher]:
+    def _selected(self, resource: str | None) -> list[SimWatcher]:
         return [
             w
             for w in self.hub.watchers()

@@ -1,32 +1,32 @@
 """The simulator's storage: every object of every resource, one global RV.
 
 Glossary:
-    RV          the store's revision, like etcd's: one counter for every
-                resource, increased by one per write (create, update, delete).
-    Collection  everything stored for one resource (group + resource): its
-                live objects sorted by key, its event log and history.
-    Entry       one stored version of one object: the item JSON (what a LIST
-                item carries) plus the decoded header reads need (key, RV,
-                uid, labels, field-selector values). Immutable once stored.
-    Event       one write: ADDED, MODIFIED or DELETED, the new entry and the
-                previous one. Its watch lines are encoded once, on first use,
-                and shared by every watcher.
-    history     the newest events of a collection, what a WATCH from an RV
-                replays; older watches get 410 (watch.py). Sized like
-                kube-apiserver's watch cache: from HISTORY_MIN events, it
-                doubles when full while its oldest event is younger than
-                HISTORY_FRESH (75 s), and halves when full and even its
-                newest quarter is older than that, within HISTORY_MIN and
-                HISTORY_MAX. A fixed ``history_size`` turns sizing off.
-    log         the events after the compaction RV; what an exact LIST at an
-                older RV rolls back through. Separate from history, as the
-                apiserver's watch cache is separate from etcd's compaction.
+    RV             the store's revision, like etcd's: one counter for every
+                   resource, increased by one per write (create, update, delete).
+    SimCollection  everything stored for one resource (group + resource): its
+                   live objects sorted by key, its event log and history.
+    SimEntry       one stored version of one object: the item JSON (what a LIST
+                   item carries) plus the decoded header reads need (key, RV,
+                   uid, labels, field-selector values). Immutable once stored.
+    SimEvent       one write: ADDED, MODIFIED or DELETED, the new entry and the
+                   previous one. Its watch lines are encoded once, on first use,
+                   and shared by every watcher.
+    history        the newest events of a collection, what a WATCH from an RV
+                   replays; older watches get 410 (watch.py). Sized like
+                   kube-apiserver's watch cache: from HISTORY_MIN events, it
+                   doubles when full while its oldest event is younger than
+                   HISTORY_FRESH (75 s), and halves when full and even its
+                   newest quarter is older than that, within HISTORY_MIN and
+                   HISTORY_MAX. A fixed ``history_size`` turns sizing off.
+    log            the events after the compaction RV; what an exact LIST at an
+                   older RV rolls back through. Separate from history, as the
+                   apiserver's watch cache is separate from etcd's compaction.
 
 Invariants:
-    - ``Store.rv`` only grows; every Entry's rv is <= it, and the entries of
-      one collection's ``items`` are the state at ``Store.rv``.
+    - ``SimStore.rv`` only grows; every SimEntry's rv is <= it, and the entries of
+      one collection's ``items`` are the state at ``SimStore.rv``.
     - ``log`` holds, in RV order, every event of its collection with rv >
-      ``Store.compacted``; ``history`` is a suffix of the events ever made.
+      ``SimStore.compacted``; ``history`` is a suffix of the events ever made.
     - Writes are sync: the store is mutated, the event logged, and every
       listener told, with no await in between.
 """
@@ -50,11 +50,11 @@ __all__ = [
     "HISTORY_FRESH",
     "HISTORY_MAX",
     "HISTORY_MIN",
-    "Collection",
-    "Entry",
-    "Event",
     "Listener",
-    "Store",
+    "SimCollection",
+    "SimEntry",
+    "SimEvent",
+    "SimStore",
     "key_of",
     "object_prefix",
 ]
@@ -77,7 +77,7 @@ def key_of(namespace: str, name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Entry:
+class SimEntry:
     key: str
     namespace: str
     name: str
@@ -96,12 +96,12 @@ class Entry:
 
 
 @dataclass(slots=True, eq=False)
-class Event:
+class SimEvent:
     type: str
     rv: int
     key: str
-    entry: Entry
-    prev: Entry | None
+    entry: SimEntry
+    prev: SimEntry | None
     prefix: bytes
     at: float = 0.0  # the store's monotonic clock when it was written
     _lines: dict[str, bytes] = field(default_factory=dict)
@@ -152,19 +152,19 @@ def with_rv(body: bytes, rv: int) -> bytes:
     return msgspec.json.encode(obj)
 
 
-Listener = Callable[[Event], None]
+Listener = Callable[[SimEvent], None]
 
 
 @dataclass(eq=False)
-class Collection:
+class SimCollection:
     info: ResourceInfo
     # A fixed history capacity, or None: sized by age (module docstring).
     history_size: int | None
     log_size: int
-    items: SortedDict = field(default_factory=SortedDict)  # key -> Entry
-    history: deque[Event] = field(init=False)
+    items: SortedDict = field(default_factory=SortedDict)  # key -> SimEntry
+    history: deque[SimEvent] = field(init=False)
     capacity: int = field(init=False)
-    log: deque[Event] = field(init=False)
+    log: deque[SimEvent] = field(init=False)
     # True once history lost an event: from then on old watches get 410.
     history_truncated: bool = False
     history_floor: int = 0
@@ -176,7 +176,7 @@ class Collection:
     def __post_init__(self) -> None:
         # Full rule: appending to a full history first resizes it (when
         # sized by age), then drops its oldest event if still full (old
-        # watches then get 410); the log is trimmed by Store.compact.
+        # watches then get 410); the log is trimmed by SimStore.compact.
         self.history = deque()
         self.capacity = self.history_size or HISTORY_MIN
         self.log = deque()
@@ -186,11 +186,11 @@ class Collection:
         """Bytes before a stored item that make it a full object."""
         return object_prefix(self.info)
 
-    def get(self, key: str) -> Entry | None:
-        entry: Entry | None = self.items.get(key)
+    def get(self, key: str) -> SimEntry | None:
+        entry: SimEntry | None = self.items.get(key)
         return entry
 
-    def reindex(self, prev: Entry | None, entry: Entry, deleted: bool) -> None:
+    def reindex(self, prev: SimEntry | None, entry: SimEntry, deleted: bool) -> None:
         trigger = self.info.trigger_field
         if trigger is None:
             return
@@ -207,7 +207,7 @@ class Collection:
             return self.history[0].rv - 1
         return self.history_floor
 
-    def record(self, event: Event) -> None:
+    def record(self, event: SimEvent) -> None:
         if len(self.history) >= self.capacity and self.history_size is None:
             self._resize(event.at)
         self._drop_oldest(len(self.history) + 1 - self.capacity)
@@ -234,7 +234,7 @@ class Collection:
         self._drop_oldest(len(self.history) - size)
         self.capacity = max(size, 1)
 
-    def since(self, rv: int) -> Iterator[Event]:
+    def since(self, rv: int) -> Iterator[SimEvent]:
         """History events after ``rv``, oldest first."""
         for event in self.history:
             if event.rv > rv:
@@ -244,10 +244,10 @@ class Collection:
         return f"Collection({self.info.gvr.resource}: {len(self.items)} items, {len(self.history)} history)"
 
 
-class Store:
+class SimStore:
     """All collections and the global RV.
 
-    Only ``write`` changes objects; it returns the Event after telling the
+    Only ``write`` changes objects; it returns the SimEvent after telling the
     collection's listeners (each must accept it without blocking).
     """
 
@@ -262,22 +262,22 @@ class Store:
         self.compacted = 0
         self.history_size = history_size
         self.log_size = log_size
-        self.collections: dict[tuple[str, str], Collection] = {}
+        self.collections: dict[tuple[str, str], SimCollection] = {}
 
-    def collection(self, info: ResourceInfo) -> Collection:
+    def collection(self, info: ResourceInfo) -> SimCollection:
         ident = (info.gvr.group, info.gvr.resource)
         found = self.collections.get(ident)
         if found is None:
-            found = Collection(info, self.history_size, self.log_size)
+            found = SimCollection(info, self.history_size, self.log_size)
             self.collections[ident] = found
         return found
 
-    def find(self, group: str, resource: str) -> Collection | None:
+    def find(self, group: str, resource: str) -> SimCollection | None:
         return self.collections.get((group, resource))
 
     def write(
-        self, coll: Collection, event_type: str, obj: dict[str, Any], prev: Entry | None
-    ) -> Event:
+        self, coll: SimCollection, event_type: str, obj: dict[str, Any], prev: SimEntry | None
+    ) -> SimEvent:
         """Store ``obj`` (or delete it, for DELETED) at the next RV."""
         self.rv += 1
         entry = make_entry(coll.info, obj, self.rv)
@@ -286,14 +286,14 @@ class Store:
         else:
             coll.items[entry.key] = entry
         coll.reindex(prev, entry, event_type == "DELETED")
-        event = Event(event_type, self.rv, entry.key, entry, prev, coll.prefix, self.monotonic())
+        event = SimEvent(event_type, self.rv, entry.key, entry, prev, coll.prefix, self.monotonic())
         coll.record(event)
         self._bound_log(coll)
         for listener in list(coll.listeners):
             listener(event)
         return event
 
-    def _bound_log(self, coll: Collection) -> None:
+    def _bound_log(self, coll: SimCollection) -> None:
         if len(coll.log) > coll.log_size:
             self.compact(coll.log[len(coll.log) - coll.log_size - 1].rv)
 
@@ -312,7 +312,7 @@ class Store:
         )
 
 
-def make_entry(info: ResourceInfo, obj: dict[str, Any], rv: int) -> Entry:
+def make_entry(info: ResourceInfo, obj: dict[str, Any], rv: int) -> SimEntry:
     """Stamp ``obj`` with ``rv`` and encode it once."""
     meta: dict[str, Any] = obj.setdefault("metadata", {})
     meta["resourceVersion"] = str(rv)
@@ -324,7 +324,7 @@ def make_entry(info: ResourceInfo, obj: dict[str, Any], rv: int) -> Entry:
         # adds them back for GETs and watch events.
         item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
     labels = meta.get("labels") or {}
-    return Entry(
+    return SimEntry(
         key=key_of(namespace, name),
         namespace=namespace,
         name=name,

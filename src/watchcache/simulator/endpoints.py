@@ -7,7 +7,7 @@ Glossary:
     as_table   the meta.k8s.io version of the Table the Accept header asks
                for (tables.py), or None for plain JSON.
 
-Each handler does its sync work first (verbs.py, reads.py, WatchHub.open:
+Each handler does its sync work first (verbs.py, reads.py, SimWatchHub.open:
 checks, the write, the event, registration) and only then awaits I/O.
 Errors are raised as ApiError and rendered once, in ``error_response``.
 """
@@ -35,16 +35,16 @@ from watchcache.api.resources import (
     resource_info,
 )
 from watchcache.api.strconv import NumError, parse_uint64
-from watchcache.testing import protobuf
-from watchcache.testing.admission import SCALABLE, has_status_subresource
-from watchcache.testing.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
-from watchcache.testing.patch import apply_patch
-from watchcache.testing.protobuf import PROTOBUF
-from watchcache.testing.reads import Page, list_bytes, page, plan, too_large
-from watchcache.testing.store import Store, full_object, key_of, object_prefix
-from watchcache.testing.tables import table, table_version
-from watchcache.testing.verbs import DeleteOptions, Verbs
-from watchcache.testing.watch import Watcher, WatchHub
+from watchcache.simulator import protobuf
+from watchcache.simulator.admission import SCALABLE, has_status_subresource
+from watchcache.simulator.apply import APPLY_PATCH, ApplyRequest, apply, parse_config
+from watchcache.simulator.patch import apply_patch
+from watchcache.simulator.protobuf import PROTOBUF
+from watchcache.simulator.reads import Page, list_bytes, page, plan, too_large
+from watchcache.simulator.store import SimStore, full_object, key_of, object_prefix
+from watchcache.simulator.tables import table, table_version
+from watchcache.simulator.verbs import DeleteOptions, Verbs
+from watchcache.simulator.watch import SimWatcher, SimWatchHub
 
 __all__ = ["Endpoints", "StreamSettings", "error_response", "json_response"]
 
@@ -101,9 +101,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
 class Endpoints:
     def __init__(
         self,
-        store: Store,
+        store: SimStore,
         verbs: Verbs,
-        hub: WatchHub,
+        hub: SimWatchHub,
         settings: StreamSettings,
         monotonic: Callable[[], float],
     ) -> None:
@@ -333,7 +333,7 @@ class Endpoints:
         opts = ListOptions.from_query(_as_1_20(query), watch=True, resource=info)
         coll = self.store.collection(info)
         try:
-            watcher: Watcher | None = self.hub.open(
+            watcher: SimWatcher | None = self.hub.open(
                 coll, path.namespace, opts, self.settings.watch_capacity
             )
             error = None
@@ -385,7 +385,11 @@ class Endpoints:
         return render
 
     async def _pump(
-        self, request: web.Request, response: web.StreamResponse, watcher: Watcher, render: Render
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        watcher: SimWatcher,
+        render: Render,
     ) -> None:
         deadline = self._deadline(watcher.opts)
         bookmarks = watcher.opts.allow_watch_bookmarks
@@ -419,12 +423,12 @@ class Endpoints:
                 wake_at = min(wake_at, next_bookmark, deadline if final_sent else final_due)
             await self._sleep(watcher, wake_at)
 
-    async def _sleep(self, watcher: Watcher, wake_at: float) -> None:
+    async def _sleep(self, watcher: SimWatcher, wake_at: float) -> None:
         delay = max(wake_at - self.monotonic(), 0.0)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(watcher.wake.wait(), timeout=delay)
 
-    def _end(self, request: web.Request, watcher: Watcher) -> None:
+    def _end(self, request: web.Request, watcher: SimWatcher) -> None:
         """A cut stream closes the connection without the final chunk."""
         if watcher.closed == "cut" and request.transport is not None:
             request.transport.close()

@@ -35,8 +35,8 @@ import yaml
 
 from watchcache.api import status
 from watchcache.api.resources import ResourceInfo
-from watchcache.testing.admission import timestamp
-from watchcache.testing.patch import merge_key_of
+from watchcache.simulator.admission import timestamp
+from watchcache.simulator.patch import merge_key_of
 
 __all__ = ["APPLY_PATCH", "ApplyRequest", "apply", "parse_config"]
 

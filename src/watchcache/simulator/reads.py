@@ -32,7 +32,7 @@ from watchcache.api import status
 from watchcache.api.continuetoken import encode_continue, expired_continue
 from watchcache.api.listoptions import ListOptions
 from watchcache.api.resources import ResourceInfo
-from watchcache.testing.store import Collection, Entry, Store
+from watchcache.simulator.store import SimCollection, SimEntry, SimStore
 
 __all__ = ["ListPlan", "Page", "entries_at", "list_bytes", "page", "plan", "too_large"]
 
@@ -52,7 +52,7 @@ def _prefix(namespace: str) -> tuple[str, str]:
     return (namespace + "/", namespace + "0") if namespace else ("", "")
 
 
-def plan(store: Store, namespace: str, opts: ListOptions) -> ListPlan:
+def plan(store: SimStore, namespace: str, opts: ListOptions) -> ListPlan:
     lo, _ = _prefix(namespace)
     token = opts.continue_token
     if token is not None:
@@ -81,7 +81,7 @@ def too_large(wanted: int, current: int) -> status.ApiError:
     return status.too_large_resource_version(wanted, current)
 
 
-def entries_at(coll: Collection, rv: int, current: int, lo: str, hi: str) -> Iterator[Entry]:
+def entries_at(coll: SimCollection, rv: int, current: int, lo: str, hi: str) -> Iterator[SimEntry]:
     """Entries with lo <= key < hi (hi "" = no end) as they were at ``rv``."""
     maximum = hi or None
     live: Iterator[str] = coll.items.irange(lo or None, maximum, inclusive=(True, False))
@@ -101,9 +101,9 @@ def entries_at(coll: Collection, rv: int, current: int, lo: str, hi: str) -> Ite
             yield entry
 
 
-def _rollback(coll: Collection, rv: int) -> dict[str, Entry | None]:
+def _rollback(coll: SimCollection, rv: int) -> dict[str, SimEntry | None]:
     """For every key written after ``rv``: its entry at ``rv`` (None: absent)."""
-    overlay: dict[str, Entry | None] = {}
+    overlay: dict[str, SimEntry | None] = {}
     for event in reversed(coll.log):
         if event.rv <= rv:
             break
@@ -113,18 +113,18 @@ def _rollback(coll: Collection, rv: int) -> dict[str, Entry | None]:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    items: list[Entry]
+    items: list[SimEntry]
     rv: int
     continue_token: str | None
     remaining: int | None
 
 
 def page(
-    coll: Collection, store: Store, namespace: str, opts: ListOptions, where: ListPlan
+    coll: SimCollection, store: SimStore, namespace: str, opts: ListOptions, where: ListPlan
 ) -> Page:
     _lo, hi = _prefix(namespace)
     selected = _selected(coll, store, opts, where, hi)
-    items: list[Entry] = []
+    items: list[SimEntry] = []
     for entry in selected:
         if where.limit and len(items) == where.limit:
             return _cut(coll, items, where, opts, namespace, hi, selected, where.rv >= store.rv)
@@ -133,8 +133,8 @@ def page(
 
 
 def _selected(
-    coll: Collection, store: Store, opts: ListOptions, where: ListPlan, hi: str
-) -> Iterator[Entry]:
+    coll: SimCollection, store: SimStore, opts: ListOptions, where: ListPlan, hi: str
+) -> Iterator[SimEntry]:
     labels, fields = opts.label_selector, opts.field_selector
     for entry in _candidates(coll, store, opts, where, hi):
         if (labels.empty or labels.matches(entry.labels)) and (
@@ -144,8 +144,8 @@ def _selected(
 
 
 def _candidates(
-    coll: Collection, store: Store, opts: ListOptions, where: ListPlan, hi: str
-) -> Iterator[Entry]:
+    coll: SimCollection, store: SimStore, opts: ListOptions, where: ListPlan, hi: str
+) -> Iterator[SimEntry]:
     """The entries a LIST reads: only the trigger index's keys when the
     selector fixes the trigger field and the state is the live one."""
     trigger = coll.info.trigger_field
@@ -160,13 +160,13 @@ def _candidates(
 
 
 def _cut(
-    coll: Collection,
-    items: list[Entry],
+    coll: SimCollection,
+    items: list[SimEntry],
     where: ListPlan,
     opts: ListOptions,
     namespace: str,
     hi: str,
-    rest: Iterator[Entry],
+    rest: Iterator[SimEntry],
     live: bool,
 ) -> Page:
     """A full page with at least one more matching item after it."""
@@ -179,14 +179,14 @@ def _cut(
     return Page(items, where.rv, token, remaining)
 
 
-def _count_after(coll: Collection, last: str, hi: str) -> int:
+def _count_after(coll: SimCollection, last: str, hi: str) -> int:
     """Live keys after ``last`` and before ``hi``, by bisection."""
     end = coll.items.bisect_left(hi) if hi else len(coll.items)
     count: int = end - coll.items.bisect_right(last)
     return count
 
 
-def list_bytes(coll: Collection, result: Page, served: ResourceInfo | None = None) -> bytes:
+def list_bytes(coll: SimCollection, result: Page, served: ResourceInfo | None = None) -> bytes:
     """The List response, assembled from the stored item bytes, at the
     version the request named (``served``; the items carry no version)."""
     gvr = (served or coll.info).gvr

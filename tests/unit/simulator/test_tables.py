@@ -7,8 +7,8 @@ from typing import Any
 
 import aiohttp
 
-from watchcache.testing import Simulator
-from watchcache.testing.tables import table_version
+from watchcache.simulator import Simulator
+from watchcache.simulator.tables import table_version
 
 PODS = "/api/v1/namespaces/default/pods"
 KUBECTL_ACCEPT = (

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from watchcache.api.status import ApiError
-from watchcache.testing.protobuf import PROTOBUF, decode
-from watchcache.testing.protoschema import KINDS, MESSAGES, SPECIAL
+from watchcache.simulator.protobuf import PROTOBUF, decode
+from watchcache.simulator.protoschema import KINDS, MESSAGES, SPECIAL
 
 
 def _varint(value: int) -> bytes:

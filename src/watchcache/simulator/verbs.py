@@ -3,7 +3,7 @@ and the status and scale subresources.
 
 Glossary:
     info        the ResourceInfo of the request's resource.
-    entry       a stored version (store.Entry); verbs return the entry the
+    entry       a stored version (store.SimEntry); verbs return the entry the
                 response shows.
     finalizing  an object with deletionTimestamp set waits for its
                 finalizers to be emptied; the update that empties them
@@ -16,7 +16,7 @@ Glossary:
 
 Invariants:
     - Every function here is sync: it checks, then writes through
-      ``Store.write``, and raises ``ApiError`` before any write on failure.
+      ``SimStore.write``, and raises ``ApiError`` before any write on failure.
     - An update that changes nothing keeps the object's RV and makes no
       event, as kube-apiserver's no-op updates do.
 """
@@ -32,7 +32,7 @@ from typing import Any
 from watchcache.api import status
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, builtin_resource
 from watchcache.api.strconv import NumError, parse_int64
-from watchcache.testing.admission import (
+from watchcache.simulator.admission import (
     Clock,
     carry_server_fields,
     default_object,
@@ -42,7 +42,7 @@ from watchcache.testing.admission import (
     stamp_created,
     timestamp,
 )
-from watchcache.testing.store import Collection, Entry, Store, key_of
+from watchcache.simulator.store import SimCollection, SimEntry, SimStore, key_of
 
 __all__ = ["DeleteOptions", "Verbs"]
 
@@ -79,7 +79,7 @@ class DeleteOptions:
 
 class Verbs:
     def __init__(
-        self, store: Store, clock: Clock = _default_clock, seed: int | None = None
+        self, store: SimStore, clock: Clock = _default_clock, seed: int | None = None
     ) -> None:
         self.store = store
         self.clock = clock
@@ -87,13 +87,13 @@ class Verbs:
 
     # -- reading ---------------------------------------------------------
 
-    def get(self, info: ResourceInfo, namespace: str, name: str) -> Entry:
+    def get(self, info: ResourceInfo, namespace: str, name: str) -> SimEntry:
         entry = self.store.collection(info).get(key_of(namespace, name))
         if entry is None:
             raise status.not_found(info.gvr.resource, name, info.gvr.group)
         return entry
 
-    def full(self, info: ResourceInfo, entry: Entry) -> dict[str, Any]:
+    def full(self, info: ResourceInfo, entry: SimEntry) -> dict[str, Any]:
         """The entry as a GET shows it: kind and apiVersion first."""
         obj = entry.decode()
         if not info.builtin:
@@ -114,7 +114,7 @@ class Verbs:
         namespace: str,
         obj: dict[str, Any],
         managed_fields: list[dict[str, Any]] | None = None,
-    ) -> Entry:
+    ) -> SimEntry:
         """Create ``obj``; only server-side apply passes ``managed_fields``."""
         meta = self._check_namespace_of(info, namespace, obj)
         self._require_namespace(info, namespace)
@@ -173,7 +173,7 @@ class Verbs:
         name: str,
         obj: dict[str, Any],
         subresource: str = "",
-    ) -> Entry:
+    ) -> SimEntry:
         meta = self._check_namespace_of(info, namespace, obj)
         if meta.get("name") and meta["name"] != name:
             raise status.bad_request(
@@ -188,7 +188,7 @@ class Verbs:
         default_object(obj, info)
         return self._store_update(info, current, old, obj)
 
-    def _check_fresh(self, info: ResourceInfo, current: Entry, rv: str | None) -> None:
+    def _check_fresh(self, info: ResourceInfo, current: SimEntry, rv: str | None) -> None:
         if rv and rv != str(current.rv):
             raise status.conflict(
                 info.gvr.resource,
@@ -214,8 +214,8 @@ class Verbs:
             new.pop("status", None)
 
     def _store_update(
-        self, info: ResourceInfo, current: Entry, old: dict[str, Any], new: dict[str, Any]
-    ) -> Entry:
+        self, info: ResourceInfo, current: SimEntry, old: dict[str, Any], new: dict[str, Any]
+    ) -> SimEntry:
         new_meta = new["metadata"]
         new_meta["resourceVersion"] = old["metadata"].get("resourceVersion")
         if "generation" in new_meta and spec_changed(old, new):
@@ -229,7 +229,9 @@ class Verbs:
 
     # -- binding (pods) ---------------------------------------------------
 
-    def bind(self, info: ResourceInfo, namespace: str, name: str, binding: dict[str, Any]) -> Entry:
+    def bind(
+        self, info: ResourceInfo, namespace: str, name: str, binding: dict[str, Any]
+    ) -> SimEntry:
         """Assign a pod to a node, as the scheduler does through pods/binding."""
         current = self.get(info, namespace, name)
         old = self.full(info, current)
@@ -244,7 +246,7 @@ class Verbs:
 
     # -- scale -----------------------------------------------------------
 
-    def scale(self, info: ResourceInfo, entry: Entry) -> dict[str, Any]:
+    def scale(self, info: ResourceInfo, entry: SimEntry) -> dict[str, Any]:
         obj = entry.decode()
         meta = obj["metadata"]
         scale_meta = {
@@ -268,7 +270,7 @@ class Verbs:
 
     def update_scale(
         self, info: ResourceInfo, namespace: str, name: str, scale: dict[str, Any]
-    ) -> Entry:
+    ) -> SimEntry:
         current = self.get(info, namespace, name)
         self._check_fresh(info, current, scale.get("metadata", {}).get("resourceVersion"))
         old = self.full(info, current)
@@ -291,7 +293,7 @@ class Verbs:
 
     def delete(
         self, info: ResourceInfo, namespace: str, name: str, options: DeleteOptions
-    ) -> tuple[Entry, bool]:
+    ) -> tuple[SimEntry, bool]:
         """Delete or mark; returns the entry to show and whether it is gone."""
         current = self.get(info, namespace, name)
         self._check_preconditions(info, current, options)
@@ -311,7 +313,7 @@ class Verbs:
         return self.store.write(coll, "DELETED", obj, current).entry, True
 
     def _check_preconditions(
-        self, info: ResourceInfo, current: Entry, options: DeleteOptions
+        self, info: ResourceInfo, current: SimEntry, options: DeleteOptions
     ) -> None:
         if options.uid and options.uid != current.uid:
             why = f"Precondition failed: UID in precondition: {options.uid}, UID in object meta: {current.uid}"
@@ -341,8 +343,8 @@ class Verbs:
         return int(spec.get("terminationGracePeriodSeconds", 30))
 
     def _mark_deleting(
-        self, info: ResourceInfo, current: Entry, obj: dict[str, Any], grace: int
-    ) -> Entry:
+        self, info: ResourceInfo, current: SimEntry, obj: dict[str, Any], grace: int
+    ) -> SimEntry:
         meta = obj["metadata"]
         old_grace = meta.get("deletionGracePeriodSeconds")
         # A second DELETE may shorten the grace period, never lengthen it.
@@ -363,12 +365,12 @@ class Verbs:
             ):
                 self._force_delete(coll, coll.items[entry])
 
-    def _force_delete(self, coll: Collection, entry: Entry) -> None:
+    def _force_delete(self, coll: SimCollection, entry: SimEntry) -> None:
         self.store.write(coll, "DELETED", self.full(coll.info, entry), entry)
 
     def delete_many(
-        self, info: ResourceInfo, entries: Iterable[Entry], options: DeleteOptions
-    ) -> list[Entry]:
+        self, info: ResourceInfo, entries: Iterable[SimEntry], options: DeleteOptions
+    ) -> list[SimEntry]:
         shown = []
         for entry in list(entries):
             shown.append(self.delete(info, entry.namespace, entry.name, options)[0])

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from watchcache.api.resources import ResourceInfo, builtin_resources
-from watchcache.testing.admission import SCALABLE, has_status_subresource
-from watchcache.testing.store import Store
+from watchcache.simulator.admission import SCALABLE, has_status_subresource
+from watchcache.simulator.store import SimStore
 
 __all__ = [
     "OPENAPI_V2_JSON",
@@ -135,7 +135,7 @@ def _subresources(info: ResourceInfo) -> tuple[str, ...]:
     return tuple(subs)
 
 
-def served(store: Store) -> list[Served]:
+def served(store: SimStore) -> list[Served]:
     """Built-ins, then CRD-like resources the store has seen."""
     out = [
         Served(info, _SHORT_NAMES.get((info.gvr.group, info.gvr.resource), ()), _subresources(info))
@@ -170,13 +170,13 @@ def _group_doc(name: str, versions: list[str]) -> dict[str, Any]:
     return {"name": name, "versions": listed, "preferredVersion": listed[0]}
 
 
-def api_group_list(store: Store) -> dict[str, Any]:
+def api_group_list(store: SimStore) -> dict[str, Any]:
     groups = _group_versions(served(store))
     docs = [_group_doc(name, versions) for name, versions in groups.items() if name]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": docs}
 
 
-def api_group(store: Store, group: str) -> dict[str, Any] | None:
+def api_group(store: SimStore, group: str) -> dict[str, Any] | None:
     versions = _group_versions(served(store)).get(group)
     if not group or not versions:
         return None
@@ -210,7 +210,7 @@ def _resource_docs(item: Served) -> list[dict[str, Any]]:
     return docs
 
 
-def api_resource_list(store: Store, group: str, version: str) -> dict[str, Any] | None:
+def api_resource_list(store: SimStore, group: str, version: str) -> dict[str, Any] | None:
     matching = [
         s for s in served(store) if (s.info.gvr.group, s.info.gvr.version) == (group, version)
     ]

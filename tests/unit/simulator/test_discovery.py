@@ -6,8 +6,8 @@ from typing import Any
 
 import aiohttp
 
-from watchcache.testing import Simulator
-from watchcache.testing.discovery import OPENAPI_V2_PROTO
+from watchcache.simulator import Simulator
+from watchcache.simulator.discovery import OPENAPI_V2_PROTO
 
 
 async def test_version(client: Any) -> None:

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from watchcache.testing.budget import MAX_BUDGET, Grant, TimeBudget
+from watchcache.simulator.budget import MAX_BUDGET, Grant, SimTimeBudget
 
 
 class Clock:
@@ -27,7 +27,7 @@ class Sink:
 
 def test_take_spends_all_and_refills_50ms_per_second_up_to_100ms() -> None:
     clock = Clock()
-    budget = TimeBudget(clock)
+    budget = SimTimeBudget(clock)
     assert budget.take_available() == pytest.approx(MAX_BUDGET)
     assert budget.take_available() == 0.0
     clock.now += 1.0
@@ -38,7 +38,7 @@ def test_take_spends_all_and_refills_50ms_per_second_up_to_100ms() -> None:
 
 def test_unused_time_comes_back_capped() -> None:
     clock = Clock()
-    budget = TimeBudget(clock)
+    budget = SimTimeBudget(clock)
     budget.take_available()
     budget.return_unused(0.03)
     budget.return_unused(-1.0)
@@ -48,7 +48,7 @@ def test_unused_time_comes_back_capped() -> None:
 
 
 async def test_grant_closes_whoever_is_still_waiting_at_its_deadline() -> None:
-    budget = TimeBudget(asyncio.get_running_loop().time)
+    budget = SimTimeBudget(asyncio.get_running_loop().time)
     slow, quick = Sink(), Sink()
     grant = Grant(budget, {slow, quick})
     grant.release(quick)
@@ -58,7 +58,7 @@ async def test_grant_closes_whoever_is_still_waiting_at_its_deadline() -> None:
 
 async def test_last_release_returns_the_rest_and_cancels_the_timer() -> None:
     clock = Clock()
-    budget = TimeBudget(clock)
+    budget = SimTimeBudget(clock)
     sink = Sink()
     grant = Grant(budget, {sink})
     clock.now += 0.04  # it drained after 40 ms of the 100
@@ -69,7 +69,7 @@ async def test_last_release_returns_the_rest_and_cancels_the_timer() -> None:
 
 
 async def test_empty_budget_closes_at_once() -> None:
-    budget = TimeBudget(Clock())
+    budget = SimTimeBudget(Clock())
     budget.take_available()
     sink = Sink()
     Grant(budget, {sink})

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from watchcache.api.resources import GroupVersionResource, resource_info
-from watchcache.testing.reads import entries_at
-from watchcache.testing.store import (
+from watchcache.simulator.reads import entries_at
+from watchcache.simulator.store import (
     HISTORY_FRESH,
     HISTORY_MAX,
     HISTORY_MIN,
-    Store,
+    SimStore,
     full_object,
     key_of,
 )
@@ -24,14 +24,14 @@ def _obj(name: str, namespace: str = "ns", **labels: str) -> dict[str, Any]:
 
 
 def test_one_rv_for_every_collection() -> None:
-    store = Store()
+    store = SimStore()
     first = store.write(store.collection(PODS), "ADDED", _obj("a"), None)
     second = store.write(store.collection(CMS), "ADDED", _obj("a"), None)
     assert (first.rv, second.rv, store.rv) == (2, 3, 3)
 
 
 def test_keys_sort_like_etcd() -> None:
-    store = Store()
+    store = SimStore()
     coll = store.collection(PODS)
     for ns, name in (("b", "x"), ("a", "z"), ("a", "y")):
         store.write(coll, "ADDED", _obj(name, ns), None)
@@ -40,7 +40,7 @@ def test_keys_sort_like_etcd() -> None:
 
 
 def test_item_bytes_lack_kind_and_full_object_adds_it() -> None:
-    store = Store()
+    store = SimStore()
     coll = store.collection(PODS)
     event = store.write(coll, "ADDED", {"kind": "Pod", "apiVersion": "v1", **_obj("a")}, None)
     assert b'"kind"' not in event.entry.body
@@ -50,13 +50,13 @@ def test_item_bytes_lack_kind_and_full_object_adds_it() -> None:
 
 
 def test_event_lines_encoded_once() -> None:
-    store = Store()
+    store = SimStore()
     event = store.write(store.collection(PODS), "ADDED", _obj("a"), None)
     assert event.line("ADDED") is event.line("ADDED")
 
 
 def test_history_is_bounded_and_marks_truncation() -> None:
-    store = Store(history_size=2)
+    store = SimStore(history_size=2)
     coll = store.collection(PODS)
     for name in "abc":
         store.write(coll, "ADDED", _obj(name), None)
@@ -72,7 +72,7 @@ class Clock:
         return self.now
 
 
-def _writes(store: Store, coll: Any, count: int, clock: Clock, step: float) -> None:
+def _writes(store: SimStore, coll: Any, count: int, clock: Clock, step: float) -> None:
     for _ in range(count):
         clock.now += step
         store.write(coll, "ADDED", _obj(f"p{store.rv}"), None)
@@ -80,7 +80,7 @@ def _writes(store: Store, coll: Any, count: int, clock: Clock, step: float) -> N
 
 def test_history_doubles_while_it_covers_less_than_75_seconds() -> None:
     clock = Clock()
-    store = Store(monotonic=clock)
+    store = SimStore(monotonic=clock)
     coll = store.collection(PODS)
     assert coll.capacity == HISTORY_MIN
     _writes(store, coll, 250, clock, 0.01)  # 2.5 s of writes: keep them all
@@ -90,7 +90,7 @@ def test_history_doubles_while_it_covers_less_than_75_seconds() -> None:
 
 def test_history_stops_growing_once_it_covers_75_seconds() -> None:
     clock = Clock()
-    store = Store(monotonic=clock)
+    store = SimStore(monotonic=clock)
     coll = store.collection(PODS)
     _writes(store, coll, 300, clock, 1.0)  # one write a second
     # Full at 100 with 99 s covered: no growth; the oldest are dropped.
@@ -101,7 +101,7 @@ def test_history_stops_growing_once_it_covers_75_seconds() -> None:
 
 def test_history_halves_when_even_its_newest_quarter_is_stale() -> None:
     clock = Clock()
-    store = Store(monotonic=clock)
+    store = SimStore(monotonic=clock)
     coll = store.collection(PODS)
     _writes(store, coll, 800, clock, 0.001)  # a burst: capacity 800
     assert coll.capacity == 800
@@ -113,7 +113,7 @@ def test_history_halves_when_even_its_newest_quarter_is_stale() -> None:
 
 def test_history_never_exceeds_its_upper_bound() -> None:
     clock = Clock()
-    store = Store(monotonic=clock)
+    store = SimStore(monotonic=clock)
     coll = store.collection(PODS)
     coll.capacity = HISTORY_MAX  # as if grown already
     _writes(store, coll, HISTORY_MAX + 5, clock, 0.0)
@@ -122,7 +122,7 @@ def test_history_never_exceeds_its_upper_bound() -> None:
 
 def test_injected_shrink_drops_events_then_regrows() -> None:
     clock = Clock()
-    store = Store(monotonic=clock)
+    store = SimStore(monotonic=clock)
     coll = store.collection(PODS)
     _writes(store, coll, 10, clock, 0.1)
     coll.shrink_history(1)
@@ -133,7 +133,7 @@ def test_injected_shrink_drops_events_then_regrows() -> None:
 
 
 def test_rollback_rebuilds_old_state_until_compacted() -> None:
-    store = Store()
+    store = SimStore()
     coll = store.collection(PODS)
     a = store.write(coll, "ADDED", _obj("a"), None)
     store.write(coll, "ADDED", _obj("b"), None)
@@ -145,7 +145,7 @@ def test_rollback_rebuilds_old_state_until_compacted() -> None:
 
 
 def test_full_log_compacts_automatically() -> None:
-    store = Store(log_size=2)
+    store = SimStore(log_size=2)
     coll = store.collection(PODS)
     for name in "abcd":
         store.write(coll, "ADDED", _obj(name), None)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from watchcache.testing.app import Simulator, SimulatorConfig
+from watchcache.simulator.app import Simulator, SimulatorConfig
 
 __all__ = ["BackgroundSimulator"]
 

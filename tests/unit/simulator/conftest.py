@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from watchcache.testing import Simulator, SimulatorConfig
+from watchcache.simulator import Simulator, SimulatorConfig
 
 
 class Client:

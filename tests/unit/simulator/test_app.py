@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from watchcache.testing import Simulator, SimulatorConfig
+from watchcache.simulator import Simulator, SimulatorConfig
 
 
 async def test_health(client: Any, sim: Simulator) -> None:

@@ -34,13 +34,13 @@ from watchcache.api.resources import (
     builtin_resource,
     parse_path,
 )
-from watchcache.testing import discovery
-from watchcache.testing.admission import Clock
-from watchcache.testing.endpoints import Endpoints, StreamSettings, error_response, json_response
-from watchcache.testing.faults import Faults
-from watchcache.testing.store import DEFAULT_HISTORY, DEFAULT_LOG, Store
-from watchcache.testing.verbs import Verbs, _default_clock
-from watchcache.testing.watch import WatchHub
+from watchcache.simulator import discovery
+from watchcache.simulator.admission import Clock
+from watchcache.simulator.endpoints import Endpoints, StreamSettings, error_response, json_response
+from watchcache.simulator.faults import Faults
+from watchcache.simulator.store import DEFAULT_HISTORY, DEFAULT_LOG, SimStore
+from watchcache.simulator.verbs import Verbs, _default_clock
+from watchcache.simulator.watch import SimWatchHub
 
 __all__ = ["SIMULATOR", "Simulator", "SimulatorConfig"]
 
@@ -67,9 +67,9 @@ class Simulator:
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
-        self.store = Store(self.config.history_size, self.config.log_size, self.config.monotonic)
+        self.store = SimStore(self.config.history_size, self.config.log_size, self.config.monotonic)
         self.verbs = Verbs(self.store, self.config.clock, self.config.seed)
-        self.hub = WatchHub(self.store, self.config.monotonic)
+        self.hub = SimWatchHub(self.store, self.config.monotonic)
         self.faults = Faults(self.store, self.hub)
         self.endpoints = Endpoints(
             self.store, self.verbs, self.hub, self.config.stream, self.config.monotonic
