@@ -323,3 +323,43 @@ def test_label_annotate_set_image_expose(kubectl: Any) -> None:
     assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
     selector = json.loads(kubectl("get", "service", "edit", "-o", "jsonpath={.spec.selector}"))
     assert selector == {"app": "edit"}
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTLS))
+def test_wait_for_a_demo_pod_to_be_ready(version: str, tmp_path: Path) -> None:
+    """kubectl wait --for=condition=Ready on a demo pod returns once the
+    workload runs it (it hung to its timeout when demo pods had no
+    conditions)."""
+    from watchcache.simulator.demo import PODS, DemoWorkload
+
+    binary = KUBECTLS[version]
+    if not binary.exists():
+        pytest.skip(f"kubectl {version} is not installed at {binary}")
+    env = {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    with BackgroundSimulator() as sim:
+        workload = sim.call(lambda s: DemoWorkload(s, seed=5))
+        pending = sim.call(lambda s: sorted(s.store.collection(PODS).items))[0]
+        name = pending.split("/")[1]
+        waiting = subprocess.Popen(
+            [
+                *(str(binary), "--server", sim.url, "--cache-dir", str(tmp_path / "cache")),
+                *("-n", "default", "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            for _ in range(20):  # bound, then Running: the first two steps
+                sim.call(lambda s: workload.step())
+                pod = sim.call(lambda s: s.verbs.full(PODS, s.verbs.get(PODS, "default", name)))
+                if pod["status"]["phase"] == "Running":
+                    break
+            else:
+                raise AssertionError("the workload never ran the pod")
+            out, _ = waiting.communicate(timeout=90)
+        finally:
+            waiting.kill()
+    assert waiting.returncode == 0, out
+    assert f"pod/{name} condition met" in out

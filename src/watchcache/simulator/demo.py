@@ -48,8 +48,9 @@ class DemoWorkload:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
+        now = timestamp(self.sim.verbs.clock())
         for index in range(1, self.nodes + 1):
-            self.sim.verbs.create(NODES, "", _node(f"node-{index}"))
+            self.sim.verbs.create(NODES, "", _node(f"node-{index}", index, now))
         for _ in range(self.min_pods):
             self._create_pod()
 
@@ -110,6 +111,17 @@ class DemoWorkload:
             }
             for c in pod["spec"]["containers"]
         ]
+        # The conditions kubectl wait and controllers read: scheduled when
+        # bound (the demo binds a pod as soon as it is created), the rest
+        # true from the moment its containers started.
+        scheduled = pod["metadata"]["creationTimestamp"]
+        pod["status"]["conditions"] = [
+            _condition("Initialized", started),
+            _condition("Ready", started),
+            _condition("ContainersReady", started),
+            _condition("PodScheduled", scheduled),
+        ]
+        pod["status"]["startTime"] = started
         self.sim.verbs.update(PODS, "default", name, pod, "status")
         return f"pod {name} is Running"
 
@@ -124,12 +136,57 @@ class DemoWorkload:
         return f"deleted pod {name}"
 
 
-def _node(name: str) -> dict[str, Any]:
+def _condition(kind: str, since: str) -> dict[str, Any]:
+    return {"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": since}
+
+
+def _node(name: str, index: int, now: str) -> dict[str, Any]:
+    """A node as a kubelet reports it, with every field the API marks
+    required, so typed clients (the official one, kubernetes_asyncio)
+    decode it."""
+    ip = f"10.0.1.{index}"
+    resources = {"cpu": "4", "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    machine = f"{index:032x}"
     return {
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+            },
+        },
+        "spec": {"podCIDR": f"10.244.{index}.0/24"},
         "status": {
-            "conditions": [{"type": "Ready", "status": "True"}],
-            "nodeInfo": {"kubeletVersion": "v1.34.0-sim"},
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "lastHeartbeatTime": now,
+                    "lastTransitionTime": now,
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                }
+            ],
+            "addresses": [
+                {"type": "InternalIP", "address": ip},
+                {"type": "Hostname", "address": name},
+            ],
+            "capacity": resources,
+            "allocatable": resources,
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": machine,
+                "systemUUID": f"{machine[:8]}-{machine[8:12]}-{machine[12:16]}-{machine[16:20]}-{machine[20:]}",
+                "bootID": f"boot-{machine[-12:]}",
+                "kernelVersion": "6.1.0-sim",
+                "osImage": "watchcache simulator",
+                "containerRuntimeVersion": "sim://1.0.0",
+                "kubeletVersion": "v1.34.0-sim",
+                "kubeProxyVersion": "v1.34.0-sim",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
         },
     }
 
