@@ -363,3 +363,14 @@ def test_wait_for_a_demo_pod_to_be_ready(version: str, tmp_path: Path) -> None:
             waiting.kill()
     assert waiting.returncode == 0, out
     assert f"pod/{name} condition met" in out
+
+
+def test_auth_can_i(kubectl: Any, served: BackgroundSimulator) -> None:
+    """SelfSubjectAccessReview (kubectl 1.3x sends it as protobuf) and
+    SelfSubjectRulesReview: answered yes, as an unauthenticated dev cluster
+    would, and stored nowhere (they were 415 and 422 before)."""
+    before = served.call(lambda s: s.store.rv)
+    assert kubectl("auth", "can-i", "list", "pods").strip() == "yes"
+    assert kubectl("auth", "can-i", "get", "/healthz").strip() == "yes"
+    assert "*.*" in kubectl("auth", "can-i", "--list")
+    assert served.call(lambda s: s.store.rv) == before

@@ -5,6 +5,7 @@ Routing, in order:
     /version                    discovery.version_info
     /api /api/v1 /apis ...      legacy discovery documents
     /openapi/v2                 an empty OpenAPI document (protobuf or JSON)
+    .../selfsubject*reviews     access reviews, answered not stored (reviews.py)
     /api/..., /apis/...         resources (endpoints.py)
 
 Middleware, outermost first: authentication (any bearer token, unless a
@@ -30,13 +31,20 @@ from aiohttp import web
 from watchcache.api import status
 from watchcache.api.resources import (
     GroupVersionResource,
+    RequestPath,
     ResourceInfo,
     builtin_resource,
     parse_path,
 )
-from watchcache.simulator import discovery
+from watchcache.simulator import discovery, reviews
 from watchcache.simulator.admission import Clock
-from watchcache.simulator.endpoints import Endpoints, StreamSettings, error_response, json_response
+from watchcache.simulator.endpoints import (
+    Endpoints,
+    StreamSettings,
+    error_response,
+    json_response,
+    read_body,
+)
 from watchcache.simulator.faults import Faults
 from watchcache.simulator.store import DEFAULT_HISTORY, DEFAULT_LOG, SimStore
 from watchcache.simulator.verbs import Verbs, _default_clock
@@ -137,8 +145,9 @@ class Simulator:
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
         if token is None or token not in tokens:
             return error_response(status.unauthorized())
-        if not tokens[token]:
+        if not tokens[token] and not _is_review(request.path):
             return error_response(_forbidden(request, token))
+        request[_ALLOWED] = tokens[token]
         return await handler(request)
 
     @web.middleware
@@ -192,13 +201,35 @@ class Simulator:
                     404, "NotFound", "the server could not find the requested resource", {}
                 )
             return _json(doc)
+        if path.gvr.group == reviews.GROUP and path.gvr.resource in reviews.RESOURCES:
+            return await self._review(request, path)
         return await self.endpoints.handle(request, path)
+
+    async def _review(self, request: web.Request, path: RequestPath) -> web.Response:
+        """An access review (reviews.py): created, answered, not stored."""
+        if request.method != "POST" or path.name:
+            raise status.method_not_allowed()
+        body = await read_body(request) if request.can_read_body else {}
+        allowed = request.get(_ALLOWED, True)
+        doc = reviews.review(path.gvr.resource, path.gvr.version, body, allowed)
+        return json_response(msgspec.json.encode(doc), 201)
 
     def __repr__(self) -> str:
         return f"Simulator({self.url or 'not started'}, {self.store!r}, {self.hub!r})"
 
 
 SIMULATOR = web.AppKey("watchcache_simulator", Simulator)
+# Whether the request's token may do anything (no token map: yes).
+_ALLOWED = web.RequestKey("watchcache_simulator_allowed", bool)
+
+
+def _is_review(path: str) -> bool:
+    parsed = parse_path(path)
+    return (
+        parsed is not None
+        and parsed.gvr.group == reviews.GROUP
+        and parsed.gvr.resource in reviews.RESOURCES
+    )
 
 
 # kube-apiserver pretty-prints JSON for these user agents (and ?pretty=true).

@@ -46,7 +46,7 @@ from watchcache.simulator.tables import table, table_version
 from watchcache.simulator.verbs import DeleteOptions, Verbs
 from watchcache.simulator.watch import SimWatcher, SimWatchHub
 
-__all__ = ["Endpoints", "StreamSettings", "error_response", "json_response"]
+__all__ = ["Endpoints", "StreamSettings", "error_response", "json_response", "read_body"]
 
 # kube-apiserver waits this long for its cache to reach a requested RV
 # before answering 504 "Too large resource version".
@@ -83,7 +83,7 @@ def _query(request: web.Request) -> dict[str, str]:
     return {key: request.query[key] for key in request.query}
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def read_body(request: web.Request) -> dict[str, Any]:
     if request.content_type == PROTOBUF:
         return protobuf.decode(await request.read())
     if request.content_type not in ("application/json", "application/octet-stream", ""):
@@ -141,7 +141,7 @@ class Endpoints:
         if request.method in ("POST", "PUT") or (
             request.method == "DELETE" and request.can_read_body
         ):
-            body = await _body(request) if request.can_read_body else {}
+            body = await read_body(request) if request.can_read_body else {}
         kind = body.get("kind") if body else None
         info = self.resolve(path, request.method, kind if isinstance(kind, str) else None)
         if not _has_subresource(info, path.subresource):

@@ -156,6 +156,21 @@ _SOURCE: dict[str, str] = {
     "IngressServiceBackend": "name=1? port=2:ServiceBackendPort",
     "ServiceBackendPort": "name=1 number=2:i",
     "IngressTLS": "hosts=1:[s] secretName=2",
+    # authorization/v1: what kubectl auth can-i sends
+    "SelfSubjectAccessReview": "metadata=1:ObjectMeta spec=2:SelfSubjectAccessReviewSpec status=3:_",
+    "SelfSubjectAccessReviewSpec": (
+        "resourceAttributes=1:ResourceAttributes nonResourceAttributes=2:NonResourceAttributes"
+    ),
+    "ResourceAttributes": (
+        "namespace=1 verb=2 group=3 version=4 resource=5 subresource=6 name=7"
+        " fieldSelector=8:FieldSelectorAttributes labelSelector=9:LabelSelectorAttributes"
+    ),
+    "FieldSelectorAttributes": "rawSelector=1 requirements=2:[FieldSelectorRequirement]",
+    "FieldSelectorRequirement": "key=1 operator=2 values=3:[s]",
+    "LabelSelectorAttributes": "rawSelector=1 requirements=2:[LabelSelectorRequirement]",
+    "NonResourceAttributes": "path=1 verb=2",
+    "SelfSubjectRulesReview": "metadata=1:ObjectMeta spec=2:SelfSubjectRulesReviewSpec status=3:_",
+    "SelfSubjectRulesReviewSpec": "namespace=1",
 }
 
 # The kinds a protobuf body may carry, by kind name (the envelope's kind).
@@ -177,6 +192,8 @@ KINDS = frozenset(
         "PriorityClass",
         "PodDisruptionBudget",
         "Ingress",
+        "SelfSubjectAccessReview",
+        "SelfSubjectRulesReview",
     }
 )
 
