@@ -374,3 +374,46 @@ def test_auth_can_i(kubectl: Any, served: BackgroundSimulator) -> None:
     assert kubectl("auth", "can-i", "get", "/healthz").strip() == "yes"
     assert "*.*" in kubectl("auth", "can-i", "--list")
     assert served.call(lambda s: s.store.rv) == before
+
+
+def test_explain(kubectl: Any) -> None:
+    """kubectl explain reads the simulator's OpenAPI (v2 as protobuf for
+    1.20, v3 for newer kubectls); it failed with "couldn't find resource"
+    when the document was empty."""
+    pods = kubectl("explain", "pods")
+    assert "KIND:" in pods and "Pod" in pods and "spec" in pods and "status" in pods
+    containers = kubectl("explain", "pods.spec.containers")
+    assert "image" in containers and "-required-" in containers
+    assert "template" in kubectl("explain", "deployments.spec")
+    assert "Role" in kubectl("explain", "roles")
+
+
+def test_server_dry_run_stores_nothing(kubectl: Any, served: BackgroundSimulator) -> None:
+    """apply/create/delete --dry-run=server and kubectl diff answer without
+    writing: the pod stays absent, then unchanged, and the store's RV does
+    not move (they wrote before; kubectl 1.20 refused, finding no dryRun
+    in the OpenAPI)."""
+    before = served.call(lambda s: s.store.rv)
+    assert "pod/dry created (server dry run)" in kubectl(
+        "apply", "--dry-run=server", "-f", "-", stdin=POD.format(name="dry", image="nginx:1")
+    )
+    assert "(server dry run)" in kubectl(
+        "create", "--dry-run=server", "-f", "-", stdin=POD.format(name="dry", image="nginx:1")
+    )
+    assert "NotFound" in kubectl("get", "pod", "dry", check=False)
+    assert served.call(lambda s: s.store.rv) == before
+    kubectl("apply", "-f", "-", stdin=POD.format(name="dry", image="nginx:1"))
+    written = served.call(lambda s: s.store.rv)
+    changed = POD.format(name="dry", image="nginx:2")
+    diff = kubectl("diff", "-f", "-", stdin=changed, check=False)
+    assert "-  - image: nginx:1" in diff and "+  - image: nginx:2" in diff, diff
+    assert "configured (server dry run)" in kubectl(
+        "apply", "--dry-run=server", "-f", "-", stdin=changed
+    )
+    assert "serverside-applied (server dry run)" in kubectl(
+        "apply", "--server-side", "--dry-run=server", "-f", "-", stdin=changed
+    )
+    assert "deleted (server dry run)" in kubectl("delete", "--dry-run=server", "pod", "dry")
+    image = kubectl("get", "pod", "dry", "-o", "jsonpath={.spec.containers[0].image}")
+    assert image == "nginx:1"
+    assert served.call(lambda s: s.store.rv) == written

@@ -4,7 +4,9 @@ Routing, in order:
     /healthz /livez /readyz     "ok"
     /version                    discovery.version_info
     /api /api/v1 /apis ...      legacy discovery documents
-    /openapi/v2                 an empty OpenAPI document (protobuf or JSON)
+    /openapi/v2                 OpenAPI v2 (protobuf or JSON) for explain,
+                                apply and kubectl 1.20's dry-run check
+    /openapi/v3[/GROUP/VERSION] OpenAPI v3 (JSON), for newer kubectl explain
     .../selfsubject*reviews     access reviews, answered not stored (reviews.py)
     /api/..., /apis/...         resources (endpoints.py)
 
@@ -36,7 +38,7 @@ from watchcache.api.resources import (
     builtin_resource,
     parse_path,
 )
-from watchcache.simulator import discovery, reviews
+from watchcache.simulator import discovery, openapi, reviews
 from watchcache.simulator.admission import Clock
 from watchcache.simulator.endpoints import (
     Endpoints,
@@ -104,6 +106,8 @@ class Simulator:
             app.router.add_get(path, _ok)
         app.router.add_get("/version", self._version)
         app.router.add_get("/openapi/v2", self._openapi)
+        app.router.add_get("/openapi/v3", self._openapi_v3_index)
+        app.router.add_get("/openapi/v3/{path:.+}", self._openapi_v3)
         app.router.add_route("*", "/{tail:.*}", self._resource)
         return app
 
@@ -173,10 +177,19 @@ class Simulator:
         if "protobuf" in request.headers.get("Accept", ""):
             # kube-openapi labels the protobuf document octet-stream: Go's
             # mime parser rejects the media type clients ask for.
-            return web.Response(
-                body=discovery.OPENAPI_V2_PROTO, content_type="application/octet-stream"
+            return web.Response(body=openapi.V2_PROTO, content_type="application/octet-stream")
+        return _json(openapi.V2_JSON)
+
+    async def _openapi_v3_index(self, request: web.Request) -> web.Response:
+        return _json(openapi.v3_index())
+
+    async def _openapi_v3(self, request: web.Request) -> web.Response:
+        body = openapi.v3_document(request.match_info["path"])
+        if body is None:
+            raise status.ApiError(
+                404, "NotFound", "the server could not find the requested resource", {}
             )
-        return _json(discovery.OPENAPI_V2_JSON)
+        return json_response(body)
 
     def _discovery(self, path: str) -> dict[str, Any] | None:
         parts = [p for p in path.split("/") if p]

@@ -1,16 +1,11 @@
 """Discovery documents: /version, /api, /apis, /apis/GROUP[/VERSION],
-/api/v1, and a minimal /openapi/v2.
+/api/v1 (OpenAPI is openapi.py).
 
 Glossary:
     legacy discovery   APIVersions, APIGroupList, APIGroup and
                        APIResourceList in plain JSON. Newer clients first
                        ask for aggregated discovery (apidiscovery.k8s.io);
                        a plain application/json answer makes them fall back.
-    openapi v2         kubectl asks for it as protobuf
-                       (gnostic's OpenAPIv2 Document). The simulator serves
-                       an empty document: kubectl then finds no schema for a
-                       kind and skips client-side validation, as it does for
-                       kinds a server does not describe.
 
 Invariant: documents are built from the resource table plus every
 collection the store has created (CRD-like kinds appear once written or
@@ -28,8 +23,6 @@ from watchcache.simulator.admission import SCALABLE, has_status_subresource
 from watchcache.simulator.store import SimStore
 
 __all__ = [
-    "OPENAPI_V2_JSON",
-    "OPENAPI_V2_PROTO",
     "SIMULATED_VERSION",
     "Served",
     "api_group",
@@ -53,24 +46,6 @@ _VERBS_NAMESPACED = [
     "watch",
 ]
 _VERBS_SUBRESOURCE = ["get", "patch", "update"]
-
-
-def _proto_field(number: int, payload: bytes) -> bytes:
-    """A length-delimited protobuf field (wire type 2); payloads < 128 B."""
-    assert len(payload) < 128
-    return bytes([number << 3 | 2, len(payload)]) + payload
-
-
-# Document{swagger: "2.0", info: Info{title: "Kubernetes", version}}
-OPENAPI_V2_PROTO = _proto_field(1, b"2.0") + _proto_field(
-    2, _proto_field(1, b"Kubernetes") + _proto_field(2, SIMULATED_VERSION["gitVersion"].encode())
-)
-OPENAPI_V2_JSON: dict[str, Any] = {
-    "swagger": "2.0",
-    "info": {"title": "Kubernetes", "version": SIMULATED_VERSION["gitVersion"]},
-    "paths": {},
-    "definitions": {},
-}
 
 
 def version_info() -> dict[str, str]:

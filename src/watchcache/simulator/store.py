@@ -36,7 +36,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
@@ -293,6 +293,18 @@ class SimStore:
             listener(event)
         return event
 
+    def preview(
+        self, coll: SimCollection, event_type: str, obj: dict[str, Any], prev: SimEntry | None
+    ) -> SimEntry:
+        """What ``write`` would store, without storing it (dryRun=All): no
+        RV bump, no event. A created object has no resourceVersion yet; an
+        updated or deleted one keeps its current one."""
+        if prev is None:
+            entry = make_entry(coll.info, obj, 0)
+            obj["metadata"].pop("resourceVersion", None)
+            return replace(entry, body=msgspec.json.encode(_item(coll.info, obj)))
+        return make_entry(coll.info, obj, prev.rv)
+
     def _bound_log(self, coll: SimCollection) -> None:
         if len(coll.log) > coll.log_size:
             self.compact(coll.log[len(coll.log) - coll.log_size - 1].rv)
@@ -318,11 +330,7 @@ def make_entry(info: ResourceInfo, obj: dict[str, Any], rv: int) -> SimEntry:
     meta["resourceVersion"] = str(rv)
     namespace = meta.get("namespace", "") or ""
     name = meta.get("name", "")
-    item = obj
-    if info.builtin:
-        # Built-in kinds' list items carry no kind/apiVersion; the prefix
-        # adds them back for GETs and watch events.
-        item = {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}
+    item = _item(info, obj)
     labels = meta.get("labels") or {}
     return SimEntry(
         key=key_of(namespace, name),
@@ -336,3 +344,11 @@ def make_entry(info: ResourceInfo, obj: dict[str, Any], rv: int) -> SimEntry:
         deleting="deletionTimestamp" in meta,
         finalizers=tuple(meta.get("finalizers") or ()),
     )
+
+
+def _item(info: ResourceInfo, obj: dict[str, Any]) -> dict[str, Any]:
+    if not info.builtin:
+        return obj
+    # Built-in kinds' list items carry no kind/apiVersion; the prefix adds
+    # them back for GETs and watch events.
+    return {k: v for k, v in obj.items() if k not in ("kind", "apiVersion")}

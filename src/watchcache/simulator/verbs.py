@@ -19,12 +19,17 @@ Invariants:
       ``SimStore.write``, and raises ``ApiError`` before any write on failure.
     - An update that changes nothing keeps the object's RV and makes no
       event, as kube-apiserver's no-op updates do.
+    - Within ``dry_run``, every write goes to ``SimStore.preview``: the
+      answer is the one a real write would give (but a created object has
+      no resourceVersion), and the store, its RV and the watchers see
+      nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +89,27 @@ class Verbs:
         self.store = store
         self.clock = clock
         self.rng = random.Random(seed)
+        self._dry = False
+
+    # -- dry run ---------------------------------------------------------
+
+    @contextlib.contextmanager
+    def dry_run(self, dry: bool = True) -> Iterator[None]:
+        """Within it (dryRun=All), verbs check and answer as usual but
+        store nothing. Safe because every verb is sync: no other request
+        runs until it is left."""
+        self._dry = dry
+        try:
+            yield
+        finally:
+            self._dry = False
+
+    def _write(
+        self, coll: SimCollection, event_type: str, obj: dict[str, Any], prev: SimEntry | None
+    ) -> SimEntry:
+        if self._dry:
+            return self.store.preview(coll, event_type, obj, prev)
+        return self.store.write(coll, event_type, obj, prev).entry
 
     # -- reading ---------------------------------------------------------
 
@@ -127,7 +153,7 @@ class Verbs:
         stamp_created(obj, info, self.clock())
         if managed_fields:
             meta["managedFields"] = managed_fields
-        return self.store.write(coll, "ADDED", obj, None).entry
+        return self._write(coll, "ADDED", obj, None)
 
     def _check_namespace_of(
         self, info: ResourceInfo, namespace: str, obj: dict[str, Any]
@@ -224,8 +250,8 @@ class Verbs:
             return current
         coll = self.store.collection(info)
         if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
-            return self.store.write(coll, "DELETED", new, current).entry
-        return self.store.write(coll, "MODIFIED", new, current).entry
+            return self._write(coll, "DELETED", new, current)
+        return self._write(coll, "MODIFIED", new, current)
 
     # -- binding (pods) ---------------------------------------------------
 
@@ -310,7 +336,7 @@ class Verbs:
                 return marked, False
             current, obj = marked, self.full(info, marked)
         coll = self.store.collection(info)
-        return self.store.write(coll, "DELETED", obj, current).entry, True
+        return self._write(coll, "DELETED", obj, current), True
 
     def _check_preconditions(
         self, info: ResourceInfo, current: SimEntry, options: DeleteOptions
@@ -353,7 +379,7 @@ class Verbs:
         meta["deletionTimestamp"] = timestamp(self.clock(), grace)
         meta["deletionGracePeriodSeconds"] = grace
         coll = self.store.collection(info)
-        return self.store.write(coll, "MODIFIED", obj, current).entry
+        return self._write(coll, "MODIFIED", obj, current)
 
     def _empty_namespace(self, namespace: str) -> None:
         """No namespace controller runs here: its content goes at once."""
@@ -366,7 +392,7 @@ class Verbs:
                 self._force_delete(coll, coll.items[entry])
 
     def _force_delete(self, coll: SimCollection, entry: SimEntry) -> None:
-        self.store.write(coll, "DELETED", self.full(coll.info, entry), entry)
+        self._write(coll, "DELETED", self.full(coll.info, entry), entry)
 
     def delete_many(
         self, info: ResourceInfo, entries: Iterable[SimEntry], options: DeleteOptions

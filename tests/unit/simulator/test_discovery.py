@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-
 from watchcache.simulator import Simulator
-from watchcache.simulator.discovery import OPENAPI_V2_PROTO
 
 
 async def test_version(client: Any) -> None:
@@ -47,18 +44,3 @@ async def test_custom_resources_appear_once_registered(sim: Simulator, client: A
     )
     _, groups = await client.call("GET", "/apis")
     assert "example.com" in {g["name"] for g in groups["groups"]}
-
-
-async def test_openapi_v2_protobuf_and_json(sim: Simulator) -> None:
-    async with aiohttp.ClientSession() as session:
-        headers = {"Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"}
-        async with session.get(sim.url + "/openapi/v2", headers=headers) as response:
-            assert response.headers["Content-Type"] == "application/octet-stream"
-            assert await response.read() == OPENAPI_V2_PROTO
-        async with session.get(sim.url + "/openapi/v2") as response:
-            assert (await response.json())["swagger"] == "2.0"
-
-
-def test_openapi_proto_starts_with_swagger_field() -> None:
-    # Field 1, wire type 2, length 3, "2.0".
-    assert OPENAPI_V2_PROTO[:5] == b"\x0a\x032.0"

@@ -237,3 +237,47 @@ async def test_one_store_answers_at_each_requested_version(client: Any) -> None:
     assert [e["object"]["apiVersion"] for e in events] == ["batch/v1", "batch/v1"]
     _, old_list = await client.call("GET", old)
     assert old_list["apiVersion"] == "batch/v1beta1"
+
+
+async def test_dry_run_writes_nothing_and_tells_no_watcher(
+    client: Any, sim: Any, make_pod: Any
+) -> None:
+    """dryRun=All on every writing verb, including a namespace's delete,
+    which would empty the namespace: the store, its RV and its event logs
+    are untouched."""
+    await client.call("POST", "/api/v1/namespaces", {"metadata": {"name": "n"}})
+    await client.call("POST", "/api/v1/namespaces/n/pods", make_pod("a"))
+    rv, events = sim.store.rv, sum(len(c.log) for c in sim.store.collections.values())
+    code, created = await client.call("POST", PODS, make_pod("b"), dryRun="All")
+    assert code == 201 and "resourceVersion" not in created["metadata"]
+    code, _ = await client.call(
+        "PATCH",
+        "/api/v1/namespaces/n/pods/a",
+        b'{"metadata":{"labels":{"x":"1"}}}',
+        "application/merge-patch+json",
+        dryRun="All",
+    )
+    assert code == 200
+    code, _ = await client.call(
+        "POST", "/api/v1/namespaces/n/pods/a/binding", {"target": {"name": "n1"}}, dryRun="All"
+    )
+    assert code == 201
+    code, _ = await client.call("DELETE", "/api/v1/namespaces/n", dryRun="All")
+    assert code == 200
+    code, _ = await client.call("DELETE", "/api/v1/namespaces/n/pods", dryRun="All")
+    assert code == 200
+    assert sim.store.rv == rv
+    assert sum(len(c.log) for c in sim.store.collections.values()) == events
+    code, pod = await client.call("GET", "/api/v1/namespaces/n/pods/a")
+    assert code == 200 and not pod["metadata"].get("labels") and not pod["spec"].get("nodeName")
+    # The mode ends with the request: the next write is real.
+    code, _ = await client.call("POST", PODS, make_pod("c"))
+    assert code == 201 and sim.store.rv == rv + 1
+
+
+async def test_dry_run_still_validates(client: Any, make_pod: Any) -> None:
+    await client.call("POST", PODS, make_pod("a"))
+    code, body = await client.call("POST", PODS, make_pod("a"), dryRun="All")
+    assert code == 409, body
+    code, body = await client.call("PUT", f"{PODS}/nope", make_pod("nope"), dryRun="All")
+    assert code == 404, body
