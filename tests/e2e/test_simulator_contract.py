@@ -875,6 +875,51 @@ async def test_discovery_documents(target: Target) -> None:
     assert code == 200 and version["major"] == "1"
 
 
+# -- access reviews -------------------------------------------------------------
+
+SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+async def test_access_review_is_answered(target: Target, ns: str) -> None:
+    """kubectl auth can-i: the admin (kube) or anyone (simulator) may."""
+    spec = {"resourceAttributes": {"namespace": ns, "verb": "list", "resource": "pods"}}
+    code, _, review = await target.call("POST", SSAR, {"spec": spec})
+    assert code == 201, review
+    assert (review["kind"], review["apiVersion"]) == (
+        "SelfSubjectAccessReview",
+        "authorization.k8s.io/v1",
+    )
+    assert review["spec"]["resourceAttributes"] == spec["resourceAttributes"]
+    assert review["status"]["allowed"] is True
+
+
+async def test_access_review_needs_one_kind_of_attributes(target: Target, ns: str) -> None:
+    code, _, status = await target.call("POST", SSAR, {"spec": {}})
+    message = (
+        'spec.resourceAttributes: Invalid value: "null": exactly one of '
+        "nonResourceAttributes or resourceAttributes must be specified"
+    )
+    # kube-apiserver names no kind here (its GroupKind leaves it empty).
+    assert (code, status) == (
+        422,
+        _status(
+            422,
+            "Invalid",
+            f'.authorization.k8s.io "" is invalid: {message}',
+            {
+                "group": "authorization.k8s.io",
+                "causes": [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": message.removeprefix("spec.resourceAttributes: "),
+                        "field": "spec.resourceAttributes",
+                    }
+                ],
+            },
+        ),
+    )
+
+
 # -- subresources, GET, people ---------------------------------------------------
 
 

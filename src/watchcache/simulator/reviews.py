@@ -38,7 +38,7 @@ def review(resource: str, version: str, body: dict[str, Any], allowed: bool) -> 
     if not isinstance(spec, dict):
         spec = {}
     answer = (
-        _access(kind, spec, allowed)
+        _access(spec, allowed)
         if kind == RESOURCES["selfsubjectaccessreviews"]
         else _rules(spec, allowed)
     )
@@ -51,20 +51,19 @@ def review(resource: str, version: str, body: dict[str, Any], allowed: bool) -> 
     }
 
 
-def _access(kind: str, spec: dict[str, Any], allowed: bool) -> dict[str, Any]:
+def _access(spec: dict[str, Any], allowed: bool) -> dict[str, Any]:
     resource = spec.get("resourceAttributes")
     non_resource = spec.get("nonResourceAttributes")
-    if (resource is None) == (non_resource is None):
-        why = (
-            "cannot be specified in combination with resourceAttributes"
-            if resource is not None
-            else "exactly one of nonResourceAttributes or resourceAttributes must be specified"
-        )
-        value = "{}" if non_resource is not None else "null"
-        cause = status.cause(
-            "FieldValueInvalid", f"Invalid value: {value}: {why}", "spec.nonResourceAttributes"
-        )
-        raise status.invalid(kind, "", [cause], GROUP)
+    if resource is None and non_resource is None:
+        # field.Invalid of a nil pointer: Go prints the value as "null".
+        why = 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'
+        cause = status.cause("FieldValueInvalid", why, "spec.resourceAttributes")
+        # kube-apiserver 1.20 leaves the kind out of this error.
+        raise status.invalid("", "", [cause], GROUP)
+    if resource is not None and non_resource is not None:
+        why = "Invalid value: cannot be specified in combination with resourceAttributes"
+        cause = status.cause("FieldValueInvalid", why, "spec.nonResourceAttributes")
+        raise status.invalid("", "", [cause], GROUP)
     if allowed:
         return {"allowed": True}
     return {"allowed": False, "reason": "the simulator's token map gives this user no rights"}

@@ -29,7 +29,7 @@ async def test_access_review_is_allowed_and_not_stored(client: Any, sim: Simulat
 async def test_access_review_needs_exactly_one_kind_of_attributes(client: Any) -> None:
     code, body = await client.call("POST", SSAR, {"spec": {}})
     assert code == 422
-    assert body["details"]["kind"] == "SelfSubjectAccessReview"
+    assert body["details"]["group"] == "authorization.k8s.io"
     assert "exactly one of" in body["message"]
 
 
