@@ -33,7 +33,7 @@ from watchcache.api.resources import GroupVersionResource, resource_info
 from watchcache.cache.cache import Cache
 from watchcache.cache.event import Event
 from watchcache.cache.reflector import Reflector, ReflectorConfig
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 
 CONFIGMAPS = resource_info(GroupVersionResource("", "v1", "configmaps"))

@@ -83,7 +83,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         "- Direct: clients talk to kube-apiserver over TLS. Proxy: clients talk to "
         "`watchcache serve --resources pods,nodes` over TLS (same certificate), which talks "
         "to the same kube-apiserver. Runs marked *simulator* put the simulated API server "
-        "(`watchcache.testing`, its own process) behind the proxy instead, for sizes "
+        "(`watchcache.simulator`, its own process) behind the proxy instead, for sizes "
         "kube-apiserver 1.20 cannot carry on this machine (about 7 ms of CPU per pod write).",
         "- Latency is from the moment a write was sent (a timestamp the writer puts in the "
         "object) to the event's arrival at each watcher. Every watcher's stream is checked "

@@ -1,5 +1,5 @@
 """``python -m benchmarks.loadtest.simserver``: the simulated API server
-(``watchcache.testing``) alone in a process, as an upstream for the sizes
+(``watchcache.simulator``) alone in a process, as an upstream for the sizes
 kube-apiserver 1.20 cannot carry on this machine.
 
 Prints ``listening on URL`` once bound, serves until SIGTERM or SIGINT.
@@ -14,7 +14,7 @@ import signal
 
 import uvloop
 
-from watchcache.testing import Simulator, SimulatorConfig
+from watchcache.simulator import Simulator, SimulatorConfig
 
 # Big enough that a 5,000-node run's writes stay in history while the
 # proxy's reflector catches up after a burst.

@@ -3,7 +3,7 @@
 Glossary:
     backend    what the proxy sits in front of: ``apiserver`` (a real
                kube-apiserver 1.20 + etcd from ``watchcache.devcluster``)
-               or ``simulator`` (``watchcache.testing`` in its own process,
+               or ``simulator`` (``watchcache.simulator`` in its own process,
                for sizes 1.20 cannot carry here)
     mode       how a scenario's clients reach the backend: ``direct`` or
                ``proxy`` (``watchcache serve`` in its own process, serving
@@ -129,7 +129,7 @@ class Stack:
     # -- the simulator -------------------------------------------------------
 
     def _start_simulator(self) -> Backend:
-        self._log("starting the simulated API server (watchcache.testing)")
+        self._log("starting the simulated API server (watchcache.simulator)")
         log = self.workdir / "simulator.log"
         proc = self._spawn(
             [sys.executable, "-m", "benchmarks.loadtest.simserver"], log, name="simulator"
@@ -149,7 +149,7 @@ class Stack:
             Endpoint(url, token, None),
             Endpoint(proxy_url, token, None),
             {"simulator": proc.pid, "proxy": proxy_pid},
-            versions={"simulator": "watchcache.testing (this commit)"},
+            versions={"simulator": "watchcache.simulator (this commit)"},
         )
 
     # -- the proxy -----------------------------------------------------------

@@ -24,9 +24,9 @@ import pytest
 import pytest_asyncio
 
 from watchcache.devcluster import DevCluster
-from watchcache.testing import Simulator, protobuf
-from watchcache.testing.apply import APPLY_PATCH as APPLY
-from watchcache.testing.protobuf import PROTOBUF
+from watchcache.simulator import Simulator, protobuf
+from watchcache.simulator.apply import APPLY_PATCH as APPLY
+from watchcache.simulator.protobuf import PROTOBUF
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -403,6 +403,114 @@ async def test_protobuf_bodies_mean_what_kube_apiserver_reads(
     assert code == 200 and _contains(stored, expected), (stored, expected)
 
 
+# -- dryRun ------------------------------------------------------------------
+
+
+async def _quiet_since(target: Target, ns: str, rv: int) -> None:
+    """Nothing was written in ``ns`` after ``rv``: a watch from it sees no
+    event before it times out."""
+    for resource in ("configmaps", "pods"):
+        path = f"/api/v1/namespaces/{ns}/{resource}"
+        assert await target.watch(path, resourceVersion=str(rv), timeoutSeconds="1") == []
+
+
+async def test_dry_run_create_stores_nothing(target: Target, ns: str) -> None:
+    _, _, listed = await target.call("GET", f"/api/v1/namespaces/{ns}/configmaps")
+    before = int(listed["metadata"]["resourceVersion"])
+    store_rv = target.sim.store.rv if target.sim else 0
+    code, _, cm = await target.call(
+        "POST", f"/api/v1/namespaces/{ns}/configmaps", _cm("dry"), dryRun="All"
+    )
+    assert code == 201, cm
+    meta = cm["metadata"]
+    assert (meta["name"], meta["namespace"]) == ("dry", ns)
+    assert re.fullmatch(r"[0-9a-f-]{36}", meta["uid"]) and meta["creationTimestamp"]
+    assert "resourceVersion" not in meta
+    code, _, _ = await target.call("GET", f"/api/v1/namespaces/{ns}/configmaps/dry")
+    assert code == 404
+    # Validated as a real create is: an existing name is still a 409.
+    await target.call("POST", f"/api/v1/namespaces/{ns}/configmaps", _cm("real"))
+    code, _, body = await target.call(
+        "POST", f"/api/v1/namespaces/{ns}/configmaps", _cm("real"), dryRun="All"
+    )
+    assert code == 409, body
+    _, _, real = await target.call("GET", f"/api/v1/namespaces/{ns}/configmaps/real")
+    await _quiet_since(target, ns, _rv(real))
+    if target.sim is not None:
+        assert target.sim.store.rv == store_rv + 1  # the one real create
+    assert before < _rv(real)
+
+
+async def test_dry_run_update_patch_delete_store_nothing(target: Target, ns: str) -> None:
+    base = f"/api/v1/namespaces/{ns}/configmaps"
+    _, _, cm = await target.call("POST", base, _cm("d", labels={"v": "1"}))
+    rv = _rv(cm)
+    store_rv = target.sim.store.rv if target.sim else 0
+    changed = {**cm, "data": {"k": "put"}}
+    code, _, put = await target.call("PUT", f"{base}/d", changed, dryRun="All")
+    assert code == 200, put
+    assert put["data"] == {"k": "put"} and _rv(put) == rv
+    code, _, patched = await target.call(
+        "PATCH",
+        f"{base}/d",
+        {"data": {"k": "patch"}},
+        "application/merge-patch+json",
+        dryRun="All",
+    )
+    assert code == 200, patched
+    assert patched["data"] == {"k": "patch"} and _rv(patched) == rv
+    code, _, deleted = await target.call("DELETE", f"{base}/d", dryRun="All")
+    assert code == 200, deleted
+    # kubectl delete --dry-run=server puts it in DeleteOptions instead.
+    await target.call("POST", f"/api/v1/namespaces/{ns}/pods", _pod("p"))
+    _, _, pod = await target.call("GET", f"/api/v1/namespaces/{ns}/pods/p")
+    code, _, gone = await target.call(
+        "DELETE", f"/api/v1/namespaces/{ns}/pods/p", {"dryRun": ["All"], "gracePeriodSeconds": 0}
+    )
+    assert code == 200 and gone["metadata"]["name"] == "p", gone
+    _, _, now = await target.call("GET", f"{base}/d")
+    assert "data" not in now and _rv(now) == rv
+    code, _, _ = await target.call("GET", f"/api/v1/namespaces/{ns}/pods/p")
+    assert code == 200
+    await _quiet_since(target, ns, _rv(pod))
+    if target.sim is not None:
+        assert target.sim.store.rv == store_rv + 1  # the pod's real create
+
+
+@pytest.mark.parametrize(
+    ("method", "options"),
+    [("POST", "CreateOptions"), ("PUT", "UpdateOptions"), ("DELETE", "DeleteOptions")],
+)
+async def test_dry_run_unknown_value(target: Target, ns: str, method: str, options: str) -> None:
+    base = f"/api/v1/namespaces/{ns}/configmaps"
+    _, _, cm = await target.call("POST", base, _cm("u"))
+    path = base if method == "POST" else f"{base}/u"
+    body = _cm("v") if method == "POST" else (cm if method == "PUT" else None)
+    code, _, status = await target.call(method, path, body, dryRun="Some")
+    message = 'dryRun: Unsupported value: []string{"Some"}: supported values: "All"'
+    assert (code, status) == (
+        422,
+        _status(
+            422,
+            "Invalid",
+            f'{options}.meta.k8s.io "" is invalid: {message}',
+            {
+                "group": "meta.k8s.io",
+                "kind": options,
+                "causes": [
+                    {
+                        "reason": "FieldValueNotSupported",
+                        "message": message.removeprefix("dryRun: "),
+                        "field": "dryRun",
+                    }
+                ],
+            },
+        ),
+    )
+    _, _, now = await target.call("GET", f"{base}/u")
+    assert _rv(now) == _rv(cm)
+
+
 # -- server-side apply ---------------------------------------------------------
 
 
@@ -765,6 +873,51 @@ async def test_discovery_documents(target: Target) -> None:
     assert apps["preferredVersion"] == {"groupVersion": "apps/v1", "version": "v1"}
     code, _, version = await target.call("GET", "/version")
     assert code == 200 and version["major"] == "1"
+
+
+# -- access reviews -------------------------------------------------------------
+
+SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+
+
+async def test_access_review_is_answered(target: Target, ns: str) -> None:
+    """kubectl auth can-i: the admin (kube) or anyone (simulator) may."""
+    spec = {"resourceAttributes": {"namespace": ns, "verb": "list", "resource": "pods"}}
+    code, _, review = await target.call("POST", SSAR, {"spec": spec})
+    assert code == 201, review
+    assert (review["kind"], review["apiVersion"]) == (
+        "SelfSubjectAccessReview",
+        "authorization.k8s.io/v1",
+    )
+    assert review["spec"]["resourceAttributes"] == spec["resourceAttributes"]
+    assert review["status"]["allowed"] is True
+
+
+async def test_access_review_needs_one_kind_of_attributes(target: Target, ns: str) -> None:
+    code, _, status = await target.call("POST", SSAR, {"spec": {}})
+    message = (
+        'spec.resourceAttributes: Invalid value: "null": exactly one of '
+        "nonResourceAttributes or resourceAttributes must be specified"
+    )
+    # kube-apiserver names no kind here (its GroupKind leaves it empty).
+    assert (code, status) == (
+        422,
+        _status(
+            422,
+            "Invalid",
+            f'.authorization.k8s.io "" is invalid: {message}',
+            {
+                "group": "authorization.k8s.io",
+                "causes": [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "message": message.removeprefix("spec.resourceAttributes: "),
+                        "field": "spec.resourceAttributes",
+                    }
+                ],
+            },
+        ),
+    )
 
 
 # -- subresources, GET, people ---------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from watchcache.testing import BackgroundSimulator
+from watchcache.simulator import BackgroundSimulator
 
 pytestmark = pytest.mark.e2e
 
@@ -323,3 +323,97 @@ def test_label_annotate_set_image_expose(kubectl: Any) -> None:
     assert got["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:2"
     selector = json.loads(kubectl("get", "service", "edit", "-o", "jsonpath={.spec.selector}"))
     assert selector == {"app": "edit"}
+
+
+@pytest.mark.parametrize("version", sorted(KUBECTLS))
+def test_wait_for_a_demo_pod_to_be_ready(version: str, tmp_path: Path) -> None:
+    """kubectl wait --for=condition=Ready on a demo pod returns once the
+    workload runs it (it hung to its timeout when demo pods had no
+    conditions)."""
+    from watchcache.simulator.demo import PODS, DemoWorkload
+
+    binary = KUBECTLS[version]
+    if not binary.exists():
+        pytest.skip(f"kubectl {version} is not installed at {binary}")
+    env = {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    with BackgroundSimulator() as sim:
+        workload = sim.call(lambda s: DemoWorkload(s, seed=5))
+        pending = sim.call(lambda s: sorted(s.store.collection(PODS).items))[0]
+        name = pending.split("/")[1]
+        waiting = subprocess.Popen(
+            [
+                *(str(binary), "--server", sim.url, "--cache-dir", str(tmp_path / "cache")),
+                *("-n", "default", "wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            for _ in range(20):  # bound, then Running: the first two steps
+                sim.call(lambda s: workload.step())
+                pod = sim.call(lambda s: s.verbs.full(PODS, s.verbs.get(PODS, "default", name)))
+                if pod["status"]["phase"] == "Running":
+                    break
+            else:
+                raise AssertionError("the workload never ran the pod")
+            out, _ = waiting.communicate(timeout=90)
+        finally:
+            waiting.kill()
+    assert waiting.returncode == 0, out
+    assert f"pod/{name} condition met" in out
+
+
+def test_auth_can_i(kubectl: Any, served: BackgroundSimulator) -> None:
+    """SelfSubjectAccessReview (kubectl 1.3x sends it as protobuf) and
+    SelfSubjectRulesReview: answered yes, as an unauthenticated dev cluster
+    would, and stored nowhere (they were 415 and 422 before)."""
+    before = served.call(lambda s: s.store.rv)
+    assert kubectl("auth", "can-i", "list", "pods").strip() == "yes"
+    assert kubectl("auth", "can-i", "get", "/healthz").strip() == "yes"
+    assert "*.*" in kubectl("auth", "can-i", "--list")
+    assert served.call(lambda s: s.store.rv) == before
+
+
+def test_explain(kubectl: Any) -> None:
+    """kubectl explain reads the simulator's OpenAPI (v2 as protobuf for
+    1.20, v3 for newer kubectls); it failed with "couldn't find resource"
+    when the document was empty."""
+    pods = kubectl("explain", "pods")
+    assert "KIND:" in pods and "Pod" in pods and "spec" in pods and "status" in pods
+    containers = kubectl("explain", "pods.spec.containers")
+    assert "image" in containers and "-required-" in containers
+    assert "template" in kubectl("explain", "deployments.spec")
+    assert "Role" in kubectl("explain", "roles")
+
+
+def test_server_dry_run_stores_nothing(kubectl: Any, served: BackgroundSimulator) -> None:
+    """apply/create/delete --dry-run=server and kubectl diff answer without
+    writing: the pod stays absent, then unchanged, and the store's RV does
+    not move (they wrote before; kubectl 1.20 refused, finding no dryRun
+    in the OpenAPI)."""
+    before = served.call(lambda s: s.store.rv)
+    assert "pod/dry created (server dry run)" in kubectl(
+        "apply", "--dry-run=server", "-f", "-", stdin=POD.format(name="dry", image="nginx:1")
+    )
+    assert "(server dry run)" in kubectl(
+        "create", "--dry-run=server", "-f", "-", stdin=POD.format(name="dry", image="nginx:1")
+    )
+    assert "NotFound" in kubectl("get", "pod", "dry", check=False)
+    assert served.call(lambda s: s.store.rv) == before
+    kubectl("apply", "-f", "-", stdin=POD.format(name="dry", image="nginx:1"))
+    written = served.call(lambda s: s.store.rv)
+    changed = POD.format(name="dry", image="nginx:2")
+    diff = kubectl("diff", "-f", "-", stdin=changed, check=False)
+    assert "-  - image: nginx:1" in diff and "+  - image: nginx:2" in diff, diff
+    assert "configured (server dry run)" in kubectl(
+        "apply", "--dry-run=server", "-f", "-", stdin=changed
+    )
+    assert "serverside-applied (server dry run)" in kubectl(
+        "apply", "--server-side", "--dry-run=server", "-f", "-", stdin=changed
+    )
+    assert "deleted (server dry run)" in kubectl("delete", "--dry-run=server", "pod", "dry")
+    image = kubectl("get", "pod", "dry", "-o", "jsonpath={.spec.containers[0].image}")
+    assert image == "nginx:1"
+    assert served.call(lambda s: s.store.rv) == written

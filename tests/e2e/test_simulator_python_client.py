@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from watchcache.testing import BackgroundSimulator
+from watchcache.simulator import BackgroundSimulator
 
 pytestmark = pytest.mark.e2e
 
@@ -146,3 +146,28 @@ def test_watch_sees_modify_and_delete(core: client.CoreV1Api) -> None:
         timeout_seconds=1,
     )
     assert [e["type"] for e in events] == ["MODIFIED", "DELETED"]
+
+
+def test_the_demos_nodes_and_pods_decode() -> None:
+    """The typed client checks the fields the API marks required: the
+    demo's nodes once lacked most of nodeInfo (machineID, kernelVersion,
+    ...) and list_node failed validation."""
+    from watchcache.simulator import DemoWorkload
+
+    with BackgroundSimulator() as sim:
+        workload = sim.call(lambda s: DemoWorkload(s, seed=3))
+        for _ in range(40):  # created, bound, Running, deleting, deleted
+            sim.call(lambda s: workload.step())
+        configuration = client.Configuration()
+        configuration.host = sim.url
+        with client.ApiClient(configuration) as api:
+            core = client.CoreV1Api(api)
+            nodes = core.list_node()
+            pods = core.list_pod_for_all_namespaces()
+    assert len(nodes.items) == 3
+    assert all(n.status.node_info.kubelet_version for n in nodes.items)
+    running = [p for p in pods.items if p.status.phase == "Running"]
+    assert running
+    for pod in running:
+        types = {c.type for c in pod.status.conditions if c.status == "True"}
+        assert types == {"Initialized", "Ready", "ContainersReady", "PodScheduled"}

@@ -8,7 +8,7 @@ Choosing the upstream, in order:
     2. ``--kubeconfig`` (or $KUBECONFIG, or ~/.kube/config when it exists),
        with ``--context``;
     3. none of those: the embedded default, the simulated API server
-       (``watchcache.testing``) started in this process with a small demo
+       (``watchcache.simulator``) started in this process with a small demo
        workload, so ``watchcache serve`` alone shows the product working.
 
 ``--read-upstream`` and ``--write-upstream`` replace the server URL of the
@@ -148,8 +148,8 @@ DEMO_STEP_SECONDS = 2.0
 async def embedded_upstream() -> AsyncIterator[UpstreamConfig]:
     """The simulated API server on a free loopback port, with its demo
     workload running, as an upstream; stopped on exit."""
-    from watchcache.testing.app import Simulator
-    from watchcache.testing.demo import DemoWorkload
+    from watchcache.simulator.app import Simulator
+    from watchcache.simulator.demo import DemoWorkload
 
     simulator = Simulator()
     url = await simulator.start("127.0.0.1", 0)

@@ -161,7 +161,7 @@ class SimulatorUpstream:
     kinds = tuple(k for k in FAULTS if k != "upstream-restart")
 
     def __init__(self, workdir: Path) -> None:
-        from watchcache.testing.app import Simulator
+        from watchcache.simulator.app import Simulator
 
         self.sim = Simulator()
         self.workdir = workdir

@@ -16,8 +16,8 @@ from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.cache.cache import Cache
 from watchcache.cache.event import Event
 from watchcache.cache.reflector import Reflector, ReflectorConfig
-from watchcache.testing.app import Simulator
-from watchcache.testing.verbs import DeleteOptions
+from watchcache.simulator.app import Simulator
+from watchcache.simulator.verbs import DeleteOptions
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 
 CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 
 

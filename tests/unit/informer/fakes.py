@@ -9,8 +9,8 @@ from typing import Any
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.informer import KubeObject
-from watchcache.testing import Simulator
-from watchcache.testing.verbs import DeleteOptions
+from watchcache.simulator import Simulator
+from watchcache.simulator.verbs import DeleteOptions
 
 CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
 PODS = builtin_resource(GroupVersionResource("", "v1", "pods"))

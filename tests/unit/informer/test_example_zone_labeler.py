@@ -14,7 +14,7 @@ from tests.unit.informer.fakes import PODS
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.informer import KubeObject, SharedInformerFactory
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import UpstreamClient
 
 NODES = builtin_resource(GroupVersionResource("", "v1", "nodes"))

@@ -7,7 +7,7 @@ from tests.unit.informer.fakes import settle, write
 
 from watchcache.informer import KubeObject
 from watchcache.informer.factory import SharedInformerFactory
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import UpstreamClient
 
 

@@ -21,7 +21,7 @@ from tests.unit.informer.fakes import (
 
 from watchcache.cache.reflector import ReflectorConfig
 from watchcache.informer import Informer, KubeObject
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import UpstreamClient
 
 

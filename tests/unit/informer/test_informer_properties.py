@@ -15,7 +15,7 @@ from tests.unit.informer.fakes import Recorder, delete, exists, upstream_state, 
 
 from watchcache.cache.reflector import ReflectorConfig
 from watchcache.informer import HandlerRegistration, Informer, KubeObject
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import StatusError, UpstreamClient, UpstreamConfig
 
 NAMES = [f"n{i}" for i in range(6)]

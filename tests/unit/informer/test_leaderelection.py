@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from watchcache.informer.leaderelection import LeaderElectionConfig, LeaderElector, LeaseRecord
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import UpstreamClient
 
 

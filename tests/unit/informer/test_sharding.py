@@ -14,7 +14,7 @@ from tests.unit.informer.fakes import Recorder, delete, upstream_state, write
 from watchcache.cache.reflector import ReflectorConfig
 from watchcache.informer import Informer
 from watchcache.informer.sharding import ShardSelector, even_shards
-from watchcache.testing import Simulator
+from watchcache.simulator import Simulator
 from watchcache.upstream import UpstreamClient
 
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from watchcache.proxy.caches import check_served
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import ConfigError, UpstreamClient, UpstreamConfig
 
 

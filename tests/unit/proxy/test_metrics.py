@@ -19,7 +19,7 @@ from watchcache.cache.reflector import ReflectorStatistics
 from watchcache.fanout.registry import RegistryStatistics
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.serve import open_proxy
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamConfig
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

@@ -18,7 +18,7 @@ from tests.inprocess import serve_config, wait_until_ready
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.proxy.serve import open_proxy
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamConfig
 
 PODS = builtin_resource(GroupVersionResource("", "v1", "pods"))

@@ -17,8 +17,8 @@ from tests.inprocess import serve_config, wait_until_ready
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.api.shardselector import ShardSelector, even_shards
 from watchcache.proxy.serve import open_proxy
-from watchcache.testing.app import Simulator
-from watchcache.testing.verbs import DeleteOptions
+from watchcache.simulator.app import Simulator
+from watchcache.simulator.verbs import DeleteOptions
 from watchcache.upstream import UpstreamConfig
 
 PODS = builtin_resource(GroupVersionResource("", "v1", "pods"))

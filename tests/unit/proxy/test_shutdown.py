@@ -11,7 +11,7 @@ import aiohttp
 from tests.inprocess import serve_config, wait_until_ready
 
 from watchcache.proxy.serve import open_proxy
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamConfig
 
 

@@ -15,7 +15,7 @@ from tests.inprocess import serve_config, wait_until_ready
 
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamConfig
 
 PODS = "/api/v1/namespaces/default/pods"

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from watchcache.testing.app import Simulator
+from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamConfig
 from watchcache.upstream.ratelimit import RateLimitedClient, TokenBucket
 
