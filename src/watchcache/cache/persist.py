@@ -2,11 +2,18 @@
 
 Glossary:
     state file  one resource's saved state: what it was made for (its key),
-                the cache's RV, and every object's raw JSON bytes as the
-                cache holds them (typed, see entry.py). Loading decodes them
-                again with the cache's own codec, so the codec stays the one
-                place that reads objects; a file never carries derived
-                fields that a newer codec would read differently.
+                the cache's RV, every object's raw JSON bytes as the cache
+                holds them (typed, see entry.py), and the history window:
+                each event's type, object and previous object, and the RV
+                history answers from (``base_rv``). Loading decodes the
+                bytes again with the cache's own codec, so the codec stays
+                the one place that reads objects; a file never carries
+                derived fields that a newer codec would read differently.
+    window      with the history saved, a watcher of the previous process
+                resumes from any RV that process could still answer from
+                (not only from the saved RV): a rolling restart does not
+                send every watcher back to relist. Older RVs get 410, as
+                from a restarted kube-apiserver.
     key         what a file was made for: the format version, the upstream
                 server URL, a fingerprint of the CA that upstream is
                 trusted by (one URL such as https://kubernetes.default.svc
@@ -23,6 +30,8 @@ Layout (integers little-endian)::
     b"WCSTATE\\n"                           magic, 8 bytes
     u32 n, n bytes                           header: msgpack of ``_Header``
     count x (u32 n, n bytes)                 the objects' raw bytes
+    events x 3 x (u32 n, n bytes)            per event: type, object, previous
+                                             object (empty when none)
     u32 crc, b"WCEND\\n\\0\\0"                 CRC-32 of everything between the
                                              magic and the crc; end marker
 
@@ -38,7 +47,7 @@ previous file or the new one, never a mix; a torn file (a disk that lies
 about fsync) is detected by the checksum and ignored.
 
 Taking the state (``capture``) is one sync step on the event loop: the RV
-and a list of references to the entries' bytes, which are immutable, so
+and lists of references to the entries' bytes, which are immutable, so
 the write may run in a thread while the cache moves on.
 """
 
@@ -58,9 +67,12 @@ from typing import BinaryIO
 import msgspec
 
 from watchcache.cache.cache import Cache
+from watchcache.cache.entry import Entry
+from watchcache.cache.event import Event
 
 __all__ = [
     "FORMAT_VERSION",
+    "SavedEvent",
     "SavedState",
     "StateFileError",
     "StateKey",
@@ -115,16 +127,25 @@ class StateKey:
 class _Header(msgspec.Struct, frozen=True):
     key: StateKey
     rv: int
+    base_rv: int
     count: int
+    events: int
     saved_at: float  # wall clock, for logs: how old the loaded state is
+
+
+# An event as saved: type, object, previous object (b"" for none).
+SavedEvent = tuple[str, bytes, bytes]
 
 
 @dataclass(frozen=True)
 class SavedState:
     rv: int
     objects: Sequence[bytes]
-    saved_at: float
-    size: int  # bytes in the file
+    # History: events after ``base_rv``, oldest first.
+    base_rv: int = 0
+    events: Sequence[SavedEvent] = ()
+    saved_at: float = 0.0
+    size: int = 0  # bytes in the file, once read
 
 
 def ca_fingerprint(ca_pem: bytes | None) -> str:
@@ -141,36 +162,58 @@ _header_encoder = msgspec.msgpack.Encoder()
 _header_decoder = msgspec.msgpack.Decoder(_Header)
 
 
-def capture(cache: Cache) -> tuple[int, list[bytes]]:
-    """The cache's RV and its objects' bytes, in one sync step."""
-    return cache.rv, [entry.raw for entry in cache.store.entries()]
+def capture(cache: Cache) -> SavedState:
+    """The cache's RV, objects and history, in one sync step."""
+    base = cache.history.oldest() - 1
+    events = [
+        (e.type, e.entry.raw, e.prev.raw if e.prev is not None else b"")
+        for e in cache.history.since(base)
+    ]
+    objects = [entry.raw for entry in cache.store.entries()]
+    return SavedState(cache.rv, objects, base, events, time.time())
 
 
 def restore(cache: Cache, state: SavedState) -> None:
-    """Make ``state`` the cache's state: decoded by the cache's codec,
-    history starting at the state's RV (older watches get 410)."""
-    cache.replace_entries([cache.decode(raw) for raw in state.objects], state.rv)
+    """Make ``state`` the cache's state: decoded by the cache's codec;
+    history answers from ``base_rv`` on, as it did when saved. An event's
+    object and the next change's previous object are one entry, and the
+    newest one the store's, as when the events were applied (history's
+    byte count relies on it)."""
+    entries = [cache.decode(raw) for raw in state.objects]
+    cache.replace_entries(entries, state.rv)
+    known: dict[tuple[str, int], Entry] = {(e.key, e.rv): e for e in entries}
+
+    def shared(raw: bytes) -> Entry:
+        entry = cache.decode(raw)
+        return known.setdefault((entry.key, entry.rv), entry)
+
+    cache.history.reset(state.base_rv)
+    for event_type, raw, prev in state.events:
+        entry = shared(raw)
+        cache.history.append(Event(event_type, entry, shared(prev) if prev else None, entry.rv))
 
 
-def write_state(
-    path: Path,
-    key: StateKey,
-    rv: int,
-    objects: Sequence[bytes],
-    *,
-    saved_at: float | None = None,
-) -> int:
+def write_state(path: Path, key: StateKey, state: SavedState) -> int:
     """Write the state file at ``path`` as a whole or not at all (see the
     module's crash safety); returns its size. Blocking: run it in a thread."""
     header = _header_encoder.encode(
-        _Header(key, rv, len(objects), time.time() if saved_at is None else saved_at)
+        _Header(
+            key,
+            state.rv,
+            state.base_rv,
+            len(state.objects),
+            len(state.events),
+            state.saved_at,
+        )
     )
+    events = [part for t, obj, prev in state.events for part in (t.encode(), obj, prev)]
     tmp = path.with_name(path.name + ".tmp")
     crc = 0
     size = len(MAGIC)
     with open(tmp, "wb") as out:
         out.write(MAGIC)
-        for chunk in itertools.chain([_framed([header])], _batches(objects)):
+        chunks = itertools.chain([_framed([header])], _batches(state.objects), _batches(events))
+        for chunk in chunks:
             crc = _write(out, chunk, crc)
             size += sum(len(part) for part in chunk)
         out.write(_U32.pack(crc) + END)
@@ -228,8 +271,11 @@ def read_state(path: Path, key: StateKey) -> SavedState:
     (crc,) = _U32.unpack_from(view, end)
     if view[end + _U32.size :] != END or zlib.crc32(view[len(MAGIC) : end]) != crc:
         raise StateFileError("torn", f"{path} is torn (its checksum or end marker differs)")
-    objects = _records(view, header, end, path)
-    return SavedState(header.rv, objects, header.saved_at, len(data))
+    records = _records(view, header.count + 3 * header.events, end, path)
+    objects = records[: header.count]
+    flat = records[header.count :]
+    events = [(flat[i].decode(), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
+    return SavedState(header.rv, objects, header.base_rv, events, header.saved_at, len(data))
 
 
 def _read_header(view: memoryview, path: Path) -> _Header:
@@ -246,19 +292,19 @@ def _read_header(view: memoryview, path: Path) -> _Header:
         raise StateFileError("other-key", f"{path}: unreadable header ({err})") from None
 
 
-def _records(view: memoryview, header: _Header, end: int, path: Path) -> list[bytes]:
+def _records(view: memoryview, count: int, end: int, path: Path) -> list[bytes]:
     (length,) = _U32.unpack_from(view, len(MAGIC))
     at = len(MAGIC) + _U32.size + length
     objects: list[bytes] = []
     unpack = _U32.unpack_from
-    for _ in range(header.count):
+    for _ in range(count):
         if at + _U32.size > end:
             break
         (length,) = unpack(view, at)
         at += _U32.size
         objects.append(bytes(view[at : at + length]))
         at += length
-    if len(objects) != header.count or at != end:
+    if len(objects) != count or at != end:
         raise StateFileError("torn", f"{path} is torn (records do not end where the file does)")
     return objects
 

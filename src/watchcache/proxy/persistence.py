@@ -32,12 +32,15 @@ Decisions:
       gets at once, or a relist finished), the resource is "resuming". A
       load balancer so keeps sending clients to replicas that are known to
       follow upstream.
-    - Watchers across a restart: history starts at the loaded RV. A client
-      resuming from an older RV gets 410 "too old resource version", as it
-      would from a restarted kube-apiserver; from the loaded RV or a newer
-      one (events the old process served after its last save) it gets
-      exactly the events after its RV, as the resumed watch brings them;
-      none twice, none missed.
+    - Watchers across a restart: the history window is saved and loaded
+      with the objects, so a client resuming from any RV the previous
+      process could answer from at its last save gets exactly the events
+      after it: those of the loaded history, then those the resumed watch
+      brings; none twice, none missed. From an RV newer than the loaded
+      one (events the old process served after its last save, before a
+      crash) the events up to it are skipped, as kube-apiserver does for a
+      future RV. From an older RV: 410 "too old resource version", as from
+      a restarted kube-apiserver.
     - Saved every ``--cache-save-interval`` when the RV moved since the last
       save, and at shutdown once the reflectors stopped (the final state).
       A resource not synced, or whose reflector failed (its state may be
@@ -156,11 +159,12 @@ class StateDir:
         self.stats.loaded_rv[gvr.resource] = state.rv
         self.stats.saved_rv[gvr.resource] = state.rv
         log.info(
-            "%s: warm start from %d objects at rv %d saved %.0fs ago (%.1f MB, %.2fs); "
-            "resuming by watch",
+            "%s: warm start from %d objects at rv %d (history from rv %d) saved %.0fs ago "
+            "(%.1f MB, %.2fs); resuming by watch",
             gvr.resource,
             len(state.objects),
             state.rv,
+            state.base_rv,
             max(0.0, time.time() - state.saved_at),
             state.size / 1e6,
             time.monotonic() - started,
@@ -177,13 +181,11 @@ class StateDir:
         if self.stats.saved_rv.get(name) == cache.rv:
             return False
         key = self.key(gvr)
-        rv, objects = capture(cache)
+        state = capture(cache)
         path = state_path(self.directory, key)
         # Shielded: a cancelled save still ends its write before the next
         # one starts (both write the same temporary file).
-        self._writing = asyncio.ensure_future(
-            asyncio.to_thread(write_state, path, key, rv, objects)
-        )
+        self._writing = asyncio.ensure_future(asyncio.to_thread(write_state, path, key, state))
         try:
             size = await asyncio.shield(self._writing)
         except OSError as err:
@@ -191,9 +193,16 @@ class StateDir:
             log.error("%s: could not save the cache's state to %s: %s", name, path, err)
             return False
         self.stats.saves[name, "ok"] += 1
-        self.stats.saved_rv[name] = rv
+        self.stats.saved_rv[name] = state.rv
         self.stats.saved_bytes[name] = size
-        log.debug("%s: saved %d objects at rv %d (%d bytes)", name, len(objects), rv, size)
+        log.debug(
+            "%s: saved %d objects and %d events at rv %d (%d bytes)",
+            name,
+            len(state.objects),
+            len(state.events),
+            state.rv,
+            size,
+        )
         return True
 
     async def save_all(self, resources: Mapping[GroupVersionResource, _Resource]) -> None:

@@ -12,8 +12,9 @@ from tests.unit.cache.fakes import PODS, pod
 
 from watchcache.api.status import ApiError
 from watchcache.cache import persist
-from watchcache.cache.cache import Cache
+from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.persist import (
+    SavedState,
     StateFileError,
     StateKey,
     ca_fingerprint,
@@ -38,8 +39,7 @@ def filled_cache() -> Cache:
 def saved(tmp_path: Path, key: StateKey = KEY) -> tuple[Path, Cache]:
     cache = filled_cache()
     path = state_path(tmp_path, key)
-    rv, objects = capture(cache)
-    write_state(path, key, rv, objects)
+    write_state(path, key, capture(cache))
     return path, cache
 
 
@@ -58,22 +58,53 @@ def test_a_round_trip_gives_back_the_same_objects_at_the_same_rv(tmp_path: Path)
     assert not path.with_name(path.name + ".tmp").exists()
 
 
-def test_a_loaded_state_answers_watches_from_its_rv_and_410_before_it(tmp_path: Path) -> None:
-    path, _ = saved(tmp_path)
+def test_a_loaded_state_answers_watches_from_its_history_and_410_before_it(
+    tmp_path: Path,
+) -> None:
+    path, cache = saved(tmp_path)
     loaded = Cache(PODS)  # type: ignore[arg-type]
     restore(loaded, read_state(path, KEY))
-    assert loaded.since(102) == []
+    # The history after the relist at 100: p3 modified, p4 deleted.
+    assert [(e.type, e.name, e.rv) for e in loaded.since(100)] == [
+        ("MODIFIED", "p3", 101),
+        ("DELETED", "p4", 102),
+    ]
+    assert [e.prev.rv if e.prev else None for e in loaded.since(100)] == [13, 14]
+    assert [e.line("MODIFIED") for e in loaded.since(101)] == [
+        e.line("MODIFIED") for e in cache.since(101)
+    ]
     with pytest.raises(ApiError) as err:
-        loaded.since(101)
+        loaded.since(99)
     assert err.value.code == 410
-    assert err.value.message == "too old resource version: 101 (102)"
+    assert err.value.message == "too old resource version: 99 (100)"
+    # Exact reads inside the window see the state as it was.
+    assert {e.name for e in loaded.list(rv=100).items} == {f"p{i}" for i in range(50)}
+    assert loaded.get("default", "p3", rv=100).rv == 13  # type: ignore[union-attr]
     event = loaded.apply("ADDED", pod("new", rv=103))
     assert loaded.since(102) == [event]
+    # The newest object of each key is the store's, as when applied.
+    assert loaded.since(100)[0].entry is loaded.store.get("default/p3")
+    assert loaded.history.retained_bytes == cache.history.retained_bytes
+
+
+def test_an_evicted_history_answers_from_where_it_did(tmp_path: Path) -> None:
+    cache = Cache(PODS, CacheConfig(history_min_events=4, history_max_events=4))  # type: ignore[arg-type]
+    cache.replace([pod("a", rv=1)], 1)
+    for rv in range(2, 12):
+        cache.apply("MODIFIED", pod("a", rv=rv))
+    path = state_path(tmp_path, KEY)
+    write_state(path, KEY, capture(cache))
+    loaded = Cache(PODS)  # type: ignore[arg-type]
+    restore(loaded, read_state(path, KEY))
+    assert loaded.history.oldest() == cache.history.oldest() == 8
+    assert [e.rv for e in loaded.since(7)] == [8, 9, 10, 11]
+    with pytest.raises(ApiError):
+        loaded.since(6)
 
 
 def test_an_empty_cache_round_trips(tmp_path: Path) -> None:
     path = state_path(tmp_path, KEY)
-    write_state(path, KEY, 7, [])
+    write_state(path, KEY, SavedState(7, []))
     state = read_state(path, KEY)
     assert (state.rv, list(state.objects)) == (7, [])
 
@@ -163,7 +194,7 @@ def test_a_write_that_fails_half_way_leaves_the_previous_file(
 
     monkeypatch.setattr(persist.os, "fsync", crash)
     with pytest.raises(OSError):
-        write_state(path, KEY, 200, [pod("x", rv=200)])
+        write_state(path, KEY, SavedState(200, [pod("x", rv=200)]))
     assert path.read_bytes() == before
     assert read_state(path, KEY).rv == cache.rv
 
@@ -171,7 +202,7 @@ def test_a_write_that_fails_half_way_leaves_the_previous_file(
 def test_a_file_is_replaced_whole(tmp_path: Path) -> None:
     path, _ = saved(tmp_path)
     inode = os.stat(path).st_ino
-    write_state(path, KEY, 300, [pod("only", rv=300)])
+    write_state(path, KEY, SavedState(300, [pod("only", rv=300)]))
     assert os.stat(path).st_ino != inode  # renamed over, not rewritten in place
     state = read_state(path, KEY)
     assert (state.rv, len(state.objects)) == (300, 1)

@@ -73,6 +73,9 @@ async def test_a_restart_resumes_by_watch_and_watchers_get_exactly_what_they_mis
             base = proxy.urls[0]
             await wait_until_ready(http, base)
             seen = (await listed(http, base, resourceVersion="0"))["metadata"]["resourceVersion"]
+            # After the RV a watcher holds, before the save: from the history.
+            early = sim.verbs.create(CONFIGMAPS, "default", cm("early"))
+            await listed(http, base, resourceVersion=str(early.rv))
         # While no proxy runs: a create, an update, a delete.
         sim.verbs.create(CONFIGMAPS, "default", cm("c5"))
         sim.verbs.update(CONFIGMAPS, "default", "c1", cm("c1", "changed"))
@@ -80,22 +83,23 @@ async def test_a_restart_resumes_by_watch_and_watchers_get_exactly_what_they_mis
 
         async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
             base = proxy.urls[0]
-            missed = await watch_lines(http, base, seen, 3)
+            missed = await watch_lines(http, base, seen, 4)
             assert [(e["type"], e["object"]["metadata"]["name"]) for e in missed] == [
+                ("ADDED", "early"),
                 ("ADDED", "c5"),
                 ("MODIFIED", "c1"),
                 ("DELETED", "c2"),
             ]
             await wait_until_ready(http, base)
             names = [i["metadata"]["name"] for i in (await listed(http, base))["items"]]
-            assert names == ["c0", "c1", "c3", "c4", "c5"]
+            assert names == ["c0", "c1", "c3", "c4", "c5", "early"]
             _, samples = await scrape(http, base)
             label = {"resource": "configmaps"}
             assert value(samples, "watchcache_upstream_lists_total", **label) == 0
             assert value(samples, "watchcache_cache_relists_total", reason="expired", **label) == 0
             warm = value(samples, "watchcache_cache_warm_start_resource_version", **label)
-            assert warm == int(seen)
-            # Older than the loaded state: 410, as a restarted kube-apiserver.
+            assert warm == early.rv
+            # Older than the loaded window: 410, as a restarted kube-apiserver.
             async with http.get(
                 base + PATH, params={"watch": "1", "resourceVersion": str(int(seen) - 1)}
             ) as r:
