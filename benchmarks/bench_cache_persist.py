@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     factory = PodFactory()
     pods = [factory.pod(i, rv=10 + i) for i in range(args.pods)]
-    cache = Cache(POD_RESOURCE)  # type: ignore[arg-type]
+    cache = Cache(POD_RESOURCE)
     base = 10 + args.pods
     cache.replace(pods, base)
     for n in range(args.events):
@@ -82,7 +82,7 @@ def main() -> None:
         read_s, saved = timed(lambda: read_state(path, KEY), args.rounds)
 
         def rebuild() -> Cache:
-            fresh = Cache(POD_RESOURCE)  # type: ignore[arg-type]
+            fresh = Cache(POD_RESOURCE)
             restore(fresh, saved)
             return fresh
 
@@ -90,7 +90,7 @@ def main() -> None:
     assert loaded.rv == cache.rv and len(loaded.store) == len(cache.store)
 
     def cold() -> Cache:
-        fresh = Cache(POD_RESOURCE)  # type: ignore[arg-type]
+        fresh = Cache(POD_RESOURCE)
         items = msgspec.json.decode(body, type=_List).items
         fresh.replace([bytes(item) for item in items], base)
         return fresh

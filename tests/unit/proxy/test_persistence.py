@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from tests.inprocess import serve_config, wait_until_ready
 from tests.unit.proxy.test_metrics import scrape, value
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.cache.cache import Cache
 from watchcache.cache.persist import StateKey, ca_fingerprint, read_state, state_path
+from watchcache.proxy import persistence
 from watchcache.proxy.persistence import StateDir
 from watchcache.proxy.serve import open_proxy
 from watchcache.testing.app import Simulator
@@ -216,3 +218,24 @@ async def test_saves_at_intervals_when_the_state_moved_and_at_close(tmp_path: Pa
     await state_dir.close(resources)  # type: ignore[arg-type]
     assert read_state(path, state_dir.key(GVR)).rv == 9
     assert state_dir.stats.saves[("configmaps", "ok")] == 2
+
+
+async def test_a_save_that_fails_is_counted_and_the_next_one_tries_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state_dir = StateDir(tmp_path, UpstreamConfig("http://upstream:1"))
+    cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+    cache.replace(
+        [json.dumps(cm("a") | {"metadata": {"name": "a", "resourceVersion": "5"}}).encode()], 5
+    )
+    resources = {GVR: _Resource(cache)}
+
+    def full(*args: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence, "write_state", full)
+    assert not await state_dir.save(GVR, resources[GVR])  # type: ignore[arg-type]
+    assert state_dir.stats.saves[("configmaps", "failed")] == 1
+    monkeypatch.undo()
+    assert await state_dir.save(GVR, resources[GVR])  # type: ignore[arg-type]
+    assert read_state(state_path(tmp_path, state_dir.key(GVR)), state_dir.key(GVR)).rv == 5
