@@ -18,6 +18,7 @@ import ssl
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -30,12 +31,18 @@ PAD = "x" * 6000
 
 
 async def create_pods(
-    cluster: DevCluster, count: int, start: int = 0, *, on_nodes: bool = True
+    cluster: DevCluster,
+    count: int,
+    start: int = 0,
+    *,
+    on_nodes: bool = True,
+    pad: Callable[[], str] = lambda: PAD,
 ) -> None:
     """Pods ``pod-<start>`` .. ``pod-<count - 1>`` in ``default``. With
     ``on_nodes`` they are bound to node-0..99, which do not exist, so
     kube-controller-manager's pod GC deletes them within minutes; without,
-    they stay Pending (the dev cluster has no scheduler)."""
+    they stay Pending (the dev cluster has no scheduler). ``pad`` makes
+    each pod's padding annotation (the same 6,000 bytes unless given)."""
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     auth = {"Authorization": f"Bearer {cluster.admin_token}"}
     gate = asyncio.Semaphore(32)
@@ -51,7 +58,7 @@ async def create_pods(
                 "metadata": {
                     "name": f"pod-{i:05d}",
                     "labels": {"app": f"a{i % 10}"},
-                    "annotations": {"pad": PAD},
+                    "annotations": {"pad": pad()},
                 },
                 "spec": {
                     "containers": [{"name": "c", "image": "registry.invalid/x:1"}],

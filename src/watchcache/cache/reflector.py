@@ -56,6 +56,10 @@ Decisions, each where it is made:
       consistent read would otherwise cause a full LIST.
     - ``synced`` is set after the first complete list and stays set:
       later relists keep serving the old state until the new one is whole.
+    - ``confirmed()``: upstream vouched for the cache's state (a list, or a
+      watch from its RV that delivered a line or stayed open
+      ``short_watch``: a too-old RV's 410 comes at once). A cache started
+      from a saved state (persist.py) is synced but not yet confirmed.
 
 Every loop ends when ``stop()`` is called; the clock, sleep and random
 source are injected so tests need no real waiting.
@@ -273,6 +277,10 @@ class Reflector:
         self._watch_lists = 0
         self._lists = self._watches = self._relists = self._stalls = self._errors = self._events = 0
         self._relists_state_lost = self._watch_ends = 0
+        # Upstream vouched for the state (see ``confirmed``); until then,
+        # when the open watch from the cache's RV was accepted.
+        self._confirmed = False
+        self._watch_open_at: float | None = None
         # When the cache last took a state whose RV was below its own.
         self._state_lost_at: float | None = None
         self._errors_by_kind: Counter[str] = Counter()
@@ -302,6 +310,14 @@ class Reflector:
             errors_by_kind=dict(self._errors_by_kind),
             last_error=self.last_error,
         )
+
+    def confirmed(self) -> bool:
+        """Upstream vouched for the cache's state (see the module's
+        decisions): a warm start's readiness waits for this."""
+        opened = self._watch_open_at
+        if not self._confirmed and opened is not None:
+            self._confirmed = self._clock() - opened >= self.config.short_watch
+        return self._confirmed
 
     def silence(self) -> float:
         """Seconds since upstream last answered (see "heard"); since the
@@ -429,6 +445,7 @@ class Reflector:
         lost_from = self.cache.rv if relist and rv < self.cache.rv else None
         changes = self.cache.replace_entries(items, rv)
         self._need_list = False
+        self._confirmed = True
         self._relist_requested = None
         self.synced.set()
         log.info("%s: synced %d objects at rv %d by %s", self.path, len(items), rv, how)
@@ -583,12 +600,16 @@ class Reflector:
         async with self.client.watch(self.path, params) as stream:
             heard_before = self._heard_at
             self._heard()  # upstream accepted the watch
+            self._watch_open_at = self._clock()
             try:
                 await self._follow(stream, self._clock())
             except _ShortWatch:
                 # Accepting a watch only to drop it is no sign of health.
                 self._heard_at = heard_before
                 raise
+            finally:
+                self.confirmed()  # judged while the watch was still open
+                self._watch_open_at = None
 
     async def _follow(self, stream: WatchStream, opened: float) -> None:
         """Apply the stream's lines until it ends, and judge the end (see
@@ -661,7 +682,9 @@ class Reflector:
                 raise _Relist(
                     "state-lost", f"a watch line at rv {line_rv}, below the cache's {before}"
                 )
+            self._confirmed = True
             return
+        self._confirmed = True
         self._events += 1
         if self._on_event is not None:
             await self._on_event(event)

@@ -159,6 +159,13 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         lambda r: r.reflector.statistics().watches + r.reflector.statistics().watch_lists,
     ),
     (
+        "watchcache_upstream_lists",
+        "Full states taken from upstream: LISTs (all their pages) and WatchList streams. "
+        "A warm start (--cache-dir) that resumed by watch adds none.",
+        "counter",
+        lambda r: r.reflector.statistics().lists + r.reflector.statistics().watch_lists,
+    ),
+    (
         "watchcache_upstream_watch_stalls",
         "Upstream watches that sent nothing, not even a bookmark, for the stall timeout.",
         "counter",

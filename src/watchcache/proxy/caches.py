@@ -43,6 +43,7 @@ from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.cache.supervisor import Supervisor
 from watchcache.fanout.registry import Registry
+from watchcache.proxy.persistence import StateDir
 from watchcache.upstream import ConfigError, StatusError, UpstreamClient, UpstreamError
 
 __all__ = [
@@ -188,6 +189,8 @@ class CachedResource:
             return f"the reflector failed ({_one_line(self.failed)}); restarting it"
         if not reflector.synced.is_set():
             return "not synced yet" + tail
+        if not reflector.confirmed():
+            return "resuming from the saved state (--cache-dir): upstream's watch not begun" + tail
         silence = reflector.silence()
         if silence > self.max_staleness and not self.serve_stale:
             return (
@@ -306,8 +309,11 @@ async def open_caches(
     reflector_config: ReflectorConfig | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    state_dir: StateDir | None = None,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
-    """Start a supervised reflector per resource; stop them all on exit."""
+    """Start a supervised reflector per resource; stop them all on exit.
+    With ``state_dir``, caches start from their saved state and are saved
+    at intervals and on exit (persistence.py)."""
     resources = list(resources)
     await check_served(client, resources)
     cached: dict[GroupVersionResource, CachedResource] = {}
@@ -316,6 +322,8 @@ async def open_caches(
         info = resource_info(gvr)
         path = collection_path(gvr)
         cache = Cache(info, config, clock=clock)
+        if state_dir is not None:
+            await state_dir.load(gvr, cache)
         registry = Registry(trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info))
         reflector = Reflector(
             client,
@@ -346,6 +354,8 @@ async def open_caches(
             loop.create_task(resource.supervisor.run()),
             loop.create_task(_tick(resource.registry)),
         ]
+    if state_dir is not None:
+        state_dir.start(cached)
     try:
         yield cached
     finally:
@@ -355,3 +365,5 @@ async def open_caches(
             for task in resource.tasks:
                 task.cancel()
         await asyncio.gather(*(t for r in cached.values() for t in r.tasks), return_exceptions=True)
+        if state_dir is not None:
+            await state_dir.close(cached)

@@ -247,6 +247,20 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "cache-dir",
+        "save each cache's state in this directory (at --cache-save-interval and at shutdown) "
+        "and start from it: the cache then resumes by watch from the saved resourceVersion "
+        "and lists only if upstream's history no longer covers it (a 410), so a restart does "
+        "not relist everything. A file saved for another upstream server or CA, another "
+        "resource or another format is ignored. Unset: off, every start lists",
+    ),
+    Option(
+        "cache-save-interval",
+        "with --cache-dir, how often each cache's state is saved (when it changed)",
+        default=60.0,
+        parse=_duration,
+    ),
+    Option(
         "upstream-timeout",
         "timeout for one upstream request that is not a watch",
         default=60.0,
@@ -309,6 +323,8 @@ class ServeConfig:
     serve_stale_on_outage: bool = False
     discovery_ttl: float = 300.0
     consistency_check_interval: float = 0.0
+    cache_dir: str | None = None
+    cache_save_interval: float = 60.0
     upstream_timeout: float = 60.0
     kube_api_qps: float = 50
     kube_api_burst: int = 100
@@ -490,6 +506,10 @@ def _check(config: ServeConfig) -> None:
         )
     if config.idle_timeout <= 0:
         raise ConfigError(f"--idle-timeout must be more than 0, not {config.idle_timeout}")
+    if config.cache_save_interval <= 0:
+        raise ConfigError(
+            f"--cache-save-interval must be more than 0, not {config.cache_save_interval}"
+        )
     if config.in_cluster and config.kubeconfig:
         raise ConfigError("--in-cluster and --kubeconfig exclude each other")
 

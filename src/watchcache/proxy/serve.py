@@ -30,6 +30,7 @@ import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
@@ -41,6 +42,7 @@ from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.persistence import StateDir
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
@@ -89,6 +91,12 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
     cache_config = CacheConfig(shard_count=config.shards, history_window=config.history_window)
     # The caches' own requests are rate-limited; forwarded ones are not.
     limiter = TokenBucket(config.kube_api_qps, config.kube_api_burst)
+    state_dir = None
+    if config.cache_dir:
+        state_dir = StateDir(
+            Path(config.cache_dir), read_config, save_interval=config.cache_save_interval
+        )
+        metrics.registry.register(state_dir)
     async with (
         UpstreamClient(read_config) as read,
         UpstreamClient(write_config) as write,
@@ -99,6 +107,7 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
             cache_config,
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
+            state_dir=state_dir,
         ) as caches,
         contextlib.AsyncExitStack() as stack,  # closed first
     ):

@@ -27,6 +27,11 @@ ROOT = Path(__file__).parents[3]
             "1 per loop tick, TLS",
         ),
         (
+            "bench_cache_persist.py",
+            ["--pods", "50", "--events", "10", "--rounds", "1"],
+            "ratio load (read + restore) / baseline",
+        ),
+        (
             "bench_reflector_recovery.py",
             ["--rate", "10", "--cuts", "1", "--every", "0.5", "--trouble", "1"],
             "429+503 every",

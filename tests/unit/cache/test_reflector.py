@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import random
 import tracemalloc
 from collections.abc import AsyncIterator
@@ -225,3 +226,44 @@ async def test_a_list_is_decoded_as_it_arrives_not_held_twice(
     finally:
         tracemalloc.stop()
     assert peak < 1.5 * size, (peak, size)
+
+
+async def test_a_state_loaded_before_the_run_is_confirmed_once_its_watch_holds(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    """A warm start (persist.py): synced at once, confirmed by upstream only
+    once the watch from the loaded RV stayed open ``short_watch`` (a
+    too-old RV's 410 comes at once) or delivered a line."""
+    sim.verbs.create(CONFIGMAPS, "default", cm("a"))
+    now = [0.0]
+    h = Harness(client)
+    h.reflector._clock = lambda: now[0]
+    body = (await client.get(PATH)).json()
+    h.cache.replace(
+        [json.dumps(i).encode() for i in body["items"]], int(body["metadata"]["resourceVersion"])
+    )
+    async with h:
+        assert h.reflector.synced.is_set()
+        await eventually(lambda: h.reflector._watch_open_at is not None)
+        assert not h.reflector.confirmed()
+        now[0] += 1.0
+        assert h.reflector.confirmed()
+        assert h.reflector.statistics().lists == 0
+
+
+async def test_a_loaded_state_whose_watch_gets_410_is_confirmed_by_the_relist(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    sim.verbs.create(CONFIGMAPS, "default", cm("a"))
+    h = Harness(client)
+    body = (await client.get(PATH)).json()
+    h.cache.replace(
+        [json.dumps(i).encode() for i in body["items"]], int(body["metadata"]["resourceVersion"])
+    )
+    for i in range(5):
+        sim.verbs.create(CONFIGMAPS, "default", cm(f"b{i}"))
+    sim.faults.shrink_history(2)
+    async with h:
+        await eventually(lambda: h.reflector.statistics().relists_after_410 == 1)
+        await eventually(h.reflector.confirmed)
+        assert len(cached(h)) == 6

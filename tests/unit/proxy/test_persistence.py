@@ -1,0 +1,241 @@
+"""Warm restart of a proxy in front of the simulator: the second start
+resumes by watch from the saved state (no LIST), a watcher resuming from an
+RV of the first process gets exactly what it missed, readiness waits for
+upstream's watch, and a 410 on resume relists as before."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from tests.inprocess import serve_config, wait_until_ready
+from tests.unit.proxy.test_metrics import scrape, value
+
+from watchcache.api.resources import GroupVersionResource, builtin_resource
+from watchcache.cache.cache import Cache
+from watchcache.cache.persist import StateKey, ca_fingerprint, read_state, state_path
+from watchcache.proxy import persistence
+from watchcache.proxy.persistence import StateDir
+from watchcache.proxy.serve import open_proxy
+from watchcache.simulator.app import Simulator
+from watchcache.simulator.verbs import DeleteOptions
+from watchcache.upstream import UpstreamConfig
+
+CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
+assert CONFIGMAPS is not None
+PATH = "/api/v1/configmaps"
+GVR = GroupVersionResource("", "v1", "configmaps")
+
+
+def cm(name: str, value: str = "v") -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name},
+        "data": {"k": value},
+    }
+
+
+async def listed(http: aiohttp.ClientSession, base: str, **params: str) -> dict[str, Any]:
+    async with http.get(base + PATH, params=params) as r:
+        assert r.status == 200, await r.text()
+        body: dict[str, Any] = await r.json()
+        return body
+
+
+async def watch_lines(
+    http: aiohttp.ClientSession, base: str, rv: str, count: int
+) -> list[dict[str, Any]]:
+    """The first ``count`` lines of a watch from ``rv``."""
+    lines: list[dict[str, Any]] = []
+    async with (
+        asyncio.timeout(20),
+        http.get(base + PATH, params={"watch": "1", "resourceVersion": rv}) as r,
+    ):
+        assert r.status == 200
+        async for line in r.content:
+            lines.append(json.loads(line))
+            if len(lines) == count:
+                break
+    return lines
+
+
+async def test_a_restart_resumes_by_watch_and_watchers_get_exactly_what_they_missed(
+    tmp_path: Path,
+) -> None:
+    config = serve_config("--resources", "configmaps", "--cache-dir", str(tmp_path))
+    async with Simulator() as sim, aiohttp.ClientSession() as http:
+        for i in range(5):
+            sim.verbs.create(CONFIGMAPS, "default", cm(f"c{i}"))
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            base = proxy.urls[0]
+            await wait_until_ready(http, base)
+            seen = (await listed(http, base, resourceVersion="0"))["metadata"]["resourceVersion"]
+            # After the RV a watcher holds, before the save: from the history.
+            early = sim.verbs.create(CONFIGMAPS, "default", cm("early"))
+            await listed(http, base, resourceVersion=str(early.rv))
+        # While no proxy runs: a create, an update, a delete.
+        sim.verbs.create(CONFIGMAPS, "default", cm("c5"))
+        sim.verbs.update(CONFIGMAPS, "default", "c1", cm("c1", "changed"))
+        sim.verbs.delete(CONFIGMAPS, "default", "c2", DeleteOptions())
+
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            base = proxy.urls[0]
+            missed = await watch_lines(http, base, seen, 4)
+            assert [(e["type"], e["object"]["metadata"]["name"]) for e in missed] == [
+                ("ADDED", "early"),
+                ("ADDED", "c5"),
+                ("MODIFIED", "c1"),
+                ("DELETED", "c2"),
+            ]
+            await wait_until_ready(http, base)
+            names = [i["metadata"]["name"] for i in (await listed(http, base))["items"]]
+            assert names == ["c0", "c1", "c3", "c4", "c5", "early"]
+            _, samples = await scrape(http, base)
+            label = {"resource": "configmaps"}
+            assert value(samples, "watchcache_upstream_lists_total", **label) == 0
+            assert value(samples, "watchcache_cache_relists_total", reason="expired", **label) == 0
+            warm = value(samples, "watchcache_cache_warm_start_resource_version", **label)
+            assert warm == early.rv
+            # Older than the loaded window: 410, as a restarted kube-apiserver.
+            async with http.get(
+                base + PATH, params={"watch": "1", "resourceVersion": str(int(seen) - 1)}
+            ) as r:
+                line = json.loads(await r.content.readline())
+            assert line["type"] == "ERROR"
+            assert line["object"]["code"] == 410
+
+
+async def test_the_first_start_lists_and_counts_it(tmp_path: Path) -> None:
+    config = serve_config("--resources", "configmaps", "--cache-dir", str(tmp_path))
+    async with (
+        Simulator() as sim,
+        aiohttp.ClientSession() as http,
+        open_proxy(config, UpstreamConfig(sim.url)) as proxy,
+    ):
+        await wait_until_ready(http, proxy.urls[0])
+        _, samples = await scrape(http, proxy.urls[0])
+        label = {"resource": "configmaps"}
+        assert value(samples, "watchcache_upstream_lists_total", **label) == 1
+        assert value(samples, "watchcache_cache_warm_start_resource_version", **label) == 0
+
+
+async def test_readiness_waits_for_upstreams_watch_but_rv0_reads_are_served(
+    tmp_path: Path,
+) -> None:
+    config = serve_config("--resources", "configmaps", "--cache-dir", str(tmp_path))
+    async with Simulator() as sim, aiohttp.ClientSession() as http:
+        sim.verbs.create(CONFIGMAPS, "default", cm("c0"))
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            await wait_until_ready(http, proxy.urls[0])
+        sim.faults.fail_next(1000, 503, path_prefix=PATH)  # every watch refused
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            base = proxy.urls[0]
+            async with http.get(base + "/readyz", params={"verbose": "1"}) as r:
+                assert r.status == 500
+                assert "resuming from the saved state" in await r.text()
+            names = [
+                i["metadata"]["name"]
+                for i in (await listed(http, base, resourceVersion="0"))["items"]
+            ]
+            assert names == ["c0"]
+            sim.faults.plans.clear()
+            await wait_until_ready(http, base)
+
+
+async def test_a_410_on_resume_relists(tmp_path: Path) -> None:
+    config = serve_config("--resources", "configmaps", "--cache-dir", str(tmp_path))
+    async with Simulator() as sim, aiohttp.ClientSession() as http:
+        sim.verbs.create(CONFIGMAPS, "default", cm("c0"))
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            await wait_until_ready(http, proxy.urls[0])
+        for i in range(1, 6):
+            sim.verbs.create(CONFIGMAPS, "default", cm(f"c{i}"))
+        sim.faults.shrink_history(2)  # upstream's history no longer covers the saved RV
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            base = proxy.urls[0]
+            await wait_until_ready(http, base)
+            _, samples = await scrape(http, base)
+            label = {"resource": "configmaps"}
+            assert value(samples, "watchcache_cache_relists_total", reason="expired", **label) == 1
+            assert value(samples, "watchcache_upstream_lists_total", **label) == 1
+            names = [i["metadata"]["name"] for i in (await listed(http, base))["items"]]
+            assert names == [f"c{i}" for i in range(6)]
+
+
+async def test_a_file_for_another_upstream_is_not_loaded(tmp_path: Path) -> None:
+    async with Simulator() as sim, aiohttp.ClientSession() as http:
+        sim.verbs.create(CONFIGMAPS, "default", cm("c0"))
+        config = serve_config("--resources", "configmaps", "--cache-dir", str(tmp_path))
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            await wait_until_ready(http, proxy.urls[0])
+        (saved,) = await asyncio.to_thread(lambda: list(tmp_path.glob("*.state")))
+        # The same file under the name another upstream's would have.
+        other = StateKey("http://127.0.0.1:1", ca_fingerprint(None), "", "v1", "configmaps")
+        saved.rename(state_path(tmp_path, other))
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            await wait_until_ready(http, proxy.urls[0])
+            _, samples = await scrape(http, proxy.urls[0])
+            assert value(samples, "watchcache_upstream_lists_total", resource="configmaps") == 1
+
+
+class _Resource:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.reflector = type("R", (), {"synced": asyncio.Event()})()
+        self.reflector.synced.set()
+        self.failed: str | None = None
+
+
+async def test_saves_at_intervals_when_the_state_moved_and_at_close(tmp_path: Path) -> None:
+    ticks: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue(maxsize=1)
+
+    async def sleep(delay: float) -> None:
+        tick = asyncio.get_running_loop().create_future()
+        await ticks.put(tick)
+        await tick
+
+    state_dir = StateDir(tmp_path / "new", UpstreamConfig("http://upstream:1"), sleep=sleep)
+    cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+    cache.replace(
+        [json.dumps(cm("a") | {"metadata": {"name": "a", "resourceVersion": "5"}}).encode()], 5
+    )
+    resources = {GVR: _Resource(cache)}
+    path = state_path(tmp_path / "new", state_dir.key(GVR))
+    state_dir.start(resources)  # type: ignore[arg-type]
+    (await asyncio.wait_for(ticks.get(), 5)).set_result(None)
+    waiting = await asyncio.wait_for(ticks.get(), 5)  # the first save is done
+    assert read_state(path, state_dir.key(GVR)).rv == 5
+    path.unlink()
+    waiting.set_result(None)
+    await asyncio.wait_for(ticks.get(), 5)
+    assert not path.exists()  # nothing moved: not written again
+    cache.bookmark(9)
+    await state_dir.close(resources)  # type: ignore[arg-type]
+    assert read_state(path, state_dir.key(GVR)).rv == 9
+    assert state_dir.stats.saves[("configmaps", "ok")] == 2
+
+
+async def test_a_save_that_fails_is_counted_and_the_next_one_tries_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state_dir = StateDir(tmp_path, UpstreamConfig("http://upstream:1"))
+    cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+    cache.replace(
+        [json.dumps(cm("a") | {"metadata": {"name": "a", "resourceVersion": "5"}}).encode()], 5
+    )
+    resources = {GVR: _Resource(cache)}
+
+    def full(*args: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(persistence, "write_state", full)
+    assert not await state_dir.save(GVR, resources[GVR])  # type: ignore[arg-type]
+    assert state_dir.stats.saves[("configmaps", "failed")] == 1
+    monkeypatch.undo()
+    assert await state_dir.save(GVR, resources[GVR])  # type: ignore[arg-type]
+    assert read_state(state_path(tmp_path, state_dir.key(GVR)), state_dir.key(GVR)).rv == 5
