@@ -132,7 +132,9 @@ def main() -> None:
     decoder, encoder = msgspec.json.Decoder(), msgspec.json.Encoder()
 
     def json_list() -> bytes:
-        head = b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"99999"},"items":['
+        head = (
+            b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"99999"},"items":['
+        )
         return head + b",".join(raws) + b"]}"
 
     def decode_encode() -> bytes:

@@ -33,6 +33,7 @@ from watchcache.table.cellformat import (
     access_modes,
     capped_list,
     container_cells,
+    count,
     label_selector,
     label_set,
     mapping,
@@ -73,8 +74,7 @@ def _status(obj: Obj) -> Mapping[str, Any]:
     return mapping(obj.get("status"))
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+_int = count
 
 
 def _template_spec(obj: Obj) -> Mapping[str, Any]:
@@ -115,7 +115,7 @@ def _node_roles(obj: Obj) -> str:
         if key.startswith(_ROLE_PREFIX) and key != _ROLE_PREFIX:
             roles.add(key[len(_ROLE_PREFIX) :])
         elif key == _ROLE_LABEL and value:
-            roles.add(value)
+            roles.add(str(value))
     return ",".join(sorted(roles)) or "<none>"
 
 
@@ -288,15 +288,15 @@ def _event(obj: Obj, now: float) -> list[Any]:
         if parse_time(obj.get("lastTimestamp")) is not None
         else first
     )
-    count = _int(obj.get("count"))
+    times = _int(obj.get("count"))
     series = obj.get("series")
     if isinstance(series, dict):
         last = _micro_age(series.get("lastObservedTime"), now)
         # 1.20 prints one more than the series' count (seen against
         # v1.20.2: series.count 7 prints 8, whatever the event's count).
-        count = _int(series.get("count")) + 1
-    elif count == 0:
-        count = 1  # singleton events of the events.k8s.io API carry no count
+        times = _int(series.get("count")) + 1
+    elif times == 0:
+        times = 1  # singleton events of the events.k8s.io API carry no count
     involved = mapping(obj.get("involvedObject"))
     target = str(involved.get("kind", "")).lower()
     if involved.get("name"):
@@ -315,7 +315,7 @@ def _event(obj: Obj, now: float) -> list[Any]:
         source_text,
         str(obj.get("message", "")).strip(),
         first,
-        count,
+        times,
         _name(obj),
     ]
 

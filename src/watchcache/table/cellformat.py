@@ -26,6 +26,7 @@ __all__ = [
     "access_modes",
     "capped_list",
     "container_cells",
+    "count",
     "label_selector",
     "label_set",
     "mapping",
@@ -43,6 +44,11 @@ def mapping(value: Any) -> Mapping[str, Any]:
 def sequence(value: Any) -> Sequence[Any]:
     """``value`` if it is a JSON array, else an empty one."""
     return value if isinstance(value, list) else ()
+
+
+def count(value: Any) -> int:
+    """An int32/int64 field: its value if it is an integer, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def label_set(labels: Any) -> str:
@@ -94,7 +100,7 @@ _ACCESS_MODES = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteM
 
 
 def access_modes(modes: Any) -> str:
-    present = set(sequence(modes))
+    present = {mode for mode in sequence(modes) if isinstance(mode, str)}
     return ",".join(short for mode, short in _ACCESS_MODES if mode in present)
 
 

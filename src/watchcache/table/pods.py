@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from watchcache.table.cellformat import mapping, sequence
+from watchcache.table.cellformat import count, mapping, sequence
 from watchcache.table.duration import age
 from watchcache.table.printer import Printer, column
 
@@ -78,7 +78,7 @@ def _init_status(status: Mapping[str, Any], n_init: int) -> tuple[str | None, in
     restarts = 0
     for index, container in enumerate(sequence(status.get("initContainerStatuses"))):
         container = mapping(container)
-        restarts += int(container.get("restartCount") or 0)
+        restarts += count(container.get("restartCount"))
         state = mapping(container.get("state"))
         terminated = state.get("terminated")
         waiting = mapping(state.get("waiting"))
@@ -99,7 +99,7 @@ def _app_status(pod: Mapping[str, Any], reason: str) -> tuple[str, int, int]:
     running = False
     for container in reversed(sequence(status.get("containerStatuses"))):
         container = mapping(container)
-        restarts += int(container.get("restartCount") or 0)
+        restarts += count(container.get("restartCount"))
         state = mapping(container.get("state"))
         waiting, terminated = state.get("waiting"), state.get("terminated")
         if isinstance(waiting, dict) and waiting.get("reason"):
