@@ -23,6 +23,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import msgspec
@@ -147,7 +148,7 @@ def main() -> None:
     for include in (Include.METADATA, Include.NONE, Include.OBJECT):
         renderer = TableRenderer(printer, lambda: NOW, include)
         cases.append(
-            (f"table includeObject={include.value}", lambda r=renderer: r.list_table(raws, meta))
+            (f"table includeObject={include.value}", partial(renderer.list_table, raws, meta))
         )
 
     print(f"{args.pods} pods, {size:.0f} bytes of JSON each, best of {args.rounds}")
