@@ -14,21 +14,27 @@ render time, ours is frozen to the response's Date header.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
 import ssl
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
+from watchcache.api.resources import RequestPath, parse_path
 from watchcache.api.status import ApiError
 from watchcache.devcluster import DevCluster
 from watchcache.table import (
@@ -1055,3 +1061,155 @@ def watch_lines(
             if len(events) == count:
                 break
     return now, events
+
+
+# -- kubectl's view ----------------------------------------------------------------
+
+KUBECTL = Path.home() / ".cache/watchcache/kube-v1.20.2/bin/kubectl"
+KUBECTL_CASES = [
+    "pods",
+    "nodes",
+    "services",
+    "endpoints",
+    "configmaps",
+    "secrets",
+    "serviceaccounts",
+    "events",
+    "podtemplates",
+    "persistentvolumes",
+    "persistentvolumeclaims",
+    "leases",
+    "replicasets",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "jobs",
+    "cronjobs",
+    "endpointslices",
+    "limitranges",
+    "widgets",
+    "gadgets",
+]
+# A duration cell (2m30s, 6y189d): the two kubectl runs read the clock
+# seconds apart, and the API-level tests above compare durations.
+_DURATION_TEXT = re.compile(r"\b\d+[smhdy](?:\d+[smhdy])?\b")
+
+
+class TablesFromJson:
+    """An HTTP server kubectl talks to: everything goes to the real
+    kube-apiserver as JSON, and the Tables kubectl asks for are rendered
+    by watchcache.table from that JSON."""
+
+    def __init__(self, cluster: DevCluster, world: World) -> None:
+        self.cluster, self.world = cluster, world
+        self.session: aiohttp.ClientSession | None = None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        assert self.session is not None
+        headers = {
+            "Authorization": f"Bearer {self.cluster.admin_token}",
+            "Accept": "application/json",
+        }
+        url = self.cluster.url + request.path_qs
+        async with self.session.get(url, headers=headers) as upstream:
+            status, body = upstream.status, await upstream.read()
+        accept = request.headers.get("Accept", "")
+        target = parse_path(request.path)
+        if status == 200 and "as=Table" in accept and target is not None:
+            body = await self.table(target, body, request.query.get("includeObject"))
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    async def table(self, target: RequestPath, body: bytes, include: str | None) -> bytes:
+        printer = await self.printer(target.gvr.group, target.gvr.resource)
+        renderer = TableRenderer(printer, time.time, parse_include(include))
+        decoded = json.loads(body)
+        if not decoded.get("kind", "").endswith("List"):
+            return renderer.object_table(body)
+        meta = decoded["metadata"]
+        list_meta = ListMeta(
+            meta.get("resourceVersion", ""),
+            meta.get("continue", ""),
+            meta.get("remainingItemCount"),
+        )
+        # As the cache holds them: typed, as a GET would answer.
+        typed = {"kind": decoded["kind"][: -len("List")], "apiVersion": decoded["apiVersion"]}
+        items = [{**typed, **item} for item in decoded["items"]]
+        return renderer.list_table(items_bytes(items), list_meta)
+
+    async def printer(self, group: str, resource: str) -> Printer:
+        if group != CRD_GROUP:
+            found = printer_for(group, resource)
+            assert found is not None, resource
+            return found
+        name = f"{resource}.{CRD_GROUP}"
+        crd = ok(
+            call(
+                self.cluster,
+                "GET",
+                f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}",
+            )
+        )
+        found = crd_printer(crd, "v1")
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+async def tables_server(dev_cluster: DevCluster, world: World) -> AsyncIterator[str]:
+    server = TablesFromJson(dev_cluster, world)
+    context = ssl.create_default_context(cafile=str(dev_cluster.ca_file))
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", server.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as session:
+        server.session = session
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            await runner.cleanup()
+
+
+async def kubectl(tmp_path: Path, server_args: list[str], *args: str) -> str:
+    env = {"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    process = await asyncio.create_subprocess_exec(
+        str(KUBECTL),
+        *server_args,
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+def normalised(text: str) -> list[str]:
+    return [" ".join(_DURATION_TEXT.sub("<d>", line).split()) for line in text.splitlines()]
+
+
+@pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl 1.20 is not installed")
+async def test_kubectl_prints_the_same(
+    dev_cluster: DevCluster, world: World, tables_server: str, tmp_path: Path
+) -> None:
+    """kubectl get and get -o wide, against kube-apiserver and against
+    Tables rendered here from the same objects, print the same lines."""
+    direct = ["--kubeconfig", str(dev_cluster.kubeconfig)]
+    ours = ["--server", tables_server]
+    for resource in KUBECTL_CASES:
+        name = f"{resource}{world.suffix}" if resource in ("widgets", "gadgets") else resource
+        for wide in ([], ["-o", "wide"], ["--sort-by", ".metadata.name"]):
+            args = ["get", name, "-n", world.ns, *wide]
+            for _ in range(3):  # a controller may write between the two runs
+                theirs = normalised(await kubectl(tmp_path, direct, *args))
+                mine = normalised(await kubectl(tmp_path, ours, *args))
+                if mine == theirs:
+                    break
+            assert mine == theirs, f"kubectl {' '.join(args)}"
+            assert len(mine) > 1, f"kubectl {' '.join(args)} printed no rows"
