@@ -259,10 +259,6 @@ def _service_account(obj: Obj, now: float) -> list[Any]:
     return [_name(obj), len(sequence(obj.get("secrets"))), _age(obj, now)]
 
 
-def _micro_age(value: Any, now: float) -> str:
-    return age(value, now)
-
-
 @_printer(
     (
         column("Last Seen", "Time since the event was last seen."),
@@ -281,7 +277,7 @@ def _event(obj: Obj, now: float) -> list[Any]:
     first = (
         age(obj["firstTimestamp"], now)
         if parse_time(obj.get("firstTimestamp")) is not None
-        else _micro_age(obj.get("eventTime"), now)
+        else age(obj.get("eventTime"), now)
     )
     last = (
         age(obj["lastTimestamp"], now)
@@ -291,7 +287,7 @@ def _event(obj: Obj, now: float) -> list[Any]:
     times = _int(obj.get("count"))
     series = obj.get("series")
     if isinstance(series, dict):
-        last = _micro_age(series.get("lastObservedTime"), now)
+        last = age(series.get("lastObservedTime"), now)
         # 1.20 prints one more than the series' count (seen against
         # v1.20.2: series.count 7 prints 8, whatever the event's count).
         times = _int(series.get("count")) + 1

@@ -39,8 +39,7 @@ from watchcache.table.printer import Printer
 
 __all__ = ["Include", "ListMeta", "TableRenderer", "WatchTables", "parse_include"]
 
-Clock = Callable[[], float]
-TABLE_VERSIONS = ("v1", "v1beta1")
+Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 
 class Include(enum.Enum):
