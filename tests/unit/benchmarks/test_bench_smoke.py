@@ -26,6 +26,7 @@ ROOT = Path(__file__).parents[3]
             ["--watchers", "20", "--events", "64", "--idle", "0", "--per-tick", "1", "--tls"],
             "1 per loop tick, TLS",
         ),
+        ("bench_table.py", ["--pods", "50", "--rounds", "1"], "ratio table(Metadata) / json list"),
         (
             "bench_cache_persist.py",
             ["--pods", "50", "--events", "10", "--rounds", "1"],
