@@ -3,14 +3,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.unit.cache.fakes import POD_FIELDS, pod
 
 from watchcache.api.resources import ResourceInfo, builtin_resources, field_values
-from watchcache.cache.entry import EntryCodec, object_key
+from watchcache.cache.entry import EntryCodec, MalformedObject, object_key
 
 
 def codec(**kw: object) -> EntryCodec:
@@ -108,8 +107,8 @@ def test_non_string_field_values_are_formatted_like_kube() -> None:
     assert e.fields["spec.nodeName"] == "true"
 
 
-def test_not_an_object_is_a_decode_error() -> None:
-    with pytest.raises(msgspec.DecodeError):
+def test_not_an_object_is_malformed() -> None:
+    with pytest.raises(MalformedObject):
         codec().decode(b"[1,2]")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -200,7 +201,8 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         events=100,
         synced=True,
         relists_state_lost=1,
-        errors_by_kind={"503": 4, "malformed": 1},
+        errors_by_kind=Counter({"503": 4, "malformed": 1}),
+        restarts=2,
     )
     registry = RegistryStatistics(
         watchers=7,
@@ -222,7 +224,6 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         reflector=SimpleNamespace(statistics=lambda: reflector, silence=lambda: 42.0),
         registry=SimpleNamespace(statistics=lambda: registry),
         prober=SimpleNamespace(sent=11, coalesced=12, last_rv=95),
-        restarts=2,
         outage=lambda: None,
         consistency={"match": 4},
     )
