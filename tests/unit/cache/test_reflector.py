@@ -8,44 +8,18 @@ import asyncio
 import gc
 import random
 import tracemalloc
-from collections.abc import AsyncIterator
 
 import pytest
+from tests.unit.churn import CONFIGMAPS, cm
 
-from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.cache.cache import Cache
 from watchcache.cache.event import Event
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.testing.app import Simulator
 from watchcache.testing.verbs import DeleteOptions
-from watchcache.upstream import UpstreamClient, UpstreamConfig
+from watchcache.upstream import UpstreamClient
 
-CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
-assert CONFIGMAPS is not None
 PATH = "/api/v1/configmaps"
-
-
-def cm(name: str, value: str = "v") -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name},
-        "data": {"k": value},
-    }
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    simulator = Simulator()
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
-async def client(sim: Simulator) -> AsyncIterator[UpstreamClient]:
-    async with UpstreamClient(UpstreamConfig(sim.url)) as upstream:
-        yield upstream
 
 
 class Harness:
