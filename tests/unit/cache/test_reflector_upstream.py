@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from tests.polling import until
 from tests.unit.cache.scripted_upstream import (
     HTML_502,
     PATH,
@@ -101,13 +102,16 @@ class Run:
     def names(self) -> dict[str, int]:
         return {entry.name: entry.rv for entry in self.cache.list().items}
 
-    async def until(self, condition, what: str) -> None:  # type: ignore[no-untyped-def]
-        async with asyncio.timeout(5):
-            while not condition():
-                assert self.task is not None
-                if self.task.done():
-                    raise AssertionError(f"the reflector ended ({self.task!r}) before {what}")
-                await asyncio.sleep(0.005)
+    async def until(self, condition: Callable[[], object], what: str) -> None:
+        """``tests.polling.until``, failing at once if the reflector ended."""
+
+        def holds() -> object:
+            assert self.task is not None
+            if self.task.done():
+                raise AssertionError(f"the reflector ended ({self.task!r}) before {what}")
+            return condition()
+
+        await until(holds, what, timeout=5, every=0.005)
 
 
 @pytest.fixture
