@@ -276,7 +276,7 @@ def _served_builtins(cluster: DevCluster) -> list[tuple[GroupVersionResource, bo
     served = []
     for info in builtin_resources():
         gvr = info.gvr
-        base = f"/apis/{gvr.group}/{gvr.version}" if gvr.group else f"/api/{gvr.version}"
+        base = gvr.api_prefix
         code, body = _call(cluster, "GET", base)
         if code != 200:
             continue
@@ -307,7 +307,7 @@ def test_kinds_table_matches_the_server(cluster: DevCluster) -> None:
             else f"/apis/{gvr.group}/{gvr.version}/{gvr.resource}"
         )
         assert path is not None and path.gvr == gvr
-        base = f"/apis/{gvr.group}/{gvr.version}" if gvr.group else f"/api/{gvr.version}"
+        base = gvr.api_prefix
         code, body = _call(cluster, "GET", f"{base}/{gvr.resource}?limit=1")
         assert code == 200 and body["kind"] == info.list_kind, (gvr, body)
         for label in info.field_defaults:
