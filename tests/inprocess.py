@@ -4,9 +4,9 @@ until it is ready."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 
 import aiohttp
+from tests.polling import until
 
 from watchcache.proxy.config import ServeConfig, add_arguments, load_config
 
@@ -25,11 +25,9 @@ def serve_config(*argv: str) -> ServeConfig:
 
 async def wait_until_ready(session: aiohttp.ClientSession, url: str, timeout: float = 60.0) -> None:
     """Until ``url``/readyz answers 200 (every cache has synced)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def ready() -> bool:
         async with session.get(url + "/readyz") as r:
-            if r.status == 200:
-                return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{url} was not ready within {timeout} s")
-        await asyncio.sleep(0.02)
+            return r.status == 200
+
+    await until(ready, f"{url} to be ready", timeout=timeout, every=0.02)

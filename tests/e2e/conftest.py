@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import secrets
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.polling import until_blocking
 
 from watchcache.devcluster import ClusterConfig, DevCluster, find_binaries
 
@@ -74,18 +74,22 @@ def _ready_namespace(dev_cluster: DevCluster) -> str:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
     )
     assert code == 201, body
-    _wait_for(
+    until_blocking(
         lambda: (
             dev_cluster.request("GET", f"/api/v1/namespaces/{name}/configmaps/kube-root-ca.crt")[0]
             == 200
-        )
+        ),
+        "the namespace's kube-root-ca.crt",
+        timeout=60,
     )
-    _wait_for(
+    until_blocking(
         lambda: bool(
             dev_cluster.request("GET", f"/api/v1/namespaces/{name}/serviceaccounts/default")[1].get(
                 "secrets"
             )
-        )
+        ),
+        "the namespace's default service account token",
+        timeout=60,
     )
     return name
 
@@ -99,13 +103,6 @@ def kubectl_binary(request: pytest.FixtureRequest, dev_cluster: DevCluster) -> P
     if dev_cluster.binaries.kubectl is None:
         pytest.skip("the machine has no kubectl on PATH")
     return dev_cluster.binaries.kubectl
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the namespace to be ready"
-        time.sleep(0.05)
 
 
 def _sigterm_unwinds() -> None:

@@ -17,12 +17,13 @@ import re
 import ssl
 import subprocess
 import sys
-import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.polling import until_blocking
 
 from watchcache.devcluster import DevCluster
 
@@ -66,22 +67,17 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
 
 
 def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def started() -> str | None:
         found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
-        if found:
-            return found.group(1)
-        assert proc.poll() is None, log.read_text()
-        time.sleep(0.1)
-    raise AssertionError(f"the proxy did not start: {log.read_text()}")
+        assert found or proc.poll() is None, log.read_text()
+        return found.group(1) if found else None
+
+    return until_blocking(started, "the proxy to start", timeout=60, every=0.1)
 
 
 def wait_until_ready(url: str, timeout: float = 60.0) -> None:
     """Until /readyz says every cache has synced."""
-    deadline = time.monotonic() + timeout
-    while ask(url, "/readyz").status != 200:
-        assert time.monotonic() < deadline, "the proxy's caches did not sync"
-        time.sleep(0.05)
+    until_blocking(lambda: ask(url, "/readyz").status == 200, "the caches to sync", timeout=timeout)
 
 
 def until_cached(url: str, list_path: str, rv: str, timeout: float = 60.0) -> None:
@@ -89,10 +85,13 @@ def until_cached(url: str, list_path: str, rv: str, timeout: float = 60.0) -> No
     read at RV=0 (whatever the cache holds now) needs. A list at RV=N waits
     in the proxy for just that, 3 s at most (504 after, as kube-apiserver's
     cache answers); on a loaded machine it is asked again."""
-    deadline = time.monotonic() + timeout
-    while (status := ask(url, f"{list_path}?resourceVersion={rv}").status) != 200:
-        assert status == 504, status
-        assert time.monotonic() < deadline, f"the cache never reached {rv}"
+
+    def reached() -> bool:
+        status = ask(url, f"{list_path}?resourceVersion={rv}").status
+        assert status in (200, 504), status
+        return status == 200
+
+    until_blocking(reached, f"the cache to reach {rv}", timeout=timeout, every=0)
 
 
 def kubectl_env() -> dict[str, str]:

@@ -14,7 +14,6 @@ import base64
 import json
 import random
 import ssl
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.polling import until_blocking
 
 from watchcache.api import status
 from watchcache.api.continuetoken import decode_continue, encode_continue, expired_continue
@@ -276,7 +276,7 @@ def _served_builtins(cluster: DevCluster) -> list[tuple[GroupVersionResource, bo
     served = []
     for info in builtin_resources():
         gvr = info.gvr
-        base = f"/apis/{gvr.group}/{gvr.version}" if gvr.group else f"/api/{gvr.version}"
+        base = gvr.api_prefix
         code, body = _call(cluster, "GET", base)
         if code != 200:
             continue
@@ -307,7 +307,7 @@ def test_kinds_table_matches_the_server(cluster: DevCluster) -> None:
             else f"/apis/{gvr.group}/{gvr.version}/{gvr.resource}"
         )
         assert path is not None and path.gvr == gvr
-        base = f"/apis/{gvr.group}/{gvr.version}" if gvr.group else f"/api/{gvr.version}"
+        base = gvr.api_prefix
         code, body = _call(cluster, "GET", f"{base}/{gvr.resource}?limit=1")
         assert code == 200 and body["kind"] == info.list_kind, (gvr, body)
         for label in info.field_defaults:
@@ -351,18 +351,18 @@ def test_continue_tokens_are_byte_identical(cluster: DevCluster) -> None:
 
 def test_expired_continue_status_is_identical(cluster: DevCluster) -> None:
     _create_configmaps(cluster, "tok-b", ["d1", "d2"])
-    code, page = _call(cluster, "GET", "/api/v1/namespaces/tok-b/configmaps?limit=1")
+    _, page = _call(cluster, "GET", "/api/v1/namespaces/tok-b/configmaps?limit=1")
     token = page["metadata"]["continue"]
     _create_configmaps(cluster, "tok-c", ["e1"])
     cluster.compact()
-    deadline = time.monotonic() + 60
-    while True:
+
+    def expired() -> dict[str, Any] | None:
         code, body = _call(
             cluster, "GET", "/api/v1/namespaces/tok-b/configmaps?limit=1&continue=" + token
         )
-        if code == 410 or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
+        return body if code == 410 else None
+
+    body = until_blocking(expired, "the continue token to expire", timeout=60, every=0.5)
     assert body == expired_continue(decode_continue(token)).status()
 
 
@@ -661,12 +661,14 @@ _FIELD_SELECTORS = [
 def test_field_matching_agrees_with_the_server(cluster: DevCluster) -> None:
     code, body = cluster.request("POST", "/api/v1/namespaces", {"metadata": {"name": "match-b"}})
     assert code == 201, body
-    deadline = time.monotonic() + 60
-    while not cluster.request("GET", "/api/v1/namespaces/match-b/serviceaccounts/default")[1].get(
-        "secrets"
-    ):
-        assert time.monotonic() < deadline, "no default service account"
-        time.sleep(0.2)
+    until_blocking(
+        lambda: cluster.request("GET", "/api/v1/namespaces/match-b/serviceaccounts/default")[1].get(
+            "secrets"
+        ),
+        "the default service account's token",
+        timeout=60,
+        every=0.2,
+    )
     stored = {}
     for i, spec in enumerate(_PODS):
         pod = {

@@ -7,8 +7,9 @@ import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
+
+from tests.polling import until_blocking
 
 from watchcache.devcluster import DevCluster
 
@@ -25,14 +26,13 @@ def test_scripts_demo_serves_a_living_cluster(dev_cluster: DevCluster, tmp_path:
             start_new_session=True,
         )
     try:
-        url = None
-        deadline = time.monotonic() + 120
-        while url is None and time.monotonic() < deadline:
+
+        def serving() -> str | None:
             found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
-            url = found.group(1) if found else None
-            assert demo.poll() is None, log.read_text()[-3000:]
-            time.sleep(0.2)
-        assert url, log.read_text()
+            assert found or demo.poll() is None, log.read_text()[-3000:]
+            return found.group(1) if found else None
+
+        url = until_blocking(serving, "the demo to serve", timeout=120, every=0.2)
         env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"} | {"HOME": str(tmp_path)}
         kubectls = [dev_cluster.binaries.kubectl_120] + (
             [dev_cluster.binaries.kubectl] if dev_cluster.binaries.kubectl else []

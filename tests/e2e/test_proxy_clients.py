@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config, watch
 from tests.e2e.serving import kubectl_env, running_serve, until_cached, wait_until_ready
+from tests.polling import until_blocking
 
 from watchcache.devcluster import CONTEXT_ADMIN, DevCluster
 
@@ -222,11 +223,12 @@ def watched_session(k: Kubectl, mutate: Callable[[], None], events: int) -> list
     try:
         # The initial list is out (kube-root-ca.crt at least): the changes
         # from here on are watch events, not items of that list.
-        deadline = time.monotonic() + 60
-        while not seen:
-            assert time.monotonic() < deadline, "kubectl never printed its initial list"
+
+        def listed() -> bool:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            time.sleep(0.05)
+            return bool(seen)
+
+        until_blocking(listed, "kubectl to print its initial list", timeout=60)
         mutate()
         deadline = time.monotonic() + 60
         while len(seen) < events and time.monotonic() < deadline:
@@ -508,11 +510,14 @@ def operator_session(
     base = f"/api/v1/namespaces/{namespace}/configmaps"
 
     def wait_for(count: int) -> None:
-        deadline = time.monotonic() + 60
-        while len(_records(record)) < count:
+        def recorded() -> bool:
             assert proc.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.1)
+            return len(_records(record)) >= count
+
+        try:
+            until_blocking(recorded, f"{count} records", timeout=60, every=0.1)
+        except AssertionError as err:
+            raise AssertionError(f"{err}; the operator's log: {log.read_text()[-3000:]}") from None
 
     try:
         plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain"}}
@@ -535,10 +540,12 @@ def operator_session(
         wait_for(2)
         assert dev_cluster.request("DELETE", f"{base}/op1")[0] == 200
         wait_for(3)
-        deadline = time.monotonic() + 60  # the operator lets go: its finalizer removed
-        while dev_cluster.request("GET", f"{base}/op1")[0] != 404:
-            assert time.monotonic() < deadline, "the operator never released op1"
-            time.sleep(0.1)
+        until_blocking(  # the operator lets go: its finalizer removed
+            lambda: dev_cluster.request("GET", f"{base}/op1")[0] == 404,
+            "the operator to release op1",
+            timeout=60,
+            every=0.1,
+        )
         time.sleep(1)  # anything it would wrongly do next
     finally:
         proc.terminate()

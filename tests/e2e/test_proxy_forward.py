@@ -9,13 +9,13 @@ import json
 import os
 import re
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kubernetes import client, watch
 from tests.e2e.serving import ask, ask_direct, running_serve
+from tests.polling import until_blocking
 
 from watchcache.devcluster import DevCluster
 from watchcache.upstream import ClientOptions
@@ -267,13 +267,6 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def upstream_namespaced_configmap_watches(dev_cluster: DevCluster) -> float:
     """Namespaced configmap watches open in kube-apiserver: only tests make
     them (kube-controller-manager watches configmaps cluster-wide)."""
@@ -312,15 +305,19 @@ def test_a_client_closing_a_forwarded_watch_ends_it_upstream(
     )
     connection = open_watch(proxy_url, f"/api/v1/namespaces/{namespace}/configmaps?watch=true")
     try:
-        wait_for(
+        until_blocking(
             lambda: upstream_namespaced_configmap_watches(dev_cluster) == before + 1,
             "the forwarded watch to open upstream",
+            timeout=20,
+            every=0.1,
         )
     finally:
         connection.close()
-    wait_for(
+    until_blocking(
         lambda: upstream_namespaced_configmap_watches(dev_cluster) == before,
         "kube-apiserver to see the forwarded watch end",
+        timeout=20,
+        every=0.1,
     )
     metrics = ask(proxy_url, "/metrics").body.decode()
     assert metric(metrics, "watchcache_requests_total", code="500") == 0

@@ -27,6 +27,7 @@ import pytest
 from tests import inprocess
 from tests.e2e.serving import running_serve, upstream_requests, wait_until_ready
 from tests.inprocess import serve_config
+from tests.polling import until
 
 from watchcache.devcluster import DevCluster
 from watchcache.proxy import reads, serve
@@ -195,10 +196,7 @@ async def test_consistent_reads_cost_one_small_probe_per_batch(
     writer = threading.Thread(target=keep_writing, daemon=True)
     writer.start()
     try:
-        deadline = time.monotonic() + 60
-        while not written:  # the first write is acknowledged
-            assert time.monotonic() < deadline, "the writer never wrote"
-            await asyncio.sleep(0.02)
+        await until(lambda: written, "the writer's first write", timeout=60, every=0.02)
         before = upstream_requests(dev_cluster, "configmaps")
         sizes_before = probe_sizes(dev_cluster, "configmaps")
         for _ in range(BATCHES):

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from tests.e2e.serving import upstream_requests
 from tests.inprocess import serve_config, wait_until_ready
+from tests.polling import until
 
 from watchcache.api.continuetoken import encode_continue
 from watchcache.devcluster import DevCluster
@@ -55,14 +56,15 @@ def make(dev_cluster: DevCluster, namespace: str, name: str, **labels: str) -> d
 
 
 async def until_cached(session: aiohttp.ClientSession, url: str, rv: str) -> None:
-    """Until the proxy's cache behind the list ``url`` has reached ``rv``, as
-    a read at RV=0 (whatever the cache holds now) needs. A list at RV=N
-    waits in the proxy for just that, 3 s at most (504 after, as
-    kube-apiserver's cache answers); on a loaded machine it is asked again."""
-    deadline = asyncio.get_running_loop().time() + 60
-    while (code := (await get(session, f"{url}?resourceVersion={rv}"))[0]) != 200:
-        assert code == 504, code
-        assert asyncio.get_running_loop().time() < deadline, f"the cache never reached {rv}"
+    """``tests.e2e.serving.until_cached`` (which says why), through the
+    session: ``url`` is the list's."""
+
+    async def reached() -> bool:
+        code = (await get(session, f"{url}?resourceVersion={rv}"))[0]
+        assert code in (200, 504), code
+        return code == 200
+
+    await until(reached, f"the cache to reach {rv}", timeout=60, every=0)
 
 
 def _list_rv_apart(body: bytes) -> tuple[bytes, int]:

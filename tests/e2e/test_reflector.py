@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.polling import until
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource, resource_info
 from watchcache.cache.cache import Cache
@@ -32,13 +33,6 @@ async def upstream_state(client: UpstreamClient, path: str) -> dict[str, str]:
 
 def cache_state(cache: Cache) -> dict[str, str]:
     return {e.name: str(e.rv) for e in cache.list().items}
-
-
-async def eventually(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.05)
 
 
 async def test_mirrors_and_relists_after_the_apiservers_410(
@@ -80,8 +74,10 @@ async def test_mirrors_and_relists_after_the_apiservers_410(
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "m1"}, "data": {"x": "1"}},
     )
     dev_cluster.request("DELETE", f"{base}/m2")
-    await eventually(
-        lambda: [(e.type, e.name) for e in events] == [("MODIFIED", "m1"), ("DELETED", "m2")]
+    await until(
+        lambda: [(e.type, e.name) for e in events] == [("MODIFIED", "m1"), ("DELETED", "m2")],
+        "the change and the delete",
+        timeout=20,
     )
     first.stop()
     await asyncio.wait_for(task, 10)
@@ -91,7 +87,7 @@ async def test_mirrors_and_relists_after_the_apiservers_410(
     try:
         # A restarted reflector resumes from its cache's RV without a list.
         dev_cluster.request("DELETE", f"{base}/m3")
-        await eventually(lambda: "m3" not in cache_state(cache))
+        await until(lambda: "m3" not in cache_state(cache), "the delete of m3", timeout=20)
         assert second.statistics().lists == 0
     finally:
         second.stop()
@@ -130,7 +126,7 @@ async def test_relists_after_a_real_watch_410(
     second = Reflector(client, base, cache, on_relist=lambda: relists.append(cache.rv))
     task = asyncio.create_task(second.run())
     try:
-        await eventually(lambda: len(relists) == 1)
+        await until(lambda: len(relists) == 1, "the relist", timeout=20)
         assert second.statistics().relists_after_410 == 1
         assert relists[0] > stale_rv
         assert cache_state(cache) == await upstream_state(client, base)

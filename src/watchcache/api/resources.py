@@ -75,6 +75,12 @@ class GroupVersionResource:
         alone for the core group."""
         return f"{self.group}/{self.version}" if self.group else self.version
 
+    @property
+    def api_prefix(self) -> str:
+        """Where the group version is served: ``/apis/group/version``, or
+        ``/api/version`` for the core group."""
+        return f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+
 
 # Unknown-label messages. kube-apiserver words them differently per kind,
 # depending on which field-label conversion function the kind registered.

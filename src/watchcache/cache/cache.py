@@ -35,7 +35,14 @@ from typing import Any, Protocol
 
 import msgspec
 
-from watchcache.cache.entry import Entry, EntryCodec, Transform, object_key
+from watchcache.cache.entry import (
+    Entry,
+    EntryCodec,
+    MalformedObject,
+    Transform,
+    object_key,
+    parse_resource_version,
+)
 from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
 from watchcache.cache.history import (
     DEFAULT_MAX_BYTES,
@@ -55,6 +62,7 @@ __all__ = [
     "FieldPredicate",
     "LabelPredicate",
     "ListPage",
+    "MalformedObject",
     "ResourceLike",
     "ShardPredicate",
     "TooNewResourceVersion",
@@ -126,8 +134,8 @@ class TooNewResourceVersion(Exception):
 class WatchErrorLine(Exception):
     """Upstream's watch sent an ERROR line: the watch failed, and ``object``
     (usually a kube ``Status``) says why. Its own type, so that nothing
-    else raised while applying a line (a malformed one is a ValueError) can
-    be taken for it."""
+    else raised while applying a line (a malformed one is a
+    ``MalformedObject``) can be taken for it."""
 
     def __init__(self, obj: bytes) -> None:
         self.object = obj
@@ -262,22 +270,27 @@ class Cache:
         """Apply one upstream watch line ``{"type":..,"object":..}``.
         BOOKMARK advances rv; ERROR raises ``WatchErrorLine`` (the caller
         relists or reconnects); a line that is not a watch event as
-        kube-apiserver writes it raises ``ValueError`` (msgspec's
-        ``DecodeError`` is one)."""
+        kube-apiserver writes it raises ``MalformedObject``. Any other
+        exception is not upstream's doing (a transform's, an indexer's, a
+        bug)."""
         split = _split_line(line)
         if split is not None and split[0] in _CHANGES:
             try:
                 return self.apply(*split)
-            except msgspec.DecodeError:
+            except MalformedObject:
                 pass  # not the shape kube-apiserver writes: parse it properly
-        decoded = _line_decoder.decode(line)
-        if decoded.type == "BOOKMARK":
-            self.bookmark(int(_bookmark_decoder.decode(decoded.object).metadata.resourceVersion))
+        try:
+            decoded = _line_decoder.decode(line)
+            mark = _bookmark_decoder.decode(decoded.object) if decoded.type == "BOOKMARK" else None
+        except msgspec.DecodeError as err:
+            raise MalformedObject(f"not a watch line ({err})", line) from None
+        if mark is not None:
+            self.bookmark(parse_resource_version(mark.metadata.resourceVersion, line))
             return None
         if decoded.type == "ERROR":
             raise WatchErrorLine(bytes(decoded.object))
         if decoded.type not in _CHANGES:
-            raise ValueError(f"upstream watch sent an event of type {decoded.type!r}")
+            raise MalformedObject(f"a watch event of type {decoded.type!r}", line)
         return self.apply(decoded.type, bytes(decoded.object))
 
     def apply_entry(self, event_type: str, entry: Entry) -> Event | None:

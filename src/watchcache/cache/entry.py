@@ -33,6 +33,12 @@ Transforms run before the cache stores an object. The built-in one strips
 ``metadata.managedFields`` (off by default: clients see what upstream sent).
 A custom ``transform`` maps bytes to bytes before decoding; it pays for its
 own parsing.
+
+Bytes that are not an object as kube-apiserver writes one (not JSON, not an
+object, a resourceVersion that is not a uint64) raise ``MalformedObject``,
+and nothing else does: a caller that catches it (the reflector) cannot
+mistake a bug of ours, or an error raised by a ``transform``, for upstream's
+answer being wrong.
 """
 
 from __future__ import annotations
@@ -44,7 +50,16 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Entry", "EntryCodec", "Transform", "object_key"]
+from watchcache.api.strconv import NumError, parse_uint64
+
+__all__ = [
+    "Entry",
+    "EntryCodec",
+    "MalformedObject",
+    "Transform",
+    "object_key",
+    "parse_resource_version",
+]
 
 Transform = Callable[[bytes], bytes]
 
@@ -75,6 +90,33 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
     def item_bytes(self) -> bytes:
         """The list-item form (copies; prefer ``item_chunks`` on hot paths)."""
         return b"{" + self.raw[self.item_offset :]
+
+
+class MalformedObject(Exception):
+    """Upstream sent bytes that are not what kube-apiserver writes: not
+    JSON, not an object or watch line, or a resourceVersion that is not a
+    uint64. Its own type, not a ValueError, so that no other error raised
+    on the way (a bug, a transform's) is taken for it."""
+
+    def __init__(self, what: str, data: bytes) -> None:
+        excerpt = bytes(data[:120]).decode("utf-8", "replace")
+        super().__init__(f"{what}: {excerpt!r}")
+
+
+# 19 digits are always below 2**64: such an RV needs no range check.
+_SHORT_RV = 19
+
+
+def parse_resource_version(text: str, data: bytes = b"") -> int:
+    """An RV upstream sent, read as kube-apiserver reads one
+    (``strconv.ParseUint``): no sign, space or underscore, which ``int()``
+    would accept. ``MalformedObject`` (quoting ``data``) otherwise."""
+    if len(text) <= _SHORT_RV and text.isascii() and text.isdigit():
+        return int(text)  # the common case, without parse_uint64's regex
+    try:
+        return parse_uint64(text)
+    except NumError as err:
+        raise MalformedObject(f"a resourceVersion that is not a uint64 ({err})", data) from None
 
 
 def object_key(namespace: str, name: str) -> str:
@@ -128,11 +170,14 @@ class EntryCodec:
     def decode(self, data: bytes) -> Entry:
         """Decode ``data`` (one object, typed or not) into an entry.
 
-        Raises ``msgspec.DecodeError`` for bytes that are not an object.
+        Raises ``MalformedObject`` for bytes that are not an object.
         """
         if self._transform is not None:
             data = self._transform(data)
-        obj, generic = self._decode(data)
+        try:
+            obj, generic = self._decode(data)
+        except msgspec.DecodeError as err:
+            raise MalformedObject(f"not an object ({err})", data) from None
         meta = obj.metadata
         if self._strip_managed and len(meta.managedFields):
             data = _strip_managed_fields(data, bytes(meta.managedFields))
@@ -142,7 +187,7 @@ class EntryCodec:
             key=object_key(namespace, meta.name),
             namespace=namespace,
             uid=meta.uid,
-            rv=int(meta.resourceVersion) if meta.resourceVersion else 0,
+            rv=parse_resource_version(meta.resourceVersion, data) if meta.resourceVersion else 0,
             labels=_shared_labels(meta.labels),
             fields=self._field_values(obj, generic, namespace, meta.name),
             raw=raw,

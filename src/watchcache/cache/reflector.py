@@ -46,10 +46,16 @@ Decisions, each where it is made:
       (429, 503) is waited instead, as given, and does not grow the
       backoff: the server said when to come back.
     - Any answer that is not what kube-apiserver sends (a non-JSON line, an
-      HTML page with 200, a wrong shape, an RV that is not a number) is a
+      HTML page with 200, a wrong shape, an RV that is not a uint64) is a
       ``ProtocolError``: logged, counted, backed off from and retried like
-      any other upstream failure. ``run`` raises only for a bug of ours;
+      any other upstream failure. ``run`` raises only for a bug of ours
+      (or of a transform or indexer the owner gave the cache);
       its owner runs it under a Supervisor (supervisor.py).
+    - Each signal has a type of its own, and only those are caught: an
+      ERROR line is ``WatchErrorLine``, bytes that are not kube-apiserver's
+      are ``MalformedObject`` (or msgspec's ``DecodeError`` from the
+      decoders here), a relist is ``_Relist``. A ``ValueError`` from
+      anywhere else is a bug, not upstream's answer.
     - Upstream going back again within ``backoff_max`` of the last time is
       backed off from before the relist: its watch and its lists disagree
       (kube-apiserver running on over a restored etcd), and every
@@ -72,15 +78,15 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import msgspec
 
 from watchcache.api.listoptions import INITIAL_EVENTS_END
 from watchcache.cache.cache import Cache, WatchErrorLine
-from watchcache.cache.entry import Entry
+from watchcache.cache.entry import Entry, MalformedObject, parse_resource_version
 from watchcache.cache.event import Event
 from watchcache.upstream import (
     CredentialError,
@@ -121,24 +127,45 @@ class ReflectorConfig:
     watch_timeout: int = 300
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReflectorStatistics:
-    watch_lists: int
-    lists: int
-    watches: int
-    relists_after_410: int
-    stalls: int
-    errors: int
-    events: int
-    synced: bool
+    """What one reflector has done since it was made: the one record its
+    counters live in, read by the proxy's metrics (proxy/cachemetrics.py)
+    and the informer's ``statistics()``. Counters only grow. The reflector
+    (and, for ``restarts``, its Supervisor) update it in place;
+    ``Reflector.statistics()`` hands out a copy, which never changes."""
+
+    # Syncs by WatchList, and by paginated LIST.
+    watch_lists: int = 0
+    lists: int = 0
+    # Watches opened (WatchList streams are counted in ``watch_lists``).
+    watches: int = 0
+    # Relists because upstream's history no longer covered the cache's RV.
+    relists_after_410: int = 0
     # Relists because upstream's RV went backwards (state lost).
     relists_state_lost: int = 0
+    # Watches that sent nothing for ``stall_timeout``.
+    stalls: int = 0
     # Watches that ended normally (see the module's decisions).
     watch_ends: int = 0
-    # ``errors`` by kind: an HTTP code ("429"), or malformed, disconnected,
-    # unreachable, timeout, tls, credentials, short-watch, other.
-    errors_by_kind: Mapping[str, int] = field(default_factory=dict)
+    # Watch events applied to the cache.
+    events: int = 0
+    # Failures backed off from, and by kind: an HTTP code ("429"), or
+    # malformed, disconnected, unreachable, timeout, tls, credentials,
+    # short-watch, state-lost-again, other.
+    errors: int = 0
+    errors_by_kind: Counter[str] = field(default_factory=Counter)
+    # The last failure's message, kept after recovery (for readiness
+    # reasons).
     last_error: str | None = None
+    # Times the reflector ended by a bug of ours and its Supervisor ran it
+    # again (supervisor.py).
+    restarts: int = 0
+    # The first list completed (stays True, see ``synced`` in the module).
+    synced: bool = False
+
+    def copy(self) -> ReflectorStatistics:
+        return replace(self, errors_by_kind=Counter(self.errors_by_kind))
 
 
 class _ListMeta(msgspec.Struct):
@@ -205,16 +232,20 @@ class _StateLostAgain(UpstreamError):
 @contextmanager
 def _malformed(what: str, data: bytes) -> Iterator[None]:
     """Decoding an upstream answer: anything kube-apiserver would not have
-    sent becomes a ProtocolError naming it. ValueError is what decoding
-    raises (msgspec's DecodeError and ValidationError are ValueErrors, as
-    is int()'s); the ERROR-line signal is a type of its own, not one."""
+    sent becomes a ProtocolError naming it. Only the cache's
+    ``MalformedObject`` and the DecodeError of this module's decoders are
+    caught; any other exception is not about upstream's bytes."""
     try:
         yield
-    except ValueError as err:
-        excerpt = bytes(data[:120]).decode("utf-8", "replace")
-        raise ProtocolError(
-            f"upstream sent {what} kube-apiserver would not ({err}): {excerpt!r}"
-        ) from err
+    except msgspec.DecodeError as err:
+        malformed = MalformedObject(str(err), data)
+    except MalformedObject as err:
+        malformed = err
+    else:
+        return
+    raise ProtocolError(
+        f"upstream sent {what} kube-apiserver would not: {malformed}"
+    ) from malformed
 
 
 def _error_kind(err: UpstreamError) -> str:
@@ -274,19 +305,14 @@ class Reflector:
         self._heard_at = clock()
         # None until known; False once upstream refused WatchList.
         self._watch_list_works: bool | None = None if config.watch_list else False
-        self._watch_lists = 0
-        self._lists = self._watches = self._relists = self._stalls = self._errors = self._events = 0
-        self._relists_state_lost = self._watch_ends = 0
         # Upstream vouched for the state (see ``confirmed``); until then,
         # when the open watch from the cache's RV was accepted.
         self._confirmed = False
         self._watch_open_at: float | None = None
         # When the cache last took a state whose RV was below its own.
         self._state_lost_at: float | None = None
-        self._errors_by_kind: Counter[str] = Counter()
-        # The last failure's message, kept after recovery (for readiness
-        # reasons and statistics).
-        self.last_error: str | None = None
+        # Updated in place; its Supervisor adds ``restarts``.
+        self.stats = ReflectorStatistics()
 
     def __repr__(self) -> str:
         state = "synced" if self.synced.is_set() else "syncing"
@@ -296,20 +322,13 @@ class Reflector:
         )
 
     def statistics(self) -> ReflectorStatistics:
-        return ReflectorStatistics(
-            self._watch_lists,
-            self._lists,
-            self._watches,
-            self._relists,
-            self._stalls,
-            self._errors,
-            self._events,
-            self.synced.is_set(),
-            relists_state_lost=self._relists_state_lost,
-            watch_ends=self._watch_ends,
-            errors_by_kind=dict(self._errors_by_kind),
-            last_error=self.last_error,
-        )
+        """A copy of ``stats``, as of now."""
+        return self.stats.copy()
+
+    @property
+    def last_error(self) -> str | None:
+        """The last failure's message, kept after recovery."""
+        return self.stats.last_error
 
     def confirmed(self) -> bool:
         """Upstream vouched for the cache's state (see the module's
@@ -386,7 +405,7 @@ class Reflector:
         # LIST or WatchList has replaced the cache's state.
         self._need_list = relist or self.cache.rv == 0
         if self.cache.rv != 0:
-            self.synced.set()
+            self._mark_synced()
         while not self._stopping.is_set():
             if self._relist_requested is not None:
                 self._need_list = True
@@ -400,7 +419,7 @@ class Reflector:
             except _Relist as relist_:
                 self._need_list = True
                 if relist_.reason == "expired":
-                    self._relists += 1
+                    self.stats.relists_after_410 += 1
                 log.info("%s: %s; relisting", self.path, relist_)
                 if relist_.reason == "state-lost" and self._lost_again():
                     await self._back_off(_StateLostAgain(str(relist_)))
@@ -408,15 +427,15 @@ class Reflector:
                 if self._stopping.is_set():
                     break  # the watch was dropped by stop()
                 if isinstance(err, StatusError) and err.code == 410:
-                    self._relists += 1  # the expiry, answered as a status
+                    self.stats.relists_after_410 += 1  # the expiry, answered as a status
                     self._need_list = True
                     continue
                 await self._back_off(err)
 
     async def _back_off(self, err: UpstreamError) -> None:
-        self._errors += 1
-        self._errors_by_kind[_error_kind(err)] += 1
-        self.last_error = str(err)
+        self.stats.errors += 1
+        self.stats.errors_by_kind[_error_kind(err)] += 1
+        self.stats.last_error = str(err)
         retry_after = err.retry_after if isinstance(err, StatusError) else None
         if retry_after is not None:
             # As asked, not compounded: the backoff neither grows nor applies.
@@ -447,10 +466,10 @@ class Reflector:
         self._need_list = False
         self._confirmed = True
         self._relist_requested = None
-        self.synced.set()
+        self._mark_synced()
         log.info("%s: synced %d objects at rv %d by %s", self.path, len(items), rv, how)
         if lost_from is not None:
-            self._relists_state_lost += 1
+            self.stats.relists_state_lost += 1
             self._state_lost_at = self._clock()
             log.warning(
                 "%s: upstream's resourceVersion went back from %d to %d: its state was "
@@ -464,6 +483,10 @@ class Reflector:
         if relist and self._on_relist is not None:
             self._on_relist()
         return changes
+
+    def _mark_synced(self) -> None:
+        self.synced.set()
+        self.stats.synced = True
 
     # -- WatchList -------------------------------------------------------------
 
@@ -517,7 +540,7 @@ class Reflector:
                     "the WatchList stream ended before its initial events"
                 ) from None
             except TimeoutError:
-                self._stalls += 1
+                self.stats.stalls += 1
                 raise DisconnectedError(
                     "the WatchList stream went silent during its initial events"
                 ) from None
@@ -529,7 +552,7 @@ class Reflector:
                     continue
                 if event.type == "BOOKMARK":
                     meta = _bookmark_decoder.decode(event.object).metadata
-                    rv = int(meta.resourceVersion)
+                    rv = parse_resource_version(meta.resourceVersion, line)
                     if meta.annotations.get(INITIAL_EVENTS_END) == "true":
                         break
             if event.type == "ERROR":
@@ -541,7 +564,7 @@ class Reflector:
             return False
         changes = self._replaced(items, rv, "WatchList")
         self._watch_list_works = True
-        self._watch_lists += 1
+        self.stats.watch_lists += 1
         if self._on_replace is not None:
             await self._on_replace(changes)
         return True
@@ -551,7 +574,7 @@ class Reflector:
     async def _list(self) -> None:
         items: list[Entry] = []
         token = ""
-        rv = ""
+        rv: int | None = None
         while True:
             params = {"limit": str(self.config.page_size)}
             if token:
@@ -559,19 +582,19 @@ class Reflector:
             body = (await self.client.get(self.path, params)).body
             with _malformed("a LIST page", body):
                 page = _list_decoder.decode(body)
-                int(page.metadata.resourceVersion)
+                page_rv = parse_resource_version(page.metadata.resourceVersion, body)
                 # Decoded page by page, so one page's bytes are held at a
                 # time (holding all until the end cost 2x the JSON in RSS,
                 # bench_informer.py). Each item is copied: a Raw view would
                 # keep the whole page alive.
                 items.extend(self.cache.decode(bytes(item)) for item in page.items)
             self._heard()
-            rv = rv or page.metadata.resourceVersion
+            rv = page_rv if rv is None else rv
             token = page.metadata.continue_
             if not token:
                 break
-        changes = self._replaced(items, int(rv), "LIST")
-        self._lists += 1
+        changes = self._replaced(items, rv, "LIST")
+        self.stats.lists += 1
         if self._on_replace is not None:
             await self._on_replace(changes)
 
@@ -580,7 +603,7 @@ class Reflector:
         only way to learn that upstream went back when it sends nothing."""
         body = (await self.client.get(self.path, {"limit": "1"})).body
         with _malformed("a LIST page", body):
-            rv = int(_list_decoder.decode(body).metadata.resourceVersion)
+            rv = parse_resource_version(_list_decoder.decode(body).metadata.resourceVersion, body)
         self._heard()
         if rv < self.cache.rv:
             raise _Relist(
@@ -596,7 +619,7 @@ class Reflector:
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(timeout),
         }
-        self._watches += 1
+        self.stats.watches += 1
         async with self.client.watch(self.path, params) as stream:
             heard_before = self._heard_at
             self._heard()  # upstream accepted the watch
@@ -635,7 +658,7 @@ class Reflector:
                 f"WATCH {self.path}: upstream ended the watch at once, sending nothing"
             )
         self._failures = 0
-        self._watch_ends += 1
+        self.stats.watch_ends += 1
         if stalled:
             await self._probe_rv()
 
@@ -651,7 +674,7 @@ class Reflector:
             except StopAsyncIteration:
                 return False  # upstream ended the watch (timeoutSeconds): resume
             except TimeoutError:
-                self._stalls += 1
+                self.stats.stalls += 1
                 log.warning(
                     "%s: watch silent for %.0fs; reconnecting",
                     self.path,
@@ -672,7 +695,9 @@ class Reflector:
             # cache. On a watch from the cache's RV, either below it means
             # upstream went back.
             line_rv = (
-                int(_line_rv_decoder.decode(line).object.metadata.resourceVersion)
+                parse_resource_version(
+                    _line_rv_decoder.decode(line).object.metadata.resourceVersion, line
+                )
                 if event is None
                 else 0
             )
@@ -685,7 +710,7 @@ class Reflector:
             self._confirmed = True
             return
         self._confirmed = True
-        self._events += 1
+        self.stats.events += 1
         if self._on_event is not None:
             await self._on_event(event)
 

@@ -3,7 +3,7 @@
 Upstream trouble never ends ``Reflector.run``: it backs off and retries
 by itself. So a run that ends by an exception, or returns without being
 stopped, is a bug of ours. The supervisor logs it with its traceback,
-counts it (``restarts``), says what happened while it waits (``failed``,
+counts it (``restarts``, in the reflector's statistics), says what happened while it waits (``failed``,
 for readiness), and runs the reflector again after a doubling delay,
 relisting, since the cache may be in any state after a bug.
 
@@ -40,10 +40,15 @@ class Supervisor:
     ) -> None:
         self.reflector = reflector
         self._sleep = sleep
-        # Times the reflector ended by an exception (or unasked) and was run again.
-        self.restarts = 0
         # While waiting to run it again: what it ended with; else None.
         self.failed: str | None = None
+
+    @property
+    def restarts(self) -> int:
+        """Times the reflector ended by an exception (or unasked) and was
+        run again: kept in the reflector's statistics, beside its other
+        counters."""
+        return self.reflector.stats.restarts
 
     def __repr__(self) -> str:
         return f"<Supervisor {self.reflector.path} restarts={self.restarts} failed={self.failed}>"
@@ -71,7 +76,7 @@ class Supervisor:
                     self.reflector.path,
                     delay,
                 )
-            self.restarts += 1
+            self.reflector.stats.restarts += 1
             await self._sleep(delay)
             delay = min(delay * 2, RESTART_MAX)
             relist = True

@@ -115,7 +115,6 @@ class Informer:
         self._handler_count = 0
         self._synced = False
         self._reflector: Reflector | None = None
-        self._supervisor: Supervisor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics.objects.labels(self._name).set_function(lambda: len(self._cache.store))
         # One label lookup per type, not per event.
@@ -184,10 +183,11 @@ class Informer:
             rng=self._rng,
         )
         loop = asyncio.get_running_loop()
-        # Supervised: a bug of ours that ends the reflector is logged and it
-        # runs again, relisting, rather than leaving the lister frozen.
-        self._supervisor = Supervisor(self._reflector, sleep=self._sleep)
-        self._tasks.append(loop.create_task(self._supervisor.run()))
+        # Supervised: a bug of ours (or a transform's or indexer's error)
+        # that ends the reflector is logged and it runs again, relisting,
+        # rather than leaving the lister frozen; counted in ``statistics()``.
+        supervisor = Supervisor(self._reflector, sleep=self._sleep)
+        self._tasks.append(loop.create_task(supervisor.run()))
         if self.resync:
             self._tasks.append(loop.create_task(self._resync_loop(self.resync)))
         for handler in self._handlers:
@@ -236,6 +236,8 @@ class Informer:
         await self._cache.wait_until(rv)
 
     def statistics(self) -> ReflectorStatistics | None:
+        """The reflector's counters since the last ``start`` (restarts by
+        its Supervisor included); None before the first."""
         return self._reflector.statistics() if self._reflector is not None else None
 
     # -- handlers ----------------------------------------------------------------

@@ -87,7 +87,7 @@ class Scope:
     @property
     def path(self) -> str:
         gvr = self.info.gvr
-        prefix = f"/apis/{gvr.group}/{gvr.version}" if gvr.group else f"/api/{gvr.version}"
+        prefix = gvr.api_prefix
         if self.namespace and self.info.namespaced:
             prefix += f"/namespaces/{self.namespace}"
         return f"{prefix}/{gvr.resource}"

@@ -61,8 +61,6 @@ class _Resource(Protocol):
     def registry(self) -> _Registry: ...
     @property
     def prober(self) -> _Prober: ...
-    @property
-    def restarts(self) -> int: ...
     def outage(self) -> str | None: ...
     @property
     def consistency(self) -> Mapping[str, int]: ...
@@ -150,7 +148,7 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         "watchcache_reflector_restarts",
         "Times the resource's reflector ended by an exception and was run again.",
         "counter",
-        lambda r: r.restarts,
+        lambda r: r.reflector.statistics().restarts,
     ),
     (
         "watchcache_upstream_watches",

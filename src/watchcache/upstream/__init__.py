@@ -7,11 +7,29 @@
             async for line in lines:
                 ...
 
-Modules: ``config`` (UpstreamConfig), ``kubeconfig`` and ``incluster``
-(loading it), ``credentials`` and ``exec`` (tokens, token files, client
-certificates, exec plugins), ``tls`` (SSL contexts), ``client`` (requests;
-the only module that sees aiohttp's exceptions), ``errors`` (what callers
-catch).
+What it offers (``__all__``), by module:
+    config       ``UpstreamConfig`` (server, TLS, credentials, timeouts)
+    kubeconfig   ``load_kubeconfig``, ``Kubeconfig``
+    incluster    ``load_incluster``, ``NotInClusterError``
+    credentials  ``Credential``, ``CredentialSource``,
+                 ``StaticCredentials``, ``TokenFile``, ``ClientCert``
+    exec         ``ExecPlugin``, ``ExecSpec`` (client-go's exec plugins)
+    tls          ``TLSConfig``
+    client       ``UpstreamClient`` (the only module that sees aiohttp's
+                 exceptions), ``ClientOptions``, ``Response``,
+                 ``WatchStream``, ``ForwardResponse``
+    ratelimit    ``RateLimitedClient``, ``TokenBucket`` (client-go's qps
+                 and burst, for the requests a process makes on its own)
+    tunnel       ``open_tunnel``, ``Tunnel`` (upgraded connections: exec,
+                 attach, port-forward)
+    errors       what callers catch, one hierarchy under ``UpstreamError``:
+                 ``ConfigError``, ``CredentialError``, ``UnreachableError``,
+                 ``TLSError``, ``UpstreamTimeoutError``,
+                 ``DisconnectedError``, ``ProtocolError``, ``StatusError``
+
+The modules' lower-level pieces (``LineSplitter``, ``build_context``,
+``TLSContexts``, ``kubeconfig_paths``, ``parse_exec_credential``,
+``normalize_server``, their constants) are imported from the modules.
 """
 
 from watchcache.upstream.client import (
@@ -43,7 +61,9 @@ from watchcache.upstream.errors import (
 from watchcache.upstream.exec import ExecPlugin, ExecSpec
 from watchcache.upstream.incluster import NotInClusterError, load_incluster
 from watchcache.upstream.kubeconfig import Kubeconfig, load_kubeconfig
+from watchcache.upstream.ratelimit import RateLimitedClient, TokenBucket
 from watchcache.upstream.tls import TLSConfig
+from watchcache.upstream.tunnel import Tunnel, open_tunnel
 
 __all__ = [
     "ClientCert",
@@ -59,12 +79,15 @@ __all__ = [
     "Kubeconfig",
     "NotInClusterError",
     "ProtocolError",
+    "RateLimitedClient",
     "Response",
     "StaticCredentials",
     "StatusError",
     "TLSConfig",
     "TLSError",
+    "TokenBucket",
     "TokenFile",
+    "Tunnel",
     "UnreachableError",
     "UpstreamClient",
     "UpstreamConfig",
@@ -73,4 +96,5 @@ __all__ = [
     "WatchStream",
     "load_incluster",
     "load_kubeconfig",
+    "open_tunnel",
 ]

@@ -72,6 +72,7 @@ import aiohttp
 import msgspec
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from watchcache.api.status import ApiError
 from watchcache.upstream.config import UpstreamConfig
 from watchcache.upstream.credentials import Credential
 from watchcache.upstream.errors import (
@@ -599,15 +600,8 @@ def status_error(code: int, body: bytes, retry_after_header: str | None) -> Stat
     shaped as kube-apiserver would have sent it."""
     status = _decode_status(body)
     if status is None or not isinstance(status.get("code"), int):
-        status = {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": _fallback_message(code, body),
-            "reason": _REASONS.get(code, "Unknown"),
-            "code": code,
-        }
+        reason = _REASONS.get(code, "Unknown")
+        status = ApiError(code, reason, _fallback_message(code, body)).status()
     return StatusError(status, _retry_after(retry_after_header))
 
 

@@ -27,6 +27,15 @@ def test_pod_info() -> None:
     assert info.field_defaults["spec.serviceAccountName"] == ""
 
 
+def test_api_version_and_prefix_of_the_core_group_and_a_named_one() -> None:
+    deployments = GroupVersionResource("apps", "v1", "deployments")
+    assert (PODS.api_version, PODS.api_prefix) == ("v1", "/api/v1")
+    assert (deployments.api_version, deployments.api_prefix) == ("apps/v1", "/apis/apps/v1")
+    for gvr in (PODS, deployments):
+        parsed = parse_path(f"{gvr.api_prefix}/{gvr.resource}")
+        assert parsed is not None and parsed.gvr == gvr
+
+
 def test_every_builtin_selects_by_name_and_is_unique() -> None:
     seen = set()
     for info in builtin_resources():

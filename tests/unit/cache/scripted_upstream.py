@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from watchcache.api.listoptions import INITIAL_EVENTS_END
+
 __all__ = ["Answer", "FakeWatch", "ScriptedUpstream", "configmap"]
 
 PATH = "/api/v1/configmaps"
@@ -47,7 +49,7 @@ def line(event_type: str, obj: bytes) -> bytes:
 def bookmark(rv: int, *, initial_events_end: bool = False) -> bytes:
     meta: dict[str, object] = {"resourceVersion": str(rv)}
     if initial_events_end:
-        meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        meta["annotations"] = {INITIAL_EVENTS_END: "true"}
     obj = {"kind": "ConfigMap", "apiVersion": "v1", "metadata": meta}
     return line("BOOKMARK", json.dumps(obj, separators=(",", ":")).encode())
 

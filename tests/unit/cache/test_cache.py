@@ -7,7 +7,13 @@ import uuid
 import pytest
 from tests.unit.cache.fakes import PODS, WIDGETS, Clock, Fields, Labels, pod
 
-from watchcache.cache.cache import Cache, CacheConfig, TooNewResourceVersion, WatchErrorLine
+from watchcache.cache.cache import (
+    Cache,
+    CacheConfig,
+    MalformedObject,
+    TooNewResourceVersion,
+    WatchErrorLine,
+)
 from watchcache.cache.history import TooOldResourceVersion
 
 
@@ -63,13 +69,38 @@ def test_apply_line_and_bookmark() -> None:
         b'{"type":"SURPRISE","object":{}}',
         b'{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"x"}}}',
         b'{"type":"ERROR"}',
+        b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"-1"}}}',
+        b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"1_000"}}}',
+        b'{"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":" 9"}}}',
+        b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"18446744073709551616"}}}',
     ],
-    ids=["html", "unknown-type", "rv-not-a-number", "no-object"],
+    ids=[
+        "html",
+        "unknown-type",
+        "rv-not-a-number",
+        "no-object",
+        "bookmark-rv-negative",
+        "bookmark-rv-underscore",
+        "rv-with-space",
+        "bookmark-rv-past-uint64",
+    ],
 )
-def test_a_malformed_line_is_a_value_error_never_an_error_line(line: bytes) -> None:
+def test_a_malformed_line_is_malformed_never_an_error_line(line: bytes) -> None:
+    """RVs are read as kube-apiserver reads them (ParseUint): ``int()``
+    would take a sign, a space or an underscore."""
     cache = pods_cache()
-    with pytest.raises(ValueError):
+    with pytest.raises(MalformedObject):
         cache.apply_line(line)
+    assert cache.rv == 1
+
+
+def test_an_error_raised_by_a_transform_is_not_taken_for_a_malformed_line() -> None:
+    def transform(data: bytes) -> bytes:
+        raise ValueError("a bug in the transform")
+
+    cache = pods_cache(transform=transform)
+    with pytest.raises(ValueError, match="a bug in the transform"):
+        cache.apply_line(b'{"type":"ADDED","object":' + pod("a", rv=7) + b"}")
 
 
 def test_replace_sets_state_and_restarts_history() -> None:

@@ -9,44 +9,19 @@ import gc
 import json
 import random
 import tracemalloc
-from collections.abc import AsyncIterator
 
 import pytest
+from tests.polling import until
+from tests.unit.churn import CONFIGMAPS, cm
 
-from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.cache.cache import Cache
 from watchcache.cache.event import Event
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.simulator.app import Simulator
 from watchcache.simulator.verbs import DeleteOptions
-from watchcache.upstream import UpstreamClient, UpstreamConfig
+from watchcache.upstream import UpstreamClient
 
-CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
-assert CONFIGMAPS is not None
 PATH = "/api/v1/configmaps"
-
-
-def cm(name: str, value: str = "v") -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name},
-        "data": {"k": value},
-    }
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    simulator = Simulator()
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
-async def client(sim: Simulator) -> AsyncIterator[UpstreamClient]:
-    async with UpstreamClient(UpstreamConfig(sim.url)) as upstream:
-        yield upstream
 
 
 class Harness:
@@ -94,13 +69,6 @@ class Harness:
         await asyncio.wait_for(self.task, 10)
 
 
-async def eventually(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.02)
-
-
 async def upstream_names(client: UpstreamClient) -> dict[str, str]:
     body = (await client.get(PATH)).json()
     return {i["metadata"]["name"]: i["metadata"]["resourceVersion"] for i in body["items"]}
@@ -121,7 +89,7 @@ async def test_syncs_then_follows_changes(
         sim.verbs.create(CONFIGMAPS, "default", cm("new"))
         sim.verbs.update(CONFIGMAPS, "default", "c1", cm("c1", "changed"))
         sim.verbs.delete(CONFIGMAPS, "default", "c2", DeleteOptions())
-        await eventually(lambda: len(h.events) == 3)
+        await until(lambda: len(h.events) == 3)
         assert [(e.type, e.name) for e in h.events] == [
             ("ADDED", "new"),
             ("MODIFIED", "c1"),
@@ -140,7 +108,7 @@ async def test_a_cut_watch_resumes_without_loss_or_repeats(
         for round_ in range(5):
             assert sim.faults.cut_watches() >= 0
             sim.verbs.create(CONFIGMAPS, "default", cm(f"r{round_}"))
-            await eventually(lambda r=round_: len(h.events) == r + 1)
+            await until(lambda r=round_: len(h.events) == r + 1)
         assert [e.name for e in h.events] == [f"r{i}" for i in range(5)]
         assert h.reflector.statistics().watches >= 2
         assert h.relists == 0
@@ -155,7 +123,7 @@ async def test_410_relists_and_closes_followers(sim: Simulator, client: Upstream
         sim.faults.shrink_history(2)
         sim.faults.cut_watches()
         sim.faults.resume_watches()
-        await eventually(lambda: h.relists == 1)
+        await until(lambda: h.relists == 1)
         assert h.reflector.statistics().relists_after_410 == 1
         assert cached(h) == await upstream_names(client)
         assert len(cached(h)) == 20
@@ -179,7 +147,7 @@ async def test_a_relist_hands_on_the_deletions_the_watch_missed(
         sim.faults.shrink_history(1)
         sim.faults.cut_watches()
         sim.faults.resume_watches()
-        await eventually(lambda: len(h.replaced) == 2)
+        await until(lambda: len(h.replaced) == 2)
         # The delete and the update happened while no watch delivered them.
         assert [(e.type, e.name) for e in h.replaced[1]] == [
             ("DELETED", "doomed"),
@@ -199,10 +167,10 @@ async def test_retry_after_is_honoured(sim: Simulator, client: UpstreamClient) -
 async def test_a_silent_watch_is_reconnected(sim: Simulator, client: UpstreamClient) -> None:
     async with Harness(client, stall_timeout=0.3) as h:
         sim.faults.stall_watches()
-        await eventually(lambda: h.reflector.statistics().stalls >= 1, timeout=5)
+        await until(lambda: h.reflector.statistics().stalls >= 1, timeout=5)
         sim.faults.resume_watches()
         sim.verbs.create(CONFIGMAPS, "default", cm("after-stall"))
-        await eventually(lambda: any(e.name == "after-stall" for e in h.events))
+        await until(lambda: any(e.name == "after-stall" for e in h.events))
 
 
 async def test_a_list_is_decoded_as_it_arrives_not_held_twice(
@@ -244,7 +212,7 @@ async def test_a_state_loaded_before_the_run_is_confirmed_once_its_watch_holds(
     )
     async with h:
         assert h.reflector.synced.is_set()
-        await eventually(lambda: h.reflector._watch_open_at is not None)
+        await until(lambda: h.reflector._watch_open_at is not None)
         assert not h.reflector.confirmed()
         now[0] += 1.0
         assert h.reflector.confirmed()
@@ -264,6 +232,6 @@ async def test_a_loaded_state_whose_watch_gets_410_is_confirmed_by_the_relist(
         sim.verbs.create(CONFIGMAPS, "default", cm(f"b{i}"))
     sim.faults.shrink_history(2)
     async with h:
-        await eventually(lambda: h.reflector.statistics().relists_after_410 == 1)
-        await eventually(h.reflector.confirmed)
+        await until(lambda: h.reflector.statistics().relists_after_410 == 1)
+        await until(h.reflector.confirmed)
         assert len(cached(h)) == 6

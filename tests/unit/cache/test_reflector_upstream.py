@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from tests.polling import until
 from tests.unit.cache.scripted_upstream import (
     HTML_502,
     PATH,
@@ -23,7 +24,7 @@ from tests.unit.cache.scripted_upstream import (
 )
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
-from watchcache.cache.cache import Cache
+from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.event import Event
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.upstream import UpstreamClient, UpstreamConfig
@@ -44,11 +45,15 @@ class Run:
     clock and a sleep that records each delay and returns at once."""
 
     def __init__(
-        self, upstream: ScriptedUpstream, client: UpstreamClient, **config: object
+        self,
+        upstream: ScriptedUpstream,
+        client: UpstreamClient,
+        cache_config: CacheConfig | None = None,
+        **config: object,
     ) -> None:
         self.upstream = upstream
         self.clock = Clock()
-        self.cache = Cache(CONFIGMAPS, clock=self.clock)  # type: ignore[arg-type]
+        self.cache = Cache(CONFIGMAPS, cache_config or CacheConfig(), clock=self.clock)  # type: ignore[arg-type]
         self.slept: list[float] = []
         self.events: list[Event] = []
         self.relists = 0
@@ -97,13 +102,16 @@ class Run:
     def names(self) -> dict[str, int]:
         return {entry.name: entry.rv for entry in self.cache.list().items}
 
-    async def until(self, condition, what: str) -> None:  # type: ignore[no-untyped-def]
-        async with asyncio.timeout(5):
-            while not condition():
-                assert self.task is not None
-                if self.task.done():
-                    raise AssertionError(f"the reflector ended ({self.task!r}) before {what}")
-                await asyncio.sleep(0.005)
+    async def until(self, condition: Callable[[], object], what: str) -> None:
+        """``tests.polling.until``, failing at once if the reflector ended."""
+
+        def holds() -> object:
+            assert self.task is not None
+            if self.task.done():
+                raise AssertionError(f"the reflector ended ({self.task!r}) before {what}")
+            return condition()
+
+        await until(holds, what, timeout=5, every=0.005)
 
 
 @pytest.fixture
@@ -180,6 +188,59 @@ async def test_a_malformed_watch_line_is_retried(
         await second.send(upstream.write("b"))
         await run.until(lambda: "b" in run.names(), "the next event arrived")
         assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
+
+
+@pytest.mark.parametrize("rv", ["-1", "+7", "1_0"])
+async def test_a_bookmark_whose_rv_is_no_uint64_is_malformed_not_a_signal(
+    upstream: ScriptedUpstream, client: UpstreamClient, rv: str
+) -> None:
+    """Regression (issue 15): ``int()`` read "-1" as an RV below the
+    cache's, so a malformed bookmark was taken for upstream's state going
+    back: a full relist, every follower's watch closed. RVs are read as
+    kube-apiserver reads them; this one is upstream's error, backed off
+    from and retried on the same RV."""
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        first = await upstream.next_watch()
+        await first.send(
+            b'{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"%s"}}}' % rv.encode()
+        )
+        second = await upstream.next_watch()
+        assert second.query["resourceVersion"] == first.query["resourceVersion"]
+        await second.send(upstream.write("b"))
+        await run.until(lambda: "b" in run.names(), "the next event arrived")
+        stats = run.reflector.statistics()
+        assert stats.errors_by_kind == {"malformed": 1}
+        assert (stats.lists, stats.relists_state_lost, run.relists) == (1, 0, 0)
+
+
+async def test_a_value_error_of_ours_is_a_bug_not_upstreams_malformed_answer(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """Regression (issue 15): every ValueError on the apply path was read
+    as upstream's answer being malformed, so a transform's error (or a bug
+    of ours) was logged as upstream's and retried for ever. Only the
+    signals' own types are caught: this one ends ``run``, for its
+    Supervisor to report with its traceback and run it again."""
+
+    def transform(data: bytes) -> bytes:
+        if b'"b"' in data:
+            raise ValueError("a bug in the transform")
+        return data
+
+    upstream.write("a")
+    run = Run(upstream, client, CacheConfig(transform=transform))
+    task = asyncio.create_task(run.reflector.run())
+    try:
+        await asyncio.wait_for(run.reflector.synced.wait(), 5)
+        await (await upstream.next_watch()).send(upstream.write("b"))
+        with pytest.raises(ValueError, match="a bug in the transform"):
+            await asyncio.wait_for(task, 5)
+    finally:
+        run.reflector.stop()
+        task.cancel()
+    assert run.reflector.statistics().errors == 0
 
 
 async def test_an_error_line_with_a_status_backs_off_and_a_410_relists(

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from watchcache.cache.reflector import ReflectorStatistics
 from watchcache.cache.supervisor import RESTART_MAX, RESTART_MIN, Supervisor
 
 
@@ -19,6 +20,7 @@ class _Reflector:
         self.failures = failures
         self.relists: list[bool] = []
         self.stopped = False
+        self.stats = ReflectorStatistics()
 
     async def run(self, *, relist: bool = False) -> None:
         self.relists.append(relist)

@@ -6,19 +6,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
+from tests.polling import until_blocking
+
 from watchcache.devcluster.processes import OwnedProcess, spawn
-
-
-def wait_until(condition, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_spawned_process_runs_logs_and_stops(tmp_path: Path) -> None:
@@ -26,7 +18,7 @@ def test_spawned_process_runs_logs_and_stops(tmp_path: Path) -> None:
         "sleeper", ["sh", "-c", "echo hello; exec sleep 60"], tmp_path / "s.log", tie_to_parent=True
     )
     assert proc.alive()
-    assert wait_until(lambda: "hello" in proc.log_tail())
+    until_blocking(lambda: "hello" in proc.log_tail(), "hello in the log", timeout=60)
     proc.stop(grace=5)
     assert not proc.alive()
 
@@ -42,7 +34,7 @@ def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(tmp_path: Path) -> No
         tmp_path / "s.log",
         tie_to_parent=True,
     )
-    assert wait_until(lambda: "ready" in proc.log_tail())
+    until_blocking(lambda: "ready" in proc.log_tail(), "ready in the log", timeout=60)
     # Without the SIGKILL after the grace, stop() would return with the
     # process still running (it ignores SIGTERM and sleeps a minute).
     proc.stop(grace=0.5)
@@ -90,12 +82,14 @@ def test_tied_children_die_with_a_killed_parent(tmp_path: Path) -> None:
         ]
     )
     try:
-        assert wait_until(pid_file.exists)
+        until_blocking(pid_file.exists, "the pid file", timeout=60)
         child = int(pid_file.read_text())
         assert Path(f"/proc/{child}").exists()
         parent.send_signal(signal.SIGKILL)
         parent.wait()
-        assert wait_until(lambda: _gone_or_zombie(child)), "tied child survived its parent"
+        until_blocking(
+            lambda: _gone_or_zombie(child), "the tied child to die with its parent", timeout=60
+        )
     finally:
         parent.kill()
         parent.wait()

@@ -1,54 +1,32 @@
-"""Helpers for the informer tests: configmap writes on the simulator, and a
-handler that keeps the view its notifications describe, failing on any
-transition that does not follow from the view before it."""
+"""Helpers for the informer tests: configmap writes on the simulator (from
+tests/unit/churn.py, shared with the reflector's tests), and a handler that
+keeps the view its notifications describe, failing on any transition that
+does not follow from the view before it."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from tests.unit.churn import CONFIGMAPS, cm, delete, exists, upstream_state, write
+
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.informer import KubeObject
-from watchcache.simulator import Simulator
-from watchcache.simulator.verbs import DeleteOptions
 
-CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
+__all__ = [
+    "CONFIGMAPS",
+    "PODS",
+    "Recorder",
+    "cm",
+    "delete",
+    "exists",
+    "settle",
+    "upstream_state",
+    "write",
+]
+
 PODS = builtin_resource(GroupVersionResource("", "v1", "pods"))
-assert CONFIGMAPS is not None and PODS is not None
-
-
-def cm(name: str, value: str = "v", namespace: str = "default", **labels: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name, "namespace": namespace}
-    if labels:
-        meta["labels"] = labels
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": {"k": value}}
-
-
-def write(sim: Simulator, name: str, value: str = "v", namespace: str = "default") -> int:
-    """Create or update a configmap; its new RV."""
-    try:
-        sim.verbs.get(CONFIGMAPS, namespace, name)
-    except Exception:
-        return sim.verbs.create(CONFIGMAPS, namespace, cm(name, value, namespace)).rv
-    return sim.verbs.update(CONFIGMAPS, namespace, name, cm(name, value, namespace)).rv
-
-
-def delete(sim: Simulator, name: str, namespace: str = "default") -> None:
-    sim.verbs.delete(CONFIGMAPS, namespace, name, DeleteOptions())
-
-
-def exists(sim: Simulator, name: str, namespace: str = "default") -> bool:
-    try:
-        sim.verbs.get(CONFIGMAPS, namespace, name)
-    except Exception:
-        return False
-    return True
-
-
-def upstream_state(sim: Simulator) -> dict[str, int]:
-    """key -> RV of every configmap upstream."""
-    coll = sim.store.find("", "configmaps")
-    return {} if coll is None else {e.key: e.rv for e in coll.items.values()}
+assert PODS is not None
 
 
 class Recorder:

@@ -255,6 +255,31 @@ async def test_indexers_transform_and_selectors(sim: Simulator, client: Upstream
         assert only.to_dict()["data"] == {"k": "X"}
 
 
+async def test_a_transform_that_fails_restarts_the_reflector_and_stats_count_it(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    """A transform's error is a bug, not upstream's: the reflector ends,
+    its Supervisor runs it again (relisting), and ``statistics()`` says so."""
+    failures = [ValueError("the transform failed once")]
+
+    def flaky(data: bytes) -> bytes:
+        if b'"b"' in data and failures:
+            raise failures.pop()
+        return data
+
+    write(sim, "a")
+    rec = Recorder()
+    inf = informer(client, transform=flaky)
+    handle = inf.add_handler(**rec.callbacks())
+    async with inf:
+        assert await inf.wait_for_sync(10)
+        rv = write(sim, "b")
+        await settle(inf, [handle], rv)
+        stats = inf.statistics()
+        assert stats is not None and stats.restarts == 1 and stats.errors == 0
+    assert rec.state() == upstream_state(sim)
+
+
 async def test_resync_redelivers_every_object_as_an_update_to_itself(
     sim: Simulator, client: UpstreamClient
 ) -> None:

@@ -11,22 +11,17 @@ import random
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from tests.unit.informer.fakes import Recorder, delete, exists, upstream_state, write
+from tests.unit.churn import CHURN, Op, churn, simulated, upstream_state, use_up_failures
+from tests.unit.informer.fakes import Recorder
 
 from watchcache.cache.reflector import ReflectorConfig
 from watchcache.informer import HandlerRegistration, Informer, KubeObject
 from watchcache.simulator import Simulator
-from watchcache.upstream import StatusError, UpstreamClient, UpstreamConfig
-
-NAMES = [f"n{i}" for i in range(6)]
+from watchcache.upstream import UpstreamClient
 
 operations = st.lists(
     st.one_of(
-        st.tuples(st.just("write"), st.sampled_from(NAMES), st.integers(0, 3)),
-        st.tuples(st.just("delete"), st.sampled_from(NAMES), st.just(0)),
-        st.tuples(st.just("cut"), st.just(""), st.just(0)),
-        st.tuples(st.just("lose-history"), st.sampled_from(NAMES), st.just(0)),
-        st.tuples(st.just("fail"), st.sampled_from(["429", "500", "503"]), st.integers(1, 2)),
+        *CHURN,
         st.tuples(st.just("handler"), st.just(""), st.integers(0, 1)),
         st.tuples(st.just("deliver"), st.just(""), st.just(0)),
         st.tuples(st.just("check"), st.just(""), st.just(0)),
@@ -52,15 +47,12 @@ operations = st.lists(
     watch_list=False,
 )
 def test_handlers_see_exactly_the_transitions_and_the_lister_equals_upstream(
-    ops: list[tuple[str, str, int]], watch_list: bool
+    ops: list[Op], watch_list: bool
 ) -> None:
     asyncio.run(_run(ops, watch_list))
 
 
-async def _run(ops: list[tuple[str, str, int]], watch_list: bool) -> None:
-    sim = Simulator()
-    await sim.start()
-
+async def _run(ops: list[Op], watch_list: bool) -> None:
     async def no_backoff(_delay: float) -> None:
         await asyncio.sleep(0)
 
@@ -69,59 +61,41 @@ async def _run(ops: list[tuple[str, str, int]], watch_list: bool) -> None:
     # Slow handlers are stuck in a call until the next check opens this:
     # meanwhile their queues merge every change.
     gate = asyncio.Event()
-    try:
-        async with UpstreamClient(UpstreamConfig(sim.url)) as client:
-            inf = Informer(
-                client,
-                "configmaps",
-                reflector_config=ReflectorConfig(page_size=2, watch_list=watch_list),
-                sleep=no_backoff,
-                rng=random.Random(1),
-            )
+    async with simulated() as (sim, client):
+        inf = Informer(
+            client,
+            "configmaps",
+            reflector_config=ReflectorConfig(page_size=2, watch_list=watch_list),
+            sleep=no_backoff,
+            rng=random.Random(1),
+        )
 
-            def add_handler(slow: bool) -> None:
-                rec = Recorder()
-                callbacks = rec.callbacks()
-                if slow:
-                    callbacks = {k: _gated(f, gate) for k, f in callbacks.items()}
-                recorders.append(rec)
-                handles.append(inf.add_handler(**callbacks))
+        def add_handler(slow: bool) -> None:
+            rec = Recorder()
+            callbacks = rec.callbacks()
+            if slow:
+                callbacks = {k: _gated(f, gate) for k, f in callbacks.items()}
+            recorders.append(rec)
+            handles.append(inf.add_handler(**callbacks))
 
-            add_handler(False)
-            async with inf:
-                assert await inf.wait_for_sync(10)
-                for op, arg, n in ops:
-                    if op == "write":
-                        write(sim, arg, str(n))
-                    elif op == "delete" and exists(sim, arg):
-                        delete(sim, arg)
-                    elif op == "cut":
-                        sim.faults.cut_watches()
-                    elif op == "deliver":  # the watch delivers what happened
-                        await _deliver(sim, client, inf)
-                    elif op == "lose-history":
-                        # Once the informer has seen the state: changes the
-                        # stalled watch never delivers, a delete among them,
-                        # then history too short to replay them: the resume
-                        # gets 410 and the informer relists.
-                        await _deliver(sim, client, inf)
-                        sim.faults.stall_watches()
-                        write(sim, "h", str(len(ops)))
-                        if exists(sim, arg):
-                            delete(sim, arg)
-                        write(sim, "h2", arg)
-                        sim.faults.shrink_history(1)
-                        sim.faults.cut_watches()
-                        sim.faults.resume_watches()
-                    elif op == "fail":
-                        sim.faults.fail_next(n, int(arg))
-                    elif op == "handler":
-                        add_handler(bool(n))
-                    elif op == "check":
-                        await _check(sim, client, inf, recorders, handles, gate)
-                await _check(sim, client, inf, recorders, handles, gate)
-    finally:
-        await sim.stop()
+        add_handler(False)
+        async with inf:
+            assert await inf.wait_for_sync(10)
+            for op in ops:
+                kind, _, n = op
+                if kind == "lose-history":
+                    # Once the informer has seen the state, so that the
+                    # relist after the 410 has deletes to report.
+                    await _deliver(sim, client, inf)
+                if churn(sim, op, len(ops)):
+                    continue
+                if kind == "deliver":  # the watch delivers what happened
+                    await _deliver(sim, client, inf)
+                elif kind == "handler":
+                    add_handler(bool(n))
+                elif kind == "check":
+                    await _check(sim, client, inf, recorders, handles, gate)
+            await _check(sim, client, inf, recorders, handles, gate)
 
 
 def _gated(callback, gate: asyncio.Event):  # type: ignore[no-untyped-def]
@@ -133,7 +107,7 @@ def _gated(callback, gate: asyncio.Event):  # type: ignore[no-untyped-def]
 
 
 async def _deliver(sim: Simulator, client: UpstreamClient, inf: Informer) -> None:
-    await _use_up_failures(client)
+    await use_up_failures(client)
     async with asyncio.timeout(15):
         await inf.wait_for_resource_version(sim.store.rv)
 
@@ -159,15 +133,3 @@ async def _check(
         assert rec.state() == expected
     for handle in handles:
         assert handle.has_synced()
-
-
-async def _use_up_failures(client: UpstreamClient) -> None:
-    """Injected failures still pending are spent here, so the informer's
-    next requests succeed."""
-    for _ in range(10):
-        try:
-            await client.get("/api/v1/configmaps")
-        except StatusError:
-            continue
-        return
-    raise AssertionError("upstream kept failing")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from tests.inprocess import serve_config, wait_until_ready
+from tests.polling import until
 from tests.unit.cache.scripted_upstream import Answer, ScriptedUpstream
 
 from watchcache.api.resources import GroupVersionResource
@@ -127,13 +128,6 @@ def _collector(caches: Mapping[GroupVersionResource, CachedResource]) -> CacheCo
     return CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
 
 
-async def _until(condition: Callable[[], object], what: str) -> None:
-    async with asyncio.timeout(5):
-        while not condition():
-            await asyncio.sleep(0.005)
-    assert condition(), what
-
-
 async def test_a_reflector_that_raises_is_reported_and_run_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -157,7 +151,7 @@ async def test_a_reflector_that_raises_is_reported_and_run_again(
         config = CacheConfig(transform=transform)
         async with open_caches(["configmaps"], client, config, sleep=sleeps) as caches:
             [resource] = caches.values()
-            await _until(lambda: resource.failed is not None, "the failure was noticed")
+            await until(lambda: resource.failed is not None, "the failure was noticed")
             assert "RuntimeError: a bug in a transform" in (resource.unready() or "")
             assert "a bug in a transform" in caplog.text and "Traceback" in caplog.text
             sleeps.go.set()
@@ -196,9 +190,7 @@ async def test_readiness_and_metrics_report_staleness_while_upstream_refuses() -
                     Answer(503, b"", {"Retry-After": "1"}) for _ in range(1000)
                 )
                 watch.cut()
-                await _until(
-                    lambda: resource.reflector.statistics().errors >= 2, "upstream refused"
-                )
+                await until(lambda: resource.reflector.statistics().errors >= 2, "upstream refused")
                 clock.now += 119
                 assert (await http.get("/readyz")).status == 200
                 clock.now += 11

@@ -4,12 +4,12 @@ and relisted, and then matches again."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiohttp
 import pytest
 from tests.inprocess import serve_config, wait_until_ready
+from tests.polling import until
 
 from watchcache.proxy.consistency import check_once, digest
 from watchcache.proxy.reads import ReadPath
@@ -63,9 +63,7 @@ async def test_a_cache_that_differs_is_found_and_relisted(caplog: pytest.LogCapt
                 assert "the cache is not upstream's state" in caplog.text
 
                 # The reflector relists: "b" is back, and the next check matches.
-                async with asyncio.timeout(10):
-                    while cache.get("default", "b") is None:
-                        await asyncio.sleep(0.02)
+                await until(lambda: cache.get("default", "b"), "the relist to bring b back")
                 assert (await check_once(resource, client)).result == "match"
                 assert dict(resource.consistency) == {"match": 2, "mismatch": 1}
 
@@ -102,6 +100,4 @@ async def test_the_interval_runs_checks() -> None:
             reads = proxy.parts.handle
             assert isinstance(reads, ReadPath)
             (resource,) = reads.caches.values()
-            async with asyncio.timeout(10):
-                while resource.consistency["match"] < 2:
-                    await asyncio.sleep(0.02)
+            await until(lambda: resource.consistency["match"] >= 2, "two matching checks")

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from tests.inprocess import serve_config
+from tests.polling import until
 
 from watchcache.devcluster.pki import make_pki
 from watchcache.proxy.config import ServeConfig
@@ -315,10 +316,10 @@ async def test_a_client_closing_a_forwarded_watch_is_no_error(
         # Upstream sends its next event after the client left.
         reads.release_watch.set()
         watch = {"verb": "watch", "resource": "pods", "served_by": "upstream"}
-        for _ in range(500):
-            if sample(proxy, "watchcache_client_disconnects_total", code="200", **watch):
-                break
-            await asyncio.sleep(0.01)
+        await until(
+            lambda: sample(proxy, "watchcache_client_disconnects_total", code="200", **watch),
+            "the disconnect to be counted",
+        )
         assert sample(proxy, "watchcache_client_disconnects_total", code="200", **watch) == 1
         assert sample(proxy, "watchcache_requests_total", code="200", **watch) == 1
         assert sample(proxy, "watchcache_requests_total", code="500", **watch) == 0

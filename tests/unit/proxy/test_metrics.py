@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +15,7 @@ import aiohttp
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.inprocess import serve_config, wait_until_ready
+from tests.polling import until
 
 from watchcache.cache.reflector import ReflectorStatistics
 from watchcache.fanout.registry import RegistryStatistics
@@ -51,16 +53,16 @@ async def scrape(session: aiohttp.ClientSession, base: str) -> tuple[str, Sample
     return text, parse(text)
 
 
-async def until(
+async def scraped_until(
     session: aiohttp.ClientSession, base: str, done: Callable[[Samples], bool]
 ) -> Samples:
     """Scrape until ``done`` holds; fail after 10 s."""
-    async with asyncio.timeout(10):
-        while True:
-            _, samples = await scrape(session, base)
-            if done(samples):
-                return samples
-            await asyncio.sleep(0.02)
+
+    async def scraped() -> Samples | None:
+        _, samples = await scrape(session, base)
+        return samples if done(samples) else None
+
+    return await until(scraped, "the scrape to show it", every=0.02)
 
 
 async def test_every_family_appears_and_moves() -> None:
@@ -111,7 +113,7 @@ async def test_every_family_appears_and_moves() -> None:
             # A watch from the cache, then a write upstream it hears about.
             watch = await session.get(base + pods + "?watch=1&resourceVersion=0")
             assert watch.status == 200
-            await until(
+            await scraped_until(
                 session, base, lambda s: value(s, "watchcache_registered_watchers", **pods_label)
             )
             async with session.post(url + pods, json=POD) as r:
@@ -124,7 +126,7 @@ async def test_every_family_appears_and_moves() -> None:
                 assert r.status == 200
             async with session.get(base + pods) as r:
                 assert r.status == 200
-            after = await until(
+            after = await scraped_until(
                 session,
                 base,
                 lambda s: value(s, "watchcache_watch_bytes_written_total", **pods_label) > 0,
@@ -160,7 +162,7 @@ async def test_every_family_appears_and_moves() -> None:
 
             # Upstream drops the cache's watch: it is reopened.
             sim.faults.cut_watches("pods")
-            await until(
+            await scraped_until(
                 session,
                 base,
                 lambda s: (
@@ -176,7 +178,7 @@ async def test_every_family_appears_and_moves() -> None:
             sim.faults.shrink_history(0, "pods")
             sim.faults.resume_watches()
             sim.faults.cut_watches("pods")
-            await until(
+            await scraped_until(
                 session,
                 base,
                 lambda s: (
@@ -200,7 +202,8 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         events=100,
         synced=True,
         relists_state_lost=1,
-        errors_by_kind={"503": 4, "malformed": 1},
+        errors_by_kind=Counter({"503": 4, "malformed": 1}),
+        restarts=2,
     )
     registry = RegistryStatistics(
         watchers=7,
@@ -222,7 +225,6 @@ def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:
         reflector=SimpleNamespace(statistics=lambda: reflector, silence=lambda: 42.0),
         registry=SimpleNamespace(statistics=lambda: registry),
         prober=SimpleNamespace(sent=11, coalesced=12, last_rv=95),
-        restarts=2,
         outage=lambda: None,
         consistency={"match": 4},
     )

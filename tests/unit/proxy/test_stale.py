@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 
 import aiohttp
 from tests.inprocess import serve_config, wait_until_ready
+from tests.polling import until
 
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
@@ -28,13 +28,6 @@ def pod(name: str, **labels: str) -> dict[str, object]:
         "metadata": {"name": name, "labels": labels},
         "spec": {"containers": [{"name": "c", "image": "x"}]},
     }
-
-
-async def until(check: Callable[[], asyncio.Future[bool] | object], what: str) -> None:
-    """Poll ``check`` (an async callable) until it is true; fail after 20 s."""
-    async with asyncio.timeout(20):
-        while not await check():  # type: ignore[misc]
-            await asyncio.sleep(0.05)
 
 
 async def readyz(session: aiohttp.ClientSession, base: str) -> tuple[int, str]:
@@ -83,7 +76,7 @@ async def outage(*flags: str) -> tuple[int, str, int, dict[str, object], float, 
             status, text = await readyz(session, base)
             return "serving stale" in text or status == 500
 
-        await until(stale, "stale")
+        await until(stale, "stale", timeout=20, every=0.05)
         status, text = await readyz(session, base)
         async with session.get(base + PODS, params={"resourceVersion": "0"}) as r:
             assert r.status == 200
