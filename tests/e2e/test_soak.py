@@ -23,6 +23,7 @@ async def test_nothing_is_lost_across_upstream_and_proxy_restarts() -> None:
         dev_cluster=True,
         faults_per_second=0.25,
         kinds=("upstream-restart", "compaction", "proxy-restart"),
+        first=("upstream-restart",),
     )
     tally = await run_soak(config)
     print(tally.table())

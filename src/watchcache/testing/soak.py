@@ -106,6 +106,11 @@ class SoakConfig:
     lose_event: Callable[[dict[str, Any]], bool] | None = None
     # Only these fault kinds (of those the upstream can suffer); None: all.
     kinds: tuple[str, ...] | None = None
+    # Injected first in each round, in this order, before the random draws:
+    # a short round on a loaded machine may otherwise draw none of a kind
+    # a test needs (how many faults fit in a round depends on how long
+    # each restart takes).
+    first: tuple[str, ...] = ()
 
 
 @dataclass
@@ -569,12 +574,14 @@ class Round:
     # -- faults --------------------------------------------------------------
 
     async def injector(self, kinds: tuple[str, ...]) -> None:
+        first = [k for k in self.config.first if k in kinds]
         while not self.stopping:
             await asyncio.sleep(self.rng.expovariate(self.config.faults_per_second))
             if self.stopping:
                 return
             count = 2 if self.rng.random() < 0.3 else 1  # in combination
-            for kind in self.rng.sample(kinds, min(count, len(kinds))):
+            drawn = self.rng.sample(kinds, min(count, len(kinds)))
+            for kind in [first.pop(0)] if first else drawn:
                 self.faults[kind] += 1
                 await self._inject(kind)
 
