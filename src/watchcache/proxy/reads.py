@@ -1,5 +1,19 @@
 """The read path: LIST, GET and WATCH of cached resources, from the cache.
 
+Glossary:
+    request info  the request parsed once (requestinfo.py), before this
+                  module sees it: verb, resource path, requester
+    read          a ``ReadRequest``: a request the cache answers, with its
+                  cached resource, parsed options and negotiated rendering;
+                  every stage after ``decide`` takes it and nothing else
+    rendering     the form the client gets (rendering.py); no stage here
+                  names a form
+
+Stages: ``decide`` (sync) turns the request info into a read, an error to
+answer at once, or None (forward); then ``_get``, ``_list``, ``_watch`` or
+``_watch_list`` pick the cache's state by the resourceVersion rules, and
+the rendering writes it.
+
 A request is answered here only when the answer can be exactly what
 kube-apiserver would give; everything else goes to the forwarder. The
 cases, in the order they are decided (docs/reads.md lists them with
@@ -25,7 +39,7 @@ their reasons):
                 rules (SEMANTICS.md)
 
 Consistent reads (LIST with resourceVersion unset): the prober asks
-upstream for its current RV (coalesced, see caches.Prober); once the cache
+upstream for its current RV (coalesced, see prober.Prober); once the cache
 has reached it, the cache's state is at least as new as any write
 acknowledged before the read arrived. A probe below the cache's RV as the
 read arrived means upstream lost its state: the read is forwarded and the
