@@ -179,7 +179,8 @@ class ReadPath:
         resource = self._cached(info, headers)
         if resource is None:
             return None
-        rendering = negotiate(headers.get("Accept", ""), listing=info.verb == "list")
+        accept = headers.get("Accept", "")
+        rendering = negotiate(accept, listing=info.verb == "list", resource=resource.info)
         if rendering is None:
             return None
         if not resource.reflector.synced.is_set():

@@ -30,8 +30,10 @@ The renderings today:
               items all carry kind and apiVersion. The Content-Type stays
               ``application/json``.
 
-Adding a form (protobuf, Table) is a ``Rendering`` subclass and one entry
-in ``RENDERINGS``; nothing else in the read path names a form.
+Adding a form (protobuf, Table) is a ``Rendering`` subclass (its family
+or conversion in ``accepts``, whether it exists for a resource in
+``serves``, and the pieces it writes) and one entry in ``RENDERINGS``;
+nothing else in the read path names a form.
 
 ``negotiate`` walks the Accept header in the client's order, as
 kube-apiserver does: the first range of a family some rendering writes
@@ -92,6 +94,12 @@ class Rendering:
 
     def __repr__(self) -> str:
         return f"<Rendering {self.name}>"
+
+    def serves(self, resource: ResourceInfo | None) -> bool:
+        """Exists for this resource at all; when not, its media family is
+        skipped as if unknown (kube-apiserver answers a custom resource in
+        JSON whatever the client prefers: a protobuf rendering says no)."""
+        return True
 
     def accepts(
         self, conversion: str | None, group: str | None, version: str | None, *, listing: bool
@@ -196,13 +204,19 @@ _META_GROUP_VERSION = ("meta.k8s.io", "v1")
 
 
 def negotiate(
-    accept: str, *, listing: bool, renderings: Sequence[Rendering] = RENDERINGS
+    accept: str,
+    *,
+    listing: bool,
+    resource: ResourceInfo | None = None,
+    renderings: Sequence[Rendering] = RENDERINGS,
 ) -> Rendering | None:
     """The rendering for a client's Accept header (module docstring); an
     empty header is JSON. ``listing``: a LIST, whose conversions are named
-    with a List suffix (``as=PartialObjectMetadataList``)."""
+    with a List suffix (``as=PartialObjectMetadataList``); ``resource``:
+    what is read, for the renderings that exist only for some."""
     if not accept.strip():
         return JSON
+    renderings = [rendering for rendering in renderings if rendering.serves(resource)]
     families = {rendering.family for rendering in renderings}
     for media_range in accept.split(","):
         kind, *raw = (p.strip() for p in media_range.split(";"))

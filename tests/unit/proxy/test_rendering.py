@@ -3,7 +3,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.unit.cache.fakes import PODS, WIDGETS
 
+from watchcache.api.resources import ResourceInfo
 from watchcache.proxy.rendering import (
     JSON,
     METADATA,
@@ -48,6 +50,9 @@ class _Protobuf(Rendering):
     name = family = "protobuf"
     content_type = "application/vnd.kubernetes.protobuf"
 
+    def serves(self, resource: ResourceInfo | None) -> bool:
+        return resource is None or resource.builtin
+
 
 def test_a_rendering_added_to_the_table_is_negotiated_in_the_clients_order() -> None:
     """What plugging in a protobuf rendering changes: kubectl's Accept
@@ -65,6 +70,9 @@ def test_a_rendering_added_to_the_table_is_negotiated_in_the_clients_order() -> 
         is JSON
     )
     assert negotiate("", listing=False, renderings=renderings) is JSON
+    # A custom resource has no protobuf: kubectl's Accept gets JSON.
+    assert negotiate(accept, listing=True, resource=WIDGETS, renderings=renderings) is JSON
+    assert negotiate(accept, listing=True, resource=PODS, renderings=renderings) is protobuf
 
 
 def test_metadata_rendering_keeps_metadata_bytes_as_stored() -> None:
