@@ -53,6 +53,9 @@ class RequestInfo:
     # None: not a resource path (discovery, /version, /healthz, ...).
     path: RequestPath | None
     requester: Identity
+    # ``watch=<true>`` or a legacy ``/watch/`` path (the verb says watch
+    # only for a GET of a resource path).
+    watch: bool = False
     # A followed log (``follow=<true>``), which streams like a watch.
     follow: bool = False
 
@@ -67,7 +70,7 @@ class RequestInfo:
     @property
     def stream(self) -> bool:
         """A watch or a followed log: a response that may stay open."""
-        return self.verb == "watch" or self.follow
+        return self.watch or self.follow
 
     @property
     def long_running(self) -> bool:
@@ -85,15 +88,16 @@ def parse_request(
     method: str, path: str, query: Mapping[str, str], requester: Identity
 ) -> RequestInfo:
     where = parse_path(path)
+    watch = (where is not None and where.legacy_watch) or query.get("watch", "") in WATCH_VALUES
     follow = query.get("follow", "") in WATCH_VALUES
-    return RequestInfo(method, _verb(method, where, query), where, requester, follow)
+    return RequestInfo(method, _verb(method, where, watch), where, requester, watch, follow)
 
 
-def _verb(method: str, where: RequestPath | None, query: Mapping[str, str]) -> str:
+def _verb(method: str, where: RequestPath | None, watch: bool) -> str:
     if where is None:
         return method.lower()
     if method == "GET":
-        if where.legacy_watch or query.get("watch", "") in WATCH_VALUES:
+        if watch:
             return "watch"
         return "get" if where.name else "list"
     if method == "DELETE":

@@ -45,6 +45,8 @@ def test_verbs_and_resources(method: str, path: str, expected: tuple[str, str]) 
         ("GET", "/api/v1/namespaces/ns/pods/p/log", False, False),
         ("POST", "/api/v1/namespaces/ns/pods/p/exec", False, True),
         ("GET", "/api/v1/pods", False, False),
+        # Not a resource: no watch verb, but relayed as a stream all the same.
+        ("GET", "/apis?watch=true", True, False),
     ],
 )
 def test_streams_and_long_running_requests(
