@@ -12,7 +12,9 @@ Routing, in order:
 Middleware: ``headers_arrived`` stops the connection's read-header timer
 (connections.py); ``context_middleware`` (request id, identity, access
 log) wraps every request, local ones included; then ``_header_limit``
-answers 431 where kube-apiserver would (headers over 1 MiB in all).
+answers 431 where kube-apiserver would (headers over 1 MiB in all);
+``parse_once`` parses the request once (requestinfo.py) for every stage
+after it; the metrics middleware counts it by verb, resource and code.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from watchcache.api.resources import RequestPath, parse_path
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import headers_arrived
 from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
@@ -31,6 +32,7 @@ from watchcache.proxy.discovery import Discovery
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.health import Health, add_health_routes
 from watchcache.proxy.metrics import CONTENT_TYPE_LATEST, ProxyMetrics
+from watchcache.proxy.requestinfo import parse_once, request_info
 
 __all__ = ["PARTS", "ProxyParts", "build_app"]
 
@@ -62,35 +64,6 @@ MAX_FIELD_SIZE = MAX_HEADER_BYTES
 MAX_LINE_SIZE = MAX_HEADER_BYTES
 
 
-# Go's strconv.ParseBool true values: what kube-apiserver accepts for watch=.
-WATCH_VALUES = frozenset({"1", "t", "T", "true", "TRUE", "True"})
-
-
-def watch_requested(request: web.Request, where: RequestPath | None) -> bool:
-    """A watch: ``watch=<true>`` or a legacy ``/watch/`` path."""
-    return (where is not None and where.legacy_watch) or request.query.get(
-        "watch", ""
-    ) in WATCH_VALUES
-
-
-def verb_and_resource(request: web.Request) -> tuple[str, str]:
-    """kube-apiserver's verb (get, list, watch, create, update, patch,
-    delete, deletecollection) and the resource, for metrics labels."""
-    where = parse_path(request.path)
-    if where is None:
-        return request.method.lower(), ""
-    resource = where.gvr.resource + (f"/{where.subresource}" if where.subresource else "")
-    method = request.method
-    if method == "GET":
-        if watch_requested(request, where):
-            return "watch", resource
-        return ("get" if where.name else "list"), resource
-    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch"}
-    if method == "DELETE":
-        return ("delete" if where.name else "deletecollection"), resource
-    return verbs.get(method, method.lower()), resource
-
-
 def header_bytes(request: web.BaseRequest) -> int:
     """The request line and headers as sent, less the final blank line."""
     line = len(request.method) + len(request.raw_path) + len("  HTTP/1.1\r\n")
@@ -105,22 +78,6 @@ async def _header_limit(request: web.Request, handler: Handler) -> web.StreamRes
         response.force_close()
         return response
     return await handler(request)
-
-
-# Requests that last as long as the client wants: timing them says nothing
-# about the proxy (kube-apiserver leaves them out of its latency too).
-# kube-apiserver's verb for these subresources is "connect".
-CONNECT_SUBRESOURCES = frozenset({"exec", "attach", "portforward", "proxy"})
-
-
-def long_running(request: web.Request, verb: str, resource: str) -> bool:
-    """A watch, a tunnel, or a followed log."""
-    subresource = resource.rpartition("/")[2] if "/" in resource else ""
-    return (
-        verb == "watch"
-        or subresource in CONNECT_SUBRESOURCES
-        or (subresource == "log" and request.query.get("follow", "") in WATCH_VALUES)
-    )
 
 
 def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.StreamResponse]]:
@@ -153,13 +110,13 @@ def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.St
             # Never sent: aiohttp finds the connection closed and moves on.
             return web.Response(status=200)
         finally:
-            verb, resource = verb_and_resource(request)
+            info = request_info(request)
             served_by = context.served_by if context is not None else "local"
-            labels = (verb, metrics.resource_label(resource), str(code), served_by)
+            labels = (info.verb, metrics.resource_label(info.resource), str(code), served_by)
             metrics.requests.labels(*labels).inc()
             if context is not None and context.client_gone:
                 metrics.client_disconnects.labels(*labels).inc()
-            if not long_running(request, verb, resource):
+            if not info.long_running:
                 metrics.request_duration.labels(*labels[:2], served_by).observe(
                     time.perf_counter() - started
                 )
@@ -173,6 +130,7 @@ def build_app(parts: ProxyParts) -> web.Application:
             headers_arrived,
             context_middleware,
             _header_limit,
+            parse_once,
             _metrics_middleware(parts.metrics),
         ],
         handler_args={"max_field_size": MAX_FIELD_SIZE, "max_line_size": MAX_LINE_SIZE},

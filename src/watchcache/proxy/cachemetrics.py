@@ -13,7 +13,7 @@ as Prometheus expects.
 
 Glossary:
     probed RV   the newest resourceVersion a consistent read's probe got
-                from upstream (caches.Prober); 0 until the first such read
+                from upstream (prober.Prober); 0 until the first such read
     lag         probed RV minus the cache's RV, at least 0. RVs are etcd's
                 one global counter, so a quiet resource lags by the other
                 resources' writes until its next event or bookmark (about a
@@ -51,7 +51,7 @@ class _Prober(Protocol):
 
 
 class _Resource(Protocol):
-    """What the collector reads of a caches.CachedResource."""
+    """What the collector reads of a cachedresource.CachedResource."""
 
     @property
     def cache(self) -> Cache: ...

@@ -56,7 +56,7 @@ class _Reflector(Protocol):
 
 
 class _Resource(Protocol):
-    """What a check reads of caches.CachedResource."""
+    """What a check reads of cachedresource.CachedResource."""
 
     @property
     def path(self) -> str: ...

@@ -54,12 +54,11 @@ from typing import cast
 
 from aiohttp import web
 
-from watchcache.api.resources import parse_path
 from watchcache.api.status import ApiError, service_unavailable, timeout
-from watchcache.proxy.app import WATCH_VALUES, verb_and_resource, watch_requested
 from watchcache.proxy.context import REQUEST_CONTEXT
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.requestinfo import request_info
 from watchcache.proxy.tunnel import relay_upgrade
 from watchcache.upstream import (
     DisconnectedError,
@@ -91,14 +90,6 @@ def status_response(error: ApiError) -> web.Response:
 
 def _is_upgrade(request: web.Request) -> bool:
     return "upgrade" in request.headers.get("Connection", "").lower()
-
-
-def _is_watch(request: web.Request) -> bool:
-    """A stream that may stay open: a watch, or a followed log."""
-    return (
-        watch_requested(request, parse_path(request.path))
-        or request.query.get("follow", "") in WATCH_VALUES
-    )
 
 
 class ClientDeparture(asyncio.Protocol):
@@ -181,8 +172,8 @@ class Forwarder:
         return f"<Forwarder read={self.read.config.server} write={self.write.config.server}>"
 
     def _labels(self, request: web.Request) -> tuple[str, str]:
-        verb, resource = verb_and_resource(request)
-        return verb, self.metrics.resource_label(resource)
+        info = request_info(request)
+        return info.verb, self.metrics.resource_label(info.resource)
 
     def upstream_for(self, request: web.Request) -> UpstreamClient:
         if request.method in READ_METHODS and not _is_upgrade(request):
@@ -200,7 +191,7 @@ class Forwarder:
                 self.metrics.upstream_errors.labels(type(err).__name__).inc()
                 return status_response(_as_status(err, client))
         body = _body(request) if request.body_exists else None
-        stream = _is_watch(request)
+        stream = request_info(request).stream
         with ClientDeparture(request) as departure:
             answer = await self._ask(request, client, headers, body, stream, departure)
             if isinstance(answer, web.StreamResponse):

@@ -13,7 +13,7 @@ Checks:
     live     the event loop answers (the request itself proves it)
     ready    every registered readiness check passes: each cached resource
              has completed its first list, has heard from upstream within
-             --max-staleness and has a running reflector (caches.py's
+             --max-staleness and has a running reflector (cachedresource.py's
              ``CachedResource.unready``), and the proxy is not draining for
              shutdown. With --serve-stale-on-outage a silent upstream does
              not fail it; the ``[+]`` line says ``(serving stale: ...)``

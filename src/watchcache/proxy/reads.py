@@ -1,5 +1,19 @@
 """The read path: LIST, GET and WATCH of cached resources, from the cache.
 
+Glossary:
+    request info  the request parsed once (requestinfo.py), before this
+                  module sees it: verb, resource path, requester
+    read          a ``ReadRequest``: a request the cache answers, with its
+                  cached resource, parsed options and negotiated rendering;
+                  every stage after ``decide`` takes it and nothing else
+    rendering     the form the client gets (rendering.py); no stage here
+                  names a form
+
+Stages: ``decide`` (sync) turns the request info into a read, an error to
+answer at once, or None (forward); then ``_get``, ``_list``, ``_watch`` or
+``_watch_list`` pick the cache's state by the resourceVersion rules, and
+the rendering writes it.
+
 A request is answered here only when the answer can be exactly what
 kube-apiserver would give; everything else goes to the forwarder. The
 cases, in the order they are decided (docs/reads.md lists them with
@@ -25,7 +39,7 @@ their reasons):
                 rules (SEMANTICS.md)
 
 Consistent reads (LIST with resourceVersion unset): the prober asks
-upstream for its current RV (coalesced, see caches.Prober); once the cache
+upstream for its current RV (coalesced, see prober.Prober); once the cache
 has reached it, the cache's state is at least as new as any write
 acknowledged before the read arrived. A probe below the cache's RV as the
 read arrived means upstream lost its state: the read is forwarded and the
@@ -39,15 +53,13 @@ import functools
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 
-import msgspec
 from aiohttp import web
 
-from watchcache.api.continuetoken import encode_continue
 from watchcache.api.listoptions import EXACT, NOT_OLDER_THAN, ListOptions
-from watchcache.api.resources import GroupVersionResource, RequestPath, parse_path
-from watchcache.api.shardselector import ShardSelector
+from watchcache.api.resources import GroupVersionResource
 from watchcache.api.status import (
     ApiError,
     not_found,
@@ -60,20 +72,14 @@ from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
-from watchcache.proxy.app import watch_requested
-from watchcache.proxy.caches import CachedResource, bookmarks_for
-from watchcache.proxy.context import REQUEST_CONTEXT
+from watchcache.proxy.cachedresource import CachedResource
+from watchcache.proxy.context import REQUEST_CONTEXT, Identity
 from watchcache.proxy.forward import status_response
-from watchcache.proxy.shapes import (
-    METADATA,
-    MetadataFilter,
-    metadata_line,
-    metadata_object,
-    negotiate,
-)
+from watchcache.proxy.rendering import Rendering, bookmarks_for, negotiate
+from watchcache.proxy.requestinfo import RequestInfo, request_info
 from watchcache.upstream import UpstreamError
 
-__all__ = ["ReadPath"]
+__all__ = ["ReadPath", "ReadRequest"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -107,6 +113,26 @@ MIN_REQUEST_TIMEOUT = 1800.0
 # list's resourceVersion.
 _PROBE_FAILURES = (UpstreamError, KeyError, ValueError, TypeError)
 _PRETTY_AGENTS = ("curl/", "Wget/", "Mozilla/")
+_SELECTORS = ("labelSelector", "fieldSelector", "shardSelector")
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """One read the cache answers, parsed once (``ReadPath.decide``); every
+    stage of the read path takes it."""
+
+    verb: str  # get, list or watch
+    resource: CachedResource
+    # None: every namespace, or a cluster-scoped resource.
+    namespace: str | None
+    name: str
+    options: ListOptions
+    rendering: Rendering
+    requester: Identity
+
+    @property
+    def gvr(self) -> GroupVersionResource:
+        return self.resource.info.gvr
 
 
 class ReadPath:
@@ -129,59 +155,68 @@ class ReadPath:
         return f"<ReadPath cached={sorted(g.resource for g in self.caches)}>"
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
-        target = self._cached_target(request)
-        if target is None:
+        read = self.decide(request_info(request), request.headers, request.query)
+        if read is None:
             return await self.forward(request)
-        resource, where = target
-        watch = watch_requested(request, where)
-        listing = watch or not where.name
-        shape = negotiate(request.headers.get("Accept", ""), listing=listing and not watch)
-        if shape is None:
-            return await self.forward(request)
-        if not resource.reflector.synced.is_set():
-            selected = any(
-                name in request.query
-                for name in ("labelSelector", "fieldSelector", "shardSelector")
-            )
-            if not listing or ("limit" in request.query and not selected and not watch):
-                return await self.forward(request)
-            return status_response(too_many_requests("the watch cache is not initialized yet", 1))
-        try:
-            options = ListOptions.from_query(
-                dict(request.query), watch=watch, resource=resource.info
-            )
-        except ApiError as err:
-            return status_response(err)
+        if isinstance(read, ApiError):
+            return status_response(read)
         request[REQUEST_CONTEXT].served_by = "cache"
-        if watch:
-            return await self._watch(request, resource, where, options, shape)
-        if where.name:
-            return await self._get(request, resource, where, options, shape)
-        return await self._list(request, resource, where, options, shape)
+        if read.verb == "get":
+            return await self._get(request, read)
+        if read.verb == "list":
+            return await self._list(request, read)
+        if read.name:
+            return await self._forwarded(request)  # the watch of one object by its path
+        if read.options.send_initial_events:
+            return await self._watch_list(request, read)
+        return await self._watch(request, read)
 
-    def _cached_target(self, request: web.Request) -> tuple[CachedResource, RequestPath] | None:
-        if request.method != "GET":
-            return None
-        where = parse_path(request.path)
-        if where is None or where.subresource:
-            return None
-        resource = self.caches.get(where.gvr)
+    def decide(
+        self, info: RequestInfo, headers: Mapping[str, str], query: Mapping[str, str]
+    ) -> ReadRequest | ApiError | None:
+        """The read the cache answers, the error to answer at once, or None
+        to forward (the module docstring's cases, in its order)."""
+        resource = self._cached(info, headers)
         if resource is None:
             return None
-        if request.headers.get("User-Agent", "").startswith(_PRETTY_AGENTS):
+        accept = headers.get("Accept", "")
+        rendering = negotiate(accept, listing=info.verb == "list", resource=resource.info)
+        if rendering is None:
             return None
-        return resource, where
+        if not resource.reflector.synced.is_set():
+            return _before_sync(info, query)
+        try:
+            options = ListOptions.from_query(
+                dict(query), watch=info.verb == "watch", resource=resource.info
+            )
+        except ApiError as err:
+            return err
+        where = info.path
+        assert where is not None  # _cached checked
+        return ReadRequest(
+            info.verb,
+            resource,
+            where.namespace or None,
+            where.name,
+            options,
+            rendering,
+            info.requester,
+        )
+
+    def _cached(self, info: RequestInfo, headers: Mapping[str, str]) -> CachedResource | None:
+        """The cached resource a GET of a resource path reads, if any."""
+        where = info.path
+        if info.method != "GET" or where is None or where.subresource:
+            return None
+        resource = self.caches.get(where.gvr)
+        if resource is None or headers.get("User-Agent", "").startswith(_PRETTY_AGENTS):
+            return None
+        return resource
 
     # -- GET -------------------------------------------------------------------
 
-    async def _get(
-        self,
-        request: web.Request,
-        resource: CachedResource,
-        where: RequestPath,
-        options: ListOptions,
-        shape: str,
-    ) -> web.StreamResponse:
+    async def _get(self, request: web.Request, read: ReadRequest) -> web.StreamResponse:
+        resource, options = read.resource, read.options
         rv = options.resource_version or ""
         if rv == "" and resource.outage():
             return status_response(_unreachable(resource, "get"))
@@ -191,27 +226,20 @@ class ReadPath:
             reached = await self._wait_for(resource, options.rv)
             if not reached:
                 return status_response(too_large_resource_version(options.rv, resource.cache.rv))
-        entry = resource.cache.get(where.namespace, where.name)
+        entry = resource.cache.get(read.namespace or "", read.name)
         if entry is None:
-            gvr = resource.info.gvr
-            return status_response(not_found(gvr.resource, where.name, gvr.group))
-        body = metadata_object(entry.raw) if shape == METADATA else entry.raw
-        return web.Response(body=body + b"\n", headers=_JSON_HEADERS)
+            return status_response(not_found(read.gvr.resource, read.name, read.gvr.group))
+        body = read.rendering.object_body(entry.raw)
+        return web.Response(body=body, headers=_headers(read.rendering))
 
     # -- LIST ------------------------------------------------------------------
 
-    async def _list(
-        self,
-        request: web.Request,
-        resource: CachedResource,
-        where: RequestPath,
-        options: ListOptions,
-        shape: str,
-    ) -> web.StreamResponse:
+    async def _list(self, request: web.Request, read: ReadRequest) -> web.StreamResponse:
+        resource, options = read.resource, read.options
         cache = resource.cache
         select = functools.partial(
             cache.list,
-            namespace=where.namespace or None,
+            namespace=read.namespace,
             labels=options.label_selector,
             fields=options.field_selector,
             shard=options.shard_selector,
@@ -253,7 +281,7 @@ class ReadPath:
             return await self._forwarded(request)
         except _Outage:
             return status_response(_unreachable(resource, "list"))
-        return await _write_list(request, resource, page, shape, options.shard_selector)
+        return await _write_list(request, read, page)
 
     async def _fresh(
         self, resource: CachedResource, within: float, *, quiet_after: float | None = None
@@ -302,32 +330,21 @@ class ReadPath:
 
     # -- WATCH -----------------------------------------------------------------
 
-    async def _watch(
-        self,
-        request: web.Request,
-        resource: CachedResource,
-        where: RequestPath,
-        options: ListOptions,
-        shape: str,
-    ) -> web.StreamResponse:
-        if where.name:
-            return await self._forwarded(request)  # the watch of one object by its path
-        if options.send_initial_events:
-            return await self._watch_list(request, resource, where, options, shape)
+    async def _watch(self, request: web.Request, read: ReadRequest) -> web.StreamResponse:
+        resource, options, rendering = read.resource, read.options, read.rendering
         cache = resource.cache
-        namespace = where.namespace or None
-        watch_filter = _watch_filter(shape, namespace, options)
+        watch_filter = rendering.watch_filter(read.namespace, options)
         rv = options.resource_version or ""
 
         def start() -> tuple[Iterable[bytes], int]:
             if rv in ("", "0"):
                 events, at = cache.initial_events(
-                    namespace=namespace,
+                    namespace=read.namespace,
                     labels=options.label_selector,
-                    fields=watch_filter.fields,
+                    fields=options.field_selector,
                     shard=options.shard_selector,
                 )
-                return (_added(e, shape) for e in events), at
+                return (rendering.added_line(e) for e in events), at
             requested = options.rv
             if requested >= cache.rv:
                 return (), requested  # events up to a future RV are skipped
@@ -337,33 +354,16 @@ class ReadPath:
             if rv not in ("", "0"):
                 cache.since(options.rv)  # 410 now, before the stream starts, if too old
         except TooOldResourceVersion as err:
-            return await _error_stream(request, err)
-        seconds = float(options.timeout_seconds or 0) or self._rng.uniform(
-            MIN_REQUEST_TIMEOUT, 2 * MIN_REQUEST_TIMEOUT
-        )
-        return await serve_watch(
-            request,
-            resource.registry,
-            watch_filter,
-            start,
-            bookmarks=options.allow_watch_bookmarks,
-            deadline=time.monotonic() + seconds,
-            headers=_WATCH_HEADERS,
-        )
+            return await _error_stream(request, read, err)
+        return await self._stream(request, read, watch_filter, start)
 
-    async def _watch_list(
-        self,
-        request: web.Request,
-        resource: CachedResource,
-        where: RequestPath,
-        options: ListOptions,
-        shape: str,
-    ) -> web.StreamResponse:
+    async def _watch_list(self, request: web.Request, read: ReadRequest) -> web.StreamResponse:
         """WatchList (KEP-3157): the state as ADDED events, a bookmark marked
         ``k8s.io/initial-events-end``, then changes. Served whatever the
         upstream's version (1.20 has no WatchList), consistently: with RV
         unset the cache first reaches upstream's current RV, with RV=N it
         first reaches N (3 s, else 504 as for a LIST)."""
+        resource, options, rendering = read.resource, read.options, read.rendering
         cache = resource.cache
         rv = options.resource_version or ""
         if rv == "":
@@ -377,34 +377,52 @@ class ReadPath:
                 return await self._forwarded(request)
         elif rv != "0" and not await self._wait_for(resource, options.rv):
             return status_response(too_large_resource_version(options.rv, cache.rv))
-        namespace = where.namespace or None
-        watch_filter = _watch_filter(shape, namespace, options)
+        watch_filter = rendering.watch_filter(read.namespace, options)
         marker = bookmarks_for(resource.info, initial_events_end=True)
 
         def start() -> tuple[Iterable[bytes], int]:
             events, at = cache.initial_events(
-                namespace=namespace,
+                namespace=read.namespace,
                 labels=options.label_selector,
                 fields=options.field_selector,
                 shard=options.shard_selector,
             )
             end = watch_filter.bookmark_for(marker(at))
-            return itertools.chain((_added(e, shape) for e in events), (end,)), at
+            return itertools.chain((rendering.added_line(e) for e in events), (end,)), at
 
-        return await serve_watch(
-            request,
-            resource.registry,
-            watch_filter,
-            start,
-            bookmarks=options.allow_watch_bookmarks,
-            deadline=time.monotonic() + self._seconds(options),
-            headers=_WATCH_HEADERS,
-        )
+        return await self._stream(request, read, watch_filter, start)
 
-    def _seconds(self, options: ListOptions) -> float:
-        return float(options.timeout_seconds or 0) or self._rng.uniform(
+    async def _stream(
+        self,
+        request: web.Request,
+        read: ReadRequest,
+        watch_filter: WatchFilter,
+        start: Callable[[], tuple[Iterable[bytes], int]],
+    ) -> web.StreamResponse:
+        seconds = float(read.options.timeout_seconds or 0) or self._rng.uniform(
             MIN_REQUEST_TIMEOUT, 2 * MIN_REQUEST_TIMEOUT
         )
+        return await serve_watch(
+            request,
+            read.resource.registry,
+            watch_filter,
+            start,
+            bookmarks=read.options.allow_watch_bookmarks,
+            deadline=time.monotonic() + seconds,
+            headers=_headers(read.rendering, watch=True),
+        )
+
+
+def _before_sync(info: RequestInfo, query: Mapping[str, str]) -> ApiError | None:
+    """Before the cache's first sync: 429 for a LIST or WATCH (1.34+), as
+    kube-apiserver's cache answers; None (forward) for a GET, and for an
+    unselected LIST with a limit, which kube-apiserver reads from etcd."""
+    if info.verb == "get":
+        return None
+    selected = any(name in query for name in _SELECTORS)
+    if info.verb == "list" and "limit" in query and not selected:
+        return None
+    return too_many_requests("the watch cache is not initialized yet", 1)
 
 
 class _Outage(Exception):
@@ -417,18 +435,9 @@ def _unreachable(resource: CachedResource, operation: str) -> ApiError:
     return server_timeout(gvr.resource, gvr.group, operation)
 
 
-_JSON_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
-_WATCH_HEADERS = {"Cache-Control": "no-cache, private"}
-
-
-def _watch_filter(shape: str, namespace: str | None, options: ListOptions) -> WatchFilter:
-    kind = MetadataFilter if shape == METADATA else WatchFilter
-    return kind(namespace, options.label_selector, options.field_selector, options.shard_selector)
-
-
-def _added(event: Event, shape: str) -> bytes:
-    line = event.line("ADDED")
-    return metadata_line(line) if shape == METADATA else line
+def _headers(rendering: Rendering, *, watch: bool = False) -> dict[str, str]:
+    content_type = rendering.watch_content_type if watch else rendering.content_type
+    return {"Content-Type": content_type, "Cache-Control": "no-cache, private"}
 
 
 def _replayed(events: list[Event], watch_filter: WatchFilter) -> Iterator[bytes]:
@@ -438,49 +447,30 @@ def _replayed(events: list[Event], watch_filter: WatchFilter) -> Iterator[bytes]
             yield line
 
 
-async def _error_stream(request: web.Request, error: ApiError) -> web.StreamResponse:
+async def _error_stream(
+    request: web.Request, read: ReadRequest, error: ApiError
+) -> web.StreamResponse:
     """A watch that fails after it was accepted: one ERROR event, then the end."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json", **_WATCH_HEADERS})
+    response = web.StreamResponse(headers=_headers(read.rendering, watch=True))
     await response.prepare(request)
-    await response.write(b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n")
+    await response.write(read.rendering.error_line(error))
     await response.write_eof()
     return response
 
 
 async def _write_list(
-    request: web.Request,
-    resource: CachedResource,
-    page: ListPage,
-    shape: str,
-    shard: ShardSelector | None = None,
+    request: web.Request, read: ReadRequest, page: ListPage
 ) -> web.StreamResponse:
-    meta = f'"resourceVersion":"{page.rv}"'
-    if page.continue_after is not None:
-        meta += f',"continue":"{encode_continue(page.rv, page.continue_after)}"'
-        if page.remaining is not None:
-            meta += f',"remainingItemCount":{page.remaining}'
-    if shard is not None:
-        # ShardInfo: the selector applied, echoed so a client can tell a
-        # share from the whole (1.36+ kube-apiserver does the same).
-        meta += ',"shardInfo":{"selector":' + msgspec.json.encode(shard.text).decode() + "}"
-    kind, version = resource.info.list_kind, resource.info.api_version
-    if shape == METADATA:
-        kind, version = "PartialObjectMetadataList", "meta.k8s.io/v1"
-    head = f'{{"kind":"{kind}","apiVersion":"{version}","metadata":{{{meta}}},"items":['.encode()
-    response = web.StreamResponse(headers=_JSON_HEADERS)
+    rendering = read.rendering
+    head = rendering.list_head(read.resource.info, page, read.options.shard_selector)
+    response = web.StreamResponse(headers=_headers(rendering))
     await response.prepare(request)
     items = page.items
     parts: list[bytes | memoryview] = [head]
     for start in range(0, len(items), LIST_BATCH):
-        for index, entry in enumerate(items[start : start + LIST_BATCH], start):
-            if index:
-                parts.append(b",")
-            if shape == METADATA:
-                parts.append(metadata_object(entry.raw))
-            else:
-                parts.extend(entry.item_chunks())
+        parts.extend(rendering.list_items(items[start : start + LIST_BATCH], first=start == 0))
         await response.write(b"".join(parts))
         parts = []
-    await response.write(b"".join([*parts, b"]}\n"]))
+    await response.write(b"".join([*parts, rendering.list_tail]))
     await response.write_eof()
     return response

@@ -14,7 +14,7 @@ import pytest
 from kubernetes_validate.utils import all_versions
 from tests.manifests import DEPLOY, OVERLAYS, render
 
-from watchcache.proxy.caches import parse_resource
+from watchcache.proxy.cachedresource import parse_resource
 from watchcache.proxy.config import ServeConfig, add_arguments, load_config
 from watchcache.proxy.server import SHORT_REQUEST_GRACE
 from watchcache.upstream import load_kubeconfig

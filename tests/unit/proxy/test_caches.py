@@ -15,10 +15,12 @@ from tests.unit.cache.scripted_upstream import Answer, ScriptedUpstream
 
 from watchcache.api.resources import GroupVersionResource
 from watchcache.cache.cache import CacheConfig
+from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.cachemetrics import CacheCollector
-from watchcache.proxy.caches import CachedResource, Prober, open_caches
+from watchcache.proxy.caches import open_caches
 from watchcache.proxy.health import Health, add_health_routes
 from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.prober import Prober
 from watchcache.proxy.serve import open_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 

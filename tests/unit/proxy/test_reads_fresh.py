@@ -10,7 +10,7 @@ from typing import Any, cast
 from tests.unit.cache.fakes import PODS, Clock, pod
 
 from watchcache.cache.cache import Cache, CacheConfig
-from watchcache.proxy.caches import CachedResource
+from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.reads import ReadPath
 
 

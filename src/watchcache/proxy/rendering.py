@@ -1,0 +1,327 @@
+"""How the cache's objects are written for a client: one ``Rendering`` per form.
+
+Glossary:
+    rendering     one form a client may ask for in its Accept header, with
+                  everything the read path writes in it: a LIST's head,
+                  items and tail, a GET's body, a watch's lines (events,
+                  bookmarks, ERRORs) and the Content-Type
+    media family  the serializer an Accept media range names ("json" for
+                  ``application/json``, ``application/*`` and ``*/*``); a
+                  range of a family no rendering writes (protobuf, YAML
+                  today) is skipped, the client accepting something after it
+    conversion    the ``as=`` parameter of a media range: the object turned
+                  into another kind before it is serialized
+                  (``PartialObjectMetadata``; ``Table`` is not rendered here)
+    canonical line  the JSON watch line the cache holds for an event
+                  (``Event.line``) and the registry's shared bookmark line
+                  (``bookmarks_for``); a rendering's watch filter converts
+                  them, once per group of watchers with equal filters
+
+The renderings today:
+    JSON      the object as stored (``JSON``)
+    METADATA  ``PartialObjectMetadata``, as metadata informers (client-go's
+              metadata client, kopf's peering, garbage collectors) ask for
+              with ``Accept: application/json;as=PartialObjectMetadataList;
+              g=meta.k8s.io;v=v1`` on lists and ``as=PartialObjectMetadata``
+              on GETs and watches. kube-apiserver then answers each object as
+              ``{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",
+              "metadata":{...}}`` with the metadata as stored (managedFields
+              included), and a list as a ``PartialObjectMetadataList`` whose
+              items all carry kind and apiVersion. The Content-Type stays
+              ``application/json``.
+
+Adding a form (protobuf, Table) is a ``Rendering`` subclass (its family
+or conversion in ``accepts``, whether it exists for a resource in
+``serves``, and the pieces it writes) and one entry in ``RENDERINGS``;
+nothing else in the read path names a form.
+
+``negotiate`` walks the Accept header in the client's order, as
+kube-apiserver does: the first range of a family some rendering writes
+decides. It names the rendering, or None when that range asks for a
+conversion no rendering does (a Table), or when no range is of a family
+rendered here: those reads go upstream.
+
+Invariants: errors (``Status`` bodies) are JSON in every rendering, as
+kube-apiserver writes them for a JSON client; every watch line ends with
+a newline.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from watchcache.api.continuetoken import encode_continue
+from watchcache.api.listoptions import INITIAL_EVENTS_END, ListOptions
+from watchcache.api.resources import ResourceInfo
+from watchcache.api.shardselector import ShardSelector
+from watchcache.api.status import ApiError
+from watchcache.cache.cache import ListPage
+from watchcache.cache.entry import Entry
+from watchcache.cache.event import Event
+from watchcache.fanout.event import FanoutEvent
+from watchcache.fanout.filter import WatchFilter
+
+__all__ = [
+    "JSON",
+    "METADATA",
+    "RENDERINGS",
+    "MetadataFilter",
+    "Rendering",
+    "bookmarks_for",
+    "error_line",
+    "metadata_line",
+    "metadata_object",
+    "negotiate",
+]
+
+Chunk = bytes | memoryview
+
+
+class Rendering:
+    """One form of the answer. The base class is the JSON of the objects as
+    stored; a subclass overrides what its form changes."""
+
+    name = "json"
+    # The media family ``negotiate`` matches it by.
+    family = "json"
+    content_type = "application/json"
+    # A watch's Content-Type (protobuf's says ``;stream=watch``).
+    watch_content_type = "application/json"
+
+    def __repr__(self) -> str:
+        return f"<Rendering {self.name}>"
+
+    def serves(self, resource: ResourceInfo | None) -> bool:
+        """Exists for this resource at all; when not, its media family is
+        skipped as if unknown (kube-apiserver answers a custom resource in
+        JSON whatever the client prefers: a protobuf rendering says no)."""
+        return True
+
+    def accepts(
+        self, conversion: str | None, group: str | None, version: str | None, *, listing: bool
+    ) -> bool:
+        """Renders a media range of its family with these ``as``, ``g`` and
+        ``v`` parameters, for a LIST (``listing``) or one object / a watch."""
+        return conversion is None
+
+    # -- GET -------------------------------------------------------------------
+
+    def object_body(self, raw: bytes) -> bytes:
+        """A GET's body (kube-apiserver ends JSON bodies with a newline)."""
+        return raw + b"\n"
+
+    # -- LIST ------------------------------------------------------------------
+
+    def list_head(
+        self, info: ResourceInfo, page: ListPage, shard: ShardSelector | None = None
+    ) -> bytes:
+        """The list object up to its first item."""
+        return _json_list_head(info.list_kind, info.api_version, page, shard)
+
+    def list_items(self, entries: Sequence[Entry], first: bool) -> list[Chunk]:
+        """The items, as chunks to join; ``first``: the list's first batch."""
+        parts: list[Chunk] = []
+        for index, entry in enumerate(entries):
+            if index or not first:
+                parts.append(b",")
+            parts.extend(entry.item_chunks())
+        return parts
+
+    list_tail = b"]}\n"
+
+    # -- WATCH -----------------------------------------------------------------
+
+    def watch_filter(self, namespace: str | None, options: ListOptions) -> WatchFilter:
+        """The filter whose lines (events, bookmarks) are in this form."""
+        return WatchFilter(
+            namespace, options.label_selector, options.field_selector, options.shard_selector
+        )
+
+    def added_line(self, event: Event) -> bytes:
+        """An initial event's line."""
+        return event.line("ADDED")
+
+    def error_line(self, error: ApiError) -> bytes:
+        """A watch's ERROR event."""
+        return error_line(error)
+
+
+class _Json(Rendering):
+    pass
+
+
+class _Metadata(Rendering):
+    name = "metadata"
+
+    def accepts(
+        self, conversion: str | None, group: str | None, version: str | None, *, listing: bool
+    ) -> bool:
+        wanted = "PartialObjectMetadataList" if listing else "PartialObjectMetadata"
+        return conversion == wanted and (group, version) == _META_GROUP_VERSION
+
+    def object_body(self, raw: bytes) -> bytes:
+        return metadata_object(raw) + b"\n"
+
+    def list_head(
+        self, info: ResourceInfo, page: ListPage, shard: ShardSelector | None = None
+    ) -> bytes:
+        return _json_list_head("PartialObjectMetadataList", "meta.k8s.io/v1", page, shard)
+
+    def list_items(self, entries: Sequence[Entry], first: bool) -> list[Chunk]:
+        parts: list[Chunk] = []
+        for index, entry in enumerate(entries):
+            if index or not first:
+                parts.append(b",")
+            parts.append(metadata_object(entry.raw))
+        return parts
+
+    def watch_filter(self, namespace: str | None, options: ListOptions) -> WatchFilter:
+        return MetadataFilter(
+            namespace, options.label_selector, options.field_selector, options.shard_selector
+        )
+
+    def added_line(self, event: Event) -> bytes:
+        return metadata_line(event.line("ADDED"))
+
+
+JSON: Rendering = _Json()
+METADATA: Rendering = _Metadata()
+# Every rendering the cache writes, in the order ``negotiate`` tries them.
+RENDERINGS: tuple[Rendering, ...] = (JSON, METADATA)
+
+# The media types of each family. A family no rendering writes is skipped.
+_FAMILIES = {
+    "application/json": "json",
+    "application/*": "json",
+    "*/*": "json",
+    "application/vnd.kubernetes.protobuf": "protobuf",
+}
+_META_GROUP_VERSION = ("meta.k8s.io", "v1")
+
+
+def negotiate(
+    accept: str,
+    *,
+    listing: bool,
+    resource: ResourceInfo | None = None,
+    renderings: Sequence[Rendering] = RENDERINGS,
+) -> Rendering | None:
+    """The rendering for a client's Accept header (module docstring); an
+    empty header is JSON. ``listing``: a LIST, whose conversions are named
+    with a List suffix (``as=PartialObjectMetadataList``); ``resource``:
+    what is read, for the renderings that exist only for some."""
+    if not accept.strip():
+        return JSON
+    renderings = [rendering for rendering in renderings if rendering.serves(resource)]
+    families = {rendering.family for rendering in renderings}
+    for media_range in accept.split(","):
+        kind, *raw = (p.strip() for p in media_range.split(";"))
+        family = _FAMILIES.get(kind)
+        if family not in families:
+            continue  # protobuf, YAML: the client accepts something after it
+        params = dict(p.partition("=")[::2] for p in raw)
+        conversion, group, version = params.get("as"), params.get("g"), params.get("v")
+        for rendering in renderings:
+            if rendering.family == family and rendering.accepts(
+                conversion, group, version, listing=listing
+            ):
+                return rendering
+        return None  # a Table, or a conversion not rendered here: upstream
+    return None
+
+
+# -- the JSON pieces ------------------------------------------------------------
+
+
+def _json_list_head(
+    kind: str, api_version: str, page: ListPage, shard: ShardSelector | None
+) -> bytes:
+    meta = f'"resourceVersion":"{page.rv}"'
+    if page.continue_after is not None:
+        meta += f',"continue":"{encode_continue(page.rv, page.continue_after)}"'
+        if page.remaining is not None:
+            meta += f',"remainingItemCount":{page.remaining}'
+    if shard is not None:
+        # ShardInfo: the selector applied, echoed so a client can tell a
+        # share from the whole (1.36+ kube-apiserver does the same).
+        meta += ',"shardInfo":{"selector":' + msgspec.json.encode(shard.text).decode() + "}"
+    return (
+        f'{{"kind":"{kind}","apiVersion":"{api_version}","metadata":{{{meta}}},"items":['.encode()
+    )
+
+
+def error_line(error: ApiError) -> bytes:
+    """A watch's ERROR event carrying ``error``'s Status."""
+    return b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n"
+
+
+def bookmarks_for(
+    info: ResourceInfo, *, initial_events_end: bool = False
+) -> Callable[[int], bytes]:
+    """A canonical BOOKMARK line maker: an object of the kind with only its
+    RV set (and, to end a WatchList's initial events, kube's annotation)."""
+    metadata_extra = {"annotations": {INITIAL_EVENTS_END: "true"}} if initial_events_end else {}
+
+    def line(rv: int) -> bytes:
+        metadata = {"resourceVersion": str(rv), **metadata_extra}
+        obj = {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata}
+        return (
+            json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
+        )
+
+    return line
+
+
+# -- PartialObjectMetadata --------------------------------------------------------
+
+
+class _MetadataOnly(msgspec.Struct):
+    metadata: msgspec.Raw
+
+
+class _Line(msgspec.Struct):
+    type: str
+    object: msgspec.Raw
+
+
+_metadata_decoder = msgspec.json.Decoder(_MetadataOnly)
+_line_decoder = msgspec.json.Decoder(_Line)
+_PREFIX = b'{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":'
+
+
+def metadata_object(raw: bytes | memoryview) -> bytes:
+    """The PartialObjectMetadata rendering of one object's JSON."""
+    return _PREFIX + bytes(_metadata_decoder.decode(raw).metadata) + b"}"
+
+
+def metadata_line(line: bytes) -> bytes:
+    """A watch line with its object rendered as PartialObjectMetadata."""
+    decoded = _line_decoder.decode(line)
+    return (
+        b'{"type":"'
+        + decoded.type.encode()
+        + b'","object":'
+        + metadata_object(decoded.object)
+        + b"}\n"
+    )
+
+
+@dataclass(frozen=True)
+class MetadataFilter(WatchFilter):
+    """A watch filter whose watchers get metadata-only objects. Its key
+    differs from the full filter's, so the registry groups such watchers
+    apart and renders each event once per group."""
+
+    def key(self) -> str:
+        return "metadata\x00" + super().key()
+
+    def line_for(self, event: FanoutEvent) -> bytes | None:
+        line = super().line_for(event)
+        return None if line is None else metadata_line(line)
+
+    def bookmark_for(self, line: bytes) -> bytes:
+        return metadata_line(line)
