@@ -219,7 +219,10 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
                 "apiVersion": "v1",
                 "kind": "Pod",
                 "metadata": {"generateName": "small-"},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}], "nodeName": "n1"},
+                "spec": {
+                    "containers": [{"name": "c", "image": "busybox"}],
+                    "nodeName": "{ns}-node",  # an existing node: podgc keeps it
+                },
             },
         ),
         (

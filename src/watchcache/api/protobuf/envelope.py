@@ -21,7 +21,9 @@ Glossary:
                 envelope is always v1/Status.
     partial     meta.k8s.io/v1 PartialObjectMetadata: {metadata (1)}. Every
                 kind's message starts with ObjectMeta as field 1, so the
-                partial message is that prefix of the object's message.
+                partial message is that prefix of the object's message,
+                except where kube-apiserver's internal form differs
+                (_INTERNAL_ONLY_ANNOTATIONS).
 
 Invariant: lengths written before content are the content's lengths; a
 ListBody's chunks join to exactly ``encode_list``'s bytes.
@@ -106,8 +108,35 @@ def encode_object(kind: ProtoKind, obj: dict[str, Any] | bytes) -> bytes:
     return envelope(kind.api_version, kind.kind, kind.message(obj))
 
 
-def partial_message(message: bytes) -> bytes:
-    """PartialObjectMetadata's message from an object's: its field 1."""
+# kube-apiserver makes PartialObjectMetadata from the *internal* object, whose
+# conversion to v1 adds these annotations from spec fields (seen in 1.20 for a
+# DaemonSet; apps/v1 conversion.go): the partial form lacks them.
+_INTERNAL_ONLY_ANNOTATIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("apps/v1", "DaemonSet"): ("deprecated.daemonset.template.generation",),
+    ("apps/v1", "Deployment"): ("deprecated.deployment.rollback.to",),
+}
+_PARTIAL = plan("meta/v1.PartialObjectMetadata")
+
+
+def partial_message(kind: ProtoKind, obj: dict[str, Any], message: bytes | None = None) -> bytes:
+    """PartialObjectMetadata's message for obj: the prefix of obj's message
+    (field 1, its ObjectMeta) when that message is at hand and the kind's
+    metadata needs no change; raises NotEncodable."""
+    metadata = obj.get("metadata") or {}
+    dropped = _INTERNAL_ONLY_ANNOTATIONS.get((kind.api_version, kind.kind), ())
+    annotations = metadata.get("annotations") or {}
+    if any(key in annotations for key in dropped):
+        kept = {k: v for k, v in annotations.items() if k not in dropped}
+        metadata = {**metadata, "annotations": kept}
+    elif message is not None:
+        return _field_one(message)
+    try:
+        return encode(_PARTIAL, {"metadata": metadata})
+    except (TypeError, ValueError, AttributeError, UnicodeError) as err:
+        raise NotEncodable(f"{kind.kind}: {err}") from err
+
+
+def _field_one(message: bytes) -> bytes:
     if message[:1] != b"\x0a":
         raise NotEncodable("the message does not start with its metadata")
     length, shift, pos = 0, 0, 1
