@@ -172,7 +172,7 @@ def main() -> int:
         "Do not edit: rerun the script. Grammar: see the script's docstring.",
         '"""',
         "",
-        f"RELEASE = {args.release!r}",
+        f'RELEASE = "{args.release}"',
         "",
         "# package key -> (apiVersion of its kinds, or '' when none; its messages)",
         "PACKAGES: dict[str, tuple[str, str]] = {",
@@ -184,8 +184,8 @@ def main() -> int:
         messages = read_proto(root / directory / "generated.proto", key)
         gofields, slices = read_go(root / directory)
         lines = render(key, messages, gofields, slices)
-        out.append(f"    {key!r}: (")
-        out.append(f"        {api_version!r},")
+        out.append(f'    "{key}": (')
+        out.append(f'        "{api_version}",')
         out.append('        """')
         out.extend(lines)
         out.append('""",')

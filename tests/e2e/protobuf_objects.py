@@ -147,13 +147,18 @@ _POD_SPEC: dict[str, Any] = {
             "preferredDuringSchedulingIgnoredDuringExecution": [
                 {
                     "weight": 10,
-                    "preference": {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n"]}]},
+                    "preference": {
+                        "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n"]}]
+                    },
                 }
             ],
         },
         "podAntiAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": [
-                {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+                {
+                    "labelSelector": {"matchLabels": {"app": "web"}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }
             ]
         },
     },
@@ -182,7 +187,9 @@ _POD_SPEC: dict[str, Any] = {
 def _template(labels: dict[str, str]) -> dict[str, Any]:
     return {
         "metadata": {"labels": labels, "annotations": {"note": "t"}},
-        "spec": {"containers": [{"name": "c", "image": "busybox", "ports": [{"containerPort": 80}]}]},
+        "spec": {
+            "containers": [{"name": "c", "image": "busybox", "ports": [{"containerPort": 80}]}]
+        },
     }
 
 
@@ -266,7 +273,9 @@ def objects() -> list[tuple[str, dict[str, Any]]]:
                         "architecture": "amd64",
                         "operatingSystem": "linux",
                     },
-                    "images": [{"names": ["busybox:latest", "busybox@sha256:abc"], "sizeBytes": 1234567}],
+                    "images": [
+                        {"names": ["busybox:latest", "busybox@sha256:abc"], "sizeBytes": 1234567}
+                    ],
                     "volumesAttached": [{"name": "kubernetes.io/csi/x^y", "devicePath": ""}],
                 },
             },

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from tests.e2e.protobuf_objects import objects
+
 from watchcache.api import protobuf
 from watchcache.devcluster import DevCluster
 
@@ -99,9 +99,13 @@ def _assert_same(ours: bytes, theirs: bytes) -> None:
         )
         context = "\n".join(
             f"{a!s:60} | {b}"
-            for a, b in zip(mine[first - 8 : first + 8], upstream[first - 8 : first + 8], strict=False)
+            for a, b in zip(
+                mine[first - 8 : first + 8], upstream[first - 8 : first + 8], strict=False
+            )
         )
-        raise AssertionError(f"encodings differ at wire line {first} (ours | apiserver):\n{context}")
+        raise AssertionError(
+            f"encodings differ at wire line {first} (ours | apiserver):\n{context}"
+        )
 
 
 def _substitute(body: Any, namespace: str) -> Any:
@@ -180,7 +184,9 @@ def test_list_is_byte_equal(dev_cluster: DevCluster, created: Any, collection: s
         )
         assert b"".join(parts.chunks()) == theirs
         assert parts.length == len(theirs)
-        if query == "?limit=1" and "persistentvolumes" not in path:  # continue and remainingItemCount covered
+        if (
+            query == "?limit=1" and "persistentvolumes" not in path
+        ):  # continue and remainingItemCount covered
             assert body["metadata"]["continue"] and "remainingItemCount" in body["metadata"]
 
 

@@ -96,9 +96,7 @@ def test_int_or_string_writes_all_three_fields() -> None:
 def test_inline_message_takes_its_fields_from_the_parent_object() -> None:
     volume = plan("core/v1.Volume")
     # name 1; volumeSource 2 {emptyDir 2 {medium 1 ""}}: inlined in JSON
-    assert encode(volume, {"name": "v", "emptyDir": {}}) == (
-        b"\x0a\x01v\x12\x04\x12\x02\x0a\x00"
-    )
+    assert encode(volume, {"name": "v", "emptyDir": {}}) == (b"\x0a\x01v\x12\x04\x12\x02\x0a\x00")
 
 
 def test_quantity_is_its_string() -> None:
@@ -139,9 +137,7 @@ def test_custom_resources_have_no_protobuf_form() -> None:
 def test_envelope_is_magic_then_unknown() -> None:
     body = protobuf.encode_object(kind("v1", "ConfigMap"), msgspec.json.encode(configmap()))
     type_meta = b"\x0a" + varint(15) + b"\x0a\x02v1\x12\x09ConfigMap"
-    assert body == (
-        b"k8s\x00" + type_meta + b"\x12\x15" + CONFIGMAP_A + b"\x1a\x00\x22\x00"
-    )
+    assert body == (b"k8s\x00" + type_meta + b"\x12\x15" + CONFIGMAP_A + b"\x1a\x00\x22\x00")
 
 
 def test_list_body_chunks_join_to_the_list_and_know_its_length() -> None:
@@ -158,8 +154,13 @@ def test_list_body_chunks_join_to_the_list_and_know_its_length() -> None:
     message = list_meta + items_bytes
     type_meta = b"\x0a\x02v1\x12\x0dConfigMapList"
     assert joined == (
-        b"k8s\x00\x0a" + varint(len(type_meta)) + type_meta
-        + b"\x12" + varint(len(message)) + message + b"\x1a\x00\x22\x00"
+        b"k8s\x00\x0a"
+        + varint(len(type_meta))
+        + type_meta
+        + b"\x12"
+        + varint(len(message))
+        + message
+        + b"\x1a\x00\x22\x00"
     )
 
 
@@ -206,18 +207,34 @@ def test_schema_is_closed_and_in_field_number_order() -> None:
 
 
 def test_schema_covers_the_kinds_go_clients_watch() -> None:
-    wanted = {
-        ("v1", k)
-        for k in "Pod Node Service Endpoints ConfigMap Secret Namespace ServiceAccount Event"
-        " PodTemplate PersistentVolume PersistentVolumeClaim".split()
-    } | {
-        ("events.k8s.io/v1", "Event"),
-        ("coordination.k8s.io/v1", "Lease"),
-        ("discovery.k8s.io/v1beta1", "EndpointSlice"),
-        ("batch/v1", "Job"),
-        ("meta.k8s.io/v1", "PartialObjectMetadata"),
-        ("v1", "Status"),
-    } | {("apps/v1", k) for k in ("ReplicaSet", "Deployment", "DaemonSet", "StatefulSet")}
+    wanted = (
+        {
+            ("v1", k)
+            for k in [
+                "Pod",
+                "Node",
+                "Service",
+                "Endpoints",
+                "ConfigMap",
+                "Secret",
+                "Namespace",
+                "ServiceAccount",
+                "Event",
+                "PodTemplate",
+                "PersistentVolume",
+                "PersistentVolumeClaim",
+            ]
+        }
+        | {
+            ("events.k8s.io/v1", "Event"),
+            ("coordination.k8s.io/v1", "Lease"),
+            ("discovery.k8s.io/v1beta1", "EndpointSlice"),
+            ("batch/v1", "Job"),
+            ("meta.k8s.io/v1", "PartialObjectMetadata"),
+            ("v1", "Status"),
+        }
+        | {("apps/v1", k) for k in ("ReplicaSet", "Deployment", "DaemonSet", "StatefulSet")}
+    )
     assert wanted <= set(KINDS)
 
 

@@ -191,7 +191,5 @@ def watch_frame(event_type: str, object_envelope: bytes) -> bytes:
     """One ``;stream=watch`` frame: length, then WatchEvent{type, object}."""
     kind = event_type.encode()
     raw = b"\x0a" + varint(len(object_envelope)) + object_envelope
-    event = (
-        b"\x0a" + varint(len(kind)) + kind + b"\x12" + varint(len(raw)) + raw
-    )
+    event = b"\x0a" + varint(len(kind)) + kind + b"\x12" + varint(len(raw)) + raw
     return len(event).to_bytes(4, "big") + event

@@ -3,12 +3,12 @@
 Do not edit: rerun the script. Grammar: see the script's docstring.
 """
 
-RELEASE = 'v0.20.2'
+RELEASE = "v0.20.2"
 
 # package key -> (apiVersion of its kinds, or '' when none; its messages)
 PACKAGES: dict[str, tuple[str, str]] = {
-    'core/v1': (
-        'v1',
+    "core/v1": (
+        "v1",
         """
 AWSElasticBlockStoreVolumeSource volumeID=1:s fsType=2:s partition=3:i32 readOnly=4:b
 Affinity nodeAffinity=1:NodeAffinity* podAffinity=2:PodAffinity* podAntiAffinity=3:PodAntiAffinity*
@@ -220,8 +220,8 @@ WeightedPodAffinityTerm weight=1:i32 podAffinityTerm=2:PodAffinityTerm
 WindowsSecurityContextOptions gmsaCredentialSpecName=1:s* gmsaCredentialSpec=2:s* runAsUserName=3:s*
 """,
     ),
-    'apps/v1': (
-        'apps/v1',
+    "apps/v1": (
+        "apps/v1",
         """
 ControllerRevision metadata=1:meta/v1.ObjectMeta data=2:runtime.RawExtension revision=3:i64
 ControllerRevisionList metadata=1:meta/v1.ListMeta items=2:[ControllerRevision
@@ -253,8 +253,8 @@ StatefulSetStatus observedGeneration=1:i64 replicas=2:i32 readyReplicas=3:i32 cu
 StatefulSetUpdateStrategy type=1:s rollingUpdate=2:RollingUpdateStatefulSetStrategy*
 """,
     ),
-    'batch/v1': (
-        'batch/v1',
+    "batch/v1": (
+        "batch/v1",
         """
 Job metadata=1:meta/v1.ObjectMeta spec=2:JobSpec status=3:JobStatus
 JobCondition type=1:s status=2:s lastProbeTime=3:meta/v1.Time lastTransitionTime=4:meta/v1.Time reason=5:s message=6:s
@@ -263,8 +263,8 @@ JobSpec parallelism=1:i32* completions=2:i32* activeDeadlineSeconds=3:i64* selec
 JobStatus conditions=1:[JobCondition startTime=2:meta/v1.Time* completionTime=3:meta/v1.Time* active=4:i32 succeeded=5:i32 failed=6:i32
 """,
     ),
-    'batch/v1beta1': (
-        'batch/v1beta1',
+    "batch/v1beta1": (
+        "batch/v1beta1",
         """
 CronJob metadata=1:meta/v1.ObjectMeta spec=2:CronJobSpec status=3:CronJobStatus
 CronJobList metadata=1:meta/v1.ListMeta items=2:[CronJob
@@ -274,16 +274,16 @@ JobTemplate metadata=1:meta/v1.ObjectMeta template=2:JobTemplateSpec
 JobTemplateSpec metadata=1:meta/v1.ObjectMeta spec=2:batch/v1.JobSpec
 """,
     ),
-    'coordination/v1': (
-        'coordination.k8s.io/v1',
+    "coordination/v1": (
+        "coordination.k8s.io/v1",
         """
 Lease metadata=1:meta/v1.ObjectMeta spec=2:LeaseSpec
 LeaseList metadata=1:meta/v1.ListMeta items=2:[Lease
 LeaseSpec holderIdentity=1:s* leaseDurationSeconds=2:i32* acquireTime=3:meta/v1.MicroTime* renewTime=4:meta/v1.MicroTime* leaseTransitions=5:i32*
 """,
     ),
-    'discovery/v1beta1': (
-        'discovery.k8s.io/v1beta1',
+    "discovery/v1beta1": (
+        "discovery.k8s.io/v1beta1",
         """
 Endpoint addresses=1:[s conditions=2:EndpointConditions hostname=3:s* targetRef=4:core/v1.ObjectReference* topology=5:{s nodeName=6:s*
 EndpointConditions ready=1:b* serving=2:b* terminating=3:b*
@@ -292,16 +292,16 @@ EndpointSlice metadata=1:meta/v1.ObjectMeta endpoints=2:[Endpoint ports=3:[Endpo
 EndpointSliceList metadata=1:meta/v1.ListMeta items=2:[EndpointSlice
 """,
     ),
-    'events/v1': (
-        'events.k8s.io/v1',
+    "events/v1": (
+        "events.k8s.io/v1",
         """
 Event metadata=1:meta/v1.ObjectMeta eventTime=2:meta/v1.MicroTime series=3:EventSeries* reportingController=4:s reportingInstance=5:s action=6:s reason=7:s regarding=8:core/v1.ObjectReference related=9:core/v1.ObjectReference* note=10:s type=11:s deprecatedSource=12:core/v1.EventSource deprecatedFirstTimestamp=13:meta/v1.Time deprecatedLastTimestamp=14:meta/v1.Time deprecatedCount=15:i32
 EventList metadata=1:meta/v1.ListMeta items=2:[Event
 EventSeries count=1:i32 lastObservedTime=2:meta/v1.MicroTime
 """,
     ),
-    'networking/v1': (
-        'networking.k8s.io/v1',
+    "networking/v1": (
+        "networking.k8s.io/v1",
         """
 HTTPIngressPath path=1:s backend=2:IngressBackend pathType=3:s*
 HTTPIngressRuleValue paths=1:[HTTPIngressPath
@@ -328,8 +328,8 @@ NetworkPolicySpec podSelector=1:meta/v1.LabelSelector ingress=2:[NetworkPolicyIn
 ServiceBackendPort name=1:s number=2:i32
 """,
     ),
-    'policy/v1beta1': (
-        'policy/v1beta1',
+    "policy/v1beta1": (
+        "policy/v1beta1",
         """
 AllowedCSIDriver name=1:s
 AllowedFlexVolume driver=1:s
@@ -352,8 +352,8 @@ SELinuxStrategyOptions rule=1:s seLinuxOptions=2:core/v1.SELinuxOptions*
 SupplementalGroupsStrategyOptions rule=1:s ranges=2:[IDRange
 """,
     ),
-    'rbac/v1': (
-        'rbac.authorization.k8s.io/v1',
+    "rbac/v1": (
+        "rbac.authorization.k8s.io/v1",
         """
 AggregationRule clusterRoleSelectors=1:[meta/v1.LabelSelector
 ClusterRole metadata=1:meta/v1.ObjectMeta rules=2:[PolicyRule aggregationRule=3:AggregationRule*
@@ -369,15 +369,15 @@ RoleRef apiGroup=1:s kind=2:s name=3:s
 Subject kind=1:s apiGroup=2:s name=3:s namespace=4:s
 """,
     ),
-    'scheduling/v1': (
-        'scheduling.k8s.io/v1',
+    "scheduling/v1": (
+        "scheduling.k8s.io/v1",
         """
 PriorityClass metadata=1:meta/v1.ObjectMeta value=2:i32 globalDefault=3:b description=4:s preemptionPolicy=5:s*
 PriorityClassList metadata=1:meta/v1.ListMeta items=2:[PriorityClass
 """,
     ),
-    'storage/v1': (
-        'storage.k8s.io/v1',
+    "storage/v1": (
+        "storage.k8s.io/v1",
         """
 CSIDriver metadata=1:meta/v1.ObjectMeta spec=2:CSIDriverSpec
 CSIDriverList metadata=1:meta/v1.ListMeta items=2:[CSIDriver
@@ -398,8 +398,8 @@ VolumeError time=1:meta/v1.Time message=2:s
 VolumeNodeResources count=1:i32*
 """,
     ),
-    'meta/v1': (
-        'meta.k8s.io/v1',
+    "meta/v1": (
+        "meta.k8s.io/v1",
         """
 APIGroup name=1:s versions=2:[GroupVersionForDiscovery preferredVersion=3:GroupVersionForDiscovery serverAddressByClientCIDRs=4:[ServerAddressByClientCIDR
 APIGroupList groups=1:[APIGroup
@@ -447,22 +447,22 @@ Verbs@list items=1:[s
 WatchEvent type=1:s object=2:runtime.RawExtension
 """,
     ),
-    'runtime': (
-        '',
+    "runtime": (
+        "",
         """
 RawExtension -=1:y*
 TypeMeta apiVersion=1:s kind=2:s
 Unknown typeMeta=1:TypeMeta^ raw=2:y contentEncoding=3:s contentType=4:s
 """,
     ),
-    'intstr': (
-        '',
+    "intstr": (
+        "",
         """
 IntOrString type=1:i64 intVal=2:i32 strVal=3:s
 """,
     ),
-    'resource': (
-        '',
+    "resource": (
+        "",
         """
 Quantity string=1:s
 """,
