@@ -3,10 +3,10 @@
 Glossary:
     wire        protobuf's tag = number << 3 | wire type; 0 varint, 2
                 length-delimited (strings, bytes, messages, map entries).
-    writer      a compiled field: ``writer(obj, out)`` appends the field's
-                bytes (tag and value, or nothing) for the JSON object obj.
-    plan        a message's writers in field-number order and the JSON keys
-                it knows (its inlined messages' keys included).
+    writer      a compiled field: ``writer(value, out)`` appends the field's
+                tag and the JSON value's encoding.
+    plan        a message's steps in field-number order (Plan) and the JSON
+                keys it knows (its inlined messages' keys included).
 
 Go's rules, which byte equality depends on (k8s.io/api generated.pb.go):
     - fields in field-number order; a non-pointer field is written even
@@ -33,17 +33,16 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import msgspec
 
-from watchcache.api.protobuf.schema import MESSAGES, SCALARS, Field, Message
+from watchcache.api.protobuf.schema import MESSAGES, Field, Message
 
 __all__ = ["NotEncodable", "Plan", "encode", "plan", "varint"]
 
-Writer = Callable[[dict[str, Any], bytearray], None]
-Payload = Callable[[Any, bytearray], None]  # appends a value without its tag
+Writer = Callable[[Any, bytearray], None]  # appends a field: tag, then value
 
 _ONE_BYTE = tuple(bytes((n,)) for n in range(128))
 _MASK64 = (1 << 64) - 1
@@ -57,7 +56,9 @@ class NotEncodable(Exception):
 def varint(value: int) -> bytes:
     if 0 <= value < 128:
         return _ONE_BYTE[value]
-    value &= _MASK64
+    if 0 < value < 16384:
+        return bytes((value & 0x7F | 0x80, value >> 7))
+    value &= _MASK64  # a negative number: its 64-bit two's complement
     out = bytearray()
     while value >= 0x80:
         out.append(value & 0x7F | 0x80)
@@ -71,17 +72,27 @@ def _tag(number: int, wire: int) -> bytes:
 
 
 class Plan:
-    """One message, compiled: ``encode(plan, obj)`` runs its writers."""
+    """One message, compiled: ``encode(plan, obj)`` runs its steps.
 
-    __slots__ = ("name", "names", "writers")
+    A step is (JSON key, bytes written when the key is absent or null,
+    writer of tag and value when present); key None marks an inlined
+    message, whose writer takes the parent object itself. The absent bytes
+    are constants: "" for a pointer, repeated or map field; the tag and a
+    zero value for others; for a non-pointer message, its empty encoding.
+    ``write`` runs the steps as straight-line code generated from them
+    (_generate): a loop over the steps costs twice as much (bench_protobuf).
+    """
+
+    __slots__ = ("name", "names", "steps", "write")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.writers: tuple[Writer, ...] = ()
+        self.steps: tuple[tuple[str | None, bytes, Writer], ...] = ()
         self.names: frozenset[str] = frozenset()
+        self.write: Writer = _unsupported(name)
 
     def __repr__(self) -> str:
-        return f"Plan({self.name}, {len(self.writers)} fields)"
+        return f"Plan({self.name}, {len(self.steps)} fields)"
 
 
 def encode(message: Plan, obj: Any) -> bytes:
@@ -96,50 +107,107 @@ def _write_message(message: Plan, obj: Any, out: bytearray, *, check: bool) -> N
     if check and not obj.keys() <= message.names:
         unknown = sorted(set(obj) - message.names)
         raise NotEncodable(f"{message.name}: fields not in the schema: {unknown}")
-    for writer in message.writers:
-        writer(obj, out)
+    message.write(obj, out)
 
 
-# Scalars: (wire type, zero value, payload writer).
-def _string(value: Any, out: bytearray) -> None:
-    data = value.encode()
-    out += varint(len(data))
-    out += data
+def _generate(message: Plan, fields: tuple[Field, ...]) -> Writer:
+    """The steps as one function: a string or integer field inline, others
+    through their writers."""
+    names: dict[str, Any] = {"varint": varint, "NotEncodable": NotEncodable}
+    lines = ["def write(obj, out):", "    get = obj.get"]
+    for i, ((key, absent, writer), field) in enumerate(zip(message.steps, fields, strict=True)):
+        names[f"w{i}"] = writer
+        if key is None:
+            lines.append(f"    w{i}(obj, out)")
+            continue
+        lines.append(f"    v = get({key!r})")
+        if absent:
+            lines.append(f"    if v is None: out += {absent!r}")
+            lines.append("    else:")
+        else:
+            lines.append("    if v is not None:")
+        tag = _tag(field.number, 0 if field.type in ("i32", "i64", "b") else 2)
+        if field.shape == "" and field.type == "s":
+            lines += [
+                "        d = v.encode()",
+                f"        out += {tag!r}",
+                "        n = len(d)",
+                "        if n < 128: out.append(n)",
+                "        else: out += varint(n)",
+                "        out += d",
+            ]
+        elif field.shape == "" and field.type in ("i32", "i64"):
+            lines += [
+                "        if type(v) is not int: raise NotEncodable(f'expected an integer: {v!r}')",
+                f"        out += {tag!r}",
+                "        out += varint(v)",
+            ]
+        else:
+            lines.append(f"        w{i}(v, out)")
+    exec("\n".join(lines), names)  # source built above from the schema only
+    write: Writer = names["write"]
+    return write
 
 
-def _bytes(value: Any, out: bytearray) -> None:
-    data = base64.b64decode(value, validate=True)
-    out += varint(len(data))
-    out += data
+# Writers: each appends its tag, then the value.
+def _length(out: bytearray, n: int) -> None:
+    if n < 128:
+        out.append(n)
+    else:
+        out += varint(n)
 
 
-def _integer(value: Any, out: bytearray) -> None:
-    if type(value) is not int:
-        raise NotEncodable(f"expected an integer, got {value!r}")
-    out += varint(value)
+def _string(tag: bytes) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
+        data = value.encode()
+        out += tag
+        _length(out, len(data))
+        out += data
+
+    return write
 
 
-def _boolean(value: Any, out: bytearray) -> None:
-    if type(value) is not bool:
-        raise NotEncodable(f"expected a bool, got {value!r}")
-    out += _ONE_BYTE[value]
+def _bytes(tag: bytes) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
+        data = base64.b64decode(value, validate=True)
+        out += tag
+        _length(out, len(data))
+        out += data
+
+    return write
 
 
-_SCALAR: dict[str, tuple[int, Any, Payload]] = {
-    "s": (2, "", _string),
-    "y": (2, None, _bytes),
-    "i32": (0, 0, _integer),
-    "i64": (0, 0, _integer),
-    "b": (0, False, _boolean),
+def _integer(tag: bytes) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
+        if type(value) is not int:
+            raise NotEncodable(f"expected an integer, got {value!r}")
+        out += tag
+        out += varint(value)
+
+    return write
+
+
+def _boolean(tag: bytes) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
+        if type(value) is not bool:
+            raise NotEncodable(f"expected a bool, got {value!r}")
+        out += tag
+        out.append(value)
+
+    return write
+
+
+_SCALAR: dict[str, tuple[int, bytes, Callable[[bytes], Writer]]] = {
+    # type: (wire type, zero value's bytes, writer factory)
+    "s": (2, b"\x00", _string),
+    "y": (2, b"", _bytes),  # a nil []byte is not written
+    "i32": (0, b"\x00", _integer),
+    "i64": (0, b"\x00", _integer),
+    "b": (0, b"\x00", _boolean),
 }
 
 
-# Special messages: payload writers that take the JSON value (None: zero).
-def _delimited(data: bytes, out: bytearray) -> None:
-    out += varint(len(data))
-    out += data
-
-
+# Special messages: the value's payload (no tag) from its JSON.
 @lru_cache(maxsize=4096)  # timestamps repeat (a list's pods share seconds); bounded
 def _seconds_nanos(text: str) -> tuple[int, int]:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -147,156 +215,161 @@ def _seconds_nanos(text: str) -> tuple[int, int]:
     return whole, moment.microsecond * 1000
 
 
+def _delimited(data: bytes) -> bytes:
+    return varint(len(data)) + data
+
+
 def _timestamp(seconds: int, nanos: int) -> bytes:
-    return b"\x08" + varint(seconds) + b"\x10" + varint(nanos)
+    return _delimited(b"\x08" + varint(seconds) + b"\x10" + varint(nanos))
 
 
-def _time(value: Any, out: bytearray) -> None:
-    if value is None:
-        out += b"\x00"
-        return
+def _time(value: Any) -> bytes:
     seconds, _ = _seconds_nanos(value)
-    _delimited(_timestamp(seconds, 0), out)  # Time drops the nanoseconds
+    return _timestamp(seconds, 0)  # Time drops the nanoseconds
 
 
-def _micro_time(value: Any, out: bytearray) -> None:
-    if value is None:
-        out += b"\x00"
-        return
-    _delimited(_timestamp(*_seconds_nanos(value)), out)
+def _micro_time(value: Any) -> bytes:
+    return _timestamp(*_seconds_nanos(value))
 
 
-def _quantity(value: Any, out: bytearray) -> None:
-    text = "0" if value is None else value
-    if type(text) is not str:
+def _quantity(value: Any) -> bytes:
+    if type(value) is not str:
         raise NotEncodable(f"Quantity: expected a string, got {value!r}")
-    data = text.encode()
-    _delimited(b"\x0a" + varint(len(data)) + data, out)
+    data = value.encode()
+    return _delimited(b"\x0a" + varint(len(data)) + data)
 
 
-def _int_or_string(value: Any, out: bytearray) -> None:
-    if value is None or type(value) is int:
-        _delimited(b"\x08\x00\x10" + varint(value or 0) + b"\x1a\x00", out)
-    elif type(value) is str:
+def _int_or_string(value: Any) -> bytes:
+    if type(value) is int:
+        return _delimited(b"\x08\x00\x10" + varint(value) + b"\x1a\x00")
+    if type(value) is str:
         data = value.encode()
-        _delimited(b"\x08\x01\x10\x00\x1a" + varint(len(data)) + data, out)
-    else:
-        raise NotEncodable(f"IntOrString: got {value!r}")
+        return _delimited(b"\x08\x01\x10\x00\x1a" + varint(len(data)) + data)
+    raise NotEncodable(f"IntOrString: got {value!r}")
 
 
-def _raw_json(value: Any, out: bytearray) -> None:
-    if value is None:  # Go's Raw stays nil: nothing inside
-        out += b"\x00"
-        return
+def _raw_json(value: Any) -> bytes:
     data = _JSON.encode(value)
-    _delimited(b"\x0a" + varint(len(data)) + data, out)
+    return _delimited(b"\x0a" + varint(len(data)) + data)
 
 
-_SPECIAL: dict[str, Payload] = {
-    "meta/v1.Time": _time,
-    "meta/v1.MicroTime": _micro_time,
-    "resource.Quantity": _quantity,
-    "intstr.IntOrString": _int_or_string,
-    "meta/v1.FieldsV1": _raw_json,
-    "runtime.RawExtension": _raw_json,
+# name: (payload of a present value, payload when absent: Go's zero value)
+_SPECIAL: dict[str, tuple[Callable[[Any], bytes], bytes]] = {
+    "meta/v1.Time": (_time, b"\x00"),  # a zero Time writes nothing inside
+    "meta/v1.MicroTime": (_micro_time, b"\x00"),
+    "resource.Quantity": (_quantity, _quantity("0")),
+    "intstr.IntOrString": (_int_or_string, _int_or_string(0)),
+    "meta/v1.FieldsV1": (_raw_json, b"\x00"),  # nil Raw: nothing inside
+    "runtime.RawExtension": (_raw_json, b"\x00"),
 }
 
 
-def _unsupported(name: str) -> Payload:
-    def payload(value: Any, out: bytearray) -> None:
+def _special(tag: bytes, payload: Callable[[Any], bytes]) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
+        out += tag
+        out += payload(value)
+
+    return write
+
+
+def _unsupported(name: str) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
         raise NotEncodable(f"{name} is not rendered in protobuf here")
 
-    return payload
+    return write
 
 
-def _message_payload(target: Plan) -> Payload:
-    def payload(value: Any, out: bytearray) -> None:
+def _nested(tag: bytes, target: Plan, *, check: bool = True) -> Writer:
+    def write(value: Any, out: bytearray) -> None:
         inner = bytearray()
-        _write_message(target, {} if value is None else value, inner, check=True)
-        out += varint(len(inner))
+        _write_message(target, value, inner, check=check)
+        out += tag
+        _length(out, len(inner))
         out += inner
 
-    return payload
+    return write
 
 
-def _payload(ftype: str, plans: dict[str, Plan]) -> tuple[int, Any, Payload]:
-    """(wire type, the value a non-pointer field writes when absent, writer)."""
-    if ftype in SCALARS:
-        return _SCALAR[ftype]
+def _element(ftype: str, number: int, plans: dict[str, Plan]) -> tuple[Writer, bytes]:
+    """A writer of one value of ftype as field `number`, and the bytes a
+    non-pointer field of that type writes when absent."""
+    if ftype in _SCALAR:
+        wire, zero, factory = _SCALAR[ftype]
+        tag = _tag(number, wire)
+        return factory(tag), (tag + zero if zero else b"")
+    tag = _tag(number, 2)
     if ftype in _SPECIAL:
-        return 2, None, _SPECIAL[ftype]
+        payload, zero = _SPECIAL[ftype]
+        return _special(tag, payload), tag + zero
     if ftype == "meta/v1.Duration" or MESSAGES[ftype].wraps_list:
-        return 2, None, _unsupported(ftype)
-    return 2, None, _message_payload(plans[ftype])
+        return _unsupported(ftype), b""
+    empty = _empty(ftype)
+    return _nested(tag, plans[ftype]), tag + varint(len(empty)) + empty
 
 
-def _writer(field: Field, plans: dict[str, Plan]) -> Writer:
-    wire, zero, payload = _payload(field.type, plans)
-    tag, key = _tag(field.number, wire), field.json
+@cache  # one entry per message of the schema
+def _empty(name: str) -> bytes:
+    """The message's encoding when its JSON is {}: every non-pointer field's zero."""
+    out = bytearray()
+    for field in MESSAGES[name].fields:
+        if field.shape or field.present_only:
+            continue
+        if field.type in _SCALAR:
+            wire, zero, _ = _SCALAR[field.type]
+            out += _tag(field.number, wire) + zero if zero else b""
+        elif field.type in _SPECIAL:
+            out += _tag(field.number, 2) + _SPECIAL[field.type][1]
+        else:
+            inner = _empty(field.type)
+            out += _tag(field.number, 2) + varint(len(inner)) + inner
+    return bytes(out)
+
+
+def _step(field: Field, plans: dict[str, Plan]) -> tuple[str | None, bytes, Writer]:
+    tag = _tag(field.number, 2)
     if field.inline:
-        target = plans[field.type]
-
-        def inline(obj: dict[str, Any], out: bytearray) -> None:
-            inner = bytearray()
-            _write_message(target, obj, inner, check=False)
-            out += tag
-            out += varint(len(inner))
-            out += inner
-
-        return inline
-    if field.shape == "[":
-        return _repeated(key, tag, payload)
+        return None, b"", _nested(tag, plans[field.type], check=False)
     if field.shape == "{":
-        return _map(key, tag, zero, payload)
-    present_only = field.present_only
-
-    def singular(obj: dict[str, Any], out: bytearray) -> None:
-        value = obj.get(key)
-        if value is None:
-            if present_only:
-                return
-            value = zero
-        out += tag
-        payload(value, out)
-
-    return singular
+        value, absent = _element(field.type, 2, plans)  # an entry: key 1, value 2
+        return field.json, b"", _map(field.json, tag, value, absent)
+    element, absent = _element(field.type, field.number, plans)
+    if field.shape == "[":
+        return field.json, b"", _repeated(field.json, element, absent)
+    return field.json, (b"" if field.present_only else absent), element
 
 
-def _repeated(key: str, tag: bytes, payload: Payload) -> Writer:
-    def repeated(obj: dict[str, Any], out: bytearray) -> None:
-        values = obj.get(key)
-        if values is None:
-            return
+def _repeated(key: str, element: Writer, absent: bytes) -> Writer:
+    def write(values: Any, out: bytearray) -> None:
         if type(values) is not list:
             raise NotEncodable(f"{key}: expected a list")
         for value in values:
-            out += tag
-            payload(value, out)
+            if value is None:  # Go decodes a null element to its zero value
+                out += absent
+            else:
+                element(value, out)
 
-    return repeated
+    return write
 
 
-def _map(key: str, tag: bytes, zero: Any, payload: Payload) -> Writer:
-    def entries(obj: dict[str, Any], out: bytearray) -> None:
-        mapping = obj.get(key)
-        if mapping is None:
-            return
+def _map(key: str, tag: bytes, value_writer: Writer, absent: bytes) -> Writer:
+    def write(mapping: Any, out: bytearray) -> None:
         if type(mapping) is not dict:
             raise NotEncodable(f"{key}: expected an object")
         for name in sorted(mapping):
             value = mapping[name]
+            data = name.encode()
             entry = bytearray(b"\x0a")
-            _string(name, entry)
+            _length(entry, len(data))
+            entry += data
             if value is None:
-                value = zero
-            if value is not None:  # None stays only for a []byte: nil, not written
-                entry += b"\x12"
-                payload(value, entry)
+                entry += absent  # nothing for a nil []byte
+            else:
+                value_writer(value, entry)
             out += tag
-            out += varint(len(entry))
+            _length(out, len(entry))
             out += entry
 
-    return entries
+    return write
 
 
 def _names(message: Message) -> frozenset[str]:
@@ -312,8 +385,9 @@ def _names(message: Message) -> frozenset[str]:
 def _compile() -> dict[str, Plan]:
     plans = {name: Plan(name) for name in MESSAGES}
     for name, message in MESSAGES.items():
-        plans[name].writers = tuple(_writer(f, plans) for f in message.fields)
+        plans[name].steps = tuple(_step(f, plans) for f in message.fields)
         plans[name].names = _names(message)
+        plans[name].write = _generate(plans[name], message.fields)
     return plans
 
 
