@@ -26,6 +26,7 @@ ROOT = Path(__file__).parents[3]
             ["--watchers", "20", "--events", "64", "--idle", "0", "--per-tick", "1", "--tls"],
             "1 per loop tick, TLS",
         ),
+        ("bench_protobuf.py", ["--pods", "20", "--repeat", "1"], "ratio protobuf encode"),
         (
             "bench_reflector_recovery.py",
             ["--rate", "10", "--cuts", "1", "--every", "0.5", "--trouble", "1"],
