@@ -208,9 +208,11 @@ def _json_events(cluster: DevCluster, path: str, count: int) -> list[dict[str, A
         return [json.loads(resp.readline()) for _ in range(count)]
 
 
-def _proto_frames(cluster: DevCluster, path: str, count: int) -> list[bytes]:
+def _proto_frames(
+    cluster: DevCluster, path: str, count: int, accept: str = PROTOBUF
+) -> list[bytes]:
     frames = []
-    with _open(cluster, path, PROTOBUF, timeout=120) as resp:
+    with _open(cluster, path, accept, timeout=120) as resp:
         assert resp.headers["Content-Type"] == protobuf.STREAM_CONTENT_TYPE
         for _ in range(count):
             head = resp.read(4)
@@ -240,6 +242,41 @@ def test_watch_frames_are_byte_equal(dev_cluster: DevCluster, created: Any) -> N
     frames = _proto_frames(dev_cluster, watch, 3)
     for event, frame in zip(events, frames, strict=True):
         _assert_same(_frame_of(event), frame)
+
+
+def test_partial_metadata_watch_frames_are_byte_equal(
+    dev_cluster: DevCluster, created: Any
+) -> None:
+    """What metadata informers (the garbage collector's, quota's) receive,
+    for DaemonSets, whose partial metadata differs from their v1 metadata."""
+    base = f"/apis/apps/v1/namespaces/{created[0]}/daemonsets"
+    rv = json.loads(_get(dev_cluster, base, "application/json"))["metadata"]["resourceVersion"]
+    ds = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "wd", "labels": {"a": "1"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "wd"}},
+            "template": {
+                "metadata": {"labels": {"app": "wd"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            },
+        },
+    }
+    assert dev_cluster.request("POST", base, ds)[0] == 201
+    assert dev_cluster.request("DELETE", f"{base}/wd")[0] == 200
+    watch = f"{base}?watch=1&resourceVersion={rv}"
+    events = _json_events(dev_cluster, watch, 2)
+    frames = _proto_frames(dev_cluster, watch, 2, accept=PARTIAL)
+    partial = protobuf.kind_for("meta.k8s.io/v1", "PartialObjectMetadata")
+    assert partial is not None
+    for event, frame in zip(events, frames, strict=True):
+        obj = event["object"]
+        kind = protobuf.kind_for(obj["apiVersion"], obj["kind"])
+        assert kind is not None
+        message = protobuf.partial_message(kind, obj, kind.message(obj))
+        envelope = protobuf.envelope(partial.api_version, partial.kind, message)
+        _assert_same(protobuf.watch_frame(event["type"], envelope), frame)
 
 
 def test_watch_bookmark_frame_is_byte_equal(dev_cluster: DevCluster, created: Any) -> None:

@@ -129,6 +129,11 @@ def test_what_the_schema_cannot_render_exactly_is_not_encodable(obj: dict[str, A
         kind("v1", "ConfigMap").message(obj)
 
 
+def test_a_malformed_list_metadata_is_not_encodable() -> None:
+    with pytest.raises(protobuf.NotEncodable):
+        protobuf.list_body("v1", "PodList", {"resourceVersion": 7}, [])
+
+
 def test_custom_resources_have_no_protobuf_form() -> None:
     assert protobuf.kind_for("example.com/v1", "Widget") is None
     assert protobuf.kind_for("v1", "Widget") is None

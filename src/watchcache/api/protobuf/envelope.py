@@ -169,8 +169,12 @@ class ListBody:
 def list_body(
     api_version: str, list_kind: str, list_meta: dict[str, Any] | None, items: Sequence[bytes]
 ) -> ListBody:
-    """A LIST's body from item messages; list_meta is the JSON ``metadata``."""
-    meta = encode(_LIST_META, list_meta or {})
+    """A LIST's body from item messages; list_meta is the JSON ``metadata``;
+    raises NotEncodable."""
+    try:
+        meta = encode(_LIST_META, list_meta or {})
+    except (TypeError, ValueError, AttributeError, UnicodeError) as err:
+        raise NotEncodable(f"{list_kind}: {err}") from err
     meta_field = b"\x0a" + varint(len(meta)) + meta
     length = len(meta_field)
     for item in items:
