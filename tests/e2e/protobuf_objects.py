@@ -193,6 +193,59 @@ def _template(labels: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# Written with PUT .../status after the create (a create drops a pod's
+# status); nothing in the dev cluster rewrites a pod's status.
+POD_STATUS: dict[str, Any] = {
+    "phase": "Running",
+    "conditions": [
+        {
+            "type": "Ready",
+            "status": "True",
+            "lastProbeTime": None,
+            "lastTransitionTime": "2021-01-02T03:04:05Z",
+        },
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2021-01-02T03:04:00Z"},
+    ],
+    "hostIP": "10.0.0.5",
+    "podIP": "10.1.0.7",
+    "podIPs": [{"ip": "10.1.0.7"}, {"ip": "fd00::7"}],
+    "startTime": "2021-01-02T03:04:01Z",
+    "qosClass": "BestEffort",
+    "initContainerStatuses": [
+        {
+            "name": "init",
+            "ready": True,
+            "restartCount": 0,
+            "image": "busybox:latest",
+            "imageID": "docker-pullable://busybox@sha256:abc",
+            "containerID": "containerd://1",
+            "state": {
+                "terminated": {
+                    "exitCode": -1,
+                    "signal": 9,
+                    "reason": "Error",
+                    "startedAt": "2021-01-02T03:04:02Z",
+                    "finishedAt": "2021-01-02T03:04:03Z",
+                    "containerID": "containerd://1",
+                }
+            },
+        }
+    ],
+    "containerStatuses": [
+        {
+            "name": "c",
+            "ready": True,
+            "started": True,
+            "restartCount": 2,
+            "image": "busybox:latest",
+            "imageID": "",
+            "state": {"running": {"startedAt": "2021-01-02T03:04:04Z"}},
+            "lastState": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+        }
+    ],
+}
+
+
 def objects() -> list[tuple[str, dict[str, Any]]]:
     sel = {"matchLabels": {"app": "web"}}
     return [

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from tests.e2e.protobuf_objects import objects
+from tests.e2e.protobuf_objects import POD_STATUS, objects
 
 from watchcache.api import protobuf
 from watchcache.devcluster import DevCluster
@@ -127,7 +127,11 @@ def created(dev_cluster: DevCluster) -> Iterator[tuple[str, list[str]]]:
         collection = collection.replace("{ns}", namespace)
         code, obj = dev_cluster.request("POST", collection, _substitute(template, namespace))
         assert code == 201, obj.get("message", obj)
-        paths.append(f"{collection}/{obj['metadata']['name']}")
+        path = f"{collection}/{obj['metadata']['name']}"
+        paths.append(path)
+        if obj["kind"] == "Pod" and obj["spec"].get("nodeName"):
+            code, obj = dev_cluster.request("PUT", f"{path}/status", {**obj, "status": POD_STATUS})
+            assert code == 200, obj.get("message", obj)
     yield namespace, paths
     for path in paths[1:]:
         if "/namespaces/" not in path:
