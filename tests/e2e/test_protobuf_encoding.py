@@ -312,3 +312,21 @@ def test_watch_error_frame_is_byte_equal(dev_cluster: DevCluster, created: Any) 
     (frame,) = _proto_frames(dev_cluster, watch, 1)
     assert event["type"] == "ERROR" and event["object"]["code"] == 410, event
     _assert_same(_frame_of(event), frame)
+
+
+def test_error_status_body_is_byte_equal(dev_cluster: DevCluster, created: Any) -> None:
+    """kube-apiserver answers errors in protobuf too when asked for it."""
+    for path in (
+        f"/api/v1/namespaces/{created[0]}/pods/missing",
+        f"/apis/apps/v1/namespaces/{created[0]}/deployments/missing",
+    ):
+        bodies = {}
+        for accept in ("application/json", PROTOBUF):
+            with pytest.raises(urllib.error.HTTPError) as failed:
+                _get(dev_cluster, path, accept)
+            assert failed.value.code == 404
+            bodies[accept] = failed.value.read()
+        status = json.loads(bodies["application/json"])
+        kind = protobuf.kind_for(status["apiVersion"], status["kind"])
+        assert kind is not None
+        _assert_same(protobuf.encode_object(kind, status), bodies[PROTOBUF])
