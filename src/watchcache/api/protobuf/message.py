@@ -54,6 +54,7 @@ class NotEncodable(Exception):
 
 
 def varint(value: int) -> bytes:
+    """Go's encodeVarint of uint64(value): a negative int32 or int64 takes 10 bytes."""
     if 0 <= value < 128:
         return _ONE_BYTE[value]
     if 0 < value < 16384:
@@ -80,7 +81,8 @@ class Plan:
     are constants: "" for a pointer, repeated or map field; the tag and a
     zero value for others; for a non-pointer message, its empty encoding.
     ``write`` runs the steps as straight-line code generated from them
-    (_generate): a loop over the steps costs twice as much (bench_protobuf).
+    (_generate): no loop, and no call per string or integer field, the
+    most common fields.
     """
 
     __slots__ = ("name", "names", "steps", "write")
