@@ -236,22 +236,30 @@ def test_partial_object_metadata_list_is_byte_equal(dev_cluster: DevCluster, cre
 
 
 def _json_events(cluster: DevCluster, path: str, count: int) -> list[dict[str, Any]]:
+    with _open(cluster, path, "application/json", timeout=130) as resp:
+        return _read_events(resp, count)
+
+
+def _read_events(resp: Any, count: int) -> list[dict[str, Any]]:
     """The first `count` events, or fewer if the watch ends first."""
     events = []
-    with _open(cluster, path, "application/json", timeout=130) as resp:
-        while len(events) < count and (line := resp.readline()):
-            events.append(json.loads(line))
+    while len(events) < count and (line := resp.readline()):
+        events.append(json.loads(line))
     return events
 
 
 def _proto_frames(
     cluster: DevCluster, path: str, count: int, accept: str = PROTOBUF
 ) -> list[bytes]:
-    frames = []
     with _open(cluster, path, accept, timeout=130) as resp:
-        assert resp.headers["Content-Type"] == protobuf.STREAM_CONTENT_TYPE
-        while len(frames) < count and (head := resp.read(4)):
-            frames.append(head + resp.read(int.from_bytes(head, "big")))
+        return _read_frames(resp, count)
+
+
+def _read_frames(resp: Any, count: int) -> list[bytes]:
+    assert resp.headers["Content-Type"] == protobuf.STREAM_CONTENT_TYPE
+    frames = []
+    while len(frames) < count and (head := resp.read(4)):
+        frames.append(head + resp.read(int.from_bytes(head, "big")))
     return frames
 
 
@@ -318,18 +326,24 @@ def test_watch_bookmark_frame_is_byte_equal(dev_cluster: DevCluster, created: An
     """Slow: 1.20 sends its first bookmark about a minute into a watch (the
     watch's deadline does not reach its cacher), so both streams, JSON and
     protobuf, wait for it side by side. Its RV is the last event the cacher
-    processed, and a watcher gets only what is newer than where it started
-    (cacher.go): hence a write after the watch's RV, whose ADDED comes first."""
+    processed, and a watcher gets only what is newer than the last event it
+    was sent on joining (cacher.go): so a secret is written once both
+    watches are open (their response heads are in), and its ADDED comes
+    first."""
     base = f"/api/v1/namespaces/{created[0]}/secrets"
     rv = json.loads(_get(dev_cluster, base, "application/json"))["metadata"]["resourceVersion"]
-    code, secret = dev_cluster.request(
-        "POST", base, {"apiVersion": "v1", "kind": "Secret", "metadata": {"generateName": "b-"}}
-    )
-    assert code == 201, secret
     watch = f"{base}?watch=1&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=100"
-    with ThreadPoolExecutor(2) as pool:
-        json_side = pool.submit(_json_events, dev_cluster, watch, 2)
-        proto_side = pool.submit(_proto_frames, dev_cluster, watch, 2)
+    with (
+        _open(dev_cluster, watch, "application/json", timeout=130) as json_stream,
+        _open(dev_cluster, watch, PROTOBUF, timeout=130) as proto_stream,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        code, secret = dev_cluster.request(
+            "POST", base, {"apiVersion": "v1", "kind": "Secret", "metadata": {"generateName": "b-"}}
+        )
+        assert code == 201, secret
+        json_side = pool.submit(_read_events, json_stream, 2)
+        proto_side = pool.submit(_read_frames, proto_stream, 2)
         events, frames = json_side.result(timeout=130), proto_side.result(timeout=130)
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"], events
     _assert_same(_frame_of(events[0]), frames[0])
