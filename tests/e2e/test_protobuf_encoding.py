@@ -323,9 +323,8 @@ def test_partial_metadata_watch_frames_are_byte_equal(
 
 
 def test_watch_bookmark_frame_is_byte_equal(dev_cluster: DevCluster, created: Any) -> None:
-    """Slow: 1.20 sends its first bookmark about a minute into a watch (the
-    watch's deadline does not reach its cacher), so both streams, JSON and
-    protobuf, wait for it side by side. Its RV is the last event the cacher
+    """Slow: 1.20 sends its first bookmark about a minute into a watch, so
+    both streams, JSON and protobuf, wait for it side by side. Its RV is the last event the cacher
     processed, and a watcher gets only what is newer than the last event it
     was sent on joining (cacher.go): so a secret is written once both
     watches are open (their response heads are in), and its ADDED comes
