@@ -32,6 +32,7 @@ ROOT = Path(__file__).parents[3]
             ["--pods", "50", "--events", "10", "--rounds", "1"],
             "ratio load (read + restore) / baseline",
         ),
+        ("bench_protobuf.py", ["--pods", "20", "--repeat", "1"], "ratio protobuf encode"),
         (
             "bench_reflector_recovery.py",
             ["--rate", "10", "--cuts", "1", "--every", "0.5", "--trouble", "1"],
