@@ -52,6 +52,8 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
                 "127.0.0.1:0",
                 "--shutdown-spread",
                 "0",
+                # The proxy's own credentials unless a test asks for --auth.
+                "--auth=none",
                 *args,
             ],
             stdout=out,

@@ -7,9 +7,11 @@ Routing, in order:
                               the cache can answer, forwarding for the rest
 
 Middleware: ``headers_arrived`` stops the connection's read-header timer
-(connections.py); ``context_middleware`` (request id, identity, access
-log) wraps every request, local ones included; then ``_header_limit``
-answers 431 where kube-apiserver would (headers over 1 MiB in all).
+(connections.py); on plain HTTP, the Host allow-list (``--accept-hosts``,
+watchcache.auth.serving) refuses what a web page could send by DNS
+rebinding; ``context_middleware`` (request id, identity, access log) wraps
+every request, local ones included; then ``_header_limit`` answers 431
+where kube-apiserver would (headers over 1 MiB in all).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from watchcache.api.resources import RequestPath, parse_path
+from watchcache.auth import Delegation, host_filter
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import headers_arrived
-from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
+from watchcache.proxy.context import AUTH, REQUEST_CONTEXT, context_middleware, status_response
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.health import Health, add_health_routes
 from watchcache.proxy.metrics import CONTENT_TYPE_LATEST, ProxyMetrics
@@ -42,6 +45,8 @@ class ProxyParts:
     health: Health = field(default_factory=Health)
     metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
     streams: StreamTracker = field(default_factory=StreamTracker)
+    # --auth=delegated: who each request is (context.py); None: the proxy.
+    delegation: Delegation | None = None
 
 
 PARTS = web.AppKey("watchcache_parts", ProxyParts)
@@ -163,9 +168,11 @@ def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.St
 
 
 def build_app(parts: ProxyParts) -> web.Application:
+    hosts = [host_filter(parts.config.accept_hosts, status_response)]
     app = web.Application(
         middlewares=[
             headers_arrived,
+            *(hosts if parts.config.plain_http() else []),
             context_middleware,
             _header_limit,
             _metrics_middleware(parts.metrics),
@@ -174,6 +181,8 @@ def build_app(parts: ProxyParts) -> web.Application:
         client_max_size=0,  # bodies are streamed through, never buffered here
     )
     app[PARTS] = parts
+    if parts.delegation is not None:
+        app[AUTH] = parts.delegation
     add_health_routes(app, parts.health)
     parts.health.add_readiness("shutdown", lambda: "draining" if parts.streams.draining else None)
 

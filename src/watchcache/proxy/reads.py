@@ -55,6 +55,7 @@ from watchcache.api.status import (
     too_large_resource_version,
     too_many_requests,
 )
+from watchcache.auth.authorizer import AllowAll, Authorizer, read_attributes, refusal
 from watchcache.cache.cache import ListPage, TooNewResourceVersion
 from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
@@ -118,9 +119,12 @@ class ReadPath:
         freshness_wait: float = FRESHNESS_WAIT,
         rv_wait: float = RV_WAIT,
         rng: random.Random | None = None,
+        authorizer: Authorizer | AllowAll | None = None,
     ) -> None:
         self.caches = caches
         self.forward = forward
+        # Decides every read answered here, for its requester (--auth).
+        self.authorizer = authorizer or AllowAll()
         self.freshness_wait = freshness_wait
         self.rv_wait = rv_wait
         self._rng = rng or random.Random()
@@ -135,6 +139,9 @@ class ReadPath:
         resource, where = target
         watch = watch_requested(request, where)
         listing = watch or not where.name
+        refused = await self._authorize(request, where, watch)
+        if refused is not None:
+            return status_response(refused)
         shape = negotiate(request.headers.get("Accept", ""), listing=listing and not watch)
         if shape is None:
             return await self.forward(request)
@@ -158,6 +165,17 @@ class ReadPath:
         if where.name:
             return await self._get(request, resource, where, options, shape)
         return await self._list(request, resource, where, options, shape)
+
+    async def _authorize(
+        self, request: web.Request, where: RequestPath, watch: bool
+    ) -> ApiError | None:
+        """Whether the requester may make this read (watchcache.auth):
+        None when allowed, else the error to answer with."""
+        identity = request[REQUEST_CONTEXT].identity
+        verb = "watch" if watch else "get" if where.name else "list"
+        attributes = read_attributes(where, verb, request.query)
+        decision = await self.authorizer.authorize(identity, attributes)
+        return None if decision.allowed else refusal(identity, attributes, decision)
 
     def _cached_target(self, request: web.Request) -> tuple[CachedResource, RequestPath] | None:
         if request.method != "GET":

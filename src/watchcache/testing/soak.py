@@ -281,6 +281,8 @@ class ProxyProcess:
                     *(sys.executable, "-m", "watchcache", "serve"),
                     *("--kubeconfig", str(self.kubeconfig), "--resources", RESOURCE),
                     *("--listen", f"127.0.0.1:{self.port}", "--shutdown-spread", "0"),
+                    # The proxy's own credentials for every client, as before --auth.
+                    "--auth=none",
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
