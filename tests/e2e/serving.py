@@ -70,7 +70,7 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
 def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
+        found = re.search(r"serving on (https?://127\.0\.0\.1:\d+)", log.read_text())
         if found:
             return found.group(1)
         assert proc.poll() is None, log.read_text()

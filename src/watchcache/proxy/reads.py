@@ -141,6 +141,7 @@ class ReadPath:
         listing = watch or not where.name
         refused = await self._authorize(request, where, watch)
         if refused is not None:
+            request[REQUEST_CONTEXT].served_by = "cache"  # the cache's read, refused here
             return status_response(refused)
         shape = negotiate(request.headers.get("Accept", ""), listing=listing and not watch)
         if shape is None:
