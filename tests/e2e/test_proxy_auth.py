@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.certificates import Issued, issue
 from tests.e2e.serving import ask, running_serve, wait_until_ready
+
 from watchcache.devcluster import DevCluster
 
 pytestmark = pytest.mark.e2e
@@ -392,6 +392,13 @@ def test_impersonation_is_honoured_only_when_allowed(world: World) -> None:
         forwarded = f"/api/v1/namespaces/{ns}/services"
         via_proxy, direct = world.both(who, "GET", forwarded, headers=as_admin)
         assert direct.status == 403 and via_proxy == direct, who
+
+
+def test_metrics_need_the_right_to_get_them(world: World) -> None:
+    for who in ("nobody", "anonymous"):
+        via_proxy, direct = world.both(who, "GET", "/metrics")
+        assert via_proxy == direct and direct.status == 403, who
+    assert world.both("admin", "GET", "/metrics")[0].status == 200
 
 
 def test_a_bad_token_is_401_as_kube_apiserver_says_it(world: World) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from watchcache.api.resources import RequestPath, parse_path
-from watchcache.auth import Delegation, host_filter
+from watchcache.auth import Attributes, Delegation, host_filter, refusal
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import headers_arrived
 from watchcache.proxy.context import AUTH, REQUEST_CONTEXT, context_middleware, status_response
@@ -187,6 +187,14 @@ def build_app(parts: ProxyParts) -> web.Application:
     parts.health.add_readiness("shutdown", lambda: "draining" if parts.streams.draining else None)
 
     async def metrics(request: web.Request) -> web.Response:
+        # As kube-apiserver's /metrics: a non-resource "get" the requester
+        # must be allowed (RBAC's system:monitoring role grants it).
+        if parts.delegation is not None:
+            identity = request[REQUEST_CONTEXT].identity
+            wanted = Attributes("get", path="/metrics")
+            decision = await parts.delegation.authorizer.authorize(identity, wanted)
+            if not decision.allowed:
+                return status_response(refusal(identity, wanted, decision))
         return web.Response(
             body=parts.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
