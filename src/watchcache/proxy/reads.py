@@ -139,6 +139,8 @@ class ReadPath:
         resource, where = target
         watch = watch_requested(request, where)
         listing = watch or not where.name
+        # Before anything else, as kube-apiserver; a read that then goes
+        # upstream is decided there again, the same way.
         refused = await self._authorize(request, where, watch)
         if refused is not None:
             request[REQUEST_CONTEXT].served_by = "cache"  # the cache's read, refused here
