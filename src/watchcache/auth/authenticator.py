@@ -143,7 +143,8 @@ class Authenticator:
         self.audiences = tuple(audiences)
         self.ttl = ttl
         self._cache: TTLCache[_Answer] = TTLCache(max_entries, clock)
-        # Reviews in flight, so concurrent requests with one token share one.
+        # Reviews in flight, so concurrent requests with one token share one;
+        # at most one per request in flight, so bounded by the connections.
         self._reviewing: dict[bytes, asyncio.Future[_Answer]] = {}
         self.reviews = 0
 
@@ -212,6 +213,8 @@ class Authenticator:
         if self.audiences and not set(status.get("audiences") or ()) & set(self.audiences):
             return None
         user = status.get("user") or {}
+        if not user.get("username"):
+            return None  # kube-apiserver refuses an authenticated nobody too
         return Identity(
             user.get("username", ""),
             _with_authenticated(user.get("groups") or ()),

@@ -136,6 +136,8 @@ class Authorizer:
         self.allowed_ttl = allowed_ttl
         self.denied_ttl = denied_ttl
         self._cache: TTLCache[Decision] = TTLCache(max_entries, clock)
+        # Reviews in flight, shared by concurrent requests with one key; at
+        # most one per request in flight.
         self._reviewing: dict[tuple[Identity, Attributes], asyncio.Future[Decision]] = {}
         self.reviews = 0
 
