@@ -214,7 +214,7 @@ class Authenticator:
             return None
         user = status.get("user") or {}
         if not user.get("username"):
-            return None  # kube-apiserver refuses an authenticated nobody too
+            return None  # an answer naming no user is taken as a refusal
         return Identity(
             user.get("username", ""),
             _with_authenticated(user.get("groups") or ()),
