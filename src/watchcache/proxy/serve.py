@@ -205,4 +205,8 @@ async def _serve(config: ServeConfig, upstream: UpstreamConfig, *, embedded: boo
         log.info("serving on %s in front of %s", ", ".join(proxy.urls), where)
         print(f"watchcache is serving on {proxy.urls[0]} in front of {where}", flush=True)
         print(f"  kubectl --server {proxy.urls[0]} get pods -A", flush=True)
+        if proxy.parts.delegation is not None:
+            # kubectl sends its kubeconfig's token (or certificate, over
+            # HTTPS); upstream decides who that is.
+            print("  (as yourself: --auth=delegated checks your credentials upstream)", flush=True)
         await run_until_signalled(proxy)
