@@ -26,6 +26,7 @@ ROOT = Path(__file__).parents[3]
             ["--watchers", "20", "--events", "64", "--idle", "0", "--per-tick", "1", "--tls"],
             "1 per loop tick, TLS",
         ),
+        ("bench_auth.py", ["--requests", "50"], "delegated, hit"),
         (
             "bench_reflector_recovery.py",
             ["--rate", "10", "--cuts", "1", "--every", "0.5", "--trouble", "1"],
