@@ -120,6 +120,7 @@ def start_proxy(kubeconfig: Path, log: Path) -> tuple[subprocess.Popen[bytes], s
             str(kubeconfig),
             "--listen",
             "127.0.0.1:0",
+            "--auth=none",
             "--shutdown-spread",
             "0",
             "--log-level",

@@ -110,6 +110,7 @@ def start(cluster: DevCluster, relay: CountingRelay, state: Path, log: Path) -> 
                 "pods",
                 "--cache-dir",
                 str(state),
+                "--auth=none",
                 "--listen",
                 "127.0.0.1:0",
                 "--shutdown-spread",

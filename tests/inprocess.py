@@ -15,11 +15,12 @@ __all__ = ["serve_config", "wait_until_ready"]
 
 def serve_config(*argv: str) -> ServeConfig:
     """``watchcache serve``'s settings for ``argv``, on a free loopback port
-    with no shutdown spread unless ``argv`` says otherwise; the environment
-    is not read."""
+    with no shutdown spread and ``--auth=none`` (the proxy's own
+    credentials) unless ``argv`` says otherwise; the environment is not
+    read."""
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    base = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
+    base = ["--listen", "127.0.0.1:0", "--shutdown-spread", "0", "--auth", "none"]
     return load_config(parser.parse_args([*base, *argv]), {})
 
 

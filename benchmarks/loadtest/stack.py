@@ -171,6 +171,7 @@ class Stack:
             str(kubeconfig),
             "--listen",
             "127.0.0.1:0",
+            "--auth=none",
             "--resources",
             PROXY_RESOURCES,
             "--shutdown-spread",

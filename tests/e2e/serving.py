@@ -53,6 +53,8 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
                 "127.0.0.1:0",
                 "--shutdown-spread",
                 "0",
+                # The proxy's own credentials unless a test asks for --auth.
+                "--auth=none",
                 *args,
             ],
             stdout=out,
@@ -68,7 +70,7 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
 
 def _wait_for_url(log: Path, proc: subprocess.Popen[bytes]) -> str:
     def started() -> str | None:
-        found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", log.read_text())
+        found = re.search(r"serving on (https?://127\.0\.0\.1:\d+)", log.read_text())
         assert found or proc.poll() is None, log.read_text()
         return found.group(1) if found else None
 

@@ -10,8 +10,10 @@ Routing, in order:
                               the cache can answer, forwarding for the rest
 
 Middleware: ``headers_arrived`` stops the connection's read-header timer
-(connections.py); ``context_middleware`` (request id, identity, access
-log) wraps every request, local ones included; then ``_header_limit``
+(connections.py); on plain HTTP, the Host allow-list (``--accept-hosts``,
+watchcache.auth.serving) refuses what a web page could send by DNS
+rebinding; ``context_middleware`` (request id, identity, access log) wraps
+every request, local ones included; then ``_header_limit``
 answers 431 where kube-apiserver would (headers over 1 MiB in all);
 ``parse_once`` parses the request once (requestinfo.py) for every stage
 after it; the metrics middleware counts it by verb, resource and code.
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from watchcache.auth import Attributes, Delegation, host_filter, refusal
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import headers_arrived
-from watchcache.proxy.context import REQUEST_CONTEXT, context_middleware
+from watchcache.proxy.context import AUTH, REQUEST_CONTEXT, context_middleware, status_response
 from watchcache.proxy.discovery import Discovery
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.health import Health, add_health_routes
@@ -49,6 +52,8 @@ class ProxyParts:
     metrics: ProxyMetrics = field(default_factory=ProxyMetrics)
     streams: StreamTracker = field(default_factory=StreamTracker)
     discovery: Discovery | None = None
+    # --auth=delegated: who each request is (context.py); None: the proxy.
+    delegation: Delegation | None = None
 
 
 PARTS = web.AppKey("watchcache_parts", ProxyParts)
@@ -125,9 +130,11 @@ def _metrics_middleware(metrics: ProxyMetrics) -> Callable[..., Awaitable[web.St
 
 
 def build_app(parts: ProxyParts) -> web.Application:
+    hosts = [host_filter(parts.config.accept_hosts, status_response)]
     app = web.Application(
         middlewares=[
             headers_arrived,
+            *(hosts if parts.config.plain_http() else []),
             context_middleware,
             _header_limit,
             parse_once,
@@ -137,10 +144,25 @@ def build_app(parts: ProxyParts) -> web.Application:
         client_max_size=0,  # bodies are streamed through, never buffered here
     )
     app[PARTS] = parts
+    if parts.delegation is not None:
+        app[AUTH] = parts.delegation
     add_health_routes(app, parts.health)
     parts.health.add_readiness("shutdown", lambda: "draining" if parts.streams.draining else None)
 
+    async def refused(request: web.Request, path: str) -> web.Response | None:
+        """kube-apiserver's 403 for a non-resource GET of ``path`` the
+        requester may not make (RBAC: system:monitoring grants /metrics,
+        system:discovery the discovery paths); None when allowed."""
+        if parts.delegation is None:
+            return None
+        identity = request[REQUEST_CONTEXT].identity
+        wanted = Attributes("get", path=path)
+        decision = await parts.delegation.authorizer.authorize(identity, wanted)
+        return None if decision.allowed else status_response(refusal(identity, wanted, decision))
+
     async def metrics(request: web.Request) -> web.Response:
+        if (refusal_ := await refused(request, "/metrics")) is not None:
+            return refusal_
         return web.Response(
             body=parts.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
@@ -148,6 +170,8 @@ def build_app(parts: ProxyParts) -> web.Application:
     async def everything_else(request: web.Request) -> web.StreamResponse:
         discovery = parts.discovery
         if discovery is not None and discovery.serves(request):
+            if (refusal_ := await refused(request, request.path)) is not None:
+                return refusal_
             answer = await discovery.answer(request)
             if answer is not None:
                 return answer

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,20 +155,78 @@ OPTIONS: tuple[Option, ...] = (
     Option("listen-unix", "also listen on this Unix socket path (for sidecars)"),
     Option(
         "allow-non-loopback",
-        "allow --listen on addresses other than loopback. Until "
-        "authentication delegation lands, every request is made with the proxy's own "
-        "credentials, so every client that can connect reads whatever those can",
+        "deprecated and ignored: a non-loopback --listen needs --auth=delegated (the default "
+        "with a real upstream) and serves HTTPS",
         default=False,
         parse=_bool,
         flag_only=True,
     ),
     Option(
-        "tls-cert-file", "serve HTTPS with this certificate (PEM); needs --tls-private-key-file"
+        "tls-cert-file",
+        "serve HTTPS with this certificate (PEM, chain after it); needs "
+        "--tls-private-key-file. Both files are read again when they change, without a "
+        "restart. Without them, HTTPS on a non-loopback --listen or with --client-ca-file "
+        "uses a self-signed certificate made at start (for development), and loopback "
+        "listeners serve plain HTTP",
     ),
     Option(
         "tls-private-key-file",
         "the private key (PEM) for --tls-cert-file",
         old_names=("tls-key-file",),
+    ),
+    Option(
+        "client-ca-file",
+        "accept client certificates signed by a CA in this file (PEM): the user is the "
+        "subject's CN, the groups its O values, as kube-apiserver's; read again when it changes",
+    ),
+    Option(
+        "accept-hosts",
+        "on plain HTTP (loopback only), the Host header must match one of these regular "
+        "expressions (port removed), or the request gets 403: a web page cannot reach the "
+        "proxy by DNS rebinding. kubectl proxy's default",
+        default=(r"^localhost$", r"^127\.0\.0\.1$", r"^\[::1\]$"),
+        repeated=True,
+    ),
+    Option(
+        "auth",
+        "delegated: every request is authenticated (client certificate, bearer token by "
+        "TokenReview, or anonymous), reads from the cache authorized by SubjectAccessReview, "
+        "and forwarded requests made as the requester. none: every request is made with the "
+        "proxy's own credentials, as kubectl proxy does; refused unless every --listen is "
+        "loopback. Default: delegated, none in front of the embedded simulator",
+    ),
+    Option(
+        "anonymous-auth",
+        "with --auth=delegated, a request with no credentials is system:anonymous in group "
+        "system:unauthenticated (and authorized as such); false: it gets 401",
+        default=True,
+        parse=_bool,
+    ),
+    Option(
+        "api-audiences",
+        "audiences bearer tokens must be meant for (TokenReview's spec.audiences); "
+        "default: upstream's own",
+        default=(),
+        repeated=True,
+    ),
+    Option(
+        "authentication-token-webhook-cache-ttl",
+        "how long a TokenReview's answer is reused for the same token; kube-apiserver's default",
+        default=120.0,
+        parse=_duration,
+    ),
+    Option(
+        "authorization-webhook-cache-authorized-ttl",
+        "how long an allowing SubjectAccessReview is reused for the same user and request "
+        "attributes; kube-apiserver's default",
+        default=300.0,
+        parse=_duration,
+    ),
+    Option(
+        "authorization-webhook-cache-unauthorized-ttl",
+        "how long a denying SubjectAccessReview is reused; kube-apiserver's default",
+        default=30.0,
+        parse=_duration,
     ),
     Option(
         "resources",
@@ -313,6 +372,16 @@ class ServeConfig:
     allow_non_loopback: bool = False
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
+    client_ca_file: str | None = None
+    accept_hosts: tuple[str, ...] = (r"^localhost$", r"^127\.0\.0\.1$", r"^\[::1\]$")
+    # None: delegated in front of a real upstream, none in front of the
+    # embedded simulator (auth_mode). Built by hand (tests): none.
+    auth: str | None = "none"
+    anonymous_auth: bool = True
+    api_audiences: tuple[str, ...] = ()
+    authentication_token_webhook_cache_ttl: float = 120.0
+    authorization_webhook_cache_authorized_ttl: float = 300.0
+    authorization_webhook_cache_unauthorized_ttl: float = 30.0
     resources: tuple[str, ...] = ("pods", "nodes")
     shards: int = 16
     history_window: float = 75.0
@@ -345,6 +414,22 @@ class ServeConfig:
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [_host_port(a) for a in self.listen]
+
+    def auth_mode(self, *, embedded: bool) -> str:
+        """``delegated`` or ``none`` (the --auth option's default rule)."""
+        if self.auth is not None:
+            return self.auth
+        return "none" if embedded else "delegated"
+
+    def plain_http(self) -> bool:
+        """Listeners serve plain HTTP: only when every one is loopback and
+        neither a certificate nor a client CA is configured."""
+        if self.tls_cert_file or self.client_ca_file:
+            return False
+        return self.loopback_only()
+
+    def loopback_only(self) -> bool:
+        return all(_is_loopback(host) for host, _ in self.listen_addresses())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -484,13 +569,21 @@ def _parse_cli(opt: Option, given: Any) -> Any:
 
 def _check(config: ServeConfig) -> None:
     addresses = config.listen_addresses()
-    if not config.allow_non_loopback:
+    if config.auth not in (None, "delegated", "none"):
+        raise ConfigError(f"--auth must be delegated or none, not {config.auth!r}")
+    if config.auth == "none":
         for host, port in addresses:
             if not _is_loopback(host):
                 raise ConfigError(
-                    f"--listen {host}:{port} is not a loopback address; every client would read "
-                    "with the proxy's credentials. Pass --allow-non-loopback to do it anyway"
+                    f"--listen {host}:{port} is not a loopback address and --auth=none would "
+                    "let every client read and write with the proxy's credentials; "
+                    "use --auth=delegated"
                 )
+    for pattern in config.accept_hosts:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise ConfigError(f"--accept-hosts {pattern!r}: {err}") from None
     if bool(config.tls_cert_file) != bool(config.tls_private_key_file):
         raise ConfigError("--tls-cert-file and --tls-private-key-file go together")
     if config.logging_format not in ("text", "json"):

@@ -5,11 +5,16 @@ request an id (the client's ``X-Request-Id`` when it sent a sane one, else
 a new one), decides the caller's identity, and logs one structured line when
 the response is done.
 
-The identity stage is the one place authentication and authorization will
-go: today every caller is :data:`PROXY_IDENTITY` (the proxy reads and writes
-with its own upstream credentials, like ``kubectl proxy``). Delegation
-(TokenReview for the caller's token, SubjectAccessReview per read,
-impersonation for writes) replaces :func:`identify` and nothing else.
+The identity stage (:func:`identify`) is the one place authentication
+happens. With ``--auth=none`` every caller is :data:`PROXY_IDENTITY` (the
+proxy reads and writes with its own upstream credentials, like ``kubectl
+proxy``). With ``--auth=delegated`` the application holds a
+:class:`~watchcache.auth.Delegation` under :data:`AUTH`: the caller's client
+certificate, bearer token (TokenReview) or anonymity, then its
+Impersonate-* headers (SubjectAccessReview), decide the identity, or the
+request is answered 401/403/400 here and goes no further. Later stages
+read ``request[REQUEST_CONTEXT].identity``: the read path authorizes cached
+reads for it, the forwarder acts as it (watchcache.auth.identity.Via).
 """
 
 from __future__ import annotations
@@ -23,28 +28,24 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from watchcache.api.status import ApiError
+from watchcache.auth import Delegation
+from watchcache.auth.identity import Identity
+
 __all__ = [
+    "AUTH",
     "PROXY_IDENTITY",
     "REQUEST_CONTEXT",
     "Identity",
     "RequestContext",
     "context_middleware",
     "identify",
+    "status_response",
 ]
 
 log = logging.getLogger("watchcache.access")
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
-@dataclass(frozen=True)
-class Identity:
-    """The user a request acts as. ``delegated`` is False while the proxy
-    acts with its own credentials for everyone."""
-
-    user: str
-    groups: tuple[str, ...] = ()
-    delegated: bool = False
 
 
 PROXY_IDENTITY = Identity(user="watchcache:proxy-credentials")
@@ -64,9 +65,30 @@ class RequestContext:
 REQUEST_CONTEXT = web.RequestKey("watchcache_context", RequestContext)
 
 
+AUTH = web.AppKey("watchcache_auth", Delegation)
+# Who a request that failed authentication is logged as.
+_UNAUTHENTICATED = Identity(user="")
+
+
 async def identify(request: web.Request) -> Identity:
-    """Authentication stage. Today: everyone is the proxy's own credentials."""
-    return PROXY_IDENTITY
+    """Authentication stage: the proxy's own credentials for everyone with
+    ``--auth=none``; else the requester's (module docstring). Raises the
+    ApiError to answer with."""
+    delegation = request.app.get(AUTH)
+    if delegation is None:
+        return PROXY_IDENTITY
+    transport = request.transport
+    certificate = transport.get_extra_info("peercert") if transport is not None else None
+    return await delegation.identify(request.headers, certificate or None)
+
+
+def status_response(error: ApiError) -> web.Response:
+    """The error as kube-apiserver writes it: its JSON encoder ends the body
+    with a newline, and every API response says not to cache it."""
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return web.Response(status=error.code, body=error.body() + b"\n", headers=headers)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,10 +98,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     offered = request.headers.get("X-Request-Id", "")
     request_id = offered if _SANE_ID.match(offered) else secrets.token_hex(8)
-    ctx = RequestContext(request_id, await identify(request), time.monotonic())
+    ctx = RequestContext(request_id, _UNAUTHENTICATED, time.monotonic())
     request[REQUEST_CONTEXT] = ctx
     status = 500
     try:
+        try:
+            ctx.identity = await identify(request)
+        except ApiError as refused:
+            status = refused.code
+            return status_response(refused)
         response = await handler(request)
         # A client that left before anything was sent was answered nothing.
         status = 0 if ctx.client_gone and not response.prepared else response.status

@@ -7,9 +7,19 @@ port-forward) goes to the write upstream, normally kube-apiserver itself.
 
 What is changed on the way, and why:
     dropped  hop-by-hop headers (the upstream client drops them both ways)
-    dropped  the caller's Authorization and Impersonate-* headers: until
-             authentication delegation lands, every request is made as the
-             proxy (context.py), and a caller must not borrow the proxy's
+    who      the request is made as its requester (the identity
+             context.py decided; watchcache.auth.identity.Via):
+             a bearer token goes on unchanged, without the proxy's own
+             credentials, with the Impersonate-* headers the requester
+             sent (already allowed by an impersonate review; upstream
+             checks them again for the same token); an anonymous request
+             goes with no credentials at all; a client-certificate user
+             is impersonated with the proxy's credentials (Impersonate-User,
+             -Group, -Uid, -Extra-*), the requester's own Impersonate-*
+             headers dropped (the identity already is the impersonated
+             one). With ``--auth=none`` (Via.PROXY) the caller's
+             Authorization and Impersonate-* headers are dropped and the
+             proxy's credentials used: a caller must not borrow the proxy's
              right to impersonate
     kept     everything else: Accept (content negotiation: JSON, protobuf,
              Table), Accept-Encoding and Content-Encoding (gzip passes
@@ -53,9 +63,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from watchcache.api.status import ApiError, service_unavailable, timeout
-from watchcache.proxy.context import REQUEST_CONTEXT
+from watchcache.auth import Via, impersonation_headers, is_impersonation_header
+from watchcache.proxy.context import REQUEST_CONTEXT, status_response
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.requestinfo import request_info
@@ -77,15 +89,6 @@ log = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Request bodies are passed on in pieces of at most this size.
 BODY_CHUNK = 64 * 1024
-
-
-def status_response(error: ApiError) -> web.Response:
-    """The error as kube-apiserver writes it: its JSON encoder ends the body
-    with a newline, and every API response says not to cache it."""
-    headers = {"Content-Type": "application/json", "Cache-Control": "no-cache, private"}
-    if error.retry_after is not None:
-        headers["Retry-After"] = str(error.retry_after)
-    return web.Response(status=error.code, body=error.body() + b"\n", headers=headers)
 
 
 def _is_upgrade(request: web.Request) -> bool:
@@ -183,17 +186,19 @@ class Forwarder:
     async def __call__(self, request: web.Request) -> web.StreamResponse:
         request[REQUEST_CONTEXT].served_by = "upstream"
         client = self.upstream_for(request)
-        headers = {k: v for k, v in request.headers.items() if not _caller_identity(k)}
+        headers, own_credentials = _as_requester(request)
         if _is_upgrade(request):
             try:
-                return await relay_upgrade(request, client, headers)
+                return await relay_upgrade(request, client, headers, own_credentials)
             except UpstreamError as err:
                 self.metrics.upstream_errors.labels(type(err).__name__).inc()
                 return status_response(_as_status(err, client))
         body = _body(request) if request.body_exists else None
         stream = request_info(request).stream
         with ClientDeparture(request) as departure:
-            answer = await self._ask(request, client, headers, body, stream, departure)
+            answer = await self._ask(
+                request, client, headers, body, stream, departure, own_credentials
+            )
             if isinstance(answer, web.StreamResponse):
                 return answer
             async with answer:
@@ -206,10 +211,11 @@ class Forwarder:
         self,
         request: web.Request,
         client: UpstreamClient,
-        headers: dict[str, str],
+        headers: CIMultiDict[str],
         body: AsyncIterator[bytes] | None,
         stream: bool,
         departure: ClientDeparture,
+        own_credentials: bool,
     ) -> ForwardResponse | web.StreamResponse:
         """Upstream's answer, or the response to send instead (a Status
         for a failure, an empty one if the client left meanwhile)."""
@@ -217,7 +223,13 @@ class Forwarder:
         patience = None if stream else self.answer_timeout
         asking = asyncio.ensure_future(
             client.forward(
-                request.method, request.path, request.query, headers, body, stream=stream
+                request.method,
+                request.path,
+                request.query,
+                headers,
+                body,
+                stream=stream,
+                use_credentials=own_credentials,
             )
         )
         departure.on_departure(asking.cancel)
@@ -293,9 +305,21 @@ async def _body(request: web.Request) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _caller_identity(header: str) -> bool:
-    lowered = header.lower()
-    return lowered == "authorization" or lowered.startswith("impersonate-")
+def _as_requester(request: web.Request) -> tuple[CIMultiDict[str], bool]:
+    """The headers to send, and whether with the proxy's own credentials
+    (module docstring: who)."""
+    identity = request[REQUEST_CONTEXT].identity
+    if identity.via in (Via.TOKEN, Via.ANONYMOUS):
+        # Checked as they are (context.py), passed on as they are.
+        return CIMultiDict(request.headers), False
+    headers = CIMultiDict(
+        (k, v)
+        for k, v in request.headers.items()
+        if k.lower() != "authorization" and not is_impersonation_header(k)
+    )
+    if identity.via is Via.IMPERSONATION:
+        headers.extend(impersonation_headers(identity))
+    return headers, True
 
 
 def _as_status(err: UpstreamError, client: UpstreamClient) -> ApiError:

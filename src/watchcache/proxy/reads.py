@@ -67,6 +67,7 @@ from watchcache.api.status import (
     too_large_resource_version,
     too_many_requests,
 )
+from watchcache.auth.authorizer import AllowAll, Authorizer, read_attributes, refusal
 from watchcache.cache.cache import ListPage, TooNewResourceVersion
 from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
@@ -144,9 +145,12 @@ class ReadPath:
         freshness_wait: float = FRESHNESS_WAIT,
         rv_wait: float = RV_WAIT,
         rng: random.Random | None = None,
+        authorizer: Authorizer | AllowAll | None = None,
     ) -> None:
         self.caches = caches
         self.forward = forward
+        # Decides every read answered here, for its requester (--auth).
+        self.authorizer = authorizer or AllowAll()
         self.freshness_wait = freshness_wait
         self.rv_wait = rv_wait
         self._rng = rng or random.Random()
@@ -155,9 +159,16 @@ class ReadPath:
         return f"<ReadPath cached={sorted(g.resource for g in self.caches)}>"
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
-        read = self.decide(request_info(request), request.headers, request.query)
+        info = request_info(request)
+        read = self.decide(info, request.headers, request.query)
         if read is None:
             return await self.forward(request)
+        # Before anything else the cache would answer, as kube-apiserver; a
+        # read that goes upstream is decided there again, the same way.
+        refused = await self._authorize(request, info)
+        if refused is not None:
+            request[REQUEST_CONTEXT].served_by = "cache"  # the cache's read, refused here
+            return status_response(refused)
         if isinstance(read, ApiError):
             return status_response(read)
         request[REQUEST_CONTEXT].served_by = "cache"
@@ -170,6 +181,15 @@ class ReadPath:
         if read.options.send_initial_events:
             return await self._watch_list(request, read)
         return await self._watch(request, read)
+
+    async def _authorize(self, request: web.Request, info: RequestInfo) -> ApiError | None:
+        """Whether the requester may make this read (watchcache.auth):
+        None when allowed, else the error to answer with."""
+        identity = request[REQUEST_CONTEXT].identity
+        assert info.path is not None  # a cached read's path
+        attributes = read_attributes(info.path, info.verb, request.query)
+        decision = await self.authorizer.authorize(identity, attributes)
+        return None if decision.allowed else refusal(identity, attributes, decision)
 
     def decide(
         self, info: RequestInfo, headers: Mapping[str, str], query: Mapping[str, str]

@@ -32,11 +32,12 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
+from watchcache.auth import Authenticator, Authorizer, Delegation
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
-from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.config import ConfigError, ServeConfig
 from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
@@ -74,8 +75,11 @@ def upstream_config(
 
 
 @contextlib.asynccontextmanager
-async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIterator[RunningProxy]:
-    """A listening proxy in front of ``upstream``; closed on exit."""
+async def open_proxy(
+    config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool = False
+) -> AsyncIterator[RunningProxy]:
+    """A listening proxy in front of ``upstream`` (the embedded simulator
+    when ``embedded``); closed on exit."""
     read_config = (
         dataclasses.replace(upstream, server=config.read_upstream)
         if config.read_upstream
@@ -112,8 +116,12 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
-        reads = ReadPath(caches, forwarder)
-        parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
+        delegation = _delegation(config, write, embedded=embedded)
+        authorizer = delegation.authorizer if delegation else None
+        reads = ReadPath(caches, forwarder, authorizer=authorizer)
+        parts = ProxyParts(
+            config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
+        )
         if config.discovery_ttl > 0:
             discovery = Discovery(read, ttl=config.discovery_ttl)
             parts.discovery = await stack.enter_async_context(discovery_running(discovery))
@@ -137,6 +145,34 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
                 task.cancel()
             if proxy.runner.server is not None:
                 await proxy.stop()
+
+
+def _delegation(
+    config: ServeConfig, reviewer: UpstreamClient, *, embedded: bool
+) -> Delegation | None:
+    """--auth=delegated's authenticator and authorizer, reviewing with the
+    write upstream (kube-apiserver itself); None with --auth=none."""
+    mode = config.auth_mode(embedded=embedded)
+    if mode == "none":
+        if not config.loopback_only():
+            raise ConfigError(
+                "--auth=none (the default in front of the embedded simulator) "
+                "listens on loopback only"
+            )
+        return None
+    return Delegation(
+        Authenticator(
+            reviewer,
+            anonymous=config.anonymous_auth,
+            audiences=config.api_audiences,
+            ttl=config.authentication_token_webhook_cache_ttl,
+        ),
+        Authorizer(
+            reviewer,
+            allowed_ttl=config.authorization_webhook_cache_authorized_ttl,
+            denied_ttl=config.authorization_webhook_cache_unauthorized_ttl,
+        ),
+    )
 
 
 async def serve(config: ServeConfig) -> None:
@@ -178,9 +214,13 @@ async def embedded_upstream() -> AsyncIterator[UpstreamConfig]:
 
 
 async def _serve(config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool) -> None:
-    async with open_proxy(config, upstream) as proxy:
+    async with open_proxy(config, upstream, embedded=embedded) as proxy:
         where = "the embedded simulated API server" if embedded else upstream.server
         log.info("serving on %s in front of %s", ", ".join(proxy.urls), where)
         print(f"watchcache is serving on {proxy.urls[0]} in front of {where}", flush=True)
         print(f"  kubectl --server {proxy.urls[0]} get pods -A", flush=True)
+        if proxy.parts.delegation is not None:
+            # kubectl sends its kubeconfig's token (or certificate, over
+            # HTTPS); upstream decides who that is.
+            print("  (as yourself: --auth=delegated checks your credentials upstream)", flush=True)
         await run_until_signalled(proxy)

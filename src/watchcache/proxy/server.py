@@ -1,8 +1,11 @@
 """Running a proxy application: listeners, signals, orderly shutdown.
 
-Listeners: every ``--listen`` host:port (TCP, TLS when a certificate is
-configured) and the optional ``--listen-unix`` socket (mode 0660; a sidecar
-shares it through a volume). Each accepted connection gets
+Listeners: every ``--listen`` host:port and the optional ``--listen-unix``
+socket (mode 0660; a sidecar shares it through a volume). They serve plain
+HTTP only when every ``--listen`` is loopback and neither a certificate
+nor a client CA is configured (``ServeConfig.plain_http``); otherwise HTTPS
+with ``--tls-cert-file``, or a self-signed certificate made at start,
+reloaded when its files change (watchcache.auth.serving). Each accepted connection gets
 ``--read-header-timeout`` for its headers and ``--idle-timeout`` between
 requests (connections.py).
 
@@ -26,10 +29,13 @@ import logging
 import os
 import signal
 import ssl
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
+from watchcache.auth import ServingTLS, self_signed
 from watchcache.proxy.app import ProxyParts, build_app
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import deadline_factory
@@ -53,9 +59,18 @@ class RunningProxy:
     runner: web.AppRunner
     parts: ProxyParts
     urls: list[str]
+    tls: ServingTLS | None = None
+    # Compares the certificate files with what is loaded, every minute.
+    reloading: asyncio.Task[None] | None = None
+    # Holds the self-signed certificate, if one was made; removed on stop.
+    scratch: tempfile.TemporaryDirectory[str] | None = None
 
     async def stop(self) -> None:
         """Steps 1-4 of the module docstring."""
+        if self.reloading is not None:
+            self.reloading.cancel()
+        if self.scratch is not None:
+            self.scratch.cleanup()
         log.info(
             "draining %d open streams over %.1fs",
             len(self.parts.streams),
@@ -76,7 +91,17 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
         keepalive_timeout=config.idle_timeout,
     )
     await runner.setup()
-    tls = _tls_context(config.tls_cert_file, config.tls_private_key_file)
+    scratch = None
+    serving = None
+    if not config.plain_http():
+        cert, key = config.tls_cert_file, config.tls_private_key_file
+        if not cert or not key:
+            scratch = tempfile.TemporaryDirectory(prefix="watchcache-tls-")
+            hosts = [host for host, _ in config.listen_addresses()]
+            cert, key = self_signed(Path(scratch.name), hosts)
+            log.warning("serving HTTPS with a self-signed certificate (%s): for development", cert)
+        serving = ServingTLS(cert, key, config.client_ca_file)
+    tls = serving.context if serving else None
     scheme = "https" if tls else "http"
     urls = []
     try:
@@ -93,8 +118,11 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
             urls.append(f"unix://{config.listen_unix}")
     except BaseException:
         await runner.cleanup()
+        if scratch is not None:
+            scratch.cleanup()
         raise
-    return RunningProxy(runner, parts, urls)
+    reloading = asyncio.create_task(serving.watch()) if serving else None
+    return RunningProxy(runner, parts, urls, serving, reloading, scratch)
 
 
 class _Listener(web.BaseSite):
@@ -169,11 +197,3 @@ async def run_until_signalled(proxy: RunningProxy) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         await proxy.stop()
-
-
-def _tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
-    if not cert or not key:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    return context

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -65,9 +66,14 @@ class _ToUpstream:
 
 
 async def relay_upgrade(
-    request: web.Request, client: UpstreamClient, headers: dict[str, str]
+    request: web.Request,
+    client: UpstreamClient,
+    headers: Mapping[str, str],
+    use_credentials: bool = True,
 ) -> web.StreamResponse:
-    tunnel = await open_tunnel(client, request.method, request.path_qs, headers)
+    tunnel = await open_tunnel(
+        client, request.method, request.path_qs, headers, use_credentials=use_credentials
+    )
     answer = [(k, v) for k, v in tunnel.headers if k.lower() not in _SKIP_HEADERS]
     if tunnel.status != 101:
         refused = web.Response(status=tunnel.status, reason=tunnel.reason or None, body=tunnel.body)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from watchcache.upstream.client import UpstreamClient
+from watchcache.upstream.credentials import Credential
 from watchcache.upstream.errors import (
     ProtocolError,
     TLSError,
@@ -60,14 +61,17 @@ async def open_tunnel(
     headers: Mapping[str, str],
     *,
     connect_timeout: float = 10.0,
+    use_credentials: bool = True,
 ) -> Tunnel:
-    """Send one upgrade request upstream and read the answer's head."""
+    """Send one upgrade request upstream and read the answer's head. With
+    ``use_credentials=False`` neither our token nor our client certificate
+    is sent (the caller's own Authorization header decides who it is)."""
     config = client.config
     url = urlsplit(config.server)
     https = url.scheme == "https"
     port = url.port or (443 if https else 80)
     host = url.hostname or ""
-    credential = await config.credentials.get()
+    credential = await config.credentials.get() if use_credentials else Credential()
     context: ssl.SSLContext | None = (
         TLSContexts(config.tls).for_cert(credential.client_cert) if https else None
     )

@@ -95,6 +95,20 @@ def test_settings_load_and_rbac_covers_what_is_cached(overlay: str, tmp_path: An
             for verb in rule["verbs"]
         }
         assert {"list", "watch"} <= allowed, f"{arg}: the ClusterRole allows only {allowed}"
+    if config.auth_mode(embedded=False) == "delegated":
+        granted = {
+            (group, resource, verb)
+            for rule in rules
+            for group in rule["apiGroups"]
+            for resource in rule["resources"]
+            for verb in rule["verbs"]
+        }
+        assert {
+            ("authentication.k8s.io", "tokenreviews", "create"),
+            ("authorization.k8s.io", "subjectaccessreviews", "create"),
+            ("", "users", "impersonate"),
+            ("", "groups", "impersonate"),
+        } <= granted
     binding = _one(objects, "ClusterRoleBinding", "watchcache")
     account = _one(objects, "ServiceAccount", "watchcache")
     assert binding["subjects"] == [
@@ -121,9 +135,12 @@ def test_read_tier_grace_period_covers_the_staged_shutdown(tmp_path: Any) -> Non
     # Readiness is the cache's sync (and turns off when draining).
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
-    # Listening beyond loopback is what the Service needs.
-    assert config.allow_non_loopback
+    # Listening beyond loopback is what the Service needs: HTTPS, every
+    # client authenticated and its cached reads authorized.
     assert ("0.0.0.0", 8001) in config.listen_addresses()
+    assert config.auth_mode(embedded=False) == "delegated" and not config.plain_http()
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["scheme"] == "HTTPS"
     # A rollout never dips below the replicas it had.
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 

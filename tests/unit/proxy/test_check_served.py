@@ -60,6 +60,7 @@ async def test_serve_exits_with_one_line(tmp_path: Path) -> None:
             "serve",
             f"--kubeconfig={kubeconfig}",
             "--listen=127.0.0.1:0",
+            "--auth=none",
             "--resources=pods,widgets",
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

@@ -57,7 +57,9 @@ def test_repeated_flags_and_commas_combine() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--listen", "0.0.0.0:8001"], "--allow-non-loopback"),
+        (["--listen", "0.0.0.0:8001", "--auth", "none"], "--auth=delegated"),
+        (["--auth", "open"], "delegated or none"),
+        (["--accept-hosts", "(unclosed"], "--accept-hosts"),
         (["--listen", "nonsense"], "expected host:port"),
         (["--shards", "0"], "at least 1"),
         (["--history-window", "soon"], "not a duration"),
@@ -73,9 +75,24 @@ def test_bad_settings_are_named(argv: list[str], message: str) -> None:
         parse(argv)
 
 
-def test_non_loopback_needs_the_explicit_flag() -> None:
-    config = parse(["--listen", "0.0.0.0:8001", "--allow-non-loopback"])
-    assert config.allow_non_loopback
+def test_non_loopback_is_served_with_delegated_auth_over_https() -> None:
+    config = parse(["--listen", "0.0.0.0:8001"])
+    assert config.auth_mode(embedded=False) == "delegated"
+    assert not config.plain_http()
+
+
+def test_auth_defaults_to_delegated_except_in_front_of_the_simulator() -> None:
+    config = parse([])
+    assert config.auth_mode(embedded=False) == "delegated"
+    assert config.auth_mode(embedded=True) == "none"
+    assert parse(["--auth", "none"]).auth_mode(embedded=False) == "none"
+
+
+def test_plain_http_only_on_loopback_without_certificates() -> None:
+    assert parse([]).plain_http()
+    assert not parse(["--client-ca-file", "ca.pem"]).plain_http()
+    assert not parse(["--tls-cert-file", "c", "--tls-private-key-file", "k"]).plain_http()
+    assert parse([]).accept_hosts == (r"^localhost$", r"^127\.0\.0\.1$", r"^\[::1\]$")
 
 
 def test_unknown_file_key_is_an_error(tmp_path: Path) -> None:

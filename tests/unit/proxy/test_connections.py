@@ -97,7 +97,7 @@ async def test_a_client_that_never_finishes_its_headers_is_closed(
 
         def slow_client() -> bytes:
             with _connect(proxy, kind, pki) as conn:
-                conn.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+                conn.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
                 return _read_until_closed(conn)
 
         assert await _in_thread(slow_client) == b"", "no answer: closed, as Go's net/http"
@@ -145,7 +145,7 @@ async def test_an_idle_keep_alive_connection_is_closed(kind: str, tmp_path: Path
 
         def one_request_then_idle() -> bytes:
             with _connect(proxy, kind, pki) as conn:
-                conn.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\n\r\n")
+                conn.sendall(b"GET /api/v1/pods HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 return _read_until_closed(conn)
 
         received = await _in_thread(one_request_then_idle)
@@ -167,9 +167,9 @@ async def test_requests_within_the_deadline_are_served_and_the_timer_stops(
 
         def two_requests() -> bytes:
             with _connect(proxy, "tcp", pki) as conn:
-                conn.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+                conn.sendall(b"GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n")
                 first = conn.recv(65536)
-                conn.sendall(b"GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                conn.sendall(b"GET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
                 return first + _read_until_closed(conn)
 
         received = await _in_thread(two_requests)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from tests.certificates import issue, make_ca
 
 from watchcache.proxy.app import PARTS, ProxyParts
 from watchcache.proxy.config import add_arguments, load_config
@@ -146,3 +148,23 @@ async def test_single_checks_answer_as_kube_apiserver_does(tmp_path: Path) -> No
                 assert r.status == 404  # readiness checks are not liveness checks
     finally:
         await proxy.stop()
+
+
+async def test_a_client_ca_without_a_certificate_serves_https_self_signed(tmp_path: Path) -> None:
+    ca = make_ca(tmp_path)
+    proxy = await start(tmp_path, "--client-ca-file", str(ca.crt))
+    assert proxy.urls[0].startswith("https://")
+    assert proxy.scratch is not None
+    made = Path(proxy.scratch.name)
+    try:
+        client = issue(ca, tmp_path, "carol", ("readers",))
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE  # self-signed: nothing to verify it against
+        tls.load_cert_chain(client.crt, client.key)
+        async with aiohttp.ClientSession() as http:
+            async with http.get(proxy.urls[0] + "/x", ssl=tls) as answer:
+                assert answer.status == 200
+    finally:
+        await proxy.stop()
+    assert not await asyncio.to_thread(made.exists)

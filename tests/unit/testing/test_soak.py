@@ -7,10 +7,14 @@ checked, and the proxy's peak RSS under its bound. Its seeds are printed
 
 from __future__ import annotations
 
+import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
-from watchcache.testing.soak import FAULTS, SoakConfig, run_soak
+import pytest
+
+from watchcache.testing.soak import FAULTS, ProxyProcess, SoakConfig, run_soak
 
 # Three seeds of 8 s each by default (about 30 s in all); more with
 # WATCHCACHE_SOAK_SEEDS.
@@ -47,3 +51,29 @@ async def test_the_suite_finds_a_lost_event() -> None:
     seed, divergence = tally.divergences[0]
     assert seed == 7
     assert f"{lost[0]}@" in str(divergence) and "dropped before it" in str(divergence)
+
+
+async def test_a_restart_cancelled_midway_still_starts_the_proxy(tmp_path: Path) -> None:
+    """A round ending while a proxy-restart is injected cancels the
+    injector; the proxy must not stay down for the next round."""
+    proxy = ProxyProcess(tmp_path / "kubeconfig", tmp_path / "proxy.log")
+    stopping, release = asyncio.Event(), asyncio.Event()
+    started: list[object] = []
+
+    async def stop() -> None:
+        stopping.set()
+        await release.wait()
+
+    async def start(session: object) -> None:
+        started.append(session)
+
+    proxy._stop = stop  # type: ignore[method-assign]
+    proxy.start = start  # type: ignore[method-assign]
+    restart = asyncio.create_task(proxy.restart(None))  # type: ignore[arg-type]
+    await stopping.wait()
+    restart.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await restart
+    await proxy.stop()  # waits for the restart to finish
+    assert started == [None]

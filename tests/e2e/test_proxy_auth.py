@@ -1,0 +1,432 @@
+"""``--auth=delegated`` against kube-apiserver 1.20 with RBAC: every
+requester gets from the proxy what it gets from kube-apiserver itself.
+
+Requesters: the admin (system:masters), a service account with a Role in
+one namespace, a service account with a ClusterRole bound cluster-wide,
+``nobody`` (authenticated, no rights), anonymous, a bad token, and a client
+certificate (CN carol, O readers; a RoleBinding to the group readers) that
+the proxy verifies against kube-apiserver's own client CA. The proxy serves
+HTTPS with a certificate of the same CA, so each request is made exactly
+the same way to both.
+
+The differential table (``test_the_proxy_answers_every_requester_as_kube_apiserver``)
+compares status codes, and for refusals the Status bodies, for reads the
+proxy answers from its cache (resourceVersion=0); the proxy's metrics show
+they were.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import re
+import ssl
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.certificates import Issued, issue
+from tests.e2e.serving import ask, running_serve, wait_until_ready
+
+from watchcache.devcluster import DevCluster
+
+pytestmark = pytest.mark.e2e
+
+# Short review caches, so a revoked binding shows within a test.
+TTL_FLAGS = (
+    "--authentication-token-webhook-cache-ttl=2s",
+    "--authorization-webhook-cache-authorized-ttl=3s",
+    "--authorization-webhook-cache-unauthorized-ttl=1s",
+)
+
+
+@dataclass(frozen=True)
+class Requester:
+    name: str
+    token: str | None = None
+    cert: Issued | None = None
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def context(self, ca: Path) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(ca))
+        if self.cert is not None:
+            context.load_cert_chain(self.cert.crt, self.cert.key)
+        return context
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+
+
+def call(
+    base: str,
+    who: Requester,
+    ca: Path,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    url = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPSConnection(url.netloc, timeout=30, context=who.context(ca))
+    sent = {**who.headers(), "Accept": "application/json", **(headers or {})}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        sent["Content-Type"] = "application/json"
+    try:
+        connection.request(method, path, body=data, headers=sent)
+        response = connection.getresponse()
+        raw = response.read()
+    finally:
+        connection.close()
+    try:
+        return Reply(response.status, json.loads(raw))
+    except ValueError:
+        return Reply(response.status, raw)
+
+
+def until(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def _create(cluster: DevCluster, path: str, body: dict[str, Any]) -> None:
+    code, answer = cluster.request("POST", path, body)
+    assert code == 201, answer
+
+
+def _service_account_token(cluster: DevCluster, namespace: str, name: str) -> str:
+    _create(
+        cluster,
+        f"/api/v1/namespaces/{namespace}/serviceaccounts",
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+    )
+    path = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}"
+    until(lambda: bool(cluster.request("GET", path)[1].get("secrets")), f"{name}'s token")
+    secret = cluster.request("GET", path)[1]["secrets"][0]["name"]
+    data = cluster.request("GET", f"/api/v1/namespaces/{namespace}/secrets/{secret}")[1]
+    return base64.b64decode(data["data"]["token"]).decode()
+
+
+def _role(cluster: DevCluster, namespace: str, name: str, resources: list[str]) -> None:
+    _create(
+        cluster,
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{namespace}/roles",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": name},
+            "rules": [
+                {"apiGroups": [""], "resources": resources, "verbs": ["get", "list", "watch"]}
+            ],
+        },
+    )
+
+
+def _binding(
+    cluster: DevCluster, namespace: str, name: str, role: str, subject: dict[str, str]
+) -> None:
+    kind = "RoleBinding" if namespace else "ClusterRoleBinding"
+    where = f"namespaces/{namespace}/rolebindings" if namespace else "clusterrolebindings"
+    _create(
+        cluster,
+        f"/apis/rbac.authorization.k8s.io/v1/{where}",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": kind,
+            "metadata": {"name": name},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role" if namespace else "ClusterRole",
+                "name": role,
+            },
+            "subjects": [subject],
+        },
+    )
+
+
+@dataclass
+class World:
+    cluster: DevCluster
+    proxy: str
+    namespace: str
+    other: str
+    requesters: dict[str, Requester]
+
+    @property
+    def ca(self) -> Path:
+        return self.cluster.ca_file
+
+    def both(self, who: str, method: str, path: str, **kw: Any) -> tuple[Reply, Reply]:
+        """The same request through the proxy and directly."""
+        requester = self.requesters[who]
+        via_proxy = call(self.proxy, requester, self.ca, method, path, **kw)
+        direct = call(self.cluster.url, requester, self.ca, method, path, **kw)
+        return via_proxy, direct
+
+
+@pytest.fixture(scope="module")
+def proxy(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pki = dev_cluster.pki
+    log = tmp_path_factory.mktemp("auth-proxy") / "serve.log"
+    with running_serve(
+        log,
+        "--auth=delegated",
+        f"--kubeconfig={dev_cluster.kubeconfig}",
+        "--resources=pods,configmaps,secrets",
+        f"--tls-cert-file={pki.serving_crt}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={dev_cluster.ca_file}",
+        *TTL_FLAGS,
+    ) as url:
+        admin = Requester("admin", token=dev_cluster.admin_token)
+        until(
+            lambda: call(url, admin, dev_cluster.ca_file, "GET", "/readyz").status == 200,
+            "the proxy's caches did not sync",
+        )
+        yield url
+
+
+@pytest.fixture
+def world(
+    dev_cluster: DevCluster, proxy: str, namespace: str, other_namespace: str, tmp_path: Path
+) -> World:
+    cluster = dev_cluster
+    _role(cluster, namespace, "reader", ["pods", "configmaps"])
+    reader = _service_account_token(cluster, namespace, "reader")
+    _binding(
+        cluster,
+        namespace,
+        "reader",
+        "reader",
+        {"kind": "ServiceAccount", "name": "reader", "namespace": namespace},
+    )
+    _binding(
+        cluster,
+        namespace,
+        "readers",
+        "reader",
+        {"kind": "Group", "name": "readers", "apiGroup": "rbac.authorization.k8s.io"},
+    )
+    viewer = _service_account_token(cluster, other_namespace, "viewer")
+    _binding(
+        cluster,
+        "",
+        f"viewer-{other_namespace}",
+        "view",
+        {"kind": "ServiceAccount", "name": "viewer", "namespace": other_namespace},
+    )
+    for ns in (namespace, other_namespace):
+        for kind, plural, extra in (
+            ("ConfigMap", "configmaps", {"data": {"k": "v"}}),
+            ("Secret", "secrets", {"stringData": {"password": "hunter2"}}),
+        ):
+            _create(
+                cluster,
+                f"/api/v1/namespaces/{ns}/{plural}",
+                {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}, **extra},
+            )
+    pki_ca = Issued(cluster.pki.ca_crt, cluster.pki.ca_key)
+    carol = issue(pki_ca, tmp_path, "carol", ("readers",))
+    requesters = {
+        "admin": Requester("admin", token=cluster.admin_token),
+        "reader": Requester("reader", token=reader),
+        "viewer": Requester("viewer", token=viewer),
+        "nobody": Requester("nobody", token=cluster.nobody_token),
+        "anonymous": Requester("anonymous"),
+        "bad-token": Requester("bad-token", token="not-a-token"),
+        "carol": Requester("carol", cert=carol),
+    }
+    world = World(cluster, proxy, namespace, other_namespace, requesters)
+    # RBAC's informers see the new bindings a moment after they are made.
+    until(
+        lambda: (
+            world.both("reader", "GET", f"/api/v1/namespaces/{namespace}/pods")[1].status == 200
+        ),
+        "kube-apiserver to see the reader's binding",
+    )
+    _until_cached(world)
+    return world
+
+
+def _until_cached(world: World) -> None:
+    """Until the proxy's caches hold both namespaces' objects."""
+    admin = world.requesters["admin"]
+    for ns in (world.namespace, world.other):
+        for plural in ("configmaps", "secrets"):
+            path = f"/api/v1/namespaces/{ns}/{plural}/x?resourceVersion=0"
+            until(
+                lambda path=path: call(world.proxy, admin, world.ca, "GET", path).status == 200,
+                f"the proxy to cache {path}",
+            )
+
+
+REQUESTS = [
+    "/api/v1/namespaces/{ns}/configmaps?resourceVersion=0",
+    "/api/v1/namespaces/{ns}/configmaps/x?resourceVersion=0",
+    "/api/v1/namespaces/{other}/configmaps?resourceVersion=0",
+    "/api/v1/configmaps?resourceVersion=0",
+    "/api/v1/namespaces/{ns}/secrets?resourceVersion=0",
+    "/api/v1/namespaces/{ns}/secrets/x?resourceVersion=0",
+    "/api/v1/namespaces/{other}/secrets/x?resourceVersion=0",
+    "/api/v1/secrets?resourceVersion=0",
+    "/api/v1/namespaces/{ns}/configmaps?watch=1&resourceVersion=0&timeoutSeconds=1",
+    "/api/v1/secrets?watch=1&resourceVersion=0&timeoutSeconds=1",
+    "/api/v1/namespaces/{ns}/configmaps?resourceVersion=0&fieldSelector=metadata.name%3Dx",
+]
+WHO = ["admin", "reader", "viewer", "nobody", "anonymous", "bad-token", "carol"]
+
+
+def _names(reply: Reply) -> list[str] | str | None:
+    """What a successful answer holds: a list's names, an object's name, or
+    (a watch) the names of its events' objects."""
+    body = reply.body
+    if isinstance(body, bytes):
+        lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+        return sorted(e["object"]["metadata"]["name"] for e in lines)
+    if "items" in body:
+        return sorted(item["metadata"]["name"] for item in body["items"])
+    return body.get("metadata", {}).get("name")
+
+
+def test_the_proxy_answers_every_requester_as_kube_apiserver(world: World) -> None:
+    differences = []
+    seen: dict[int, int] = {}
+    for template in REQUESTS:
+        path = template.format(ns=world.namespace, other=world.other)
+        for who in WHO:
+            via_proxy, direct = world.both(who, "GET", path)
+            seen[direct.status] = seen.get(direct.status, 0) + 1
+            same = via_proxy.status == direct.status and (
+                via_proxy.body == direct.body
+                if direct.status >= 400
+                else _names(via_proxy) == _names(direct)
+            )
+            if not same:
+                differences.append((who, path, via_proxy, direct))
+    assert not differences, "\n".join(map(str, differences))
+    # The table covers allowed reads, refusals and bad credentials.
+    assert seen.get(200) and seen.get(403) and seen.get(401), seen
+    # ... and the proxy answered them itself.
+    metrics = call(world.proxy, world.requesters["admin"], world.ca, "GET", "/metrics").body
+    served = re.findall(
+        r'watchcache_requests_total\{[^}]*code="(\d+)"[^}]*served_by="cache"', metrics.decode()
+    )
+    assert {"200", "403"} <= set(served), served
+
+
+def test_secrets_are_never_served_to_those_who_cannot_read_them(world: World) -> None:
+    for who in ("reader", "viewer", "nobody", "anonymous", "carol"):
+        for path in (
+            f"/api/v1/namespaces/{world.namespace}/secrets/x?resourceVersion=0",
+            f"/api/v1/namespaces/{world.namespace}/secrets?resourceVersion=0",
+            "/api/v1/secrets?resourceVersion=0",
+        ):
+            via_proxy, direct = world.both(who, "GET", path)
+            assert direct.status in (401, 403)
+            assert via_proxy == direct
+            assert b"hunter2" not in json.dumps(via_proxy.body).encode()
+
+
+def test_a_deleted_rolebinding_takes_effect_within_the_cache_ttl(world: World) -> None:
+    path = f"/api/v1/namespaces/{world.namespace}/configmaps?resourceVersion=0"
+    assert world.both("reader", "GET", path)[0].status == 200
+    code, answer = world.cluster.request(
+        "DELETE",
+        f"/apis/rbac.authorization.k8s.io/v1/namespaces/{world.namespace}/rolebindings/reader",
+    )
+    assert code == 200, answer
+    until(
+        lambda: world.both("reader", "GET", path)[1].status == 403,
+        "kube-apiserver to forget the binding",
+    )
+    # The proxy remembers the allowance at most 3 s (TTL_FLAGS); the bound
+    # here only matters if it never forgets.
+    until(
+        lambda: world.both("reader", "GET", path)[0].status == 403,
+        "the proxy to forget the allowance",
+    )
+    via_proxy, direct = world.both("reader", "GET", path)
+    assert via_proxy == direct
+
+
+def test_forwarded_requests_are_made_as_the_requester(world: World) -> None:
+    ns = world.namespace
+    new = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "made"}}
+    path = f"/api/v1/namespaces/{ns}/configmaps"
+    for who in ("reader", "nobody", "anonymous", "carol", "bad-token"):
+        via_proxy, direct = world.both(who, "POST", path, body=new)
+        assert via_proxy == direct, who
+        assert direct.status in (401, 403)
+    made = call(world.proxy, world.requesters["admin"], world.ca, "POST", path, body=new)
+    assert made.status == 201
+    # An uncached resource read, forwarded, as the reader: upstream decides.
+    services = f"/api/v1/namespaces/{ns}/services"
+    via_proxy, direct = world.both("reader", "GET", services)
+    assert via_proxy == direct and direct.status == 403
+
+
+def test_impersonation_is_honoured_only_when_allowed(world: World) -> None:
+    ns = world.namespace
+    cached = f"/api/v1/namespaces/{ns}/secrets/x?resourceVersion=0"
+    as_nobody = {"Impersonate-User": "nobody"}
+    for path in (cached, f"/api/v1/namespaces/{ns}/services"):  # from the cache, forwarded
+        via_proxy, direct = world.both("admin", "GET", path, headers=as_nobody)
+        assert direct.status == 403 and via_proxy == direct, path
+    as_admin = {"Impersonate-User": "admin", "Impersonate-Group": "system:masters"}
+    for who in ("nobody", "carol", "anonymous"):
+        via_proxy, direct = world.both(who, "GET", cached, headers=as_admin)
+        assert direct.status == 403 and via_proxy == direct, who
+        forwarded = f"/api/v1/namespaces/{ns}/services"
+        via_proxy, direct = world.both(who, "GET", forwarded, headers=as_admin)
+        assert direct.status == 403 and via_proxy == direct, who
+
+
+def test_metrics_need_the_right_to_get_them(world: World) -> None:
+    for who in ("nobody", "anonymous"):
+        via_proxy, direct = world.both(who, "GET", "/metrics")
+        assert via_proxy == direct and direct.status == 403, who
+    assert world.both("admin", "GET", "/metrics")[0].status == 200
+
+
+def test_a_bad_token_is_401_as_kube_apiserver_says_it(world: World) -> None:
+    via_proxy, direct = world.both("bad-token", "GET", "/api/v1/namespaces/default/pods")
+    assert (
+        via_proxy
+        == direct
+        == Reply(
+            401,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Failure",
+                "message": "Unauthorized",
+                "reason": "Unauthorized",
+                "code": 401,
+            },
+        )
+    )
+
+
+def test_plain_http_refuses_a_foreign_host(dev_cluster: DevCluster, tmp_path: Path) -> None:
+    with running_serve(
+        tmp_path / "serve.log", f"--kubeconfig={dev_cluster.kubeconfig}", "--resources=pods"
+    ) as url:
+        wait_until_ready(url)
+        refused = ask(url, "/api/v1/pods?resourceVersion=0", {"Host": "evil.example.com"})
+        assert refused.status == 403
+        assert json.loads(refused.body)["reason"] == "Forbidden"
+        assert ask(url, "/api/v1/pods?resourceVersion=0").status == 200
