@@ -21,6 +21,9 @@ Modules, and what each offers:
     gojson         Go's JSON decoding errors, word for word
     strconv        Go's ``strconv.ParseInt``/``ParseUint`` and ``Quote``,
                    with their error text (resource versions are uint64s)
+    protobuf       kube's protobuf bodies from JSON: ``encode_object``,
+                   ``list_body``, ``watch_frame``, ``kind_for``, with
+                   schemas generated from Kubernetes' generated.proto
 
 Import from the modules: this package re-exports nothing, on purpose, so
 that importing one concept never loads the others.
