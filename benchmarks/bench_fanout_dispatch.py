@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Iterable
 
 from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.fanout.filter import WatchFilter
@@ -27,6 +28,20 @@ from watchcache.fanout.watcher import Watcher
 
 class NullSink:
     def write(self, data: bytes) -> None:
+        pass
+
+    def writelines(self, data: Iterable[bytes]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    abort = close
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         pass
 
     def get_write_buffer_size(self) -> int:

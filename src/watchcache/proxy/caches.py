@@ -316,7 +316,9 @@ async def open_caches(
         info = resource_info(gvr)
         path = collection_path(gvr)
         cache = Cache(info, config, clock=clock)
-        registry = Registry(trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info))
+        registry = Registry(
+            trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
+        )
         reflector = Reflector(
             client,
             path,

@@ -38,7 +38,6 @@ import asyncio
 import functools
 import itertools
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 
 import msgspec
@@ -347,7 +346,7 @@ class ReadPath:
             watch_filter,
             start,
             bookmarks=options.allow_watch_bookmarks,
-            deadline=time.monotonic() + seconds,
+            duration=seconds,
             headers=_WATCH_HEADERS,
         )
 
@@ -397,7 +396,7 @@ class ReadPath:
             watch_filter,
             start,
             bookmarks=options.allow_watch_bookmarks,
-            deadline=time.monotonic() + self._seconds(options),
+            duration=self._seconds(options),
             headers=_WATCH_HEADERS,
         )
 
