@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from watchcache.api.listoptions import INITIAL_EVENTS_END
 from watchcache.api.resources import GroupVersionResource, ResourceInfo, resource_info
 from watchcache.api.status import expired
+from watchcache.api.watchevent import BOOKMARK, error_line, watch_line
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.cache.supervisor import Supervisor
@@ -219,8 +220,7 @@ class CachedResource:
             f"the upstream's storage was replaced: its resourceVersion went back "
             f"from {old_rv} to {new_rv}; list again"
         )
-        line = b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n"
-        self.registry.expire_all("upstream lost its state", line)
+        self.registry.expire_all("upstream lost its state", error_line(error))
 
 
 def _one_line(text: str) -> str:
@@ -237,9 +237,7 @@ def bookmarks_for(
     def line(rv: int) -> bytes:
         metadata = {"resourceVersion": str(rv), **metadata_extra}
         obj = {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata}
-        return (
-            json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
-        )
+        return watch_line(BOOKMARK, json.dumps(obj, separators=(",", ":")).encode())
 
     return line
 

@@ -54,6 +54,7 @@ from watchcache.api.status import (
     too_large_resource_version,
     too_many_requests,
 )
+from watchcache.api.watchevent import error_line
 from watchcache.cache.cache import ListPage, TooNewResourceVersion
 from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
@@ -441,7 +442,7 @@ async def _error_stream(request: web.Request, error: ApiError) -> web.StreamResp
     """A watch that fails after it was accepted: one ERROR event, then the end."""
     response = web.StreamResponse(headers={"Content-Type": "application/json", **_WATCH_HEADERS})
     await response.prepare(request)
-    await response.write(b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n")
+    await response.write(error_line(error))
     await response.write_eof()
     return response
 

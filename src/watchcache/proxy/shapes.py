@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from watchcache.api.watchevent import watch_line
 from watchcache.fanout.event import FanoutEvent
 from watchcache.fanout.filter import WatchFilter
 
@@ -91,10 +92,4 @@ class MetadataFilter(WatchFilter):
 def metadata_line(line: bytes) -> bytes:
     """A watch line with its object rendered as PartialObjectMetadata."""
     decoded = _line_decoder.decode(line)
-    return (
-        b'{"type":"'
-        + decoded.type.encode()
-        + b'","object":'
-        + metadata_object(decoded.object)
-        + b"}\n"
-    )
+    return watch_line(decoded.type, metadata_object(decoded.object))
