@@ -267,8 +267,13 @@ class Registry:
                 if group_line is not line:  # groups mostly share the event's one line
                     line, frame = group_line, chunk(group_line)
                 for watcher in group.watchers:
-                    if watcher.offer(group_line, frame, rv):
+                    # Watcher.offer, inlined: hot path.
+                    if rv <= watcher.start_rv:
+                        delivered += 1  # it has this event already
+                    elif watcher.socket.offer(group_line, frame):
                         delivered += 1
+                        if rv > watcher.last_rv:
+                            watcher.last_rv = rv
                     else:
                         blocked.append((watcher, group_line, frame))
         self._deliveries += delivered

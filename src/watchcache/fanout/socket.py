@@ -260,7 +260,7 @@ class WatchSocket(asyncio.Protocol):
         if len(pending) == 1:
             self.transport.write(pending[0])
         else:
-            self.transport.writelines(pending)
+            self.transport.write(b"".join(pending))
         self._pending = []
         self._pending_bytes = 0
         self._bytes_written += self._pending_payload
