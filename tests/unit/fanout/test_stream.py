@@ -336,3 +336,26 @@ async def test_a_connect_disconnect_storm_leaves_no_watcher_behind() -> None:
     finally:
         registry.close_all("test over")
         await runner.cleanup()
+
+
+async def test_a_watch_s_deadline_is_on_the_registry_s_clock() -> None:
+    """timeoutSeconds counts on the injected clock: moving it past the
+    deadline ends the watch on the next tick, with no wait on real time."""
+    now = [1000.0]
+    registry = Registry(clock=lambda: now[0])
+    runner, url = await start(registry, duration=30.0)
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            await wait_for_watchers(registry, 1)
+            (watcher,) = registry.candidates(Event("ADDED", 2, Obj("ns", "z", {})))
+            assert watcher.deadline == 1030.0
+            now[0] = 1029.0
+            registry.tick()
+            assert not watcher.closed.done()
+            now[0] = 1030.0
+            registry.tick()
+            assert watcher.close_reason == "deadline"
+            assert await asyncio.wait_for(resp.content.read(), 5) == b""
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
