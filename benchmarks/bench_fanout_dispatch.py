@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Iterable
 
 from watchcache.api.selectors import FieldSelector, LabelSelector
 from watchcache.fanout.filter import WatchFilter
@@ -28,9 +27,6 @@ from watchcache.fanout.watcher import Watcher
 
 class NullSink:
     def write(self, data: bytes) -> None:
-        pass
-
-    def writelines(self, data: Iterable[bytes]) -> None:
         pass
 
     def close(self) -> None:

@@ -2,8 +2,8 @@
 
 Glossary:
     transport  the connection: an asyncio transport (or anything with its
-               write / writelines / get_write_buffer_size / is_closing /
-               close / abort / get_extra_info / set_protocol methods)
+               write / get_write_buffer_size / is_closing / close / abort /
+               get_extra_info / set_protocol methods)
     frame      an event line as this socket's client reads it: an HTTP/1.1
                chunk (``chunk(line)``), or, for an HTTP/1.0 client, which
                has no chunked encoding, the line as it is (its body then
@@ -12,7 +12,7 @@ Glossary:
                every socket that gets it: a chunk's framing depends only on
                the line
     pending    frames accepted, not yet written; written together, once per
-               event-loop tick, in one ``writelines``
+               event-loop tick, in one ``write``
     queued     pending bytes plus the bytes the transport still holds: what
                this watch costs in memory beyond the kernel's socket buffer
     held       the initial events (a list, a history replay) are still being
@@ -105,7 +105,6 @@ def chunk(line: bytes) -> bytes:
 
 class Transport(Protocol):
     def write(self, data: bytes, /) -> None: ...
-    def writelines(self, data: Iterable[bytes], /) -> None: ...
     def get_write_buffer_size(self) -> int: ...
     def is_closing(self) -> bool: ...
     def close(self) -> None: ...
@@ -257,11 +256,8 @@ class WatchSocket(asyncio.Protocol):
             self.close("client went away")
             return
         pending = self._pending
-        if len(pending) == 1:
-            self.transport.write(pending[0])
-        else:
-            self.transport.write(b"".join(pending))
-        self._pending = []
+        self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+        pending.clear()
         self._pending_bytes = 0
         self._bytes_written += self._pending_payload
         self._pending_payload = 0

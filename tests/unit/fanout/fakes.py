@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -24,9 +24,6 @@ class FakeSink:
         self.chunks.append(data)
         if self.stalled:
             self._held += len(data)
-
-    def writelines(self, data: Iterable[bytes]) -> None:
-        self.write(b"".join(data))
 
     def get_write_buffer_size(self) -> int:
         return self._held
