@@ -29,6 +29,17 @@ class NullSink:
     def write(self, data: bytes) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
+    abort = close
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        pass
+
     def get_write_buffer_size(self) -> int:
         return 0
 

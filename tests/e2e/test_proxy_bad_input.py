@@ -409,7 +409,7 @@ def test_a_watcher_that_never_reads_is_closed_and_costs_others_nothing(
 
         # The stuck client now reads what reached it: a stream the proxy
         # ended before the last events. It took nothing for longer than the
-        # end-of-watch grace (fanout/stream.py's END_GRACE), so it may
+        # end-of-watch grace (fanout/socket.py's END_GRACE), so it may
         # also have been dropped: a reset, or an end without the
         # terminating chunk. A hang fails by the socket timeout.
         stuck.settimeout(30)

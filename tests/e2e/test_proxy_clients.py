@@ -188,22 +188,44 @@ def test_kubectl_sessions_match(
     assert "NotFound" in outputs["get configmap nope"]
 
 
-def _decoded_stream(proc: subprocess.Popen[str], out: list[Any], stop: threading.Event) -> None:
+class _Printed:
+    """The objects kubectl has printed so far, and a condition that is
+    notified as each arrives (or when kubectl's output ends)."""
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+        self.ended = False
+        self.changed = threading.Condition()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Whether ``count`` objects arrived within ``timeout`` seconds."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.values) >= count or self.ended, timeout)
+
+
+def _decoded_stream(proc: subprocess.Popen[str], printed: _Printed, stop: threading.Event) -> None:
     """kubectl -o json prints one indented object after another."""
     assert proc.stdout is not None
     decoder = json.JSONDecoder()
     buffer = ""
-    for line in proc.stdout:
-        buffer += line
-        while buffer.strip():
-            try:
-                value, end = decoder.raw_decode(buffer.lstrip())
-            except json.JSONDecodeError:
-                break
-            out.append(value)
-            buffer = buffer.lstrip()[end:]
-        if stop.is_set():
-            return
+    try:
+        for line in proc.stdout:
+            buffer += line
+            while buffer.strip():
+                try:
+                    value, end = decoder.raw_decode(buffer.lstrip())
+                except json.JSONDecodeError:
+                    break
+                with printed.changed:
+                    printed.values.append(value)
+                    printed.changed.notify_all()
+                buffer = buffer.lstrip()[end:]
+            if stop.is_set():
+                return
+    finally:
+        with printed.changed:
+            printed.ended = True
+            printed.changed.notify_all()
 
 
 def watched_session(k: Kubectl, mutate: Callable[[], None], events: int) -> list[Any]:
@@ -216,27 +238,26 @@ def watched_session(k: Kubectl, mutate: Callable[[], None], events: int) -> list
         text=True,
         env=kubectl_env(),
     )
-    seen: list[Any] = []
+    printed = _Printed()
     stop = threading.Event()
-    reader = threading.Thread(target=_decoded_stream, args=(proc, seen, stop), daemon=True)
+    reader = threading.Thread(target=_decoded_stream, args=(proc, printed, stop), daemon=True)
     reader.start()
     try:
         # The initial list is out (kube-root-ca.crt at least): the changes
         # from here on are watch events, not items of that list.
-
-        def listed() -> bool:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            return bool(seen)
-
-        until_blocking(listed, "kubectl to print its initial list", timeout=60)
+        printed.wait_for(1, 60)
+        if not printed.values:
+            running = proc.poll() is None
+            why = "" if running or proc.stderr is None else proc.stderr.read()
+            raise AssertionError(f"kubectl printed nothing (running: {running}) {why}")
         mutate()
-        deadline = time.monotonic() + 60
-        while len(seen) < events and time.monotonic() < deadline:
-            time.sleep(0.05)
+        printed.wait_for(events, 60)
     finally:
         stop.set()
         proc.kill()
         proc.wait()
+    with printed.changed:
+        seen = list(printed.values)
     return normalised(seen[:events], k.namespace)
 
 

@@ -21,6 +21,8 @@ Modules, and what each offers:
     gojson         Go's JSON decoding errors, word for word
     strconv        Go's ``strconv.ParseInt``/``ParseUint`` and ``Quote``,
                    with their error text (resource versions are uint64s)
+    watchevent     a watch event's line said once: ``watch_line``,
+                   ``error_line``
     protobuf       kube's protobuf bodies from JSON: ``encode_object``,
                    ``list_body``, ``watch_frame``, ``kind_for``, with
                    schemas generated from Kubernetes' generated.proto

@@ -6,8 +6,8 @@ Glossary:
     entry   the object after the change; for DELETED, the object upstream
             sent (its last state, stamped with the deletion's rv)
     prev    the object before the change, or None when the cache had none
-    line    ``{"type":T,"object":<raw>}\\n``: the raw bytes are spliced in,
-            never re-encoded
+    line    ``{"type":T,"object":<raw>}\\n`` (api/watchevent.py): the raw
+            bytes are spliced in, never re-encoded
 
 ``Event`` satisfies ``watchcache.fanout.event.FanoutEvent``. Lines are
 encoded on first use and memoised, so every watcher shares one copy; the
@@ -21,17 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from watchcache.api.watchevent import watch_line
 from watchcache.cache.entry import Entry
 
-__all__ = ["ADDED", "DELETED", "MODIFIED", "Event", "watch_line", "with_resource_version"]
+__all__ = ["ADDED", "DELETED", "MODIFIED", "Event", "with_resource_version"]
 
 ADDED = "ADDED"
 MODIFIED = "MODIFIED"
 DELETED = "DELETED"
-
-
-def watch_line(event_type: str, raw: bytes) -> bytes:
-    return b'{"type":"' + event_type.encode() + b'","object":' + raw + b"}\n"
 
 
 def with_resource_version(raw: bytes, old: int, new: int) -> bytes:

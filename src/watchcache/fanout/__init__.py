@@ -4,7 +4,8 @@ Modules:
     event     what the fan-out reads of an event (``FanoutEvent``)
     filter    which line one watcher gets for one event
     budget    the time budget shared by watchers that cannot keep up
-    watcher   one stream: bounded buffer, batched writes to the socket
+    socket    a watch's bytes: bounded buffer, batched writes, the end
+    watcher   one watch as the registry sees it: filter, RVs, timers
     registry  the watchers of one resource, indexed; dispatch, bookmarks
 """
 

@@ -19,9 +19,11 @@ Within a bucket, watchers with equal filters form one group, so an event's
 line is chosen once per distinct filter, not once per watcher: a thousand
 watchers of all pods cost one decision and a thousand appends.
 
-Dispatch (``dispatch``): the event is offered to every candidate without
-waiting. Those whose buffers are full share one time budget (budget.py):
-each is waited for in turn, within what is left; one still full when the
+Dispatch (``dispatch``): each group's line is framed once (``chunk``) and
+the same bytes are offered to every candidate without waiting; what goes
+on the wire is the sockets' business (socket.py). Those whose buffers are
+full share one time budget (budget.py): each is waited for in turn (woken
+by its socket, not polled), within what is left; one still full when the
 budget is spent is closed as too slow, and its client resumes from its
 last resourceVersion. The fast path, where every buffer has room, never
 awaits.
@@ -30,6 +32,10 @@ Bookmarks and deadlines (``tick``, called about once a second): a watcher
 that asked for bookmarks gets one about every ``bookmark_interval`` and
 once ``BOOKMARK_BEFORE_DEADLINE`` before its deadline; a watcher past its
 deadline (timeoutSeconds) is closed.
+
+Time: the clock (``now()``: bookmarks, deadlines, the budget) and the
+sleep that bounds a wait for room are injected, so tests move time
+themselves.
 
 Timers are one heap of (due, seq, watcher) entries, at most three per
 watcher (its next bookmark, and two for its deadline). A watcher that
@@ -43,17 +49,19 @@ storm of 24,000 short watches kept every one of them, RSS 46 -> 100 MB).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import heapq
 import itertools
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from watchcache.fanout.budget import TimeBudget
 from watchcache.fanout.event import FanoutEvent
 from watchcache.fanout.filter import WatchFilter
+from watchcache.fanout.socket import chunk
 from watchcache.fanout.watcher import Watcher
 
 __all__ = ["BOOKMARK_BEFORE_DEADLINE", "BOOKMARK_INTERVAL", "Registry", "RegistryStatistics"]
@@ -95,12 +103,14 @@ class Registry:
         trigger_field: str | None = None,
         bookmark_line: Callable[[int], bytes] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         budget: TimeBudget | None = None,
         bookmark_interval: float = BOOKMARK_INTERVAL,
     ) -> None:
         self.trigger_field = trigger_field
         self._bookmark_line = bookmark_line
         self._clock = clock
+        self._sleep = sleep
         self.budget = budget or TimeBudget(clock)
         self.bookmark_interval = bookmark_interval
         # Invariant: a watcher is in exactly one bucket, the one named by its
@@ -127,6 +137,10 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"<Registry watchers={len(self)} buckets={len(self._buckets)} rv={self.rv}>"
+
+    def now(self) -> float:
+        """The registry's clock: deadlines are set on it."""
+        return self._clock()
 
     # -- membership --------------------------------------------------------------
 
@@ -237,41 +251,67 @@ class Registry:
         if blocked:
             await self._wait_within_budget(blocked, event.rv)
 
-    def _offer_all(self, event: FanoutEvent) -> list[tuple[Watcher, bytes]]:
+    def _offer_all(self, event: FanoutEvent) -> list[tuple[Watcher, bytes, bytes]]:
         self.rv = max(self.rv, event.rv)
         self._dispatched += 1
         blocked = []
         delivered = 0
         rv = event.rv
+        line: bytes | None = None
+        frame = b""
         for bucket in self.candidate_buckets(event):
             for group in bucket.values():
-                line = group.filter.line_for(event)
-                if line is None:
+                group_line = group.filter.line_for(event)
+                if group_line is None:
                     continue
+                if group_line is not line:  # groups mostly share the event's one line
+                    line, frame = group_line, chunk(group_line)
                 for watcher in group.watchers:
-                    if watcher.offer(line, rv):
+                    # Watcher.offer, inlined: hot path.
+                    if rv <= watcher.start_rv:
+                        delivered += 1  # it has this event already
+                    elif watcher.socket.offer(group_line, frame):
                         delivered += 1
+                        if rv > watcher.last_rv:
+                            watcher.last_rv = rv
                     else:
-                        blocked.append((watcher, line))
+                        blocked.append((watcher, group_line, frame))
         self._deliveries += delivered
         return blocked
 
-    async def _wait_within_budget(self, blocked: Iterable[tuple[Watcher, bytes]], rv: int) -> None:
+    async def _wait_within_budget(
+        self, blocked: Iterable[tuple[Watcher, bytes, bytes]], rv: int
+    ) -> None:
         budget = self.budget.take()
         started = self._clock()
-        for watcher, line in blocked:
+        for watcher, line, frame in blocked:
             self._budget_waits += 1
             left = budget - (self._clock() - started)
             if (
                 left > 0
-                and await watcher.wait_for_room(len(line), left)
-                and watcher.offer(line, rv)
+                and await self._wait_for_room(watcher, len(frame), left)
+                and watcher.offer(line, frame, rv)
             ):
                 self._deliveries += 1
                 continue
             self._closed_slow += 1
             watcher.close("too slow: its buffer stayed full beyond the dispatch time budget")
         self.budget.give_back(budget - (self._clock() - started))
+
+    async def _wait_for_room(self, watcher: Watcher, size: int, within: float) -> bool:
+        """Whether ``size`` more bytes fit in the watcher's socket within
+        ``within`` seconds (the injected sleep bounds the wait)."""
+        room = watcher.socket.room(size)
+        if room.done():
+            return True
+        timeout = asyncio.ensure_future(self._sleep(within))
+        try:
+            await asyncio.wait((room, timeout), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timeout.cancel()
+            if not room.done():
+                room.cancel()
+        return not room.cancelled()
 
     # -- time --------------------------------------------------------------------
 
@@ -283,8 +323,8 @@ class Registry:
         """Send due bookmarks, close watchers past their deadline, and
         forget watchers whose clients left (an idle stream notices a
         vanished client only here: nothing is written to it otherwise)."""
-        for watcher in [w for w in self._all() if w.sink.is_closing()]:
-            watcher.close("client went away")
+        for watcher in self._all():
+            watcher.socket.close_if_client_gone()
         now = self._clock()
         while self._timers and self._timers[0][0] <= now:
             _, _, watcher = heapq.heappop(self._timers)

@@ -120,7 +120,9 @@ async def open_caches(
         cache = Cache(info, config, clock=clock)
         if state_dir is not None:
             await state_dir.load(gvr, cache)
-        registry = Registry(trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info))
+        registry = Registry(
+            trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
+        )
         reflector = Reflector(
             client,
             path,

@@ -52,7 +52,6 @@ import asyncio
 import functools
 import itertools
 import random
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -428,7 +427,7 @@ class ReadPath:
             watch_filter,
             start,
             bookmarks=read.options.allow_watch_bookmarks,
-            deadline=time.monotonic() + seconds,
+            duration=seconds,
             headers=_headers(read.rendering, watch=True),
         )
 

@@ -59,6 +59,7 @@ from watchcache.api.listoptions import INITIAL_EVENTS_END, ListOptions
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import ApiError
+from watchcache.api.watchevent import BOOKMARK, error_line, watch_line
 from watchcache.cache.cache import ListPage
 from watchcache.cache.entry import Entry
 from watchcache.cache.event import Event
@@ -254,11 +255,6 @@ def _json_list_head(
     )
 
 
-def error_line(error: ApiError) -> bytes:
-    """A watch's ERROR event carrying ``error``'s Status."""
-    return b'{"type":"ERROR","object":' + error.body().rstrip(b"\n") + b"}\n"
-
-
 def bookmarks_for(
     info: ResourceInfo, *, initial_events_end: bool = False
 ) -> Callable[[int], bytes]:
@@ -269,9 +265,7 @@ def bookmarks_for(
     def line(rv: int) -> bytes:
         metadata = {"resourceVersion": str(rv), **metadata_extra}
         obj = {"kind": info.kind, "apiVersion": info.api_version, "metadata": metadata}
-        return (
-            json.dumps({"type": "BOOKMARK", "object": obj}, separators=(",", ":")).encode() + b"\n"
-        )
+        return watch_line(BOOKMARK, json.dumps(obj, separators=(",", ":")).encode())
 
     return line
 
@@ -301,13 +295,7 @@ def metadata_object(raw: bytes | memoryview) -> bytes:
 def metadata_line(line: bytes) -> bytes:
     """A watch line with its object rendered as PartialObjectMetadata."""
     decoded = _line_decoder.decode(line)
-    return (
-        b'{"type":"'
-        + decoded.type.encode()
-        + b'","object":'
-        + metadata_object(decoded.object)
-        + b"}\n"
-    )
+    return watch_line(decoded.type, metadata_object(decoded.object))
 
 
 @dataclass(frozen=True)

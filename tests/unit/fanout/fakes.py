@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
 class FakeSink:
-    """Records chunks; ``stalled`` makes written bytes stay 'in the buffer'."""
+    """A transport that records each write; ``stalled`` makes written bytes
+    stay 'in the buffer', and ``unstall`` tells its protocol, as asyncio's
+    flow control does (``resume_writing``)."""
 
     def __init__(self) -> None:
         self.chunks: list[bytes] = []
         self.stalled = False
         self.closing = False
+        self.protocol: asyncio.BaseProtocol | None = None
         self._held = 0
 
     def write(self, data: bytes) -> None:
@@ -27,17 +31,36 @@ class FakeSink:
     def is_closing(self) -> bool:
         return self.closing
 
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return default
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
     def unstall(self) -> None:
         self.stalled = False
         self._held = 0
+        if isinstance(self.protocol, asyncio.Protocol):
+            self.protocol.resume_writing()
 
     def lines(self) -> list[dict[str, object]]:
         """Decode the chunk framing back into watch events."""
         out = []
-        for chunk in self.chunks:
-            size, _, rest = chunk.partition(b"\r\n")
-            body = rest[: int(size, 16)]
-            assert rest[int(size, 16) :] == b"\r\n", "bad chunk framing"
+        stream = b"".join(self.chunks)
+        while stream:
+            size, _, rest = stream.partition(b"\r\n")
+            body, end, stream = (
+                rest[: int(size, 16)],
+                rest[int(size, 16) : int(size, 16) + 2],
+                rest[int(size, 16) + 2 :],
+            )
+            assert end == b"\r\n", "bad chunk framing"
             out += [json.loads(line) for line in body.splitlines() if line]
         return out
 

@@ -258,11 +258,11 @@ async def test_a_closed_watch_whose_client_does_not_read_is_dropped(held_by: str
                 if watcher.closed.done():
                     break
             assert watcher.close_reason is not None and watcher.close_reason.startswith("too slow")
-            assert watcher.sink.get_write_buffer_size() > 0
+            assert watcher.socket.queued_bytes() > 0
         else:
             await registry.dispatch(Event("ADDED", 2, Obj("ns", "o", {"big": "x" * 40_000})))
             await asyncio.sleep(0)  # the flush
-            assert watcher.sink.get_write_buffer_size() == 0, "the kernel took it all"
+            assert watcher.socket.queued_bytes() == 0, "the kernel took it all"
             watcher.close("deadline")
         assert server_side_connections(int(port)) == 1
         for _ in range(1000):  # bounded: 10 s against a 0.2 s grace
@@ -307,7 +307,6 @@ async def test_a_connect_disconnect_storm_leaves_no_watcher_behind() -> None:
     timer entries included. Before: each stayed referenced by the deadline
     heap until its deadline (an hour here), 2,000 per storm round."""
     import gc
-    import time
 
     from watchcache.fanout.watcher import Watcher
 
@@ -316,7 +315,7 @@ async def test_a_connect_disconnect_storm_leaves_no_watcher_behind() -> None:
         return sum(1 for o in gc.get_objects() if isinstance(o, Watcher))
 
     registry = Registry()
-    runner, url = await start(registry, bookmarks=True, deadline=time.monotonic() + 3600)
+    runner, url = await start(registry, bookmarks=True, duration=3600)
     before = live_watchers()
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
@@ -334,6 +333,29 @@ async def test_a_connect_disconnect_storm_leaves_no_watcher_behind() -> None:
                 assert registry.statistics().timer_entries == 0
                 del responses, resp
         assert live_watchers() == before
+    finally:
+        registry.close_all("test over")
+        await runner.cleanup()
+
+
+async def test_a_watch_s_deadline_is_on_the_registry_s_clock() -> None:
+    """timeoutSeconds counts on the injected clock: moving it past the
+    deadline ends the watch on the next tick, with no wait on real time."""
+    now = [1000.0]
+    registry = Registry(clock=lambda: now[0])
+    runner, url = await start(registry, duration=30.0)
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as resp:
+            await wait_for_watchers(registry, 1)
+            (watcher,) = registry.candidates(Event("ADDED", 2, Obj("ns", "z", {})))
+            assert watcher.deadline == 1030.0
+            now[0] = 1029.0
+            registry.tick()
+            assert not watcher.closed.done()
+            now[0] = 1030.0
+            registry.tick()
+            assert watcher.close_reason == "deadline"
+            assert await asyncio.wait_for(resp.content.read(), 5) == b""
     finally:
         registry.close_all("test over")
         await runner.cleanup()
