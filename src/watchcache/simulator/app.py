@@ -100,7 +100,14 @@ class Simulator:
         )
 
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[_pretty, self._auth, self._errors])
+        # Request lines and headers up to kube-apiserver's 1 MiB (Go's
+        # MaxHeaderBytes), not aiohttp's 8 KiB per line: a long query (a
+        # resourceVersion of 5,000 digits) gets kube's Status, not a bare 400.
+        limit = (1 << 20) + 4096
+        app = web.Application(
+            middlewares=[_pretty, self._auth, self._errors],
+            handler_args={"max_line_size": limit, "max_field_size": limit},
+        )
         app[SIMULATOR] = self
         for path in ("/healthz", "/livez", "/readyz"):
             app.router.add_get(path, _ok)

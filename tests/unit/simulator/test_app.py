@@ -112,3 +112,12 @@ async def test_accept_negotiation(sim: Simulator, accept: str, code: int) -> Non
             assert response.status == code
             if code == 406:
                 assert (await response.json())["reason"] == "NotAcceptable"
+
+
+async def test_a_long_query_gets_kubes_status(client: Any) -> None:
+    """A request line past aiohttp's 8 KiB default (a 9,000-digit
+    resourceVersion) is kube-apiserver's 400 Status, as under its 1 MiB."""
+    code, body = await client.call(
+        "GET", "/api/v1/namespaces/default/pods", resourceVersion="9" * 9000
+    )
+    assert code == 400 and body["kind"] == "Status" and body["reason"] == "BadRequest", body
