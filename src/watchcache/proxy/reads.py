@@ -53,7 +53,7 @@ import functools
 import itertools
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -75,7 +75,7 @@ from watchcache.fanout.stream import serve_watch
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.context import REQUEST_CONTEXT, Identity
 from watchcache.proxy.forward import status_response
-from watchcache.proxy.rendering import Rendering, bookmarks_for, negotiate
+from watchcache.proxy.rendering import RENDERINGS, Rendering, bookmarks_for, negotiate
 from watchcache.proxy.requestinfo import RequestInfo, request_info
 from watchcache.upstream import UpstreamError
 
@@ -144,8 +144,12 @@ class ReadPath:
         freshness_wait: float = FRESHNESS_WAIT,
         rv_wait: float = RV_WAIT,
         rng: random.Random | None = None,
+        renderings: Sequence[Rendering] = RENDERINGS,
     ) -> None:
         self.caches = caches
+        # The forms answered from the cache (serve's --protobuf drops
+        # protobuf's); a read asking for another goes upstream.
+        self.renderings = renderings
         self.forward = forward
         self.freshness_wait = freshness_wait
         self.rv_wait = rv_wait
@@ -180,7 +184,12 @@ class ReadPath:
         if resource is None:
             return None
         accept = headers.get("Accept", "")
-        rendering = negotiate(accept, listing=info.verb == "list", resource=resource.info)
+        rendering = negotiate(
+            accept,
+            listing=info.verb == "list",
+            resource=resource.info,
+            renderings=self.renderings,
+        )
         if rendering is None:
             return None
         if not resource.reflector.synced.is_set():
@@ -229,8 +238,8 @@ class ReadPath:
         entry = resource.cache.get(read.namespace or "", read.name)
         if entry is None:
             return status_response(not_found(read.gvr.resource, read.name, read.gvr.group))
-        body = read.rendering.object_body(entry.raw)
-        return web.Response(body=body, headers=_headers(read.rendering))
+        rendering = await read.rendering.settle((entry,))
+        return web.Response(body=rendering.entry_body(entry), headers=_headers(rendering))
 
     # -- LIST ------------------------------------------------------------------
 
@@ -461,7 +470,7 @@ async def _error_stream(
 async def _write_list(
     request: web.Request, read: ReadRequest, page: ListPage
 ) -> web.StreamResponse:
-    rendering = read.rendering
+    rendering = await read.rendering.settle(page.items, read.options.shard_selector)
     head = rendering.list_head(read.resource.info, page, read.options.shard_selector)
     response = web.StreamResponse(headers=_headers(rendering))
     await response.prepare(request)

@@ -44,6 +44,7 @@ from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.persistence import StateDir
 from watchcache.proxy.reads import ReadPath
+from watchcache.proxy.rendering import RENDERINGS
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
 from watchcache.upstream.kubeconfig import kubeconfig_paths
@@ -112,7 +113,10 @@ async def open_proxy(config: ServeConfig, upstream: UpstreamConfig) -> AsyncIter
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
-        reads = ReadPath(caches, forwarder)
+        renderings = RENDERINGS
+        if not config.protobuf:
+            renderings = tuple(r for r in RENDERINGS if r.family != "protobuf")
+        reads = ReadPath(caches, forwarder, renderings=renderings)
         parts = ProxyParts(config=config, handle=reads, metrics=metrics, streams=streams)
         if config.discovery_ttl > 0:
             discovery = Discovery(read, ttl=config.discovery_ttl)
