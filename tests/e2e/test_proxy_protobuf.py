@@ -76,6 +76,12 @@ def test_protobuf_list_get_and_watch_are_kube_apiservers(
         assert theirs.content_type == ours.content_type
         assert ours.body == theirs.body, path
 
+    # Errors: a protobuf Status, as 1.20 writes one to a protobuf client.
+    theirs = ask_direct(dev_cluster, f"{base}/missing", GO_CLIENT)
+    ours = ask(proxy, f"{base}/missing?resourceVersion=0", GO_CLIENT)
+    assert (ours.status, ours.content_type) == (404, theirs.content_type)
+    assert ours.body == theirs.body
+
     # A watch from rv: the next pod's ADDED frame, from both.
     assert dev_cluster.request("POST", base, _pod("d"))[0] == 201
     watch = f"{base}?watch=1&resourceVersion={rv}"
@@ -84,4 +90,4 @@ def test_protobuf_list_get_and_watch_are_kube_apiservers(
     (theirs_frame,) = _frames(dev_cluster.url + watch, auth, 1, context)
     (ours_frame,) = _frames(proxy + watch, {}, 1)
     assert ours_frame == theirs_frame
-    assert _served_from_cache(proxy) - before == 4  # two LISTs, a GET, a WATCH
+    assert _served_from_cache(proxy) - before == 5  # two LISTs, two GETs, a WATCH

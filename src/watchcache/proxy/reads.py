@@ -228,16 +228,16 @@ class ReadPath:
         resource, options = read.resource, read.options
         rv = options.resource_version or ""
         if rv == "" and resource.outage():
-            return status_response(_unreachable(resource, "get"))
+            return _status(read, _unreachable(resource, "get"))
         if rv == "":
             return await self._forwarded(request)  # a GET with no RV reads etcd
         if rv != "0":
             reached = await self._wait_for(resource, options.rv)
             if not reached:
-                return status_response(too_large_resource_version(options.rv, resource.cache.rv))
+                return _status(read, too_large_resource_version(options.rv, resource.cache.rv))
         entry = resource.cache.get(read.namespace or "", read.name)
         if entry is None:
-            return status_response(not_found(read.gvr.resource, read.name, read.gvr.group))
+            return _status(read, not_found(read.gvr.resource, read.name, read.gvr.group))
         rendering = await read.rendering.settle((entry,))
         return web.Response(body=rendering.entry_body(entry), headers=_headers(rendering))
 
@@ -283,13 +283,13 @@ class ReadPath:
                 page = select(limit=options.limit, rv=options.rv)
             else:
                 if not await self._wait_for(resource, options.rv):
-                    return status_response(too_large_resource_version(options.rv, cache.rv))
+                    return _status(read, too_large_resource_version(options.rv, cache.rv))
                 limit = options.limit if options.resource_version_match == NOT_OLDER_THAN else 0
                 page = select(limit=limit)
         except (TooOldResourceVersion, TooNewResourceVersion):
             return await self._forwarded(request)
         except _Outage:
-            return status_response(_unreachable(resource, "list"))
+            return _status(read, _unreachable(resource, "list"))
         return await _write_list(request, read, page)
 
     async def _fresh(
@@ -381,11 +381,11 @@ class ReadPath:
             try:
                 fresh = await self._fresh(resource, self.rv_wait)
             except _Outage:
-                return status_response(_unreachable(resource, "watch"))
+                return _status(read, _unreachable(resource, "watch"))
             if not fresh:
                 return await self._forwarded(request)
         elif rv != "0" and not await self._wait_for(resource, options.rv):
-            return status_response(too_large_resource_version(options.rv, cache.rv))
+            return _status(read, too_large_resource_version(options.rv, cache.rv))
         watch_filter = rendering.watch_filter(read.namespace, options)
         marker = bookmarks_for(resource.info, initial_events_end=True)
 
@@ -442,6 +442,18 @@ def _unreachable(resource: CachedResource, operation: str) -> ApiError:
     """kube-apiserver's answer to a read its storage cannot serve now."""
     gvr = resource.info.gvr
     return server_timeout(gvr.resource, gvr.group, operation)
+
+
+def _status(read: ReadRequest, error: ApiError) -> web.Response:
+    """An error to a read, as kube-apiserver writes it in the read's
+    rendering (a protobuf client gets a protobuf Status)."""
+    body = read.rendering.status_body(error)
+    if body is None:
+        return status_response(error)
+    headers = _headers(read.rendering)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return web.Response(status=error.code, body=body, headers=headers)
 
 
 def _headers(rendering: Rendering, *, watch: bool = False) -> dict[str, str]:

@@ -7,8 +7,8 @@ Glossary:
                   bookmarks, ERRORs) and the Content-Type
     media family  the serializer an Accept media range names ("json" for
                   ``application/json``, ``application/*`` and ``*/*``); a
-                  range of a family no rendering writes (protobuf, YAML
-                  today) is skipped, the client accepting something after it
+                  range of a family no rendering writes (YAML today, or
+                  protobuf for a custom resource) is skipped, the client accepting something after it
     conversion    the ``as=`` parameter of a media range: the object turned
                   into another kind before it is serialized
                   (``PartialObjectMetadata``; ``Table`` is not rendered here)
@@ -29,6 +29,12 @@ The renderings today:
               included), and a list as a ``PartialObjectMetadataList`` whose
               items all carry kind and apiVersion. The Content-Type stays
               ``application/json``.
+    PROTOBUF  kube's protobuf (``application/vnd.kubernetes.protobuf``) of
+              built-in kinds, as Go clients ask for it first, written from
+              each object's message, encoded on its first protobuf read and
+              kept on its entry (docs/protobuf.md); PROTOBUF_METADATA is
+              PartialObjectMetadata in protobuf. An object with no exact
+              message turns the answer (and its kind, from then on) to JSON.
 
 Adding a form (protobuf, Table) is a ``Rendering`` subclass (its family
 or conversion in ``accepts``, whether it exists for a resource in
@@ -41,9 +47,10 @@ decides. It names the rendering, or None when that range asks for a
 conversion no rendering does (a Table), or when no range is of a family
 rendered here: those reads go upstream.
 
-Invariants: errors (``Status`` bodies) are JSON in every rendering, as
-kube-apiserver writes them for a JSON client; every watch line ends with
-a newline.
+Invariants: errors (``Status`` bodies) are JSON in every JSON rendering,
+as kube-apiserver writes them for a JSON client, and protobuf Status in the
+protobuf ones (``status_body``); every JSON watch line ends with a newline,
+every protobuf frame starts with its 4-byte length.
 """
 
 from __future__ import annotations
@@ -167,6 +174,10 @@ class Rendering:
     def error_line(self, error: ApiError) -> bytes:
         """A watch's ERROR event."""
         return error_line(error)
+
+    def status_body(self, error: ApiError) -> bytes | None:
+        """An error response's body in this form; None: the JSON Status."""
+        return None
 
 
 class _Json(Rendering):
@@ -316,6 +327,9 @@ class _Protobuf(Rendering):
 
     def error_line(self, error: ApiError) -> bytes:
         return protobuf.watch_frame("ERROR", status_envelope(error))
+
+    def status_body(self, error: ApiError) -> bytes | None:
+        return status_envelope(error)
 
     # -- frames -----------------------------------------------------------------
 

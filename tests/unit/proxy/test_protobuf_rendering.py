@@ -13,6 +13,7 @@ from tests.unit.cache.fakes import pod
 from tests.unit.proxy.test_reads import PODS_PATH, Fake
 
 from watchcache.api import protobuf
+from watchcache.api.status import not_found
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.rendering import JSON, METADATA, PROTOBUF
 
@@ -42,6 +43,14 @@ async def test_get_is_the_pods_protobuf_and_is_encoded_once() -> None:
         again = await client.get(PODS_PATH + "/p0001?resourceVersion=0", headers={"Accept": ACCEPT})
         await again.read()
         assert fake.cache.get("default", "p0001").proto is kept  # type: ignore[union-attr]
+        missing = await client.get(
+            PODS_PATH + "/nope?resourceVersion=0", headers={"Accept": ACCEPT}
+        )
+        assert (missing.status, missing.headers["Content-Type"]) == (404, protobuf.CONTENT_TYPE)
+        status = protobuf.kind_for("v1", "Status")
+        assert status is not None
+        expected = not_found("pods", "nope").status()
+        assert await missing.read() == protobuf.encode_object(status, expected)
         untouched = fake.cache.get("default", "p0000")
         assert untouched is not None and untouched.proto is None  # only what was read
         partial = await client.get(
