@@ -86,10 +86,12 @@ __all__ = [
     "ProtobufFilter",
     "Rendering",
     "bookmarks_for",
+    "entry_message",
     "error_line",
     "metadata_line",
     "metadata_object",
     "negotiate",
+    "status_envelope",
 ]
 
 Chunk = bytes | memoryview
@@ -450,6 +452,10 @@ class ProtobufFilter(WatchFilter):
 
     def bookmark_for(self, line: bytes) -> bytes:
         return self._from_line(line)
+
+    def error_for(self, line: bytes) -> bytes:
+        status = _line_decoder.decode(line).object
+        return protobuf.watch_frame("ERROR", protobuf.encode_object(_STATUS_KIND, bytes(status)))
 
     def _from_line(self, line: bytes) -> bytes:
         """A canonical JSON line (a bookmark) as a frame."""

@@ -13,9 +13,9 @@ from tests.unit.cache.fakes import pod
 from tests.unit.proxy.test_reads import PODS_PATH, Fake
 
 from watchcache.api import protobuf
-from watchcache.api.status import not_found
+from watchcache.api.status import expired, not_found
 from watchcache.proxy.reads import ReadPath
-from watchcache.proxy.rendering import JSON, METADATA, PROTOBUF
+from watchcache.proxy.rendering import JSON, METADATA, PROTOBUF, error_line, status_envelope
 
 ACCEPT = "application/vnd.kubernetes.protobuf, application/json"
 PARTIAL = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
@@ -164,3 +164,18 @@ async def test_protobuf_off_answers_json() -> None:
         response = await client.get(PODS_PATH + "?resourceVersion=0", headers={"Accept": ACCEPT})
         assert response.headers["Content-Type"] == "application/json"
         assert json.loads(await response.read())["kind"] == "PodList"
+
+
+async def test_a_watch_expired_for_every_watcher_ends_with_a_protobuf_error() -> None:
+    """Upstream lost its state: the registry's one JSON ERROR line reaches a
+    protobuf watcher as a frame, so client-go sees the 410 and relists."""
+    fake = Fake(count=1)
+    async with fake.client() as client:
+        response = await client.get(
+            PODS_PATH + "?watch=1&resourceVersion=0", headers={"Accept": ACCEPT}
+        )
+        await _frames(response, 1)
+        error = expired("upstream lost its state")
+        fake.registry.expire_all("upstream lost its state", error_line(error))
+        (frame,) = await _frames(response, 1)
+    assert frame == protobuf.watch_frame("ERROR", status_envelope(error))
