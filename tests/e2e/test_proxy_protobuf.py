@@ -20,6 +20,8 @@ from watchcache.devcluster import DevCluster
 pytestmark = pytest.mark.e2e
 
 GO_CLIENT = {"Accept": "application/vnd.kubernetes.protobuf, application/json"}
+PARTIAL = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+PARTIAL_LIST = PARTIAL.replace("PartialObjectMetadata", "PartialObjectMetadataList")
 
 
 @pytest.fixture
@@ -69,9 +71,15 @@ def test_protobuf_list_get_and_watch_are_kube_apiservers(
     before = _served_from_cache(proxy)
 
     exact = f"{base}?resourceVersion={rv}&resourceVersionMatch=Exact"
-    for path in (exact, exact + "&limit=2", f"{base}/b?resourceVersion=0"):
-        theirs = ask_direct(dev_cluster, path.replace("resourceVersion=0", ""), GO_CLIENT)
-        ours = ask(proxy, path, GO_CLIENT)
+    for path, accept in (
+        (exact, GO_CLIENT),
+        (exact + "&limit=2", GO_CLIENT),
+        (f"{base}/b?resourceVersion=0", GO_CLIENT),
+        (exact, {"Accept": f"{PARTIAL_LIST}, application/json"}),
+        (f"{base}/b?resourceVersion=0", {"Accept": f"{PARTIAL}, application/json"}),
+    ):
+        theirs = ask_direct(dev_cluster, path.replace("resourceVersion=0", ""), accept)
+        ours = ask(proxy, path, accept)
         assert (ours.status, ours.content_type) == (200, "application/vnd.kubernetes.protobuf")
         assert theirs.content_type == ours.content_type
         assert ours.body == theirs.body, path
@@ -90,4 +98,4 @@ def test_protobuf_list_get_and_watch_are_kube_apiservers(
     (theirs_frame,) = _frames(dev_cluster.url + watch, auth, 1, context)
     (ours_frame,) = _frames(proxy + watch, {}, 1)
     assert ours_frame == theirs_frame
-    assert _served_from_cache(proxy) - before == 5  # two LISTs, two GETs, a WATCH
+    assert _served_from_cache(proxy) - before == 7  # three LISTs, three GETs, a WATCH
