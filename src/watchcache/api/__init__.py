@@ -21,6 +21,9 @@ Modules, and what each offers:
     gojson         Go's JSON decoding errors, word for word
     strconv        Go's ``strconv.ParseInt``/``ParseUint`` and ``Quote``,
                    with their error text (resource versions are uint64s)
+    protobuf       kube's protobuf bodies (GET, LIST, watch frames,
+                   PartialObjectMetadata) from cached JSON: ``kind_for``,
+                   ``envelope``, ``list_body``, ``watch_frame``
 
 Import from the modules: this package re-exports nothing, on purpose, so
 that importing one concept never loads the others.
