@@ -20,8 +20,8 @@ cases, in the order they are decided (docs/reads.md lists them with
 their reasons):
 
     forwarded   not a GET; an uncached resource or any subresource; an
-                Accept the cache cannot serve (no JSON accepted, or a
-                Table / PartialObjectMetadata conversion, ``as=...``); a
+                Accept the cache cannot serve (neither JSON nor, for a
+                built-in kind, protobuf accepted; a Table conversion); a
                 curl, Wget or browser user agent (kube-apiserver pretty-
                 prints for them); a GET
                 with no resourceVersion (kube-apiserver reads etcd); an
