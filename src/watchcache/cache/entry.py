@@ -76,6 +76,12 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
     fields: Mapping[str, str]
     raw: bytes
     item_offset: int
+    # raw's protobuf message (watchcache.api.protobuf), made on the first
+    # protobuf read of this version and kept, as kube-apiserver's
+    # cachingObject keeps a serialization; b"" when raw has none that is
+    # exact. The one field filled after construction (``keep_message``):
+    # a memo derived from raw, so the entry stays immutable in meaning.
+    proto: bytes | None = None
 
     @property
     def name(self) -> str:
@@ -90,6 +96,14 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
     def item_bytes(self) -> bytes:
         """The list-item form (copies; prefer ``item_chunks`` on hot paths)."""
         return b"{" + self.raw[self.item_offset :]
+
+    def keep_message(self, message: bytes) -> None:
+        """Fill ``proto`` (once; equal values if two readers race)."""
+        _set_proto(self, message)
+
+
+# A frozen struct refuses setattr; the field's slot descriptor does not.
+_set_proto = Entry.__dict__["proto"].__set__
 
 
 class MalformedObject(Exception):

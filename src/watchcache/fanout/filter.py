@@ -95,6 +95,11 @@ class WatchFilter:
         should see it (unchanged here; a metadata-only filter converts it)."""
         return line
 
+    def error_for(self, line: bytes) -> bytes:
+        """A JSON ERROR line, as this filter's watchers should see it
+        (unchanged here; a protobuf filter writes a frame)."""
+        return line
+
     def line_for(self, event: FanoutEvent) -> bytes | None:
         if self.everything:
             if event.type == "DELETED":

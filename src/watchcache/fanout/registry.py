@@ -203,7 +203,7 @@ class Registry:
         upstream's state was replaced, so the RVs clients hold mean nothing
         now and they must list again, not resume."""
         for watcher in self._all():
-            watcher.close(reason, error_line)
+            watcher.close(reason, watcher.filter.error_for(error_line))
 
     def _key_for(self, watcher: Watcher) -> IndexKey:
         fields = watcher.filter.fields

@@ -20,8 +20,8 @@ cases, in the order they are decided (docs/reads.md lists them with
 their reasons):
 
     forwarded   not a GET; an uncached resource or any subresource; an
-                Accept the cache cannot serve (no JSON accepted, or a
-                Table / PartialObjectMetadata conversion, ``as=...``); a
+                Accept the cache cannot serve (neither JSON nor, for a
+                built-in kind, protobuf accepted; a Table conversion); a
                 curl, Wget or browser user agent (kube-apiserver pretty-
                 prints for them); a GET
                 with no resourceVersion (kube-apiserver reads etcd); an
@@ -52,7 +52,7 @@ import asyncio
 import functools
 import itertools
 import random
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -75,7 +75,7 @@ from watchcache.fanout.stream import serve_watch
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.context import REQUEST_CONTEXT, Identity
 from watchcache.proxy.forward import status_response
-from watchcache.proxy.rendering import Rendering, bookmarks_for, negotiate
+from watchcache.proxy.rendering import RENDERINGS, Rendering, bookmarks_for, negotiate
 from watchcache.proxy.requestinfo import RequestInfo, request_info
 from watchcache.upstream import UpstreamError
 
@@ -145,8 +145,12 @@ class ReadPath:
         rv_wait: float = RV_WAIT,
         rng: random.Random | None = None,
         authorizer: Authorizer | AllowAll | None = None,
+        renderings: Sequence[Rendering] = RENDERINGS,
     ) -> None:
         self.caches = caches
+        # The forms answered from the cache (serve's --protobuf drops
+        # protobuf's); a read asking for another goes upstream.
+        self.renderings = renderings
         self.forward = forward
         # Decides every read answered here, for its requester (--auth).
         self.authorizer = authorizer or AllowAll()
@@ -199,7 +203,12 @@ class ReadPath:
         if resource is None:
             return None
         accept = headers.get("Accept", "")
-        rendering = negotiate(accept, listing=info.verb == "list", resource=resource.info)
+        rendering = negotiate(
+            accept,
+            listing=info.verb == "list",
+            resource=resource.info,
+            renderings=self.renderings,
+        )
         if rendering is None:
             return None
         if not resource.reflector.synced.is_set():
@@ -238,18 +247,18 @@ class ReadPath:
         resource, options = read.resource, read.options
         rv = options.resource_version or ""
         if rv == "" and resource.outage():
-            return status_response(_unreachable(resource, "get"))
+            return _status(read, _unreachable(resource, "get"))
         if rv == "":
             return await self._forwarded(request)  # a GET with no RV reads etcd
         if rv != "0":
             reached = await self._wait_for(resource, options.rv)
             if not reached:
-                return status_response(too_large_resource_version(options.rv, resource.cache.rv))
+                return _status(read, too_large_resource_version(options.rv, resource.cache.rv))
         entry = resource.cache.get(read.namespace or "", read.name)
         if entry is None:
-            return status_response(not_found(read.gvr.resource, read.name, read.gvr.group))
-        body = read.rendering.object_body(entry.raw)
-        return web.Response(body=body, headers=_headers(read.rendering))
+            return _status(read, not_found(read.gvr.resource, read.name, read.gvr.group))
+        rendering = await read.rendering.settle((entry,))
+        return web.Response(body=rendering.entry_body(entry), headers=_headers(rendering))
 
     # -- LIST ------------------------------------------------------------------
 
@@ -293,13 +302,13 @@ class ReadPath:
                 page = select(limit=options.limit, rv=options.rv)
             else:
                 if not await self._wait_for(resource, options.rv):
-                    return status_response(too_large_resource_version(options.rv, cache.rv))
+                    return _status(read, too_large_resource_version(options.rv, cache.rv))
                 limit = options.limit if options.resource_version_match == NOT_OLDER_THAN else 0
                 page = select(limit=limit)
         except (TooOldResourceVersion, TooNewResourceVersion):
             return await self._forwarded(request)
         except _Outage:
-            return status_response(_unreachable(resource, "list"))
+            return _status(read, _unreachable(resource, "list"))
         return await _write_list(request, read, page)
 
     async def _fresh(
@@ -391,11 +400,11 @@ class ReadPath:
             try:
                 fresh = await self._fresh(resource, self.rv_wait)
             except _Outage:
-                return status_response(_unreachable(resource, "watch"))
+                return _status(read, _unreachable(resource, "watch"))
             if not fresh:
                 return await self._forwarded(request)
         elif rv != "0" and not await self._wait_for(resource, options.rv):
-            return status_response(too_large_resource_version(options.rv, cache.rv))
+            return _status(read, too_large_resource_version(options.rv, cache.rv))
         watch_filter = rendering.watch_filter(read.namespace, options)
         marker = bookmarks_for(resource.info, initial_events_end=True)
 
@@ -454,6 +463,18 @@ def _unreachable(resource: CachedResource, operation: str) -> ApiError:
     return server_timeout(gvr.resource, gvr.group, operation)
 
 
+def _status(read: ReadRequest, error: ApiError) -> web.Response:
+    """An error to a read, as kube-apiserver writes it in the read's
+    rendering (a protobuf client gets a protobuf Status)."""
+    body = read.rendering.status_body(error)
+    if body is None:
+        return status_response(error)
+    headers = _headers(read.rendering)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return web.Response(status=error.code, body=body, headers=headers)
+
+
 def _headers(rendering: Rendering, *, watch: bool = False) -> dict[str, str]:
     content_type = rendering.watch_content_type if watch else rendering.content_type
     return {"Content-Type": content_type, "Cache-Control": "no-cache, private"}
@@ -480,7 +501,7 @@ async def _error_stream(
 async def _write_list(
     request: web.Request, read: ReadRequest, page: ListPage
 ) -> web.StreamResponse:
-    rendering = read.rendering
+    rendering = await read.rendering.settle(page.items, read.options.shard_selector)
     head = rendering.list_head(read.resource.info, page, read.options.shard_selector)
     response = web.StreamResponse(headers=_headers(rendering))
     await response.prepare(request)

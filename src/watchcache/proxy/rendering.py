@@ -7,8 +7,8 @@ Glossary:
                   bookmarks, ERRORs) and the Content-Type
     media family  the serializer an Accept media range names ("json" for
                   ``application/json``, ``application/*`` and ``*/*``); a
-                  range of a family no rendering writes (protobuf, YAML
-                  today) is skipped, the client accepting something after it
+                  range of a family no rendering writes (YAML today, or
+                  protobuf for a custom resource) is skipped, the client accepting something after it
     conversion    the ``as=`` parameter of a media range: the object turned
                   into another kind before it is serialized
                   (``PartialObjectMetadata``; ``Table`` is not rendered here)
@@ -29,6 +29,12 @@ The renderings today:
               included), and a list as a ``PartialObjectMetadataList`` whose
               items all carry kind and apiVersion. The Content-Type stays
               ``application/json``.
+    PROTOBUF  kube's protobuf (``application/vnd.kubernetes.protobuf``) of
+              built-in kinds, as Go clients ask for it first, written from
+              each object's message, encoded on its first protobuf read and
+              kept on its entry (docs/protobuf.md); PROTOBUF_METADATA is
+              PartialObjectMetadata in protobuf. An object with no exact
+              message turns the answer (and its kind, from then on) to JSON.
 
 Adding a form (protobuf, Table) is a ``Rendering`` subclass (its family
 or conversion in ``accepts``, whether it exists for a resource in
@@ -41,42 +47,52 @@ decides. It names the rendering, or None when that range asks for a
 conversion no rendering does (a Table), or when no range is of a family
 rendered here: those reads go upstream.
 
-Invariants: errors (``Status`` bodies) are JSON in every rendering, as
-kube-apiserver writes them for a JSON client; every watch line ends with
-a newline.
+Invariants: errors (``Status`` bodies) are JSON in every JSON rendering,
+as kube-apiserver writes them for a JSON client, and protobuf Status in the
+protobuf ones (``status_body``); every JSON watch line ends with a newline,
+every protobuf frame starts with its 4-byte length.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
+from watchcache.api import protobuf
 from watchcache.api.continuetoken import encode_continue
 from watchcache.api.listoptions import INITIAL_EVENTS_END, ListOptions
+from watchcache.api.protobuf.message import varint
 from watchcache.api.resources import ResourceInfo
 from watchcache.api.shardselector import ShardSelector
-from watchcache.api.status import ApiError
+from watchcache.api.status import ApiError, internal_error
 from watchcache.api.watchevent import BOOKMARK, error_line, watch_line
 from watchcache.cache.cache import ListPage
 from watchcache.cache.entry import Entry
-from watchcache.cache.event import Event
+from watchcache.cache.event import Event, with_resource_version
 from watchcache.fanout.event import FanoutEvent
 from watchcache.fanout.filter import WatchFilter
 
 __all__ = [
     "JSON",
     "METADATA",
+    "PROTOBUF",
+    "PROTOBUF_METADATA",
     "RENDERINGS",
     "MetadataFilter",
+    "ProtobufFilter",
     "Rendering",
     "bookmarks_for",
+    "entry_message",
     "error_line",
     "metadata_line",
     "metadata_object",
     "negotiate",
+    "status_envelope",
 ]
 
 Chunk = bytes | memoryview
@@ -109,11 +125,23 @@ class Rendering:
         ``v`` parameters, for a LIST (``listing``) or one object / a watch."""
         return conversion is None
 
+    async def settle(
+        self, entries: Sequence[Entry], shard: ShardSelector | None = None
+    ) -> Rendering:
+        """The rendering that answers these objects: this one, or another
+        when this one cannot write them exactly (protobuf falls back to
+        JSON). Called before a GET or LIST writes anything."""
+        return self
+
     # -- GET -------------------------------------------------------------------
 
     def object_body(self, raw: bytes) -> bytes:
         """A GET's body (kube-apiserver ends JSON bodies with a newline)."""
         return raw + b"\n"
+
+    def entry_body(self, entry: Entry) -> bytes:
+        """A GET's body for a cached object."""
+        return self.object_body(entry.raw)
 
     # -- LIST ------------------------------------------------------------------
 
@@ -149,6 +177,10 @@ class Rendering:
     def error_line(self, error: ApiError) -> bytes:
         """A watch's ERROR event."""
         return error_line(error)
+
+    def status_body(self, error: ApiError) -> bytes | None:
+        """An error response's body in this form; None: the JSON Status."""
+        return None
 
 
 class _Json(Rendering):
@@ -189,10 +221,306 @@ class _Metadata(Rendering):
         return metadata_line(event.line("ADDED"))
 
 
+# -- protobuf ---------------------------------------------------------------------
+
+_PROTO_TAIL = b"\x1a\x00\x22\x00"  # the envelope's contentEncoding "", contentType ""
+
+# Objects encoded per turn of the event loop while a cold read encodes them
+# (about 250 us each: some 25 ms, so other requests wait no longer).
+ENCODE_SLICE = 100
+
+
+class _Protobuf(Rendering):
+    """kube's protobuf (``application/vnd.kubernetes.protobuf``) of built-in
+    kinds, from each object's message, encoded on its first protobuf read
+    and kept beside its JSON (``Entry.proto``). ``fallback`` is the JSON
+    rendering that answers instead when an object has no exact message."""
+
+    name = "protobuf"
+    family = "protobuf"
+    content_type = protobuf.CONTENT_TYPE
+    watch_content_type = protobuf.STREAM_CONTENT_TYPE
+    list_tail = _PROTO_TAIL
+
+    def __init__(self, fallback: Rendering, unencodable: set[tuple[str, str]]) -> None:
+        self.fallback = fallback
+        # Kinds (apiVersion, kind) one of whose objects had no exact
+        # message: JSON from then on, so a watch ended by such an object
+        # resumes in JSON. Shared by both protobuf renderings; bounded by
+        # the kinds there are.
+        self.unencodable = unencodable
+
+    def serves(self, resource: ResourceInfo | None) -> bool:
+        return (
+            resource is not None
+            and protobuf.kind_for(resource.api_version, resource.kind) is not None
+            and (resource.api_version, resource.kind) not in self.unencodable
+        )
+
+    async def settle(
+        self, entries: Sequence[Entry], shard: ShardSelector | None = None
+    ) -> Rendering:
+        if shard is not None:
+            return self.fallback  # 1.20's ListMeta has no shardInfo
+        if not entries:
+            return self
+        kind = _proto_kind(entries[0])
+        if kind is None:
+            return self.fallback
+        cold = 0
+        for entry in entries:
+            if entry.proto is None:
+                cold += 1
+                if cold % ENCODE_SLICE == 0:
+                    await asyncio.sleep(0)
+            if entry_message(kind, entry) is None:
+                self.unencodable.add((kind.api_version, kind.kind))
+                return self.fallback
+        return self
+
+    def entry_body(self, entry: Entry) -> bytes:
+        kind = _proto_kind(entry)
+        assert kind is not None and entry.proto  # settle() checked
+        return protobuf.envelope(kind.api_version, kind.kind, self._message(kind, entry))
+
+    def _message(self, kind: protobuf.ProtoKind, entry: Entry) -> bytes:
+        assert entry.proto
+        return entry.proto
+
+    def _list_kind(self, info: ResourceInfo) -> tuple[str, str]:
+        return info.api_version, info.list_kind
+
+    def list_head(
+        self, info: ResourceInfo, page: ListPage, shard: ShardSelector | None = None
+    ) -> bytes:
+        kind = protobuf.kind_for(info.api_version, info.kind)
+        assert kind is not None  # serves() checked
+        meta: dict[str, object] = {"resourceVersion": str(page.rv)}
+        if page.continue_after is not None:
+            meta["continue"] = encode_continue(page.rv, page.continue_after)
+            if page.remaining is not None:
+                meta["remainingItemCount"] = page.remaining
+        messages = [self._message(kind, entry) for entry in page.items]
+        api_version, list_kind = self._list_kind(info)
+        return protobuf.list_body(api_version, list_kind, meta, messages).head
+
+    def list_items(self, entries: Sequence[Entry], first: bool) -> list[Chunk]:
+        parts: list[Chunk] = []
+        if not entries:
+            return parts
+        kind = _proto_kind(entries[0])
+        assert kind is not None
+        for entry in entries:
+            message = self._message(kind, entry)
+            parts.append(b"\x12" + varint(len(message)))
+            parts.append(message)
+        return parts
+
+    def watch_filter(self, namespace: str | None, options: ListOptions) -> WatchFilter:
+        return ProtobufFilter(
+            namespace,
+            options.label_selector,
+            options.field_selector,
+            options.shard_selector,
+            rendering=self,
+        )
+
+    def added_line(self, event: Event) -> bytes:
+        return self.frame("ADDED", event.entry)
+
+    def error_line(self, error: ApiError) -> bytes:
+        return protobuf.watch_frame("ERROR", status_envelope(error))
+
+    def status_body(self, error: ApiError) -> bytes | None:
+        return status_envelope(error)
+
+    # -- frames -----------------------------------------------------------------
+
+    def object_envelope(self, kind: protobuf.ProtoKind, entry: Entry) -> bytes | None:
+        """The envelope a watch frame carries for this object; None when it
+        has no exact message."""
+        message = entry_message(kind, entry)
+        if message is None:
+            return None
+        return protobuf.envelope(kind.api_version, kind.kind, message)
+
+    def raw_envelope(self, kind: protobuf.ProtoKind, raw: bytes) -> bytes | None:
+        """The same for JSON bytes that are no entry (not kept)."""
+        try:
+            return protobuf.envelope(kind.api_version, kind.kind, kind.message(raw))
+        except protobuf.NotEncodable:
+            return None
+
+    def frame(self, event_type: str, entry: Entry) -> bytes:
+        kind = _proto_kind(entry)
+        envelope = None if kind is None else self.object_envelope(kind, entry)
+        return self._frame_or_error(event_type, kind, envelope)
+
+    def _frame_or_error(
+        self, event_type: str, kind: protobuf.ProtoKind | None, envelope: bytes | None
+    ) -> bytes:
+        if envelope is not None:
+            return protobuf.watch_frame(event_type, envelope)
+        # kube-apiserver ends a watch whose object it cannot encode; a
+        # group's line cannot end the stream, so an ERROR does (client-go
+        # stops reading and watches again, in JSON: ``unencodable``).
+        if kind is not None:
+            self.unencodable.add((kind.api_version, kind.kind))
+        return self.error_line(
+            internal_error("an object of this watch has no exact protobuf form; watch again")
+        )
+
+
+class _ProtobufMetadata(_Protobuf):
+    """PartialObjectMetadata(List) in protobuf, for metadata-only Go clients
+    (garbage collector, quota): each object's metadata, the first field of
+    its kept message (the kinds whose conversion writes annotations the
+    internal object lacks are re-encoded: ``protobuf.partial_message``)."""
+
+    name = "protobuf-metadata"
+
+    def accepts(
+        self, conversion: str | None, group: str | None, version: str | None, *, listing: bool
+    ) -> bool:
+        return self.fallback.accepts(conversion, group, version, listing=listing)
+
+    def _message(self, kind: protobuf.ProtoKind, entry: Entry) -> bytes:
+        message = super()._message(kind, entry)
+        return protobuf.partial_message(kind, _metadata_of(entry.raw), message)
+
+    def entry_body(self, entry: Entry) -> bytes:
+        kind = _proto_kind(entry)
+        assert kind is not None and entry.proto
+        return protobuf.envelope(*_PARTIAL_KIND, self._message(kind, entry))
+
+    def _list_kind(self, info: ResourceInfo) -> tuple[str, str]:
+        return _PARTIAL_KIND[0], "PartialObjectMetadataList"
+
+    def watch_filter(self, namespace: str | None, options: ListOptions) -> WatchFilter:
+        return ProtobufFilter(
+            namespace,
+            options.label_selector,
+            options.field_selector,
+            options.shard_selector,
+            rendering=self,
+            partial=True,
+        )
+
+    def object_envelope(self, kind: protobuf.ProtoKind, entry: Entry) -> bytes | None:
+        message = entry_message(kind, entry)
+        if message is None:
+            return None
+        return protobuf.envelope(
+            *_PARTIAL_KIND, protobuf.partial_message(kind, _metadata_of(entry.raw), message)
+        )
+
+    def raw_envelope(self, kind: protobuf.ProtoKind, raw: bytes) -> bytes | None:
+        try:
+            message = protobuf.partial_message(kind, _metadata_of(raw))
+        except protobuf.NotEncodable:
+            return None
+        return protobuf.envelope(*_PARTIAL_KIND, message)
+
+
+@dataclass(frozen=True)
+class ProtobufFilter(WatchFilter):
+    """A watch filter whose watchers get protobuf frames: the JSON filter's
+    decision, written from the objects' kept messages."""
+
+    rendering: _Protobuf | None = field(default=None, compare=False)
+    partial: bool = False
+
+    def key(self) -> str:
+        return ("protobuf-metadata\x00" if self.partial else "protobuf\x00") + super().key()
+
+    def line_for(self, event: FanoutEvent) -> bytes | None:
+        line = super().line_for(event)
+        if line is None:
+            return None
+        rendering = self.rendering
+        assert rendering is not None
+        if not isinstance(event, Event):
+            return self._from_line(line)
+        event_type = _line_type(line)
+        entry = event.entry
+        if event_type == "DELETED" and event.type != "DELETED" and event.prev is not None:
+            # Left the selector: the previous object at this event's RV.
+            kind = _proto_kind(event.prev)
+            raw = with_resource_version(event.prev.raw, event.prev.rv, event.rv)
+            envelope = None if kind is None else rendering.raw_envelope(kind, raw)
+            return rendering._frame_or_error(event_type, kind, envelope)
+        return rendering.frame(event_type, entry)
+
+    def bookmark_for(self, line: bytes) -> bytes:
+        return self._from_line(line)
+
+    def error_for(self, line: bytes) -> bytes:
+        status = _line_decoder.decode(line).object
+        return protobuf.watch_frame("ERROR", protobuf.encode_object(_STATUS_KIND, bytes(status)))
+
+    def _from_line(self, line: bytes) -> bytes:
+        """A canonical JSON line (a bookmark) as a frame."""
+        rendering = self.rendering
+        assert rendering is not None
+        decoded = _line_decoder.decode(line)
+        raw = bytes(decoded.object)
+        typed = _typed_decoder.decode(raw)
+        kind = protobuf.kind_for(typed.apiVersion, typed.kind)
+        envelope = None if kind is None else rendering.raw_envelope(kind, raw)
+        return rendering._frame_or_error(decoded.type, kind, envelope)
+
+
+def entry_message(kind: protobuf.ProtoKind, entry: Entry) -> bytes | None:
+    """The object's protobuf message, encoded once and kept on the entry;
+    None when it has no exact one (also kept, as b"")."""
+    message = entry.proto
+    if message is None:
+        try:
+            message = kind.message(entry.raw)
+        except protobuf.NotEncodable:
+            message = b""
+        entry.keep_message(message)
+    return message or None
+
+
+def status_envelope(error: ApiError) -> bytes:
+    """An error's Status in protobuf, as kube-apiserver writes it to a
+    protobuf client (v1 Status in every group)."""
+    return protobuf.encode_object(_STATUS_KIND, error.status())
+
+
+class _Typed(msgspec.Struct):
+    kind: str = ""
+    apiVersion: str = ""
+
+
+_typed_decoder = msgspec.json.Decoder(_Typed)
+_STATUS = protobuf.kind_for("v1", "Status")
+assert _STATUS is not None
+_STATUS_KIND: protobuf.ProtoKind = _STATUS
+_PARTIAL_KIND = ("meta.k8s.io/v1", "PartialObjectMetadata")
+
+
+def _proto_kind(entry: Entry) -> protobuf.ProtoKind | None:
+    typed = _typed_decoder.decode(entry.raw)
+    return protobuf.kind_for(typed.apiVersion, typed.kind)
+
+
+def _line_type(line: bytes) -> str:
+    return line[9 : line.index(b'"', 9)].decode()
+
+
+def _metadata_of(raw: bytes) -> dict[str, Any]:
+    return {"metadata": msgspec.json.decode(bytes(_metadata_decoder.decode(raw).metadata))}
+
+
 JSON: Rendering = _Json()
 METADATA: Rendering = _Metadata()
+_UNENCODABLE: set[tuple[str, str]] = set()
+PROTOBUF: Rendering = _Protobuf(JSON, _UNENCODABLE)
+PROTOBUF_METADATA: Rendering = _ProtobufMetadata(METADATA, _UNENCODABLE)
 # Every rendering the cache writes, in the order ``negotiate`` tries them.
-RENDERINGS: tuple[Rendering, ...] = (JSON, METADATA)
+RENDERINGS: tuple[Rendering, ...] = (JSON, METADATA, PROTOBUF, PROTOBUF_METADATA)
 
 # The media types of each family. A family no rendering writes is skipped.
 _FAMILIES = {

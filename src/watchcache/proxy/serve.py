@@ -45,6 +45,7 @@ from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.persistence import StateDir
 from watchcache.proxy.reads import ReadPath
+from watchcache.proxy.rendering import RENDERINGS
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
 from watchcache.upstream.kubeconfig import kubeconfig_paths
@@ -118,7 +119,10 @@ async def open_proxy(
         forwarder = Forwarder(read, write, streams, metrics, answer_timeout=config.upstream_timeout)
         delegation = _delegation(config, write, embedded=embedded)
         authorizer = delegation.authorizer if delegation else None
-        reads = ReadPath(caches, forwarder, authorizer=authorizer)
+        renderings = RENDERINGS
+        if not config.protobuf:
+            renderings = tuple(r for r in RENDERINGS if r.family != "protobuf")
+        reads = ReadPath(caches, forwarder, authorizer=authorizer, renderings=renderings)
         parts = ProxyParts(
             config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
         )

@@ -24,13 +24,20 @@ from watchcache.fanout.registry import Registry
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.context import PROXY_IDENTITY, REQUEST_CONTEXT, context_middleware
 from watchcache.proxy.reads import LIST_BATCH, ReadPath, ReadRequest
-from watchcache.proxy.rendering import JSON, METADATA, bookmarks_for
+from watchcache.proxy.rendering import (
+    JSON,
+    METADATA,
+    PROTOBUF,
+    PROTOBUF_METADATA,
+    bookmarks_for,
+)
 from watchcache.proxy.requestinfo import parse_once, parse_request
 
 META_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
 META_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 PODS_PATH = "/api/v1/namespaces/default/pods"
+PROTO_ONE = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 
 class _Prober:
@@ -129,13 +136,14 @@ def test_a_get_and_a_watch_across_namespaces() -> None:
     ("path", "accept", "rendering"),
     [
         (PODS_PATH, "", JSON),
-        (PODS_PATH, "application/vnd.kubernetes.protobuf, application/json", JSON),
+        (PODS_PATH, "application/vnd.kubernetes.protobuf, application/json", PROTOBUF),
+        (PODS_PATH + "?watch=1", f"{PROTO_ONE}, application/json", PROTOBUF_METADATA),
         (PODS_PATH, f"{META_LIST}, application/json", METADATA),
         (PODS_PATH + "/p0001", META_ONE, METADATA),
         (PODS_PATH + "?watch=1", META_ONE, METADATA),
         (PODS_PATH + "?watch=1", META_LIST, None),
         (PODS_PATH, f"{TABLE}, application/json", None),
-        (PODS_PATH, "application/vnd.kubernetes.protobuf", None),
+        (PODS_PATH, "application/vnd.kubernetes.protobuf", PROTOBUF),
     ],
 )
 def test_the_rendering_is_negotiated_once(path: str, accept: str, rendering: object) -> None:

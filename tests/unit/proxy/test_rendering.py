@@ -9,7 +9,6 @@ from watchcache.api.resources import ResourceInfo
 from watchcache.proxy.rendering import (
     JSON,
     METADATA,
-    RENDERINGS,
     Rendering,
     metadata_line,
     metadata_object,
@@ -58,7 +57,7 @@ def test_a_rendering_added_to_the_table_is_negotiated_in_the_clients_order() -> 
     """What plugging in a protobuf rendering changes: kubectl's Accept
     (protobuf first, then JSON) picks it, and nothing else does."""
     protobuf = _Protobuf()
-    renderings = (*RENDERINGS, protobuf)
+    renderings = (JSON, METADATA, protobuf)
     accept = "application/vnd.kubernetes.protobuf, application/json"
     assert negotiate(accept, listing=True, renderings=renderings) is protobuf
     assert (
