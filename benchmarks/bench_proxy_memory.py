@@ -1,9 +1,13 @@
 """The proxy's memory per cached pod, measured as a user sizing a deployment
 would (issue 18 item 6): resident set of ``watchcache serve`` processes.
 
-Creates ``--pods`` pods (default 10,000; about 7.3 KB of compact JSON each,
+Creates ``--pods`` pods (default 10,000; about 7.8 KB of compact JSON each,
 managedFields included, as bench_list_pods.py makes them, unscheduled so
-no controller deletes them) in a dev cluster, then starts two
+no controller deletes them) in a dev cluster, each with a 6,000-character
+padding annotation: random hex by default (``--pad random``: it compresses
+about 2x, less than real pods' JSON, so history's packing of superseded
+objects is not flattered) or the same characters in every pod (``--pad
+constant``, as bench_list_pods.py; compresses ~9x), then starts two
 ``watchcache serve`` processes side by side, each a subprocess:
 
     pods    ``--resources pods``: caches every pod
@@ -21,6 +25,7 @@ list items' bytes as kube-apiserver sends them): the ratio a user sizes a
 deployment by. Target: at most 1.3x after sync.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
+        [--pad random|constant]
         [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
 """
 
@@ -45,7 +50,8 @@ import aiohttp
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_list_pods import create_pods
+from benchmarks.bench_list_pods import PAD, create_pods
+from benchmarks.bench_warm_restart import random_pad
 from watchcache.devcluster import ClusterConfig, DevCluster
 
 # How long a proxy may take to become ready, and for its RSS to settle.
@@ -167,13 +173,15 @@ def main() -> None:
     )
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--churn", type=float, default=60.0, help="seconds of patches")
+    parser.add_argument("--pad", choices=("random", "constant"), default="random")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra serve flag")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
         DevCluster(ClusterConfig(workdir=Path(tmp) / "c", tie_to_parent=True)) as cluster,
     ):
-        asyncio.run(create_pods(cluster, args.pods, on_nodes=False))
+        pad = random_pad if args.pad == "random" else lambda: PAD
+        asyncio.run(create_pods(cluster, args.pods, on_nodes=False, pad=pad))
         total = json_bytes(cluster)
         proxies = {
             name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"{name}.log", args.serve_arg)
@@ -190,7 +198,7 @@ def main() -> None:
                 proxy.stop()
     print(
         f"{args.pods:,} pods, {total / 1e6:.1f} MB of compact JSON ({total / args.pods:,.0f} B each); "
-        f"serve {' '.join(args.serve_arg) or '(defaults)'}"
+        f"{args.pad} pad; serve {' '.join(args.serve_arg) or '(defaults)'}"
     )
     print(row("after sync", synced["pods"], synced["nodes"], total, args.pods))
     print(row("after churn", churned["pods"], churned["nodes"], total, args.pods))
