@@ -64,30 +64,54 @@ def with_resource_version(raw: bytes, old: int, new: int) -> bytes:
 # pods; measured on a loaded 2-core machine): zlib level 1 packs one with
 # a random-hex annotation to 4.5 KB in ~0.3 ms and unpacks it in ~0.05 ms,
 # one with a repeated annotation to 0.9 KB; level 6 packs 2% smaller in
-# 1.5x the time. History packs each superseded object once, after the
-# newest LINE_MEMO_EVENTS events; unpacking is for reads of old events.
+# 1.5x the time. Packed as a delta (zlib with the next version's bytes as
+# its preset dictionary), a version that differs from the next by a label
+# takes ~0.1 KB.
 _PACK_LEVEL = 1
-_ENTRY_PACKED = 1
-_PREV_PACKED = 2
+_ENTRY_PACKED = 1  # _entry is packed: the _base event's prev, or standalone
+_PREV_PACKED = 2  # _prev is packed
+_PREV_DELTA = 4  # ... as a delta against this event's entry
 
 
-def _pack(entry: Entry) -> Entry:
-    return msgspec.structs.replace(entry, raw=zlib.compress(entry.raw, _PACK_LEVEL))
+def _pack(entry: Entry, zdict: bytes | None) -> Entry:
+    if zdict is None:
+        return msgspec.structs.replace(entry, raw=zlib.compress(entry.raw, _PACK_LEVEL))
+    packer = zlib.compressobj(_PACK_LEVEL, zdict=zdict)
+    return msgspec.structs.replace(entry, raw=packer.compress(entry.raw) + packer.flush())
 
 
-def _unpack(entry: Entry) -> Entry:
-    return msgspec.structs.replace(entry, raw=zlib.decompress(entry.raw))
+def _unpack(entry: Entry, zdict: bytes | None) -> Entry:
+    if zdict is None:
+        return msgspec.structs.replace(entry, raw=zlib.decompress(entry.raw))
+    unpacker = zlib.decompressobj(zdict=zdict)
+    return msgspec.structs.replace(entry, raw=unpacker.decompress(entry.raw) + unpacker.flush())
 
 
 class Event:
-    __slots__ = ("_deleted", "_entry", "_lines", "_packed", "_prev", "rv", "type")
+    __slots__ = (
+        "_base",
+        "_deleted",
+        "_deltas",
+        "_entry",
+        "_lines",
+        "_packed",
+        "_prev",
+        "rv",
+        "type",
+    )
 
     def __init__(self, event_type: str, entry: Entry, prev: Entry | None, rv: int) -> None:
         self.type = event_type
         self._entry = entry
         self._prev = prev
         self.rv = rv
-        self._packed = 0  # _ENTRY_PACKED | _PREV_PACKED: which raw is zlib
+        self._packed = 0  # _ENTRY_PACKED | _PREV_PACKED | _PREV_DELTA
+        # With _ENTRY_PACKED: the newer event whose prev this entry is
+        # (None: packed standalone, a DELETED event's own object).
+        self._base: Event | None = None
+        # Deltas in a row for this key up to this event's prev (0 when it
+        # is standalone or not packed): bounds the unpacking a read costs.
+        self._deltas = 0
         self._lines: dict[str, bytes] | None = None
         self._deleted: bytes | None = None
 
@@ -96,15 +120,26 @@ class Event:
 
     @property
     def entry(self) -> Entry:
-        if self._packed & _ENTRY_PACKED:
-            return _unpack(self._entry)
-        return self._entry
+        if not self._packed & _ENTRY_PACKED:
+            return self._entry
+        if self._base is not None:
+            whole = self._base.prev
+            assert whole is not None, "a packed entry's base holds it as its prev"
+            return whole
+        return _unpack(self._entry, None)
 
     @property
     def prev(self) -> Entry | None:
-        if self._prev is not None and self._packed & _PREV_PACKED:
-            return _unpack(self._prev)
-        return self._prev
+        prev = self._prev
+        if prev is None or not self._packed & _PREV_PACKED:
+            return prev
+        return _unpack(prev, self.entry.raw if self._packed & _PREV_DELTA else None)
+
+    @property
+    def had_prev(self) -> bool:
+        """Whether the cache had the object before (``prev`` is not None),
+        without unpacking it."""
+        return self._prev is not None
 
     # What filters read (key, labels, fields, uid) is never packed: these
     # read the stored entries without unpacking them.
@@ -173,27 +208,43 @@ class Event:
         self._lines = None
         self._deleted = None
 
-    def pack_prev(self) -> Entry | None:
-        """Keep the previous object packed; returns the packed entry (for
-        the older event whose ``entry`` it was, see ``share_entry``)."""
+    @property
+    def deltas(self) -> int:
+        """How many deltas in a row end at this event's packed prev."""
+        return self._deltas
+
+    def pack_prev(self, *, delta: bool) -> Entry | None:
+        """Keep the previous object packed, as a delta against this event's
+        entry or standalone; returns the packed entry (for the older event
+        whose ``entry`` it was, see ``share_entry``)."""
         if self._prev is not None and not self._packed & _PREV_PACKED:
-            self._prev = _pack(self._prev)
-            self._packed |= _PREV_PACKED
+            self._prev = _pack(self._prev, self.entry.raw if delta else None)
+            self._packed |= _PREV_PACKED | (_PREV_DELTA if delta else 0)
         return self._prev
 
     def pack_entry(self) -> None:
-        """Keep this event's own object packed (a DELETED event's, which
-        nothing else holds)."""
+        """Keep this event's own object packed standalone (a DELETED
+        event's, which nothing else holds)."""
         if not self._packed & _ENTRY_PACKED:
-            self._entry = _pack(self._entry)
+            self._entry = _pack(self._entry, None)
             self._packed |= _ENTRY_PACKED
 
-    def share_entry(self, whole: Entry, packed: Entry) -> None:
-        """A newer event packed ``whole``, this event's own object: hold
-        the packed one instead, so the whole one is freed."""
-        if self._entry is whole and not self._packed & _ENTRY_PACKED:
-            self._entry = packed
+    def holds(self, whole: Entry | None) -> bool:
+        """Whether this event's own object is ``whole``, not yet packed."""
+        return whole is not None and self._entry is whole and not self._packed & _ENTRY_PACKED
+
+    def share_entry(self, whole: Entry, base: Event) -> None:
+        """``base``, a newer event, packed ``whole``, this event's own
+        object, as its prev: hold that packed one instead (read back
+        through ``base``), so the whole one is freed."""
+        if self.holds(whole):
+            assert base._prev is not None
+            self._entry = base._prev
+            self._base = base
             self._packed |= _ENTRY_PACKED
+
+    def set_deltas(self, deltas: int) -> None:
+        self._deltas = deltas
 
     def retained_bytes(self) -> int:
         """Bytes this event keeps alive beyond the store: the previous

@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_WINDOW",
     "LINE_MEMO_EVENTS",
+    "MAX_DELTAS_IN_ROW",
     "MAX_EVENTS",
     "MIN_EVENTS",
     "History",
@@ -64,6 +65,12 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # Newest events whose encoded lines stay memoised: live watchers are sent
 # these; older ones are re-encoded only for a watcher resuming far back.
 LINE_MEMO_EVENTS = 1024
+# Settled versions of one key packed as deltas before one is packed
+# standalone: reading a settled version unpacks at most this many more.
+# Standalone, a 7.8 KB pod packs to 0.9 to 4.5 KB, as a delta to ~0.1 KB
+# (event.py); 4 makes a LIST page at an old RV unpack at most 5 objects
+# per item.
+MAX_DELTAS_IN_ROW = 4
 
 
 class TooOldResourceVersion(ApiError):
@@ -145,10 +152,13 @@ class History:
         event.forget_lines()
         before = event.retained_bytes()
         whole = event.prev
-        packed = event.pack_prev()
         older = self._packed_by_key.get(event.key)
-        if older is not None and whole is not None and packed is not None:
-            older.share_entry(whole, packed)
+        in_row = older.deltas if older is not None and older.holds(whole) else 0
+        delta = in_row < MAX_DELTAS_IN_ROW
+        event.pack_prev(delta=delta)
+        event.set_deltas(in_row + 1 if delta and whole is not None else 0)
+        if older is not None and whole is not None:
+            older.share_entry(whole, event)
         if event.type == DELETED:
             event.pack_entry()
         self._packed_by_key[event.key] = event

@@ -8,7 +8,12 @@ from tests.unit.cache.fakes import POD_FIELDS, Clock, pod
 from watchcache.api.status import ApiError
 from watchcache.cache.entry import EntryCodec
 from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
-from watchcache.cache.history import LINE_MEMO_EVENTS, History, TooOldResourceVersion
+from watchcache.cache.history import (
+    LINE_MEMO_EVENTS,
+    MAX_DELTAS_IN_ROW,
+    History,
+    TooOldResourceVersion,
+)
 
 CODEC = EntryCodec(
     kind="Pod", api_version="v1", namespaced=True, field_defaults=POD_FIELDS, builtin=True
@@ -235,7 +240,14 @@ def test_settled_events_keep_superseded_objects_packed_and_read_them_whole() -> 
         assert e.entry == wholes[e.rv]  # read back whole, equal to what came in
         assert e.prev == (wholes[e.rv - 3] if e.rv > 3 else None)
         assert e.deleted_line() == Event(e.type, e.entry, e.prev, e.rv).deleted_line()
-    assert settled[-1].retained_bytes() < len(wholes[1].raw) // 4
+    # Versions of a key differ by their rv: as deltas they take ~100 bytes;
+    # one in every MAX_DELTAS_IN_ROW + 1 is packed standalone.
+    packed = [len(e._prev.raw) for e in settled if e._prev is not None]
+    assert max(packed) < len(wholes[1].raw) // 4
+    assert sum(size < 200 for size in packed) >= len(packed) * MAX_DELTAS_IN_ROW // (
+        MAX_DELTAS_IN_ROW + 1
+    )
+    assert max(e.deltas for e in settled) == MAX_DELTAS_IN_ROW
     # The older event holds the newer one's packed previous object, not a whole copy.
     assert settled[0]._entry is settled[3]._prev
     assert all(len(e._entry.raw) < 1000 for e in settled[:-3])
