@@ -100,6 +100,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _serve(args: argparse.Namespace) -> int:
     import uvloop
 
+    from watchcache.cache.allocator import return_large_buffers
     from watchcache.proxy.config import ConfigError, load_config
     from watchcache.proxy.logs import configure_logging
     from watchcache.proxy.serve import serve
@@ -112,6 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
     configure_logging(config.effective_log_level(), config.logging_format)
     for warning in config.warnings:
         logging.getLogger("watchcache.config").warning("%s", warning)
+    return_large_buffers()  # freed LIST buffers go back to the OS (allocator.py)
     try:
         uvloop.run(serve(config))
     except (UpstreamError, OSError) as err:

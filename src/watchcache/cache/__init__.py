@@ -46,6 +46,9 @@ What it offers (``__all__``), by module, lowest first:
     supervisor  ``Supervisor`` (runs a reflector again after a bug of ours)
     persist     the state file a warm restart loads (imported from the
                 module by the proxy: not re-exported)
+    allocator   glibc's thresholds for large buffers, set by ``watchcache
+                serve`` so freed LIST buffers go back to the OS (imported
+                from the module: not re-exported)
 
 Each error is a signal of its own type (``MalformedObject``,
 ``WatchErrorLine``, ``TooOldResourceVersion``, ``TooNewResourceVersion``),

@@ -298,6 +298,9 @@ class Cache:
         replay after a reconnect and is dropped (returns None)."""
         if entry.rv <= self.rv:
             return None
+        older = self.store.get(entry.key)
+        if older is not None:
+            entry = entry.sharing(older)
         prev = self.store.delete(entry.key) if event_type == DELETED else self.store.put(entry)
         event = Event(event_type, entry, prev, entry.rv)
         self.history.append(event)

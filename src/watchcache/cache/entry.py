@@ -89,6 +89,20 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
         # of the memory budget (bench_cache_memory.py).
         return self.key[len(self.namespace) + 1 :] if self.namespace else self.key
 
+    def sharing(self, older: Entry) -> Entry:
+        """This entry holding ``older``'s key, uid, labels and fields
+        wherever they are equal, so that the versions history keeps hold
+        them once (~0.4 KB a pod version, bench_proxy_memory.py)."""
+        if self.key != older.key:
+            return self
+        return msgspec.structs.replace(
+            self,
+            key=older.key,
+            uid=older.uid if self.uid == older.uid else self.uid,
+            labels=older.labels if self.labels == older.labels else self.labels,
+            fields=older.fields if self.fields == older.fields else self.fields,
+        )
+
     def item_chunks(self) -> tuple[bytes, memoryview]:
         """The list-item form as two chunks, to write without a copy."""
         return b"{", memoryview(self.raw)[self.item_offset :]

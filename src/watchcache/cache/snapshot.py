@@ -17,7 +17,9 @@ per object and they pile up for the window; replaying history costs
 nothing at rest and is bounded by the history's own bounds.
 
 Glossary:
-    overlay   key -> entry at N, or None (absent at N), for keys changed since
+    overlay   key -> the first event after N, for keys changed since: its
+              ``prev`` is the entry at N (None: absent at N), unpacked only
+              when read (history packs settled events, see history.py)
     view      ``get``/``keys``/``count``/``index_keys``, with the store's
               signatures, answering for RV N
 """
@@ -40,18 +42,21 @@ class Snapshot:
     def __init__(self, store: Store, rv: int, events_after: Iterable[Event] = ()) -> None:
         self.rv = rv
         self._store = store
-        overlay: dict[str, Entry | None] = {}
+        # key -> the first event after rv: its prev is the entry at rv,
+        # read (unpacked, when history packed it) only if asked for.
+        overlay: dict[str, Event] = {}
         for event in events_after:
-            overlay.setdefault(event.key, event.prev)
+            overlay.setdefault(event.key, event)
         self._overlay = overlay
-        self._present = sorted(k for k, e in overlay.items() if e is not None)
+        self._present = sorted(k for k, e in overlay.items() if e.had_prev)
 
     def __repr__(self) -> str:
         return f"<Snapshot rv={self.rv} overlay={len(self._overlay)} keys>"
 
     def get(self, key: str) -> Entry | None:
-        if key in self._overlay:
-            return self._overlay[key]
+        event = self._overlay.get(key)
+        if event is not None:
+            return event.prev
         return self._store.get(key)
 
     def entries_of(self, keys: Iterator[str]) -> Iterator[Entry]:
@@ -81,9 +86,9 @@ class Snapshot:
         self, *, lo: str | None = None, hi: str | None = None, after: str | None = None
     ) -> int:
         total = self._store.count(lo=lo, hi=hi, after=after)
-        for key, entry in self._overlay.items():
+        for key, event in self._overlay.items():
             if _in_bounds(key, lo, hi, after):
-                total += (entry is not None) - (self._store.get(key) is not None)
+                total += event.had_prev - (self._store.get(key) is not None)
         return total
 
     def index_keys(self, name: str, value: str) -> list[str]:
@@ -94,7 +99,7 @@ class Snapshot:
         return sorted(keys)
 
     def _entry(self, key: str) -> Entry:
-        entry = self._overlay[key]
+        entry = self._overlay[key].prev
         assert entry is not None
         return entry
 

@@ -89,6 +89,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _byte_size(text: str) -> int:
+    """Bytes from "64Mi", "1Gi", "512Ki" or a bare number of bytes."""
+    text = text.strip()
+    for suffix, scale in (("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30)):
+        if text.endswith(suffix) and text[: -len(suffix)].isdigit():
+            return int(text[: -len(suffix)]) * scale
+    if text.isdigit():
+        return int(text)
+    raise ConfigError(f"not a size: {text!r} (use e.g. 64Mi, 1Gi or a number of bytes)")
+
+
 def _power_of_two(text: str) -> int:
     value = _positive_int(text)
     if value & (value - 1):
@@ -243,6 +254,15 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "history-max-bytes",
+        "at most this many bytes of superseded and deleted objects kept in each cache's "
+        "watch history (the oldest events go first; a watch resuming before them gets "
+        "410 and relists); the rest of the memory is the current objects, about 1.15x "
+        "their JSON (67108864 is 64Mi; sizing: docs/memory.md)",
+        default=64 << 20,
+        parse=_byte_size,
+    ),
+    Option(
         "shutdown-spread",
         "on shutdown, close open watches spread over this long so "
         "clients do not all reconnect in the same second",
@@ -394,6 +414,7 @@ class ServeConfig:
     resources: tuple[str, ...] = ("pods", "nodes")
     shards: int = 16
     history_window: float = 75.0
+    history_max_bytes: int = 64 << 20
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
     read_header_timeout: float = 32.0

@@ -93,7 +93,11 @@ async def open_proxy(
     )
     streams = StreamTracker()
     metrics = ProxyMetrics()
-    cache_config = CacheConfig(shard_count=config.shards, history_window=config.history_window)
+    cache_config = CacheConfig(
+        shard_count=config.shards,
+        history_window=config.history_window,
+        history_max_bytes=config.history_max_bytes,
+    )
     # The caches' own requests are rate-limited; forwarded ones are not.
     limiter = TokenBucket(config.kube_api_qps, config.kube_api_burst)
     state_dir = None

@@ -34,6 +34,8 @@ def test_apply_returns_event_with_previous_object() -> None:
     deleted = cache.apply("DELETED", pod("a", rv=4))
     assert deleted is not None and deleted.prev is modified.entry
     assert cache.get("default", "a") is None
+    # A new version holds what did not change once, shared with the old.
+    assert modified.fields is added.fields and modified.key is added.key
 
 
 def test_stale_event_is_dropped() -> None:

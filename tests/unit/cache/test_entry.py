@@ -194,3 +194,18 @@ def test_field_values_agree_with_the_api_table(info: ResourceInfo, data: st.Data
     )
     raw = json.dumps(obj, separators=(",", ":")).encode()
     assert dict(c.decode(raw).fields) == field_values(info, json.loads(raw))
+
+
+def test_a_new_version_shares_what_did_not_change() -> None:
+    codec = EntryCodec(
+        kind="Pod", api_version="v1", namespaced=True, field_defaults=POD_FIELDS, builtin=True
+    )
+    old = codec.decode(pod("a", rv=1, labels={"app": "x"}))
+    same = codec.decode(pod("a", rv=2, labels={"app": "x"})).sharing(old)
+    assert same.key is old.key and same.uid is old.uid
+    assert same.labels is old.labels and same.fields is old.fields
+    assert same.rv == 2 and same.raw != old.raw
+    relabelled = codec.decode(pod("a", rv=3, labels={"app": "y"})).sharing(old)
+    assert relabelled.labels == {"app": "y"} and relabelled.fields is old.fields
+    other = codec.decode(pod("b", rv=4))
+    assert other.sharing(old) is other

@@ -8,7 +8,12 @@ from tests.unit.cache.fakes import POD_FIELDS, Clock, pod
 from watchcache.api.status import ApiError
 from watchcache.cache.entry import EntryCodec
 from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
-from watchcache.cache.history import LINE_MEMO_EVENTS, History, TooOldResourceVersion
+from watchcache.cache.history import (
+    LINE_MEMO_EVENTS,
+    MAX_DELTAS_IN_ROW,
+    History,
+    TooOldResourceVersion,
+)
 
 CODEC = EntryCodec(
     kind="Pod", api_version="v1", namespaced=True, field_defaults=POD_FIELDS, builtin=True
@@ -213,3 +218,39 @@ def test_covered_seconds_is_the_age_of_the_oldest_kept_event() -> None:
     assert h.covered_seconds() == 40
     h.append(ev(13))  # evicts rv 11, recorded 40 s ago
     assert h.covered_seconds() == 10
+
+
+def test_settled_events_keep_superseded_objects_packed_and_read_them_whole() -> None:
+    h = history()
+    h.reset(0)
+    names = ("a", "b", "c")
+    wholes = {}  # rv -> the object as decoded
+    events = []
+    for rv in range(1, LINE_MEMO_EVENTS + 40):
+        name = names[rv % 3]
+        prev = wholes.get(rv - 3) if rv > 3 else None
+        entry = CODEC.decode(pod(name, rv=rv, pad=2000))
+        wholes[rv] = entry
+        kind = DELETED if rv == 30 else MODIFIED if prev is not None else ADDED
+        events.append(Event(kind, entry, prev, rv))
+        h.append(events[-1])
+    whole_bytes = sum(e.retained_bytes() for e in events[-LINE_MEMO_EVENTS:])
+    settled = events[: len(events) - LINE_MEMO_EVENTS]
+    for e in settled:
+        assert e.entry == wholes[e.rv]  # read back whole, equal to what came in
+        assert e.prev == (wholes[e.rv - 3] if e.rv > 3 else None)
+        assert e.deleted_line() == Event(e.type, e.entry, e.prev, e.rv).deleted_line()
+    # Versions of a key differ by their rv: as deltas they take ~100 bytes;
+    # one in every MAX_DELTAS_IN_ROW + 1 is packed standalone.
+    packed = [len(e._prev.raw) for e in settled if e._prev is not None]
+    assert max(packed) < len(wholes[1].raw) // 4
+    assert sum(size < 200 for size in packed) >= len(packed) * MAX_DELTAS_IN_ROW // (
+        MAX_DELTAS_IN_ROW + 1
+    )
+    assert max(e.deltas for e in settled) == MAX_DELTAS_IN_ROW
+    # The older event holds the newer one's packed previous object, not a whole copy.
+    assert settled[0]._entry is settled[3]._prev
+    assert all(len(e._entry.raw) < 1000 for e in settled[:-3])
+    # Events live watchers are sent stay whole; the byte count follows the packing.
+    assert events[-1]._entry is wholes[events[-1].rv]
+    assert h.retained_bytes == whole_bytes + sum(e.retained_bytes() for e in settled)

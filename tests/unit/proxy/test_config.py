@@ -168,3 +168,17 @@ def test_connection_timeouts_from_every_source(tmp_path: Path) -> None:
     assert config.sources["idle_timeout"] == "env WATCHCACHE_IDLE_TIMEOUT"
     with pytest.raises(ConfigError, match="--idle-timeout"):
         parse(["--idle-timeout", "0"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("16Mi", 16 << 20), ("1Gi", 1 << 30), ("512Ki", 512 << 10), ("1000", 1000)],
+)
+def test_history_max_bytes_takes_sizes(text: str, expected: int) -> None:
+    assert parse(["--history-max-bytes", text]).history_max_bytes == expected
+    assert parse([]).history_max_bytes == 64 << 20
+
+
+def test_history_max_bytes_refuses_what_is_not_a_size() -> None:
+    with pytest.raises(ConfigError, match="not a size"):
+        parse(["--history-max-bytes", "64MB"])

@@ -1,0 +1,209 @@
+"""The proxy's memory per cached pod, measured as a user sizing a deployment
+would (issue 18 item 6): resident set of ``watchcache serve`` processes.
+
+Creates ``--pods`` pods (default 10,000; about 7.8 KB of compact JSON each,
+managedFields included, as bench_list_pods.py makes them, unscheduled so
+no controller deletes them) in a dev cluster, each with a 6,000-character
+padding annotation: random hex by default (``--pad random``: it compresses
+about 2x, less than real pods' JSON, so history's packing of superseded
+objects is not flattered) or the same characters in every pod (``--pad
+constant``, as bench_list_pods.py; compresses ~9x), then starts two
+``watchcache serve`` processes side by side, each a subprocess:
+
+    pods    ``--resources pods``: caches every pod
+    nodes   ``--resources nodes``: the same proxy caching no pods (the
+            baseline: interpreter, aiohttp, the cache machinery)
+
+and reads ``VmRSS`` from /proc/<pid>/status of each once it is ready
+(/readyz) and its resident set has settled, then again after
+``--churn`` seconds of patches to the pods (a label each, one MODIFIED
+event apiece, as fast as 32 concurrent clients go; history keeps the
+previous objects within its window and byte bound, as kube-apiserver's
+watch cache does). It prints, for both moments, the growth of ``pods``
+over ``nodes`` and that growth divided by the pods' compact JSON (the
+list items' bytes as kube-apiserver sends them): the ratio a user sizes a
+deployment by. Target: at most 1.3x after sync.
+
+    python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
+        [--pad random|constant]
+        [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.bench_list_pods import PAD, create_pods
+from benchmarks.bench_warm_restart import random_pad
+from watchcache.devcluster import ClusterConfig, DevCluster
+
+# How long a proxy may take to become ready, and for its RSS to settle.
+READY_TIMEOUT = 600.0
+SETTLE_TIMEOUT = 30.0
+
+
+def rss(pid: int) -> int:
+    """The process's resident set in bytes (VmRSS)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(r"^VmRSS:\s+(\d+) kB$", status, re.M)
+    assert found, status
+    return int(found.group(1)) * 1024
+
+
+def settled_rss(pid: int) -> int:
+    """VmRSS once two reads a second apart agree within 1 MB (a proxy
+    that just became ready may still be freeing its list pages)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    last = rss(pid)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = rss(pid)
+        if abs(now - last) < 1_000_000:
+            return now
+        last = now
+    return last
+
+
+class Proxy:
+    """One ``watchcache serve`` subprocess, ready when constructed."""
+
+    def __init__(self, kubeconfig: Path, resources: str, log: Path, extra: list[str]) -> None:
+        self.log = log
+        argv = [sys.executable, "-m", "watchcache", "serve", "--kubeconfig", str(kubeconfig)]
+        argv += ["--resources", resources, "--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
+        argv += ["--log-level", "warning", *extra]
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(
+                argv,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.url = ""
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not self.url:
+            found = re.search(r"serving on (http://127\.0\.0\.1:\d+)", self.log.read_text())
+            self.url = found.group(1) if found else ""
+            self._check(deadline)
+            time.sleep(0.05)
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + "/readyz", timeout=30) as r:
+                    if r.status == 200:
+                        return
+            except urllib.error.HTTPError:
+                pass
+            self._check(deadline)
+            time.sleep(0.1)
+
+    def _check(self, deadline: float) -> None:
+        assert self.proc.poll() is None, self.log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "not ready: " + self.log.read_text()[-3000:]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+
+
+def json_bytes(cluster: DevCluster) -> int:
+    """The pods' JSON as kube-apiserver sends it: the list items' bytes."""
+    code, body = cluster.request("GET", "/api/v1/namespaces/default/pods")
+    assert code == 200
+    return sum(len(json.dumps(item, separators=(",", ":"))) for item in body["items"])
+
+
+async def churn(cluster: DevCluster, pods: int, seconds: float) -> int:
+    """Patch pods round-robin for ``seconds``; returns how many patches."""
+    context = ssl.create_default_context(cafile=str(cluster.ca_file))
+    headers = {
+        "Authorization": f"Bearer {cluster.admin_token}",
+        "Content-Type": "application/merge-patch+json",
+    }
+    done = 0
+    end = time.monotonic() + seconds
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=context, limit=64), headers=headers
+    ) as session:
+
+        async def worker(first: int) -> None:
+            nonlocal done
+            i = first
+            while time.monotonic() < end:
+                body = json.dumps({"metadata": {"labels": {"rev": str(i)}}})
+                url = f"{cluster.url}/api/v1/namespaces/default/pods/pod-{i % pods:05d}"
+                async with session.patch(url, data=body) as r:
+                    assert r.status == 200, await r.text()
+                done += 1
+                i += 32
+
+        await asyncio.gather(*(worker(w) for w in range(32)))
+    return done
+
+
+def row(moment: str, pods_rss: int, nodes_rss: int, total: int, count: int) -> str:
+    grown = pods_rss - nodes_rss
+    return (
+        f"  {moment:12} pods {pods_rss / 1e6:7.1f} MB  nodes {nodes_rss / 1e6:6.1f} MB  "
+        f"growth {grown / 1e6:7.1f} MB = {grown / total:.2f}x the JSON, {grown / count:,.0f} B/pod"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--churn", type=float, default=60.0, help="seconds of patches")
+    parser.add_argument("--pad", choices=("random", "constant"), default="random")
+    parser.add_argument("--serve-arg", action="append", default=[], help="extra serve flag")
+    args = parser.parse_args()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        DevCluster(ClusterConfig(workdir=Path(tmp) / "c", tie_to_parent=True)) as cluster,
+    ):
+        pad = random_pad if args.pad == "random" else lambda: PAD
+        asyncio.run(create_pods(cluster, args.pods, on_nodes=False, pad=pad))
+        total = json_bytes(cluster)
+        proxies = {
+            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"{name}.log", args.serve_arg)
+            for name in ("pods", "nodes")
+        }
+        try:
+            for proxy in proxies.values():
+                proxy.wait_ready()
+            synced = {name: settled_rss(p.proc.pid) for name, p in proxies.items()}
+            patches = asyncio.run(churn(cluster, args.pods, args.churn))
+            churned = {name: settled_rss(p.proc.pid) for name, p in proxies.items()}
+        finally:
+            for proxy in proxies.values():
+                proxy.stop()
+    print(
+        f"{args.pods:,} pods, {total / 1e6:.1f} MB of compact JSON ({total / args.pods:,.0f} B each); "
+        f"{args.pad} pad; serve {' '.join(args.serve_arg) or '(defaults)'}"
+    )
+    print(row("after sync", synced["pods"], synced["nodes"], total, args.pods))
+    print(row("after churn", churned["pods"], churned["nodes"], total, args.pods))
+    print(f"  churn: {patches:,} patches in {args.churn:.0f} s ({patches / args.churn:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()
