@@ -195,8 +195,12 @@ class Watcher:
         return True
 
     def send_bookmark(self, line: bytes, rv: int) -> None:
-        """A bookmark is only sent when it fits: skipping one loses nothing."""
-        if not self.closed.done() and rv > self.last_rv and self.has_room(len(line)):
+        """A bookmark is only sent when it fits: skipping one loses nothing.
+        One at the watcher's own RV repeats it (the cadence goes on while
+        the RV stands still); never one behind it, nor during replay."""
+        if self.closed.done() or not self.has_room(len(line)):
+            return
+        if rv > self.last_rv or (rv == self.last_rv and not self.replaying):
             self._accept(line, rv)
 
     # -- writing ---------------------------------------------------------------
