@@ -37,6 +37,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -83,6 +84,12 @@ DEFAULT_RSS_BOUND_MIB = 256
 # before it makes a new namespace's service account, which pods need.
 WRITE_PATIENCE = 180.0
 
+# A storm's watches wait this long to be connected and answered: on two
+# shared cores a 10,000-watch storm takes the proxy tens of seconds
+# (docs/soak.md), well past the informers' 10 s connect timeout; a watch
+# not answered by then is a failure of the storm.
+STORM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=300, sock_read=300)
+
 
 @dataclass
 class SoakConfig:
@@ -121,6 +128,9 @@ class Tally:
     divergences: list[tuple[int, Divergence]] = field(default_factory=list)
     peak_rss_mib: float = 0.0
     rss_bound_mib: int = DEFAULT_RSS_BOUND_MIB
+    peak_fds: int = 0  # the proxy's open descriptors, sampled with its RSS
+    storm_watches: int = 0  # connect-storm watches answered 200
+    storm_seconds: float = 0.0  # the longest storm, first request to last answer
 
     @property
     def ok(self) -> bool:
@@ -138,12 +148,20 @@ class Tally:
             ("LISTs checked", str(self.lists_checked)),
             ("divergences", str(len(self.divergences))),
             ("peak RSS of the proxy", f"{self.peak_rss_mib:.1f} MiB (bound {self.rss_bound_mib})"),
+            ("peak descriptors of the proxy", str(self.peak_fds)),
+            ("storm watches answered (longest storm)", _storms(self)),
         ]
         width = max(len(r[0]) for r in rows)
         lines = [f"| {'what'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
         lines += [f"| {a.ljust(width)} | {b} |" for a, b in rows]
         lines += [f"seed {seed}: {d}" for seed, d in self.divergences[:20]]
         return "\n".join(lines)
+
+
+def _storms(tally: Tally) -> str:
+    if not tally.faults["connect-storm"]:
+        return "no storm"
+    return f"{tally.storm_watches} ({tally.storm_seconds:.1f} s)"
 
 
 def _seed_span(seeds: list[int]) -> str:
@@ -265,6 +283,7 @@ class ProxyProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.peak_rss_mib = 0.0
+        self.peak_fds = 0
         self.starts = 0
 
     async def start(self, session: aiohttp.ClientSession) -> None:
@@ -310,6 +329,14 @@ class ProxyProcess:
                 self.peak_rss_mib = max(self.peak_rss_mib, int(found.group(1)) / 1024)
         return self.peak_rss_mib
 
+    def sample_fds(self) -> int:
+        """The proxy's open descriptors now, folded into ``peak_fds``."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                fds = len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+                self.peak_fds = max(self.peak_fds, fds)
+        return self.peak_fds
+
     async def stop(self) -> None:
         if self.proc is None:
             return
@@ -325,6 +352,18 @@ class ProxyProcess:
     async def restart(self, session: aiohttp.ClientSession) -> None:
         await self.stop()
         await self.start(session)
+
+
+def raise_open_file_limit(wanted: int) -> int:
+    """The soft limit on descriptors raised towards ``wanted`` (up to the
+    hard limit); the proxy, a child, inherits it. A storm of N watches
+    holds N sockets here and N in the proxy, for a moment."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    if target <= soft:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
 
 
 def _free_port() -> int:
@@ -355,6 +394,10 @@ class Round:
     faults: Counter[str] = field(default_factory=Counter)
     background: set[asyncio.Task[None]] = field(default_factory=set)  # stuck clients
     writes_done: bool = False  # the writer ends after its write in flight, never mid-way
+    storm_watches: int = 0  # connect-storm watches answered 200
+    storm_seconds: float = 0.0  # the longest storm
+    storm_failures: Counter[str] = field(default_factory=Counter)  # what the others got
+    storms: set[asyncio.Task[None]] = field(default_factory=set)  # awaited whole by _finish
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -600,7 +643,11 @@ class Round:
             self.background.add(task)
             task.add_done_callback(self.background.discard)
         elif kind == "connect-storm":
-            await self._storm(self.config.storm_size)
+            # Shielded: the round's end waits for a storm rather than cut
+            # it short, so that every one of its watches is counted.
+            storm = asyncio.create_task(self._storm(self.config.storm_size))
+            self.storms.add(storm)
+            await asyncio.shield(storm)
         else:
             await self.upstream.inject(kind, self.rng)
 
@@ -615,16 +662,29 @@ class Round:
             await asyncio.sleep(seconds)
 
     async def _storm(self, size: int) -> None:
-        """``size`` watches opened at once, each dropped as its headers come."""
+        """``size`` watches opened at once, each dropped as its headers come.
+        Every one must be answered 200 (the injector's faults come one at a
+        time, so no restart is under way): what the others got is counted
+        and reported as a divergence."""
 
         async def one() -> None:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            try:
                 async with self.session.get(
-                    self.base, params={"watch": "1", "resourceVersion": "0"}
-                ):
-                    pass
+                    self.base,
+                    params={"watch": "1", "resourceVersion": "0"},
+                    timeout=STORM_TIMEOUT,
+                ) as r:
+                    if r.status == 200:
+                        self.storm_watches += 1
+                    else:
+                        self.storm_failures[f"HTTP {r.status}"] += 1
+            except (aiohttp.ClientError, OSError, TimeoutError) as e:
+                self.storm_failures[f"{type(e).__name__}: {e}"[:160]] += 1
 
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         await asyncio.gather(*(one() for _ in range(size)))
+        self.storm_seconds = max(self.storm_seconds, loop.time() - started)
 
     # -- the round -----------------------------------------------------------
 
@@ -647,7 +707,7 @@ class Round:
             return await self._finish(records, informers, writer, injector)
         finally:
             self.stopping = True
-            tasks = (*informers, writer, injector, sampler, *self.background)
+            tasks = (*informers, writer, injector, sampler, *self.background, *self.storms)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -656,6 +716,7 @@ class Round:
     async def _sample_rss(self) -> None:
         while True:
             self.proxy.sample_rss()
+            self.proxy.sample_fds()
             await asyncio.sleep(0.5)
 
     async def _finish(
@@ -668,6 +729,7 @@ class Round:
         injector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await injector
+        await asyncio.gather(*self.storms)
         self.upstream.settle()
         self.slow.clear()
         self.gate.set()
@@ -698,6 +760,15 @@ class Round:
             task.cancel()
         await asyncio.gather(*informers, return_exceptions=True)
         found += self.history.check()
+        if self.storm_failures:
+            failed = sum(self.storm_failures.values())
+            found.append(
+                Divergence(
+                    "connect-storm",
+                    f"{failed} watches not answered 200 ({self.storm_watches} were): "
+                    + "; ".join(f"{n}x {what}" for what, n in self.storm_failures.most_common(3)),
+                )
+            )
         # The round's objects go with its namespace (best effort; the next
         # round's scopes do not see them).
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
@@ -723,6 +794,9 @@ async def _upstream(config: SoakConfig, workdir: Path) -> AsyncIterator[Upstream
 async def run_soak(config: SoakConfig) -> Tally:
     """Rounds of the fault suite; the tally of what was done and found."""
     tally = Tally(rss_bound_mib=config.rss_bound_mib)
+    limit = raise_open_file_limit(config.storm_size + 1024)
+    if limit < config.storm_size + 256:
+        config.progress(f"soak: only {limit} descriptors allowed; storms may fail for want of them")
     first = config.first_seed if config.first_seed is not None else random.randrange(1, 10**6)
     started = time.monotonic()
     deadline = started + config.minutes * 60 if config.minutes is not None else None
@@ -753,6 +827,7 @@ async def run_soak(config: SoakConfig) -> Tally:
             finally:
                 await proxy.stop()
                 tally.peak_rss_mib = proxy.peak_rss_mib
+                tally.peak_fds = proxy.peak_fds
     return tally
 
 
@@ -773,6 +848,8 @@ def _add(tally: Tally, seed: int, round_: Round, found: list[Divergence]) -> Non
         len(s.initial) + len(s.items) for w in round_.history.watches for s in w.sessions
     )
     tally.lists_checked += len(round_.history.lists)
+    tally.storm_watches += round_.storm_watches
+    tally.storm_seconds = max(tally.storm_seconds, round_.storm_seconds)
     tally.divergences.extend((seed, d) for d in found)
 
 
