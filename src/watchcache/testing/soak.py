@@ -71,10 +71,10 @@ FAULTS = (
 )
 CLIENT_FAULTS = ("proxy-restart", "slow-clients", "stuck-clients", "connect-storm")
 RESOURCE = "pods"  # its DELETE answers the object at the deletion's RV
-# Measured: peak 70-90 MiB on the simulator's short run (24 informers,
-# storms of 300); the bound leaves room for a 10,000-connection storm's
-# buffers (about 1.9 KiB per idle watcher, docs/operations.md) and the
-# history window (a few thousand small objects). docs/soak.md.
+# Measured: peak 47-51 MiB on the simulator's short run (storms of 300),
+# 153-159 MiB with a storm of 10,000 connections held at once (about
+# 11 KiB each); the bound leaves room for that and the history window (a
+# few thousand small objects), and catches a leak. docs/soak.md.
 DEFAULT_RSS_BOUND_MIB = 256
 
 # How long one write is retried. A bound of 200 tries (40 s when each is
@@ -129,6 +129,7 @@ class Tally:
     peak_rss_mib: float = 0.0
     rss_bound_mib: int = DEFAULT_RSS_BOUND_MIB
     peak_fds: int = 0  # the proxy's open descriptors, sampled with its RSS
+    proxy_cpu_seconds: float = 0.0
     storm_watches: int = 0  # connect-storm watches answered 200
     storm_seconds: float = 0.0  # the longest storm, first request to last answer
 
@@ -149,6 +150,7 @@ class Tally:
             ("divergences", str(len(self.divergences))),
             ("peak RSS of the proxy", f"{self.peak_rss_mib:.1f} MiB (bound {self.rss_bound_mib})"),
             ("peak descriptors of the proxy", str(self.peak_fds)),
+            ("CPU of the proxy", f"{self.proxy_cpu_seconds:.1f} s"),
             ("storm watches answered (longest storm)", _storms(self)),
         ]
         width = max(len(r[0]) for r in rows)
@@ -284,6 +286,7 @@ class ProxyProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.peak_rss_mib = 0.0
         self.peak_fds = 0
+        self.cpu_seconds = 0.0  # of the runs that ended (the last at the soak's end)
         self.starts = 0
 
     async def start(self, session: aiohttp.ClientSession) -> None:
@@ -337,10 +340,21 @@ class ProxyProcess:
                 self.peak_fds = max(self.peak_fds, fds)
         return self.peak_fds
 
+    def _cpu_now(self) -> float:
+        """CPU seconds (user + system) of the running proxy."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0
+
     async def stop(self) -> None:
         if self.proc is None:
             return
         self.sample_rss()
+        self.cpu_seconds += self._cpu_now()
         self.proc.send_signal(signal.SIGTERM)
         try:
             await asyncio.to_thread(self.proc.wait, 30)
@@ -828,6 +842,7 @@ async def run_soak(config: SoakConfig) -> Tally:
                 await proxy.stop()
                 tally.peak_rss_mib = proxy.peak_rss_mib
                 tally.peak_fds = proxy.peak_fds
+                tally.proxy_cpu_seconds = proxy.cpu_seconds
     return tally
 
 

@@ -47,3 +47,21 @@ async def test_the_suite_finds_a_lost_event() -> None:
     seed, divergence = tally.divergences[0]
     assert seed == 7
     assert f"{lost[0]}@" in str(divergence) and "dropped before it" in str(divergence)
+
+
+async def test_every_storm_watch_is_counted() -> None:
+    """Storms' watches are answered 200 and counted, each storm whole
+    (the round's end waits for one in flight)."""
+    tally = await run_soak(
+        SoakConfig(
+            rounds=1,
+            round_seconds=3,
+            first_seed=11,
+            faults_per_second=2,
+            storm_size=200,
+            kinds=("connect-storm",),
+        )
+    )
+    assert tally.faults["connect-storm"] >= 1, tally.table()
+    assert tally.storm_watches == 200 * tally.faults["connect-storm"], tally.table()
+    assert tally.peak_fds > 0 and not tally.divergences, tally.table()
