@@ -433,6 +433,7 @@ class Round:
         up to WRITE_PATIENCE seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WRITE_PATIENCE
+        last = "nothing"  # the last answer or error, for the failure's message
         while loop.time() < deadline:
             await self.gate.wait()
             try:
@@ -444,15 +445,17 @@ class Round:
                     # default service account exists (made by a controller).
                     no_account = r.status == 403 and "service account" in str(answer)
                     if r.status in (429, 500, 503, 504) or r.status == 410 or no_account:
+                        last = f"{r.status} {str(answer)[:200]}"
                         await asyncio.sleep(min(float(r.headers.get("Retry-After", "0.2")), 1.0))
                         continue
                     return r.status, answer
-            except (aiohttp.ClientConnectionError, TimeoutError):
+            except (aiohttp.ClientConnectionError, TimeoutError) as e:
+                last = f"{type(e).__name__}: {e}"
                 # Refused before sending (the gate was set while the proxy
                 # came back): retried; a write that died mid-flight would
                 # show as a divergence naming it.
                 await asyncio.sleep(0.2)
-        raise RuntimeError(f"{method} {url}: no answer within {WRITE_PATIENCE:.0f}s")
+        raise RuntimeError(f"{method} {url}: no answer within {WRITE_PATIENCE:.0f}s (last: {last})")
 
     async def setup(self) -> None:
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
