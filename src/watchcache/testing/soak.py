@@ -411,7 +411,9 @@ class Round:
     storm_watches: int = 0  # connect-storm watches answered 200
     storm_seconds: float = 0.0  # the longest storm
     storm_failures: Counter[str] = field(default_factory=Counter)  # what the others got
-    storms: set[asyncio.Task[None]] = field(default_factory=set)  # awaited whole by _finish
+    # The fault being injected: shielded from the round's end, which waits
+    # for it (a restart cut half-way would leave no proxy to write to).
+    in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -636,7 +638,10 @@ class Round:
             count = 2 if self.rng.random() < 0.3 else 1  # in combination
             for kind in self.rng.sample(kinds, min(count, len(kinds))):
                 self.faults[kind] += 1
-                await self._inject(kind)
+                task = asyncio.create_task(self._inject(kind))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                await asyncio.shield(task)
 
     async def _inject(self, kind: str) -> None:
         if kind in ("proxy-restart", "upstream-restart"):
@@ -660,11 +665,7 @@ class Round:
             self.background.add(task)
             task.add_done_callback(self.background.discard)
         elif kind == "connect-storm":
-            # Shielded: the round's end waits for a storm rather than cut
-            # it short, so that every one of its watches is counted.
-            storm = asyncio.create_task(self._storm(self.config.storm_size))
-            self.storms.add(storm)
-            await asyncio.shield(storm)
+            await self._storm(self.config.storm_size)
         else:
             await self.upstream.inject(kind, self.rng)
 
@@ -724,7 +725,7 @@ class Round:
             return await self._finish(records, informers, writer, injector)
         finally:
             self.stopping = True
-            tasks = (*informers, writer, injector, sampler, *self.background, *self.storms)
+            tasks = (*informers, writer, injector, sampler, *self.background, *self.in_flight)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -746,7 +747,7 @@ class Round:
         injector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await injector
-        await asyncio.gather(*self.storms)
+        await asyncio.gather(*self.in_flight)
         self.upstream.settle()
         self.slow.clear()
         self.gate.set()
