@@ -30,7 +30,8 @@ awaits.
 
 Bookmarks and deadlines (``tick``, called about once a second): a watcher
 that asked for bookmarks gets one about every ``bookmark_interval`` and
-once ``BOOKMARK_BEFORE_DEADLINE`` before its deadline; a watcher past its
+once ``BOOKMARK_BEFORE_DEADLINE`` before its deadline, at the resource's
+RV even when it has not moved (so through an upstream outage too); a watcher past its
 deadline (timeoutSeconds) is closed.
 
 Time: the clock (``now()``: bookmarks, deadlines, the budget) and the
@@ -335,7 +336,9 @@ class Registry:
             if watcher.deadline is not None and now >= watcher.deadline:
                 watcher.close("deadline")
                 continue
-            if watcher.bookmarks and self._bookmark_line is not None and self.rv > watcher.last_rv:
+            # Also when the RV has not moved (a quiet resource, an outage
+            # served stale): kube-apiserver keeps the cadence regardless.
+            if watcher.bookmarks and self._bookmark_line is not None and self.rv > 0:
                 watcher.send_bookmark(
                     watcher.filter.bookmark_for(self._bookmark_line(self.rv)), self.rv
                 )

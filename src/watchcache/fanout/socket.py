@@ -293,6 +293,11 @@ class WatchSocket(asyncio.Protocol):
             self._wake()
         self._wake()
 
+    @property
+    def held(self) -> bool:
+        """The initial events are still being written (see "held")."""
+        return self._held
+
     def release(self) -> None:
         """The initial events are written: live frames may flow."""
         self._held = False

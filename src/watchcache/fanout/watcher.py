@@ -108,9 +108,13 @@ class Watcher:
         return True
 
     def send_bookmark(self, line: bytes, rv: int) -> None:
-        """A bookmark is only sent when it fits: skipping one loses nothing."""
+        """A bookmark is only sent when it fits: skipping one loses nothing.
+        One at the watcher's own RV repeats it (the cadence goes on while
+        the RV stands still); never one behind it, nor during replay."""
         socket = self.socket
-        if socket.close_reason is None and rv > self.last_rv and socket.has_room(len(line)):
+        if socket.close_reason is not None or not socket.has_room(len(line)):
+            return
+        if rv > self.last_rv or (rv == self.last_rv and not socket.held):
             socket.offer(line, chunk(line))
             self.last_rv = rv
 

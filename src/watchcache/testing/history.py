@@ -312,15 +312,49 @@ class History:
             labels = self.state_at(version, Scope(key[0])).get(key)
             for rv in modified:
                 self._writes.append((rv, key, Seen(key, rv, labels.labels if labels else {})))
-            # Seen by no watcher: placed just before the next write.
+            # Seen by no watcher: placed just before the next write, or
+            # earlier where the watchers show it was gone (upstream's RVs
+            # between two writes of ours may be other objects').
             at = (
                 min(deleted)
                 if deleted
-                else (bound - 1 if bound is not None else max(modified, default=version) + 1)
+                else self._unseen_delete_at(
+                    key,
+                    version,
+                    bound,
+                    bound - 1 if bound is not None else max(modified, default=version) + 1,
+                )
             )
             self._writes.append((at, key, None))
             self.newest_write = max(self.newest_write, at)
             self._sorted = False
+
+    def _unseen_delete_at(self, key: Key, version: int, bound: int | None, latest: int) -> int:
+        """Where a delete no watcher heard happened: no later than a LIST
+        of its scope after ``version`` that lacks the key, nor than the
+        start of a watch session of its scope that began after ``version``
+        and was still delivering at ``bound`` (it would have heard a later
+        delete)."""
+        before = self.state_at(version, Scope(key[0])).get(key)
+        if before is None:
+            return latest
+
+        def sees(scope: Scope) -> bool:
+            in_namespace = scope.namespace in (None, key[0])
+            return in_namespace and scope.selector().matches(before.labels)
+
+        at = latest
+        for listed in self.lists:
+            gone = all(item.key != key for item in listed.items)
+            if version < listed.rv < at and gone and sees(listed.scope):
+                at = listed.rv
+        for record in self.watches:
+            if bound is None or not sees(record.scope):
+                continue
+            for session in record.sessions:
+                if version < session.start_rv < at and _delivered_from(session, bound):
+                    at = session.start_rv
+        return at
 
     def check(self) -> list[Divergence]:
         """Every divergence found, at most one per session and per LIST."""
@@ -399,6 +433,11 @@ class History:
                 return rv, None
         problem = _compare_state(got, self.state_at(low, scope))
         return 0, f"initial events are not the state at any RV in [{low}, {high}]: {problem}"
+
+
+def _delivered_from(session: WatchSession, rv: int) -> bool:
+    """Whether ``session`` delivered an event or bookmark at ``rv`` or later."""
+    return any((item if isinstance(item, int) else item.obj.rv) >= rv for item in session.items)
 
 
 def _first_duplicate(objs: list[Seen]) -> Seen:

@@ -37,6 +37,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -70,10 +71,10 @@ FAULTS = (
 )
 CLIENT_FAULTS = ("proxy-restart", "slow-clients", "stuck-clients", "connect-storm")
 RESOURCE = "pods"  # its DELETE answers the object at the deletion's RV
-# Measured: peak 70-90 MiB on the simulator's short run (24 informers,
-# storms of 300); the bound leaves room for a 10,000-connection storm's
-# buffers (about 1.9 KiB per idle watcher, docs/operations.md) and the
-# history window (a few thousand small objects). docs/soak.md.
+# Measured: peak 47-51 MiB on the simulator's short run (storms of 300),
+# 153-159 MiB with a storm of 10,000 connections held at once (about
+# 11 KiB each); the bound leaves room for that and the history window (a
+# few thousand small objects), and catches a leak. docs/soak.md.
 DEFAULT_RSS_BOUND_MIB = 256
 
 # How long one write is retried. A bound of 200 tries (40 s when each is
@@ -82,6 +83,12 @@ DEFAULT_RSS_BOUND_MIB = 256
 # kube-controller-manager waits out the killed instance's lease (15 s)
 # before it makes a new namespace's service account, which pods need.
 WRITE_PATIENCE = 180.0
+
+# A storm's watches wait this long to be connected and answered: on two
+# shared cores a 10,000-watch storm takes the proxy tens of seconds
+# (docs/soak.md), well past the informers' 10 s connect timeout; a watch
+# not answered by then is a failure of the storm.
+STORM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=300, sock_read=300)
 
 
 @dataclass
@@ -126,6 +133,10 @@ class Tally:
     divergences: list[tuple[int, Divergence]] = field(default_factory=list)
     peak_rss_mib: float = 0.0
     rss_bound_mib: int = DEFAULT_RSS_BOUND_MIB
+    peak_fds: int = 0  # the proxy's open descriptors, sampled with its RSS
+    proxy_cpu_seconds: float = 0.0
+    storm_watches: int = 0  # connect-storm watches answered 200
+    storm_seconds: float = 0.0  # the longest storm, first request to last answer
 
     @property
     def ok(self) -> bool:
@@ -143,12 +154,21 @@ class Tally:
             ("LISTs checked", str(self.lists_checked)),
             ("divergences", str(len(self.divergences))),
             ("peak RSS of the proxy", f"{self.peak_rss_mib:.1f} MiB (bound {self.rss_bound_mib})"),
+            ("peak descriptors of the proxy", str(self.peak_fds)),
+            ("CPU of the proxy", f"{self.proxy_cpu_seconds:.1f} s"),
+            ("storm watches answered (longest storm)", _storms(self)),
         ]
         width = max(len(r[0]) for r in rows)
         lines = [f"| {'what'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
         lines += [f"| {a.ljust(width)} | {b} |" for a, b in rows]
         lines += [f"seed {seed}: {d}" for seed, d in self.divergences[:20]]
         return "\n".join(lines)
+
+
+def _storms(tally: Tally) -> str:
+    if not tally.faults["connect-storm"]:
+        return "no storm"
+    return f"{tally.storm_watches} ({tally.storm_seconds:.1f} s)"
 
 
 def _seed_span(seeds: list[int]) -> str:
@@ -270,6 +290,8 @@ class ProxyProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
         self.peak_rss_mib = 0.0
+        self.peak_fds = 0
+        self.cpu_seconds = 0.0  # of the runs that ended (the last at the soak's end)
         self.starts = 0
         # The restart in progress, if any (``restart``).
         self.restarting: asyncio.Future[None] | None = None
@@ -319,6 +341,24 @@ class ProxyProcess:
                 self.peak_rss_mib = max(self.peak_rss_mib, int(found.group(1)) / 1024)
         return self.peak_rss_mib
 
+    def sample_fds(self) -> int:
+        """The proxy's open descriptors now, folded into ``peak_fds``."""
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                fds = len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+                self.peak_fds = max(self.peak_fds, fds)
+        return self.peak_fds
+
+    def _cpu_now(self) -> float:
+        """CPU seconds (user + system) of the running proxy."""
+        if self.proc is None or self.proc.poll() is not None:
+            return 0.0
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0
+
     async def stop(self) -> None:
         if self.restarting is not None and not self.restarting.done():
             await self.restarting  # the last stop comes after it
@@ -328,6 +368,7 @@ class ProxyProcess:
         if self.proc is None:
             return
         self.sample_rss()
+        self.cpu_seconds += self._cpu_now()
         self.proc.send_signal(signal.SIGTERM)
         try:
             await asyncio.to_thread(self.proc.wait, 30)
@@ -347,6 +388,18 @@ class ProxyProcess:
     async def _restart(self, session: aiohttp.ClientSession) -> None:
         await self._stop()
         await self.start(session)
+
+
+def raise_open_file_limit(wanted: int) -> int:
+    """The soft limit on descriptors raised towards ``wanted`` (up to the
+    hard limit); the proxy, a child, inherits it. A storm of N watches
+    holds N sockets here and N in the proxy, for a moment."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    if target <= soft:
+        return soft
+    resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
 
 
 def _free_port() -> int:
@@ -377,6 +430,12 @@ class Round:
     faults: Counter[str] = field(default_factory=Counter)
     background: set[asyncio.Task[None]] = field(default_factory=set)  # stuck clients
     writes_done: bool = False  # the writer ends after its write in flight, never mid-way
+    storm_watches: int = 0  # connect-storm watches answered 200
+    storm_seconds: float = 0.0  # the longest storm
+    storm_failures: Counter[str] = field(default_factory=Counter)  # what the others got
+    # The fault being injected: shielded from the round's end, which waits
+    # for it (a restart cut half-way would leave no proxy to write to).
+    in_flight: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -398,6 +457,7 @@ class Round:
         up to WRITE_PATIENCE seconds."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + WRITE_PATIENCE
+        last = "nothing"  # the last answer or error, for the failure's message
         while loop.time() < deadline:
             await self.gate.wait()
             try:
@@ -409,15 +469,17 @@ class Round:
                     # default service account exists (made by a controller).
                     no_account = r.status == 403 and "service account" in str(answer)
                     if r.status in (429, 500, 503, 504) or r.status == 410 or no_account:
+                        last = f"{r.status} {str(answer)[:200]}"
                         await asyncio.sleep(min(float(r.headers.get("Retry-After", "0.2")), 1.0))
                         continue
                     return r.status, answer
-            except (aiohttp.ClientConnectionError, TimeoutError):
+            except (aiohttp.ClientConnectionError, TimeoutError) as e:
+                last = f"{type(e).__name__}: {e}"
                 # Refused before sending (the gate was set while the proxy
                 # came back): retried; a write that died mid-flight would
                 # show as a divergence naming it.
                 await asyncio.sleep(0.2)
-        raise RuntimeError(f"{method} {url}: no answer within {WRITE_PATIENCE:.0f}s")
+        raise RuntimeError(f"{method} {url}: no answer within {WRITE_PATIENCE:.0f}s (last: {last})")
 
     async def setup(self) -> None:
         ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
@@ -600,7 +662,10 @@ class Round:
             drawn = self.rng.sample(kinds, min(count, len(kinds)))
             for kind in [first.pop(0)] if first else drawn:
                 self.faults[kind] += 1
-                await self._inject(kind)
+                task = asyncio.create_task(self._inject(kind))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                await asyncio.shield(task)
 
     async def _inject(self, kind: str) -> None:
         if kind in ("proxy-restart", "upstream-restart"):
@@ -639,16 +704,29 @@ class Round:
             await asyncio.sleep(seconds)
 
     async def _storm(self, size: int) -> None:
-        """``size`` watches opened at once, each dropped as its headers come."""
+        """``size`` watches opened at once, each dropped as its headers come.
+        Every one must be answered 200 (the injector's faults come one at a
+        time, so no restart is under way): what the others got is counted
+        and reported as a divergence."""
 
         async def one() -> None:
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            try:
                 async with self.session.get(
-                    self.base, params={"watch": "1", "resourceVersion": "0"}
-                ):
-                    pass
+                    self.base,
+                    params={"watch": "1", "resourceVersion": "0"},
+                    timeout=STORM_TIMEOUT,
+                ) as r:
+                    if r.status == 200:
+                        self.storm_watches += 1
+                    else:
+                        self.storm_failures[f"HTTP {r.status}"] += 1
+            except (aiohttp.ClientError, OSError, TimeoutError) as e:
+                self.storm_failures[f"{type(e).__name__}: {e}"[:160]] += 1
 
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         await asyncio.gather(*(one() for _ in range(size)))
+        self.storm_seconds = max(self.storm_seconds, loop.time() - started)
 
     # -- the round -----------------------------------------------------------
 
@@ -671,7 +749,7 @@ class Round:
             return await self._finish(records, informers, writer, injector)
         finally:
             self.stopping = True
-            tasks = (*informers, writer, injector, sampler, *self.background)
+            tasks = (*informers, writer, injector, sampler, *self.background, *self.in_flight)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -680,6 +758,7 @@ class Round:
     async def _sample_rss(self) -> None:
         while True:
             self.proxy.sample_rss()
+            self.proxy.sample_fds()
             await asyncio.sleep(0.5)
 
     async def _finish(
@@ -692,6 +771,7 @@ class Round:
         injector.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await injector
+        await asyncio.gather(*self.in_flight)
         self.upstream.settle()
         self.slow.clear()
         self.gate.set()
@@ -722,6 +802,15 @@ class Round:
             task.cancel()
         await asyncio.gather(*informers, return_exceptions=True)
         found += self.history.check()
+        if self.storm_failures:
+            failed = sum(self.storm_failures.values())
+            found.append(
+                Divergence(
+                    "connect-storm",
+                    f"{failed} watches not answered 200 ({self.storm_watches} were): "
+                    + "; ".join(f"{n}x {what}" for what, n in self.storm_failures.most_common(3)),
+                )
+            )
         # The round's objects go with its namespace (best effort; the next
         # round's scopes do not see them).
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
@@ -747,6 +836,9 @@ async def _upstream(config: SoakConfig, workdir: Path) -> AsyncIterator[Upstream
 async def run_soak(config: SoakConfig) -> Tally:
     """Rounds of the fault suite; the tally of what was done and found."""
     tally = Tally(rss_bound_mib=config.rss_bound_mib)
+    limit = raise_open_file_limit(config.storm_size + 1024)
+    if limit < config.storm_size + 256:
+        config.progress(f"soak: only {limit} descriptors allowed; storms may fail for want of them")
     first = config.first_seed if config.first_seed is not None else random.randrange(1, 10**6)
     started = time.monotonic()
     deadline = started + config.minutes * 60 if config.minutes is not None else None
@@ -777,6 +869,8 @@ async def run_soak(config: SoakConfig) -> Tally:
             finally:
                 await proxy.stop()
                 tally.peak_rss_mib = proxy.peak_rss_mib
+                tally.peak_fds = proxy.peak_fds
+                tally.proxy_cpu_seconds = proxy.cpu_seconds
     return tally
 
 
@@ -797,6 +891,8 @@ def _add(tally: Tally, seed: int, round_: Round, found: list[Divergence]) -> Non
         len(s.initial) + len(s.items) for w in round_.history.watches for s in w.sessions
     )
     tally.lists_checked += len(round_.history.lists)
+    tally.storm_watches += round_.storm_watches
+    tally.storm_seconds = max(tally.storm_seconds, round_.storm_seconds)
     tally.divergences.extend((seed, d) for d in found)
 
 

@@ -132,3 +132,65 @@ async def test_without_the_option_readiness_fails() -> None:
     assert status == 500
     assert "[-]cache-pods failed: stale: nothing heard from upstream" in text
     assert code != 200
+
+
+async def test_bookmarks_keep_flowing_through_an_outage() -> None:
+    """A watch that asked for bookmarks hears them at the usual cadence
+    while upstream is down (kube-apiserver sends one about every minute
+    whether or not the RV moved; here the cadence is shortened to 0.2 s,
+    the registry ticks once a second), then resumes with nothing lost."""
+    sim = Simulator()
+    url = await sim.start("127.0.0.1", 0)
+    port = int(url.rsplit(":", 1)[1])
+    config = serve_config("--resources", "pods", "--max-staleness", "1", "--serve-stale-on-outage")
+    async with (
+        open_proxy(config, UpstreamConfig(url)) as proxy,
+        aiohttp.ClientSession() as session,
+    ):
+        base = proxy.urls[0]
+        async with session.post(url + PODS, json=pod("before")) as r:
+            rv = (await r.json())["metadata"]["resourceVersion"]
+        await wait_until_ready(session, base)
+        reads = proxy.parts.handle
+        assert isinstance(reads, ReadPath)
+        (resource,) = reads.caches.values()
+        resource.registry.bookmark_interval = 0.2
+        params = {"watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "1"}
+        async with session.get(base + PODS, params=params) as watch:
+
+            async def next_event() -> dict[str, object]:
+                async with asyncio.timeout(10):
+                    event: dict[str, object] = json.loads(await watch.content.readline())
+                    return event
+
+            await sim.stop()  # the outage
+
+            async def stale() -> bool:
+                return "serving stale" in (await readyz(session, base))[1]
+
+            await until(stale, "stale")
+            # Bytes the proxy writes to its watchers from now on are
+            # written during the outage: wait for some (bounded).
+            written = resource.registry.statistics().bytes_written
+
+            async def more_written() -> bool:
+                return resource.registry.statistics().bytes_written > written
+
+            await until(more_written, "a bookmark during the outage")
+            assert "serving stale" in (await readyz(session, base))[1]  # still out
+            # Nothing was written since the watch began: what it hears is
+            # bookmarks at the RV it started from.
+            event = await next_event()
+            assert event["type"] == "BOOKMARK", event
+            assert event["object"]["metadata"]["resourceVersion"] == rv  # type: ignore[index]
+
+            await sim.start("127.0.0.1", port)  # upstream is back, its state kept
+            async with session.post(url + PODS, json=pod("after")) as r:
+                assert r.status == 201
+                after_rv = (await r.json())["metadata"]["resourceVersion"]
+            event = await next_event()
+            while event["type"] == "BOOKMARK":
+                event = await next_event()
+            assert event["type"] == "ADDED"
+            assert event["object"]["metadata"]["resourceVersion"] == after_rv  # type: ignore[index]
+        await sim.stop()

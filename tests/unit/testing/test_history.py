@@ -299,3 +299,26 @@ def test_initial_state_at_the_newest_rv_it_equals() -> None:
     session.initial_event(obj("a", 10, app="x"))
     session.bookmark(12)
     assert h.check() == []
+
+
+def test_a_delete_no_watcher_heard_is_placed_where_they_show_it_gone() -> None:
+    """Every watcher relisted across a's delete (11 or 12: the answer does
+    not say), so none heard it; a LIST at 11 lacks a, and a watch resumed
+    from 11 goes on to c's create without a DELETED: the delete was at 11
+    at the latest, not just before c's create (upstream's RV 12 may be
+    another object's)."""
+    h = kube_deletes()
+    h.list_answer(SELECTED, 11, [], consistent=True, written_before=10)
+    session = h.watch("w", SELECTED).start(11, after_list=True)
+    session.event("ADDED", obj("c", 13, app="x"))
+    resumed = h.watch("w2", SELECTED).start(11)
+    resumed.event("ADDED", obj("c", 13, app="x"))
+    assert h.check() == []
+
+
+def test_a_delete_no_watcher_heard_is_still_a_gap_for_one_that_spanned_it() -> None:
+    h = kube_deletes()
+    h.list_answer(SELECTED, 11, [], consistent=True, written_before=10)
+    spanning = h.watch("w", SELECTED).start(10)
+    spanning.event("ADDED", obj("c", 13, app="x"))
+    assert "DELETED t/a@11 was dropped" in only(h)

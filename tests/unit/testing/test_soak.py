@@ -77,3 +77,21 @@ async def test_a_restart_cancelled_midway_still_starts_the_proxy(tmp_path: Path)
         await restart
     await proxy.stop()  # waits for the restart to finish
     assert started == [None]
+
+
+async def test_every_storm_watch_is_counted() -> None:
+    """Storms' watches are answered 200 and counted, each storm whole
+    (the round's end waits for one in flight)."""
+    tally = await run_soak(
+        SoakConfig(
+            rounds=1,
+            round_seconds=3,
+            first_seed=11,
+            faults_per_second=2,
+            storm_size=200,
+            kinds=("connect-storm",),
+        )
+    )
+    assert tally.faults["connect-storm"] >= 1, tally.table()
+    assert tally.storm_watches == 200 * tally.faults["connect-storm"], tally.table()
+    assert tally.peak_fds > 0 and not tally.divergences, tally.table()
