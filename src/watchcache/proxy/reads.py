@@ -21,7 +21,10 @@ their reasons):
 
     forwarded   not a GET; an uncached resource or any subresource; an
                 Accept the cache cannot serve (no JSON accepted, or a
-                Table / PartialObjectMetadata conversion, ``as=...``); a
+                conversion, ``as=...``, no rendering writes for the
+                resource: a Table of a resource without a printer here); a
+                GET or LIST of a Table with a bad ``includeObject``
+                (upstream answers its 400 in its order); a
                 curl, Wget or browser user agent (kube-apiserver pretty-
                 prints for them); a GET
                 with no resourceVersion (kube-apiserver reads etcd); an
@@ -35,8 +38,12 @@ their reasons):
                 ServerTimeout for unreachable storage, at once
     429         LIST or WATCH before the cache's first sync (1.34+; GETs
                 with an RV and unselected LISTs with a limit are forwarded)
+    400         a watch of one object by its path (``.../pods/NAME?watch=1``)
+                whose fieldSelector does not require exactly that name; a
+                Table watch with a bad ``includeObject``
     from cache  everything else, with kube-apiserver's resourceVersion
-                rules (SEMANTICS.md)
+                rules (SEMANTICS.md); the watch of one object by its path
+                as a watch of its collection with ``metadata.name=NAME``
 
 Consistent reads (LIST with resourceVersion unset): the prober asks
 upstream for its current RV (coalesced, see prober.Prober); once the cache
@@ -54,14 +61,16 @@ import itertools
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
 from watchcache.api.listoptions import EXACT, NOT_OLDER_THAN, ListOptions
 from watchcache.api.resources import GroupVersionResource
+from watchcache.api.selectors import FieldSelector, FieldTerm
 from watchcache.api.status import (
     ApiError,
+    bad_request,
     not_found,
     server_timeout,
     too_large_resource_version,
@@ -144,12 +153,15 @@ class ReadPath:
         freshness_wait: float = FRESHNESS_WAIT,
         rv_wait: float = RV_WAIT,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.caches = caches
         self.forward = forward
         self.freshness_wait = freshness_wait
         self.rv_wait = rv_wait
         self._rng = rng or random.Random()
+        # Wall clock (seconds since the epoch): a Table's AGE column.
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"<ReadPath cached={sorted(g.resource for g in self.caches)}>"
@@ -165,8 +177,6 @@ class ReadPath:
             return await self._get(request, read)
         if read.verb == "list":
             return await self._list(request, read)
-        if read.name:
-            return await self._forwarded(request)  # the watch of one object by its path
         if read.options.send_initial_events:
             return await self._watch_list(request, read)
         return await self._watch(request, read)
@@ -193,6 +203,15 @@ class ReadPath:
             return err
         where = info.path
         assert where is not None  # _cached checked
+        if info.verb == "watch" and where.name:
+            named = _named_watch(options, where.name)
+            if isinstance(named, ApiError):
+                return named
+            options = named
+        bound = rendering.bind(resource.info, query, self.clock, watch=info.verb == "watch")
+        if not isinstance(bound, Rendering):
+            return bound
+        rendering = bound
         return ReadRequest(
             info.verb,
             resource,
@@ -411,6 +430,22 @@ class ReadPath:
             deadline=time.monotonic() + seconds,
             headers=_headers(read.rendering, watch=True),
         )
+
+
+def _named_watch(options: ListOptions, name: str) -> ListOptions | ApiError:
+    """The watch of one object by its path (``kubectl get NAME -w``), as
+    kube-apiserver 1.20 turns it into a watch of its collection: with
+    ``fieldSelector=metadata.name=NAME`` when the client gave none; a
+    fieldSelector of its own must require exactly that name (and is then
+    kept whole), else 400."""
+    fields = options.field_selector
+    if fields.empty:
+        return replace(
+            options, field_selector=FieldSelector((FieldTerm("metadata.name", True, name),))
+        )
+    if fields.exact("metadata.name") != name:
+        return bad_request("fieldSelector metadata.name doesn't match requested name")
+    return options
 
 
 def _before_sync(info: RequestInfo, query: Mapping[str, str]) -> ApiError | None:
