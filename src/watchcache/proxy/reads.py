@@ -38,12 +38,14 @@ their reasons):
                 ServerTimeout for unreachable storage, at once
     429         LIST or WATCH before the cache's first sync (1.34+; GETs
                 with an RV and unselected LISTs with a limit are forwarded)
-    400         a watch of one object by its path (``.../pods/NAME?watch=1``)
+    400         a watch of one object by its legacy path (``/watch/.../NAME``)
                 whose fieldSelector does not require exactly that name; a
                 Table watch with a bad ``includeObject``
     from cache  everything else, with kube-apiserver's resourceVersion
-                rules (SEMANTICS.md); the watch of one object by its path
-                as a watch of its collection with ``metadata.name=NAME``
+                rules (SEMANTICS.md); the watch of one object by its legacy
+                ``/watch/`` path as a watch of its collection with
+                ``metadata.name=NAME`` (``.../NAME?watch=1`` is a GET in
+                1.20: forwarded)
 
 Consistent reads (LIST with resourceVersion unset): the prober asks
 upstream for its current RV (coalesced, see prober.Prober); once the cache
@@ -204,6 +206,8 @@ class ReadPath:
         where = info.path
         assert where is not None  # _cached checked
         if info.verb == "watch" and where.name:
+            if not where.legacy_watch:
+                return None  # 1.20 answers ``.../NAME?watch=1`` as a GET (etcd)
             named = _named_watch(options, where.name)
             if isinstance(named, ApiError):
                 return named
@@ -433,11 +437,17 @@ class ReadPath:
 
 
 def _named_watch(options: ListOptions, name: str) -> ListOptions | ApiError:
-    """The watch of one object by its path (``kubectl get NAME -w``), as
-    kube-apiserver 1.20 turns it into a watch of its collection: with
-    ``fieldSelector=metadata.name=NAME`` when the client gave none; a
-    fieldSelector of its own must require exactly that name (and is then
-    kept whole), else 400."""
+    """The watch of one object by its legacy path (``/api/v1/watch/
+    namespaces/NS/pods/NAME``), as kube-apiserver 1.20 turns it into a
+    watch of its collection: with ``fieldSelector=metadata.name=NAME`` when
+    the client gave none; a fieldSelector of its own must require exactly
+    that name (and is then kept whole), else 400 (both seen on v1.20.2).
+
+    ``.../pods/NAME?watch=1`` is not this: 1.20 routes it to GET and
+    answers the object, so it is forwarded. kubectl's ``get NAME -w`` sends
+    neither: it GETs the object, then watches the collection with
+    ``fieldSelector=metadata.name=NAME&resourceVersion=0`` (seen with
+    kubectl 1.20 and a newer one, ``-v=6``)."""
     fields = options.field_selector
     if fields.empty:
         return replace(

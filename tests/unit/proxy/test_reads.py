@@ -322,12 +322,15 @@ async def test_a_watch_list_ends_its_initial_events_with_a_marked_bookmark() -> 
     }
 
 
-async def test_a_watch_of_one_object_by_its_path_is_served_as_a_selected_watch() -> None:
-    """kube-apiserver turns ``.../pods/NAME?watch=1`` into a watch of the
-    collection with fieldSelector metadata.name=NAME."""
+LEGACY_WATCH = "/api/v1/watch/namespaces/default/pods"
+
+
+async def test_a_watch_of_one_object_by_its_legacy_path_is_served_as_a_selected_watch() -> None:
+    """kube-apiserver turns ``/api/v1/watch/.../pods/NAME`` into a watch of
+    the collection with fieldSelector metadata.name=NAME."""
     fake = Fake(count=3)
     async with fake.client() as client:
-        response = await client.get(PODS_PATH + "/p0001?watch=1")
+        response = await client.get(LEGACY_WATCH + "/p0001")
         (added,) = await _lines(response, 1)
         assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "p0001")
         for name in ("p0002", "p0001"):
@@ -340,6 +343,13 @@ async def test_a_watch_of_one_object_by_its_path_is_served_as_a_selected_watch()
         assert modified["object"]["metadata"]["labels"] == {"x": "p0001"}
         response.close()
     assert fake.forwarded == []
+
+
+async def test_a_get_asking_to_watch_is_forwarded(fake: Fake) -> None:
+    """1.20 answers ``.../pods/NAME?watch=1`` as a GET of the object."""
+    async with fake.client() as client:
+        answer = await client.get(PODS_PATH + "/p0001?watch=1")
+        assert await answer.text() == "from upstream"
 
 
 @pytest.mark.parametrize(
@@ -355,7 +365,7 @@ async def test_a_watch_of_one_object_by_its_path_is_served_as_a_selected_watch()
     ],
 )
 def test_a_named_watch_selects_its_name(query: str, selector: str) -> None:
-    read = Fake().decide("GET", PODS_PATH + "/p0001?watch=1" + query.replace("%3D", "="))
+    read = Fake().decide("GET", LEGACY_WATCH + "/p0001?" + query.replace("%3D", "="))
     assert isinstance(read, ReadRequest)
     assert str(read.options.field_selector) == selector
 
@@ -364,7 +374,7 @@ def test_a_named_watch_selects_its_name(query: str, selector: str) -> None:
     "selector", ["metadata.name=other", "spec.nodeName=n", "metadata.name!=p0001"]
 )
 def test_a_named_watch_whose_selector_names_another_object_is_400(selector: str) -> None:
-    error = Fake().decide("GET", PODS_PATH + f"/p0001?watch=1&fieldSelector={selector}")
+    error = Fake().decide("GET", LEGACY_WATCH + f"/p0001?fieldSelector={selector}")
     assert isinstance(error, ApiError)
     assert error.code == 400
     assert error.message == "fieldSelector metadata.name doesn't match requested name"
@@ -474,7 +484,7 @@ async def test_a_table_watch_has_column_definitions_on_its_first_line_only() -> 
     fake = _table_fake(count=2)
     async with fake.client() as client:
         response = await client.get(
-            PODS_PATH + "/p0001?watch=1&resourceVersion=0", headers={"Accept": KUBECTL_ACCEPT}
+            LEGACY_WATCH + "/p0001?resourceVersion=0", headers={"Accept": KUBECTL_ACCEPT}
         )
         (added,) = await _lines(response, 1)
         event = fake.cache.apply("MODIFIED", pod("p0001", rv=11, phase="Running"))
