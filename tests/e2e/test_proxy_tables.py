@@ -265,6 +265,9 @@ def test_a_bookmark_table_is_kube_apiservers(dev_cluster: DevCluster, namespace:
     rendering = TABLE_V1.bind(info, {}, time.time, watch=True)
     assert isinstance(rendering, TableRead)
     table_filter = rendering.watch_filter(namespace, ListOptions())
+    # The ADDED line went first, with the columns, through the same tables.
+    pod = ok(call(dev_cluster, "GET", f"{path}/b1"))
+    rendering.tables.event_line("ADDED", json.dumps(pod).encode())
     line = bookmarks_for(info)(int(theirs["metadata"]["resourceVersion"]))
     ours = json.loads(table_filter.bookmark_for(line))
     assert ours["type"] == "BOOKMARK"

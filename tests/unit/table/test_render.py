@@ -148,7 +148,7 @@ def test_watch_errors_pass_through() -> None:
 def test_a_list_table_streamed_in_pieces_is_the_whole() -> None:
     """list_head, rows per batch joined with commas, then ``]}``: the
     read path streams a list Table so."""
-    table = renderer(clock=lambda: NOW)
+    table = renderer()
     raws = [configmap(name) for name in "abc"]
     meta = ListMeta(resource_version="9")
     pieces = table.list_head(meta) + table.rows(raws[:2], NOW) + b"," + table.rows(raws[2:], NOW)
