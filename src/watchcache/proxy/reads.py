@@ -191,6 +191,10 @@ class ReadPath:
         resource = self._cached(info, headers)
         if resource is None:
             return None
+        where = info.path
+        assert where is not None  # _cached checked
+        if info.verb == "watch" and where.name and not where.legacy_watch:
+            return None  # 1.20 answers ``.../NAME?watch=1`` as a GET (from etcd)
         accept = headers.get("Accept", "")
         rendering = negotiate(accept, listing=info.verb == "list", resource=resource.info)
         if rendering is None:
@@ -203,11 +207,7 @@ class ReadPath:
             )
         except ApiError as err:
             return err
-        where = info.path
-        assert where is not None  # _cached checked
         if info.verb == "watch" and where.name:
-            if not where.legacy_watch:
-                return None  # 1.20 answers ``.../NAME?watch=1`` as a GET (etcd)
             named = _named_watch(options, where.name)
             if isinstance(named, ApiError):
                 return named
