@@ -44,7 +44,7 @@ The renderings today:
               object is converted as kube-apiserver converts its empty
               object: one row of a nameless object. ERRORs stay Status.
 
-Adding a form (protobuf, Table) is a ``Rendering`` subclass (its family
+Adding a form (protobuf) is a ``Rendering`` subclass (its family
 or conversion in ``accepts``, whether it exists for a resource in
 ``serves``, and the pieces it writes) and one entry in ``RENDERINGS``;
 nothing else in the read path names a form. A form that depends on the
@@ -54,7 +54,8 @@ request beyond its Accept header (a Table's ``includeObject``) says so in
 ``negotiate`` walks the Accept header in the client's order, as
 kube-apiserver does: the first range of a family some rendering writes
 decides. It names the rendering, or None when that range asks for a
-conversion no rendering does (a Table), or when no range is of a family
+conversion no rendering does for the resource (a Table of a custom
+resource), or when no range is of a family
 rendered here: those reads go upstream.
 
 Invariants: errors (``Status`` bodies) are JSON in every rendering, as
