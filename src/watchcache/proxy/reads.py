@@ -21,7 +21,11 @@ their reasons):
 
     forwarded   not a GET; an uncached resource or any subresource; an
                 Accept the cache cannot serve (neither JSON nor, for a
-                built-in kind, protobuf accepted; a Table conversion); a
+                built-in kind, protobuf accepted; a conversion, ``as=...``,
+                no rendering writes for the resource: a Table of a resource
+                without a printer here); a GET or LIST of a Table with a
+                bad ``includeObject`` (upstream answers its 400 in its
+                order); a
                 curl, Wget or browser user agent (kube-apiserver pretty-
                 prints for them); a GET
                 with no resourceVersion (kube-apiserver reads etcd); an
@@ -35,8 +39,14 @@ their reasons):
                 ServerTimeout for unreachable storage, at once
     429         LIST or WATCH before the cache's first sync (1.34+; GETs
                 with an RV and unselected LISTs with a limit are forwarded)
+    400         a watch of one object by its legacy path (``/watch/.../NAME``)
+                whose fieldSelector does not require exactly that name; a
+                Table watch with a bad ``includeObject``
     from cache  everything else, with kube-apiserver's resourceVersion
-                rules (SEMANTICS.md)
+                rules (SEMANTICS.md); the watch of one object by its legacy
+                ``/watch/`` path as a watch of its collection with
+                ``metadata.name=NAME`` (``.../NAME?watch=1`` is a GET in
+                1.20: forwarded)
 
 Consistent reads (LIST with resourceVersion unset): the prober asks
 upstream for its current RV (coalesced, see prober.Prober); once the cache
@@ -52,15 +62,18 @@ import asyncio
 import functools
 import itertools
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
 from watchcache.api.listoptions import EXACT, NOT_OLDER_THAN, ListOptions
 from watchcache.api.resources import GroupVersionResource
+from watchcache.api.selectors import FieldSelector, FieldTerm
 from watchcache.api.status import (
     ApiError,
+    bad_request,
     not_found,
     server_timeout,
     too_large_resource_version,
@@ -146,6 +159,7 @@ class ReadPath:
         rng: random.Random | None = None,
         authorizer: Authorizer | AllowAll | None = None,
         renderings: Sequence[Rendering] = RENDERINGS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.caches = caches
         # The forms answered from the cache (serve's --protobuf drops
@@ -157,6 +171,8 @@ class ReadPath:
         self.freshness_wait = freshness_wait
         self.rv_wait = rv_wait
         self._rng = rng or random.Random()
+        # Wall clock (seconds since the epoch): a Table's AGE column.
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"<ReadPath cached={sorted(g.resource for g in self.caches)}>"
@@ -179,8 +195,6 @@ class ReadPath:
             return await self._get(request, read)
         if read.verb == "list":
             return await self._list(request, read)
-        if read.name:
-            return await self._forwarded(request)  # the watch of one object by its path
         if read.options.send_initial_events:
             return await self._watch_list(request, read)
         return await self._watch(request, read)
@@ -202,6 +216,10 @@ class ReadPath:
         resource = self._cached(info, headers)
         if resource is None:
             return None
+        where = info.path
+        assert where is not None  # _cached checked
+        if info.verb == "watch" and where.name and not where.legacy_watch:
+            return None  # 1.20 answers ``.../NAME?watch=1`` as a GET (from etcd)
         accept = headers.get("Accept", "")
         rendering = negotiate(
             accept,
@@ -219,8 +237,15 @@ class ReadPath:
             )
         except ApiError as err:
             return err
-        where = info.path
-        assert where is not None  # _cached checked
+        if info.verb == "watch" and where.name:
+            named = _named_watch(options, where.name)
+            if isinstance(named, ApiError):
+                return named
+            options = named
+        bound = rendering.bind(resource.info, query, self.clock, watch=info.verb == "watch")
+        if not isinstance(bound, Rendering):
+            return bound
+        rendering = bound
         return ReadRequest(
             info.verb,
             resource,
@@ -439,6 +464,28 @@ class ReadPath:
             duration=seconds,
             headers=_headers(read.rendering, watch=True),
         )
+
+
+def _named_watch(options: ListOptions, name: str) -> ListOptions | ApiError:
+    """The watch of one object by its legacy path (``/api/v1/watch/
+    namespaces/NS/pods/NAME``), as kube-apiserver 1.20 turns it into a
+    watch of its collection: with ``fieldSelector=metadata.name=NAME`` when
+    the client gave none; a fieldSelector of its own must require exactly
+    that name (and is then kept whole), else 400 (both seen on v1.20.2).
+
+    ``.../pods/NAME?watch=1`` is not this: 1.20 routes it to GET and
+    answers the object, so it is forwarded. kubectl's ``get NAME -w`` sends
+    neither: it GETs the object, then watches the collection with
+    ``fieldSelector=metadata.name=NAME&resourceVersion=0`` (seen with
+    kubectl 1.20 and a newer one, ``-v=6``)."""
+    fields = options.field_selector
+    if fields.empty:
+        return replace(
+            options, field_selector=FieldSelector((FieldTerm("metadata.name", True, name),))
+        )
+    if fields.exact("metadata.name") != name:
+        return bad_request("fieldSelector metadata.name doesn't match requested name")
+    return options
 
 
 def _before_sync(info: RequestInfo, query: Mapping[str, str]) -> ApiError | None:

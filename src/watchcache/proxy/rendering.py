@@ -11,7 +11,7 @@ Glossary:
                   protobuf for a custom resource) is skipped, the client accepting something after it
     conversion    the ``as=`` parameter of a media range: the object turned
                   into another kind before it is serialized
-                  (``PartialObjectMetadata``; ``Table`` is not rendered here)
+                  (``PartialObjectMetadata``, ``Table``)
     canonical line  the JSON watch line the cache holds for an event
                   (``Event.line``) and the registry's shared bookmark line
                   (``bookmarks_for``); a rendering's watch filter converts
@@ -35,16 +35,33 @@ The renderings today:
               kept on its entry (docs/protobuf.md); PROTOBUF_METADATA is
               PartialObjectMetadata in protobuf. An object with no exact
               message turns the answer (and its kind, from then on) to JSON.
+    TABLE_V1, TABLE_V1BETA1
+              ``meta.k8s.io`` Tables, as ``kubectl get`` asks for them
+              (``as=Table;v=v1;g=meta.k8s.io``), for built-in resources
+              ``watchcache.table.printer_for`` prints; any other resource's
+              Tables come from upstream (``serves`` says no). Negotiation
+              picks the unbound form; ``bind`` makes the per-read one
+              (``TableRead``: printer, includeObject, the read path's wall
+              clock, and a watch's ``WatchTables``). On a watch, every line
+              passes through that one ``WatchTables``, so the column
+              definitions are on the first line written whatever it is (an
+              ADDED, a live event or a BOOKMARK), as kube-apiserver's watch
+              sets NoHeaders after converting its first object. A BOOKMARK's
+              object is converted as kube-apiserver converts its empty
+              object: one row of a nameless object. ERRORs stay Status.
 
-Adding a form (protobuf, Table) is a ``Rendering`` subclass (its family
+Adding a form is a ``Rendering`` subclass (its family
 or conversion in ``accepts``, whether it exists for a resource in
 ``serves``, and the pieces it writes) and one entry in ``RENDERINGS``;
-nothing else in the read path names a form.
+nothing else in the read path names a form. A form that depends on the
+request beyond its Accept header (a Table's ``includeObject``) says so in
+``bind``.
 
 ``negotiate`` walks the Accept header in the client's order, as
 kube-apiserver does: the first range of a family some rendering writes
 decides. It names the rendering, or None when that range asks for a
-conversion no rendering does (a Table), or when no range is of a family
+conversion no rendering does for the resource (a Table of a custom
+resource), or when no range is of a family
 rendered here: those reads go upstream.
 
 Invariants: errors (``Status`` bodies) are JSON in every JSON rendering,
@@ -57,7 +74,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +93,14 @@ from watchcache.cache.entry import Entry
 from watchcache.cache.event import Event, with_resource_version
 from watchcache.fanout.event import FanoutEvent
 from watchcache.fanout.filter import WatchFilter
+from watchcache.table import (
+    ListMeta,
+    Printer,
+    TableRenderer,
+    WatchTables,
+    parse_include,
+    printer_for,
+)
 
 __all__ = [
     "JSON",
@@ -83,9 +108,13 @@ __all__ = [
     "PROTOBUF",
     "PROTOBUF_METADATA",
     "RENDERINGS",
+    "TABLE_V1",
+    "TABLE_V1BETA1",
     "MetadataFilter",
     "ProtobufFilter",
     "Rendering",
+    "TableFilter",
+    "TableRead",
     "bookmarks_for",
     "entry_message",
     "error_line",
@@ -96,6 +125,7 @@ __all__ = [
 ]
 
 Chunk = bytes | memoryview
+Clock = Callable[[], float]  # seconds since the epoch, like time.time
 
 
 class Rendering:
@@ -131,6 +161,14 @@ class Rendering:
         """The rendering that answers these objects: this one, or another
         when this one cannot write them exactly (protobuf falls back to
         JSON). Called before a GET or LIST writes anything."""
+        return self
+
+    def bind(
+        self, resource: ResourceInfo, query: Mapping[str, str], clock: Clock, *, watch: bool
+    ) -> Rendering | ApiError | None:
+        """The rendering of one read of ``resource`` with this query: itself
+        for the forms the Accept header alone decides; an error to answer,
+        or None to forward, when the query asks for what it cannot write."""
         return self
 
     # -- GET -------------------------------------------------------------------
@@ -514,13 +552,105 @@ def _metadata_of(raw: bytes) -> dict[str, Any]:
     return {"metadata": msgspec.json.decode(bytes(_metadata_decoder.decode(raw).metadata))}
 
 
+class _Table(Rendering):
+    """A Table of one version, as negotiated: ``bind`` makes the read's."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.name = f"table-{version}"
+
+    def serves(self, resource: ResourceInfo | None) -> bool:
+        return resource is not None and _printer(resource) is not None
+
+    def accepts(
+        self, conversion: str | None, group: str | None, version: str | None, *, listing: bool
+    ) -> bool:
+        # kube-apiserver names a list's Table and an object's alike.
+        return conversion == "Table" and (group, version) == ("meta.k8s.io", self.version)
+
+    def bind(
+        self, resource: ResourceInfo, query: Mapping[str, str], clock: Clock, *, watch: bool
+    ) -> Rendering | ApiError | None:
+        """A bad ``includeObject`` is kube-apiserver's 400: a watch checks it
+        before any event, so it is answered here; a GET or LIST checks it
+        only once the read succeeded (a missing object is a 404 first), so
+        those go upstream, which answers in its order."""
+        printer = _printer(resource)
+        assert printer is not None  # negotiate asked serves()
+        try:
+            include = parse_include(query.get("includeObject"))
+        except ApiError as err:
+            return err if watch else None
+        return TableRead(TableRenderer(printer, clock, include, self.version))
+
+
+class TableRead(Rendering):
+    """The Tables of one read (a GET, a LIST or a watch): one renderer, and
+    for a watch the ``WatchTables`` every one of its lines passes through."""
+
+    name = "table"
+
+    def __init__(self, renderer: TableRenderer) -> None:
+        self.renderer = renderer
+        self.tables = WatchTables(renderer)
+        # A list's rows all age against the instant its head was written.
+        self._now = 0.0
+
+    def __repr__(self) -> str:
+        return f"<Rendering table-{self.renderer.version} {self.renderer.include.value}>"
+
+    def object_body(self, raw: bytes) -> bytes:
+        return self.renderer.object_table(raw) + b"\n"
+
+    def list_head(
+        self, info: ResourceInfo, page: ListPage, shard: ShardSelector | None = None
+    ) -> bytes:
+        self._now = self.renderer.clock()
+        meta = ListMeta(resource_version=str(page.rv))
+        if page.continue_after is not None:
+            token = encode_continue(page.rv, page.continue_after)
+            meta = ListMeta(str(page.rv), token, page.remaining)
+        return self.renderer.list_head(meta)
+
+    def list_items(self, entries: Sequence[Entry], first: bool) -> list[Chunk]:
+        rows = self.renderer.rows((entry.raw for entry in entries), self._now)
+        return [rows] if first or not rows else [b",", rows]
+
+    def watch_filter(self, namespace: str | None, options: ListOptions) -> WatchFilter:
+        return TableFilter(
+            namespace,
+            options.label_selector,
+            options.field_selector,
+            options.shard_selector,
+            tables=self.tables,
+        )
+
+    def added_line(self, event: Event) -> bytes:
+        return self.tables.event_line("ADDED", event.entry.raw)
+
+
+def _printer(resource: ResourceInfo) -> Printer | None:
+    """The printer of a built-in resource; custom resources' Tables come
+    from upstream (their CRD's columns are not known here)."""
+    return printer_for(resource.gvr.group, resource.gvr.resource) if resource.builtin else None
+
+
 JSON: Rendering = _Json()
 METADATA: Rendering = _Metadata()
 _UNENCODABLE: set[tuple[str, str]] = set()
 PROTOBUF: Rendering = _Protobuf(JSON, _UNENCODABLE)
 PROTOBUF_METADATA: Rendering = _ProtobufMetadata(METADATA, _UNENCODABLE)
 # Every rendering the cache writes, in the order ``negotiate`` tries them.
-RENDERINGS: tuple[Rendering, ...] = (JSON, METADATA, PROTOBUF, PROTOBUF_METADATA)
+TABLE_V1: Rendering = _Table("v1")
+TABLE_V1BETA1: Rendering = _Table("v1beta1")
+RENDERINGS: tuple[Rendering, ...] = (
+    JSON,
+    METADATA,
+    PROTOBUF,
+    PROTOBUF_METADATA,
+    TABLE_V1,
+    TABLE_V1BETA1,
+)
 
 # The media types of each family. A family no rendering writes is skipped.
 _FAMILIES = {
@@ -559,7 +689,7 @@ def negotiate(
                 conversion, group, version, listing=listing
             ):
                 return rendering
-        return None  # a Table, or a conversion not rendered here: upstream
+        return None  # a conversion not rendered here (for this resource): upstream
     return None
 
 
@@ -641,3 +771,47 @@ class MetadataFilter(WatchFilter):
 
     def bookmark_for(self, line: bytes) -> bytes:
         return metadata_line(line)
+
+
+# -- Table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TableFilter(WatchFilter):
+    """The filter of one Table watch: its lines are Tables, rendered by the
+    watch's own ``WatchTables`` (column definitions on its first line
+    only), so no two watches share a group (the key names the watch)."""
+
+    tables: WatchTables | None = field(default=None, compare=False)
+
+    def key(self) -> str:
+        return f"table\x00{id(self.tables)}\x00" + super().key()
+
+    def line_for(self, event: FanoutEvent) -> bytes | None:
+        line = super().line_for(event)
+        return None if line is None else self._table_line(line)
+
+    def bookmark_for(self, line: bytes) -> bytes:
+        return self._table_line(line, bookmark=True)
+
+    def _table_line(self, line: bytes, *, bookmark: bool = False) -> bytes:
+        assert self.tables is not None
+        decoded = _line_decoder.decode(line)
+        raw = bytes(decoded.object)
+        if bookmark:
+            raw = _bookmark_object(raw)
+        return self.tables.event_line(decoded.type, raw)
+
+
+def _bookmark_object(raw: bytes) -> bytes:
+    """A canonical bookmark's object as kube-apiserver encodes its empty
+    object: a zero creationTimestamp is written as null, so the row's
+    PartialObjectMetadata carries it."""
+    obj = json.loads(raw)
+    metadata = obj.get("metadata", {})
+    obj["metadata"] = {
+        "resourceVersion": metadata.get("resourceVersion", ""),
+        "creationTimestamp": None,
+        **{k: v for k, v in metadata.items() if k != "resourceVersion"},
+    }
+    return json.dumps(obj, separators=(",", ":")).encode()

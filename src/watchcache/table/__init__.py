@@ -15,15 +15,22 @@ Layers, each its own module:
 
 ``printer_for`` says whether the cache can print a built-in resource:
 None means upstream must (a kind with a 1.20 printer not written here).
+Its printers carry kube-apiserver's own column descriptions
+(``kubedescriptions``): kubectl compares columns whole.
 The store never holds Tables: they are built per request from the cached
 bytes. docs/table.md describes the whole.
 """
 
 from __future__ import annotations
 
+import functools
+
+import msgspec
+
 from watchcache.table.builtin import BUILTIN_PRINTERS, DEFAULT_PRINTER
 from watchcache.table.custom import crd_printer, custom_printer
 from watchcache.table.duration import human_duration, short_human_duration
+from watchcache.table.kubedescriptions import DESCRIPTIONS
 from watchcache.table.printer import Column, Printer
 from watchcache.table.render import Include, ListMeta, TableRenderer, WatchTables, parse_include
 
@@ -45,6 +52,15 @@ __all__ = [
 ]
 
 
+@functools.cache
 def printer_for(group: str, resource: str) -> Printer | None:
     """The printer of a built-in resource, or None if upstream must print it."""
-    return BUILTIN_PRINTERS.get((group, resource))
+    printer = BUILTIN_PRINTERS.get((group, resource))
+    described = DESCRIPTIONS.get(f"{group}/{resource}")
+    if printer is None or not described:
+        return printer
+    columns = tuple(
+        msgspec.structs.replace(c, description=described.get(c.name, c.description))
+        for c in printer.columns
+    )
+    return Printer(columns, printer.cells, printer.conditions, printer.conversion_annotations)

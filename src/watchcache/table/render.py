@@ -123,7 +123,20 @@ class TableRenderer:
         rows = _encoder.encode([self._decoded_row(obj, raw, self.clock())])
         return self._table(meta, rows, headers)
 
+    def list_head(self, meta: ListMeta) -> bytes:
+        """A list Table streamed in pieces: up to and including the rows'
+        ``[``; then ``rows`` for each batch of items, joined with commas,
+        and ``]}`` to end it."""
+        return self._head(_list_meta(meta), headers=True) + b"["
+
+    def rows(self, raws: Iterable[bytes], now: float) -> bytes:
+        """The rows of ``raws``, comma-separated, aged against ``now``."""
+        return b",".join(_encoder.encode(self._row(raw, now)) for raw in raws)
+
     def _table(self, meta: bytes, rows: bytes, headers: bool) -> bytes:
+        return self._head(meta, headers) + rows + b"}"
+
+    def _head(self, meta: bytes, headers: bool) -> bytes:
         return b"".join(
             (
                 b'{"kind":"Table","apiVersion":"meta.k8s.io/',
@@ -133,8 +146,6 @@ class TableRenderer:
                 b',"columnDefinitions":',
                 self._columns if headers else b"null",
                 b',"rows":',
-                rows,
-                b"}",
             )
         )
 

@@ -29,6 +29,7 @@ from watchcache.proxy.rendering import (
     METADATA,
     PROTOBUF,
     PROTOBUF_METADATA,
+    TableRead,
     bookmarks_for,
 )
 from watchcache.proxy.requestinfo import parse_once, parse_request
@@ -142,7 +143,6 @@ def test_a_get_and_a_watch_across_namespaces() -> None:
         (PODS_PATH + "/p0001", META_ONE, METADATA),
         (PODS_PATH + "?watch=1", META_ONE, METADATA),
         (PODS_PATH + "?watch=1", META_LIST, None),
-        (PODS_PATH, f"{TABLE}, application/json", None),
         (PODS_PATH, "application/vnd.kubernetes.protobuf", PROTOBUF),
     ],
 )
@@ -179,7 +179,8 @@ def test_what_is_not_the_caches_is_forwarded(
         (PODS_PATH + "?limit=5&labelSelector=a%3Db", 429),
         (PODS_PATH, 429),
         (PODS_PATH + "?watch=1", 429),
-        (PODS_PATH + "/p0001?watch=1", 429),
+        ("/api/v1/watch/namespaces/default/pods/p0001", 429),
+        (PODS_PATH + "/p0001?watch=1", None),  # a GET in 1.20
     ],
 )
 def test_before_the_first_sync(path: str, answer: int | None) -> None:
@@ -331,7 +332,196 @@ async def test_a_watch_list_ends_its_initial_events_with_a_marked_bookmark() -> 
     }
 
 
-async def test_a_watch_of_one_object_by_its_path_is_forwarded(fake: Fake) -> None:
+LEGACY_WATCH = "/api/v1/watch/namespaces/default/pods"
+
+
+async def test_a_watch_of_one_object_by_its_legacy_path_is_served_as_a_selected_watch() -> None:
+    """kube-apiserver turns ``/api/v1/watch/.../pods/NAME`` into a watch of
+    the collection with fieldSelector metadata.name=NAME."""
+    fake = Fake(count=3)
+    async with fake.client() as client:
+        response = await client.get(LEGACY_WATCH + "/p0001")
+        (added,) = await _lines(response, 1)
+        assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "p0001")
+        for name in ("p0002", "p0001"):
+            event = fake.cache.apply(
+                "MODIFIED", pod(name, rv=fake.cache.rv + 1, labels={"x": name})
+            )
+            assert event is not None
+            await fake.registry.dispatch(event)
+        (modified,) = await _lines(response, 1)
+        assert modified["object"]["metadata"]["labels"] == {"x": "p0001"}
+        response.close()
+    assert fake.forwarded == []
+
+
+async def test_a_get_asking_to_watch_is_forwarded(fake: Fake) -> None:
+    """1.20 answers ``.../pods/NAME?watch=1`` as a GET of the object."""
     async with fake.client() as client:
         answer = await client.get(PODS_PATH + "/p0001?watch=1")
         assert await answer.text() == "from upstream"
+
+
+@pytest.mark.parametrize(
+    ("query", "selector"),
+    [
+        ("", "metadata.name=p0001"),
+        ("&fieldSelector=metadata.name%3Dp0001", "metadata.name=p0001"),
+        # A selector requiring the name is kept whole.
+        (
+            "&fieldSelector=metadata.name%3Dp0001,spec.nodeName%3Dn",
+            "metadata.name=p0001,spec.nodeName=n",
+        ),
+    ],
+)
+def test_a_named_watch_selects_its_name(query: str, selector: str) -> None:
+    read = Fake().decide("GET", LEGACY_WATCH + "/p0001?" + query.replace("%3D", "="))
+    assert isinstance(read, ReadRequest)
+    assert str(read.options.field_selector) == selector
+
+
+@pytest.mark.parametrize(
+    "selector", ["metadata.name=other", "spec.nodeName=n", "metadata.name!=p0001"]
+)
+def test_a_named_watch_whose_selector_names_another_object_is_400(selector: str) -> None:
+    error = Fake().decide("GET", LEGACY_WATCH + f"/p0001?fieldSelector={selector}")
+    assert isinstance(error, ApiError)
+    assert error.code == 400
+    assert error.message == "fieldSelector metadata.name doesn't match requested name"
+
+
+# -- Tables ----------------------------------------------------------------------
+
+KUBECTL_ACCEPT = f"{TABLE},{TABLE.replace('v1', 'v1beta1')},application/json"
+# Wall clock of the Table tests: the fake pods have no creationTimestamp.
+WALL = 1_600_000_000.0
+
+
+def _table_fake(count: int = 3) -> Fake:
+    fake = Fake(count=count)
+    fake.reads.clock = lambda: WALL
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("accept", "version"),
+    [
+        (KUBECTL_ACCEPT, "v1"),
+        (f"{TABLE.replace('v1', 'v1beta1')},application/json", "v1beta1"),
+    ],
+)
+def test_a_table_is_negotiated_and_bound_to_the_read(accept: str, version: str) -> None:
+    read = _table_fake().decide("GET", PODS_PATH, {"Accept": accept})
+    assert isinstance(read, ReadRequest)
+    assert isinstance(read.rendering, TableRead)
+    assert read.rendering.renderer.version == version
+    assert read.rendering.renderer.clock() == WALL
+
+
+def test_a_bad_include_object_goes_upstream_for_a_list_and_is_400_for_a_watch() -> None:
+    fake = _table_fake()
+    headers = {"Accept": KUBECTL_ACCEPT}
+    assert fake.decide("GET", PODS_PATH + "?includeObject=All", headers) is None
+    error = fake.decide("GET", PODS_PATH + "?watch=1&includeObject=All", headers)
+    assert isinstance(error, ApiError) and error.code == 400
+    assert error.message.startswith("Unable to convert to Table as requested: includeObject")
+
+
+async def test_a_table_list_is_rendered_in_batches_from_the_cache(fake: Fake) -> None:
+    fake.reads.clock = lambda: WALL
+    async with fake.client() as client:
+        response = await client.get(
+            PODS_PATH + "?resourceVersion=0", headers={"Accept": KUBECTL_ACCEPT}
+        )
+        raw = await response.read()
+    assert response.headers["Content-Type"] == "application/json"
+    body = json.loads(raw)
+    assert (body["kind"], body["apiVersion"]) == ("Table", "meta.k8s.io/v1")
+    assert body["metadata"] == {"resourceVersion": "10"}
+    assert [c["name"] for c in body["columnDefinitions"]][:5] == [
+        "Name",
+        "Ready",
+        "Status",
+        "Restarts",
+        "Age",
+    ]
+    assert len(body["rows"]) == fake.count
+    assert [r["cells"][0] for r in body["rows"]] == [f"p{i:04d}" for i in range(fake.count)]
+    assert body["rows"][0]["cells"][1:5] == ["0/1", "", 0, "<unknown>"]
+    assert body["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+    assert fake.forwarded == []
+
+
+async def test_a_paged_table_list_carries_its_continue_token(fake: Fake) -> None:
+    async with fake.client() as client:
+        query = "?limit=2&resourceVersion=10&resourceVersionMatch=Exact&includeObject=None"
+        response = await client.get(PODS_PATH + query, headers={"Accept": KUBECTL_ACCEPT})
+        first = await response.json()
+        token = first["metadata"]["continue"]
+        assert first["metadata"]["remainingItemCount"] == fake.count - 2
+        assert [r["object"] for r in first["rows"]] == [None, None]
+        second = await (
+            await client.get(PODS_PATH + f"?limit=2&continue={token}", headers={"Accept": TABLE})
+        ).json()
+    assert [r["cells"][0] for r in second["rows"]] == ["p0002", "p0003"]
+
+
+async def test_an_empty_table_list_has_no_rows() -> None:
+    fake = _table_fake(count=0)
+    async with fake.client() as client:
+        response = await client.get(
+            PODS_PATH + "?resourceVersion=0", headers={"Accept": KUBECTL_ACCEPT}
+        )
+        body = await response.json()
+    assert body["rows"] == []
+    assert body["columnDefinitions"]
+
+
+async def test_a_table_get_is_one_row_at_the_objects_rv() -> None:
+    fake = _table_fake()
+    async with fake.client() as client:
+        response = await client.get(
+            PODS_PATH + "/p0001?resourceVersion=0&includeObject=Object",
+            headers={"Accept": KUBECTL_ACCEPT},
+        )
+        body = json.loads(await response.read())
+    assert body["metadata"] == {"resourceVersion": "2"}
+    (row,) = body["rows"]
+    assert row["object"] == json.loads(pod("p0001", rv=2))
+
+
+async def test_a_table_watch_has_column_definitions_on_its_first_line_only() -> None:
+    fake = _table_fake(count=2)
+    async with fake.client() as client:
+        response = await client.get(
+            LEGACY_WATCH + "/p0001?resourceVersion=0", headers={"Accept": KUBECTL_ACCEPT}
+        )
+        (added,) = await _lines(response, 1)
+        event = fake.cache.apply("MODIFIED", pod("p0001", rv=11, phase="Running"))
+        assert event is not None
+        await fake.registry.dispatch(event)
+        (modified,) = await _lines(response, 1)
+        response.close()
+    assert added["type"] == "ADDED"
+    assert added["object"]["kind"] == "Table"
+    assert added["object"]["columnDefinitions"]
+    assert modified["object"]["columnDefinitions"] is None
+    assert modified["object"]["metadata"] == {"resourceVersion": "11"}
+    assert modified["object"]["rows"][0]["cells"][:3] == ["p0001", "0/1", "Running"]
+
+
+async def test_table_watchers_are_not_grouped() -> None:
+    """Each Table watch renders its own lines: the first has columns."""
+    fake = _table_fake(count=1)
+    async with fake.client() as client:
+        query = PODS_PATH + "?watch=1&resourceVersion=10"
+        first = await client.get(query, headers={"Accept": KUBECTL_ACCEPT})
+        second = await client.get(query, headers={"Accept": KUBECTL_ACCEPT})
+        event = fake.cache.apply("MODIFIED", pod("p0000", rv=11))
+        assert event is not None
+        await fake.registry.dispatch(event)
+        (one,) = await _lines(first, 1)
+        (two,) = await _lines(second, 1)
+        for response in (first, second):
+            response.close()
+    assert one["object"]["columnDefinitions"] and two["object"]["columnDefinitions"]
