@@ -434,16 +434,6 @@ class _ProtobufMetadata(_Protobuf):
     def _list_kind(self, info: ResourceInfo) -> tuple[str, str]:
         return _PARTIAL_KIND[0], "PartialObjectMetadataList"
 
-    def watch_filter(self, namespace: str | None, options: ListOptions) -> WatchFilter:
-        return ProtobufFilter(
-            namespace,
-            options.label_selector,
-            options.field_selector,
-            options.shard_selector,
-            rendering=self,
-            partial=True,
-        )
-
     def object_envelope(self, kind: protobuf.ProtoKind, entry: Entry) -> bytes | None:
         message = entry_message(kind, entry)
         if message is None:
@@ -466,10 +456,11 @@ class ProtobufFilter(WatchFilter):
     decision, written from the objects' kept messages."""
 
     rendering: _Protobuf | None = field(default=None, compare=False)
-    partial: bool = False
 
     def key(self) -> str:
-        return ("protobuf-metadata\x00" if self.partial else "protobuf\x00") + super().key()
+        # Watchers of the two protobuf renderings never share frames.
+        assert self.rendering is not None
+        return f"{self.rendering.name}\x00" + super().key()
 
     def line_for(self, event: FanoutEvent) -> bytes | None:
         line = super().line_for(event)
