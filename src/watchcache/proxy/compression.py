@@ -10,8 +10,10 @@ Glossary:
                   compressed, a smaller one (or one exactly this size) is
                   not
     level         zlib's compression level: 1. kube-apiserver 1.20 used Go's
-                  level 4; later releases use 1 (kubernetes issue 112296:
-                  the least CPU for nearly the same size).
+                  level 4 (its answer to a large LIST is byte for byte Go's
+                  gzip at level 4 of the same JSON, and no other level's);
+                  later releases use 1 (kubernetes issue 112296: the least
+                  CPU for nearly the same size).
                   benchmarks/bench_compression.py, a LIST of 10,000 pods
                   (58 MB of JSON, contents varied as real pods' are), the
                   proxy's CPU per LIST against 100 ms plain: level 1,
