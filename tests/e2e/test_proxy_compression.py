@@ -7,6 +7,7 @@ sends them plain."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import secrets
@@ -41,6 +42,7 @@ MINE = "labelSelector=test%3Dgzip"
 COUNT, SIZE = 48, 4096
 
 
+@contextlib.contextmanager
 def _serve(dev_cluster: DevCluster, log: Path, *args: str) -> Iterator[str]:
     with running_serve(
         log, "--kubeconfig", str(dev_cluster.kubeconfig), "--resources", "configmaps", *args
@@ -51,7 +53,8 @@ def _serve(dev_cluster: DevCluster, log: Path, *args: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def proxy(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _serve(dev_cluster, tmp_path_factory.mktemp("gzip") / "serve.log")
+    with _serve(dev_cluster, tmp_path_factory.mktemp("gzip") / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +183,7 @@ def test_the_python_client_reads_a_large_list_through_the_proxy(
 def test_turned_off_a_large_list_is_plain(
     dev_cluster: DevCluster, large: str, tmp_path: Path
 ) -> None:
-    for url in _serve(dev_cluster, tmp_path / "serve.log", "--response-compression=false"):
+    with _serve(dev_cluster, tmp_path / "serve.log", "--response-compression=false") as url:
         path = f"/api/v1/namespaces/{large}/configmaps?resourceVersion=0&{MINE}"
         answer = ask(url, path, GZIP)
         assert answer.status == 200 and _encoding(answer) == ""
