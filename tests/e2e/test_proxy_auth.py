@@ -18,9 +18,11 @@ they were.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import re
+import secrets
 import ssl
 import time
 import urllib.parse
@@ -177,21 +179,122 @@ class World:
         return via_proxy, direct
 
 
-@pytest.fixture(scope="module")
-def proxy(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    pki = dev_cluster.pki
-    log = tmp_path_factory.mktemp("auth-proxy") / "serve.log"
-    with running_serve(
+def _serving(
+    cluster: DevCluster, log: Path, kubeconfig: Path, resources: str = "pods,configmaps,secrets"
+) -> contextlib.AbstractContextManager[str]:
+    """A proxy with --auth=delegated, HTTPS with a certificate of the
+    cluster's CA, client certificates of that CA accepted."""
+    pki = cluster.pki
+    return running_serve(
         log,
         "--auth=delegated",
-        f"--kubeconfig={dev_cluster.kubeconfig}",
-        "--resources=pods,configmaps,secrets",
+        f"--kubeconfig={kubeconfig}",
+        f"--resources={resources}",
         f"--tls-cert-file={pki.serving_crt}",
         f"--tls-private-key-file={pki.serving_key}",
-        f"--client-ca-file={dev_cluster.ca_file}",
+        f"--client-ca-file={cluster.ca_file}",
         *TTL_FLAGS,
-    ) as url:
-        admin = Requester("admin", token=dev_cluster.admin_token)
+    )
+
+
+# What a proxy needs of its upstream (docs/security.md, deploy/'s
+# ClusterRole), for the resources cached here.
+TIER_RULES = [
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "configmaps", "secrets"],
+        "verbs": ["get", "list", "watch"],
+    },
+    {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+    {
+        "apiGroups": ["authorization.k8s.io"],
+        "resources": ["subjectaccessreviews"],
+        "verbs": ["create"],
+    },
+    {
+        "apiGroups": [""],
+        "resources": ["users", "groups", "serviceaccounts"],
+        "verbs": ["impersonate"],
+    },
+    {
+        "apiGroups": ["authentication.k8s.io"],
+        "resources": ["userextras", "uids"],
+        "verbs": ["impersonate"],
+    },
+]
+
+
+# The lower tier's URL -> the name of its service account, ClusterRole
+# and binding upstream, and the upper tier's URL.
+LOWER_TIERS: dict[str, tuple[str, str]] = {}
+
+
+def _tier_kubeconfig(cluster: DevCluster, path: Path, upstream: str, name: str) -> Path:
+    """A kubeconfig for a proxy in front of the proxy at ``upstream``, as
+    service account ``name`` with TIER_RULES and nothing more."""
+    token = _service_account_token(cluster, "default", name)
+    _create(
+        cluster,
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": TIER_RULES,
+        },
+    )
+    _binding(
+        cluster, "", name, name, {"kind": "ServiceAccount", "name": name, "namespace": "default"}
+    )
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "tier",
+                        "cluster": {
+                            "server": upstream,
+                            "certificate-authority": str(cluster.ca_file),
+                        },
+                    }
+                ],
+                "users": [{"name": name, "user": {"token": token}}],
+                "contexts": [{"name": "tier", "context": {"cluster": "tier", "user": name}}],
+                "current-context": "tier",
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture(scope="module", params=["one proxy", "two tiers"])
+def proxy(
+    request: pytest.FixtureRequest,
+    dev_cluster: DevCluster,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The proxy every request of this module goes through: one in front of
+    kube-apiserver, or the lower of two tiers (clients -> proxy -> proxy ->
+    kube-apiserver), the lower one acting upstream as a service account
+    with only what a proxy needs (TIER_RULES): a bearer token passes
+    through both unchanged, a client-certificate user is impersonated by
+    the lower tier and the upper tier checks that it may."""
+    workdir = tmp_path_factory.mktemp("auth-proxy")
+    admin = Requester("admin", token=dev_cluster.admin_token)
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(
+            _serving(dev_cluster, workdir / "serve.log", dev_cluster.kubeconfig)
+        )
+        if request.param == "two tiers":
+            name, upper = f"tier-{secrets.token_hex(3)}", url
+            kubeconfig = _tier_kubeconfig(dev_cluster, workdir / "lower.kubeconfig", url, name)
+            # Configmaps only upstream: the lower tier forwards their reads
+            # as the requester, and the upper one answers from its cache.
+            lower = _serving(dev_cluster, workdir / "lower.log", kubeconfig, "pods,secrets")
+            url = stack.enter_context(lower)
+            LOWER_TIERS[url] = (name, upper)
         until(
             lambda: call(url, admin, dev_cluster.ca_file, "GET", "/readyz").status == 200,
             "the proxy's caches did not sync",
@@ -392,6 +495,51 @@ def test_impersonation_is_honoured_only_when_allowed(world: World) -> None:
         forwarded = f"/api/v1/namespaces/{ns}/services"
         via_proxy, direct = world.both(who, "GET", forwarded, headers=as_admin)
         assert direct.status == 403 and via_proxy == direct, who
+
+
+def test_the_upper_tier_acts_for_a_certificate_user_only_while_the_lower_may_impersonate(
+    world: World,
+) -> None:
+    """Two tiers: carol's certificate ends at the lower tier, which asks the
+    upper one as itself with Impersonate-User: carol. The upper tier lets it
+    only while an impersonate review allows the lower tier's account, and
+    then answers from its own cache as carol (configmaps are cached there
+    only): kube-apiserver never sees the request."""
+    if world.proxy not in LOWER_TIERS:
+        pytest.skip("one proxy: there is no tier above it")
+    name, upper = LOWER_TIERS[world.proxy]
+    forwarded = f"/api/v1/namespaces/{world.namespace}/configmaps/x?resourceVersion=0"
+    assert world.both("carol", "GET", forwarded)[0].status == 200
+    metrics = call(upper, world.requesters["admin"], world.ca, "GET", "/metrics").body.decode()
+    wanted = ('code="200"', 'resource="configmaps"', 'served_by="cache"', 'verb="get"')
+    assert any(
+        line.startswith("watchcache_requests_total{") and all(w in line for w in wanted)
+        for line in metrics.splitlines()
+    ), "the upper tier did not answer carol's read from its cache"
+    role = f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}"
+    code, answer = world.cluster.request("GET", role)
+    assert code == 200, answer
+    kept = [r for r in TIER_RULES if "impersonate" not in r["verbs"]]
+    code, answer = world.cluster.request("PUT", role, {**answer, "rules": kept})
+    assert code == 200, answer
+    try:
+        # The upper tier remembers the allowance at most 3 s (TTL_FLAGS).
+        until(
+            lambda: world.both("carol", "GET", forwarded)[0].status == 403,
+            "the upper tier to refuse the impersonation",
+        )
+        refused = world.both("carol", "GET", forwarded)[0].body
+        assert refused["message"] == (
+            f'users "carol" is forbidden: User "system:serviceaccount:default:{name}" '
+            'cannot impersonate resource "users" in API group "" at the cluster scope'
+        ), refused
+        # A bearer token passes through both tiers unchanged: no impersonation.
+        via_proxy, direct = world.both("reader", "GET", forwarded)
+        assert via_proxy == direct and direct.status == 200
+    finally:
+        code, answer = world.cluster.request("GET", role)
+        code, answer = world.cluster.request("PUT", role, {**answer, "rules": TIER_RULES})
+        assert code == 200, answer
 
 
 def test_metrics_need_the_right_to_get_them(world: World) -> None:

@@ -3,7 +3,8 @@
 Glossary:
     WatchList one watch with sendInitialEvents (KEP-3157): the state as
               ADDED events, a bookmark marking their end, then changes;
-              tried first, remembered as unsupported once refused
+              tried first, remembered as unsupported once upstream refuses
+              it at an RV (see the decisions)
     list      a consistent, paginated LIST (resourceVersion unset, limit
               ``page_size``): the state at one RV, page after page
     watch     a WATCH from the cache's RV with allowWatchBookmarks, whose
@@ -36,6 +37,15 @@ Decisions, each where it is made:
     - After a 410 the relist is a consistent list (RV unset). Never RV=0:
       that may be served from a stale apiserver cache, older than what
       followers already saw, and time would go backwards.
+    - A WatchList asks for a consistent state (RV unset) at the first sync
+      and after upstream lost its state; any other sync asks for a state
+      not older than the cache's (RV=the cache's, NotOlderThan, as
+      client-go's WatchList does): time cannot go backwards, and an
+      upstream proxy answers it from its cache at once, where a consistent
+      one it may have to forward (a quiet resource it cannot prove fresh)
+      to a kube-apiserver that has no WatchList. A refusal (400, 422) of
+      the consistent form only means this sync lists; of the other form,
+      that upstream has no WatchList, and it is not asked again.
     - A watch that delivered a line or lasted ``short_watch`` ended
       normally, however it ended (timeoutSeconds, a cut connection, a
       stall): it resumes at once and the backoff starts over, as client-go's
@@ -311,6 +321,9 @@ class Reflector:
         self._watch_open_at: float | None = None
         # When the cache last took a state whose RV was below its own.
         self._state_lost_at: float | None = None
+        # Upstream lost its state: the next sync must be consistent (RV
+        # unset), until a list or WatchList replaced the cache's state.
+        self._consistent_sync = False
         # Updated in place; its Supervisor adds ``restarts``.
         self.stats = ReflectorStatistics()
 
@@ -418,6 +431,7 @@ class Reflector:
                 await self._watch()
             except _Relist as relist_:
                 self._need_list = True
+                self._consistent_sync |= relist_.reason == "state-lost"
                 if relist_.reason == "expired":
                     self.stats.relists_after_410 += 1
                 log.info("%s: %s; relisting", self.path, relist_)
@@ -466,6 +480,7 @@ class Reflector:
         self._need_list = False
         self._confirmed = True
         self._relist_requested = None
+        self._consistent_sync = False
         self._mark_synced()
         log.info("%s: synced %d objects at rv %d by %s", self.path, len(items), rv, how)
         if lost_from is not None:
@@ -495,12 +510,15 @@ class Reflector:
         watch. False when upstream does not support it (use a LIST)."""
         if self._watch_list_works is False:
             return False
+        rv = self._watch_list_rv()
         params = {
             "sendInitialEvents": "true",
             "resourceVersionMatch": "NotOlderThan",
             "allowWatchBookmarks": "true",
             "timeoutSeconds": str(int(self.config.watch_timeout * self._rng.uniform(0.9, 1.1))),
         }
+        if rv:
+            params["resourceVersion"] = rv
         accepted = False
         try:
             async with self.client.watch(self.path, params) as stream:
@@ -517,14 +535,24 @@ class Reflector:
         except StatusError as err:
             if accepted or err.code not in (400, 422):
                 raise
-            self._watch_list_works = False
+            if rv:
+                self._watch_list_works = False
             log.info(
-                "%s: upstream does not support WatchList (%s); listing instead",
+                "%s: upstream refused a WatchList at rv %r (%s); listing instead",
                 self.path,
+                rv,
                 err.reason,
             )
             return False
         return True
+
+    def _watch_list_rv(self) -> str:
+        """The RV a WatchList asks for: "" (consistent) at the first sync
+        and after upstream lost its state, else the cache's (see the
+        module's decisions)."""
+        if self.cache.rv == 0 or self._consistent_sync or self._relist_requested is not None:
+            return ""
+        return str(self.cache.rv)
 
     async def _initial_events(self, stream: WatchStream) -> bool:
         """Collect the ADDED events up to the initial-events-end bookmark and

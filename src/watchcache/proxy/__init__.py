@@ -27,6 +27,8 @@ one request
                     WATCH from the cache (``ReadPath``, ``ReadRequest``)
     rendering       one ``Rendering`` per form a client may ask for (JSON,
                     PartialObjectMetadata), content negotiation
+    compression     gzip for large GET and LIST answers from the cache, as
+                    kube-apiserver's (``Compression``, ``BodyWriter``)
     discovery       /api, /apis and their group documents, kept until a
                     CRD or APIService changes (``Discovery``)
     forward         everything else, to upstream and back (``Forwarder``)

@@ -29,7 +29,9 @@ Bodies stream both ways in chunks as they arrive, never buffered whole;
 a watch is relayed chunk by chunk and registered with the stream tracker
 so shutdown can close it. Failures before upstream answered become a
 ``Status`` (503 unreachable or TLS, 504 timeout, 502-like cases as 503);
-after the answer began, a broken upstream ends the response.
+after the answer began, a broken upstream ends a stream (the client
+resumes a watch) and drops the client's connection under any other answer
+(its body is incomplete, and must not be taken for whole).
 
 Streams (a watch, a followed log) take their upstream connection from the
 upstream client's stream pool, short requests from its own pool, so no
@@ -288,11 +290,20 @@ class Forwarder:
             answer.close()
             self._departed(request, "during the answer")
         except DisconnectedError as err:
-            # The answer had begun: there is no status left to change. The
-            # client sees the stream end and resumes (a watch) or retries.
+            # The answer had begun: there is no status left to change.
             if departure.departed:
                 self._departed(request, "during the answer")
-            elif handle is None or not handle.closed:
+            elif handle is None:
+                # Ended cleanly, half an answer would pass for a whole one
+                # (a write's included, so its outcome misread): the client's
+                # connection is dropped, so it sees the answer incomplete,
+                # as Go's ReverseProxy aborts its handler.
+                log.info("upstream broke off %s %s: %s", request.method, request.path_qs, err)
+                if request.transport is not None:
+                    request.transport.abort()
+            elif not handle.closed:
+                # A stream ends cleanly: the client resumes a watch from
+                # its last resourceVersion.
                 log.info("upstream broke off %s %s: %s", request.method, request.path_qs, err)
         finally:
             if handle is not None:

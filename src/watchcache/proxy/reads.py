@@ -86,6 +86,7 @@ from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
 from watchcache.proxy.cachedresource import CachedResource
+from watchcache.proxy.compression import GZIP_LARGE, Compression
 from watchcache.proxy.context import REQUEST_CONTEXT, Identity
 from watchcache.proxy.forward import status_response
 from watchcache.proxy.rendering import RENDERINGS, Rendering, bookmarks_for, negotiate
@@ -160,8 +161,12 @@ class ReadPath:
         authorizer: Authorizer | AllowAll | None = None,
         renderings: Sequence[Rendering] = RENDERINGS,
         clock: Callable[[], float] = time.time,
+        compression: Compression = GZIP_LARGE,
     ) -> None:
         self.caches = caches
+        # Large GET and LIST answers gzip for clients that accept it
+        # (compression.py; serve's --response-compression).
+        self.compression = compression
         # The forms answered from the cache (serve's --protobuf drops
         # protobuf's); a read asking for another goes upstream.
         self.renderings = renderings
@@ -283,7 +288,10 @@ class ReadPath:
         if entry is None:
             return _status(read, not_found(read.gvr.resource, read.name, read.gvr.group))
         rendering = await read.rendering.settle((entry,))
-        return web.Response(body=rendering.entry_body(entry), headers=_headers(rendering))
+        body, headers = self.compression.whole(
+            request, rendering.entry_body(entry), _headers(rendering)
+        )
+        return web.Response(body=body, headers=headers)
 
     # -- LIST ------------------------------------------------------------------
 
@@ -334,7 +342,7 @@ class ReadPath:
             return await self._forwarded(request)
         except _Outage:
             return _status(read, _unreachable(resource, "list"))
-        return await _write_list(request, read, page)
+        return await _write_list(request, read, page, self.compression)
 
     async def _fresh(
         self, resource: CachedResource, within: float, *, quiet_after: float | None = None
@@ -546,18 +554,18 @@ async def _error_stream(
 
 
 async def _write_list(
-    request: web.Request, read: ReadRequest, page: ListPage
+    request: web.Request, read: ReadRequest, page: ListPage, compression: Compression
 ) -> web.StreamResponse:
     rendering = await read.rendering.settle(page.items, read.options.shard_selector)
     head = rendering.list_head(read.resource.info, page, read.options.shard_selector)
     response = web.StreamResponse(headers=_headers(rendering))
-    await response.prepare(request)
+    body = compression.body(request, response)
     items = page.items
     parts: list[bytes | memoryview] = [head]
     for start in range(0, len(items), LIST_BATCH):
         parts.extend(rendering.list_items(items[start : start + LIST_BATCH], first=start == 0))
-        await response.write(b"".join(parts))
+        await body.write(b"".join(parts))
         parts = []
-    await response.write(b"".join([*parts, rendering.list_tail]))
-    await response.write_eof()
+    await body.write(b"".join([*parts, rendering.list_tail]))
+    await body.finish()
     return response

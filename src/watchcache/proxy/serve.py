@@ -37,6 +37,7 @@ from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import open_caches
+from watchcache.proxy.compression import Compression
 from watchcache.proxy.config import ConfigError, ServeConfig
 from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.discovery import Discovery, discovery_running
@@ -126,7 +127,13 @@ async def open_proxy(
         renderings = RENDERINGS
         if not config.protobuf:
             renderings = tuple(r for r in RENDERINGS if r.family != "protobuf")
-        reads = ReadPath(caches, forwarder, authorizer=authorizer, renderings=renderings)
+        reads = ReadPath(
+            caches,
+            forwarder,
+            authorizer=authorizer,
+            renderings=renderings,
+            compression=Compression(enabled=config.response_compression),
+        )
         parts = ProxyParts(
             config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
         )

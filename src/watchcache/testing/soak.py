@@ -4,6 +4,7 @@ faults are injected, every client's history checked (history.py).
     python -m watchcache.testing.soak --minutes 30            # the simulator
     python -m watchcache.testing.soak --minutes 30 --dev-cluster
     python -m watchcache.testing.soak --seed 1234 --rounds 1  # replay a seed
+    python -m watchcache.testing.soak --dev-cluster --tiers 2  # a read tier
 
 Glossary:
     round      one seed's run: a namespace of its own, a writer, informers,
@@ -15,9 +16,11 @@ Glossary:
     informer   a client that LISTs (or watches with initial events), then
                watches from the RV it got, resumes from its last RV when a
                watch ends, relists after 410: client-go's reflector.
-    gate       writes pause while the proxy or upstream restarts, so no
+    gate       writes pause while the proxy or upstream restarts, and a
+               restart waits for the write in flight (``writing``), so no
                write is in flight when its connection dies (its outcome
-               would be unknown to the history).
+               would be unknown to the history): a proxy killed with
+               SIGKILL finishes nothing.
     fault      one of ``FAULTS``; kinds the upstream cannot suffer (429s
                on a real kube-apiserver, say) are not drawn.
 
@@ -68,7 +71,10 @@ FAULTS = (
     "slow-clients",  # both: informers that read one line per 20-100 ms
     "stuck-clients",  # both: watches opened and never read for 2-5 s
     "connect-storm",  # both: many watches opened at once, then dropped
+    "middle-restart",  # tiers=2: the middle proxy SIGTERMed and started again
+    "middle-kill",  # tiers=2: the middle proxy SIGKILLed and started again
 )
+TIER_FAULTS = ("middle-restart", "middle-kill")
 CLIENT_FAULTS = ("proxy-restart", "slow-clients", "stuck-clients", "connect-storm")
 RESOURCE = "pods"  # its DELETE answers the object at the deletion's RV
 # Measured: peak 47-51 MiB on the simulator's short run (storms of 300),
@@ -118,6 +124,10 @@ class SoakConfig:
     # a test needs (how many faults fit in a round depends on how long
     # each restart takes).
     first: tuple[str, ...] = ()
+    # Proxies in a chain: 1, clients -> proxy -> upstream; 2, clients ->
+    # proxy -> middle proxy -> upstream (a read tier), where the middle one
+    # is restarted and killed (TIER_FAULTS) under the one clients use.
+    tiers: int = 1
 
 
 @dataclass
@@ -137,6 +147,9 @@ class Tally:
     proxy_cpu_seconds: float = 0.0
     storm_watches: int = 0  # connect-storm watches answered 200
     storm_seconds: float = 0.0  # the longest storm, first request to last answer
+    # How the clients' proxy's caches took upstream's state, from its log:
+    # "WatchList" or "LIST" -> times.
+    syncs: Counter[str] = field(default_factory=Counter)
 
     @property
     def ok(self) -> bool:
@@ -156,6 +169,7 @@ class Tally:
             ("peak RSS of the proxy", f"{self.peak_rss_mib:.1f} MiB (bound {self.rss_bound_mib})"),
             ("peak descriptors of the proxy", str(self.peak_fds)),
             ("CPU of the proxy", f"{self.proxy_cpu_seconds:.1f} s"),
+            ("syncs of the proxy's caches", _syncs(self)),
             ("storm watches answered (longest storm)", _storms(self)),
         ]
         width = max(len(r[0]) for r in rows)
@@ -163,6 +177,13 @@ class Tally:
         lines += [f"| {a.ljust(width)} | {b} |" for a, b in rows]
         lines += [f"seed {seed}: {d}" for seed, d in self.divergences[:20]]
         return "\n".join(lines)
+
+
+def _syncs(tally: Tally) -> str:
+    return ", ".join(f"{n} by {how}" for how, n in sorted(tally.syncs.items())) or "none"
+
+
+_SYNCED = re.compile(r"synced \d+ objects at rv \d+ by (\w+)")
 
 
 def _storms(tally: Tally) -> str:
@@ -183,7 +204,7 @@ def _seed_span(seeds: list[int]) -> str:
 class SimulatorUpstream:
     """The simulator in this process: every simulator fault available."""
 
-    kinds = tuple(k for k in FAULTS if k != "upstream-restart")
+    kinds = tuple(k for k in FAULTS if k != "upstream-restart" and k not in TIER_FAULTS)
 
     def __init__(self, workdir: Path) -> None:
         from watchcache.simulator.app import Simulator
@@ -364,12 +385,12 @@ class ProxyProcess:
             await self.restarting  # the last stop comes after it
         await self._stop()
 
-    async def _stop(self) -> None:
+    async def _stop(self, *, kill: bool = False) -> None:
         if self.proc is None:
             return
         self.sample_rss()
         self.cpu_seconds += self._cpu_now()
-        self.proc.send_signal(signal.SIGTERM)
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         try:
             await asyncio.to_thread(self.proc.wait, 30)
         except subprocess.TimeoutExpired:
@@ -377,17 +398,44 @@ class ProxyProcess:
             await asyncio.to_thread(self.proc.wait)
         self.proc = None
 
-    async def restart(self, session: aiohttp.ClientSession) -> None:
-        """Stop and start again. Runs to its end even when its caller is
-        cancelled (a round ending as a restart is injected): cancelled
-        between the two, the proxy stayed down and the next round's
-        writes failed after WRITE_PATIENCE (seen in 3 of 4 runs under load)."""
-        self.restarting = asyncio.ensure_future(self._restart(session))
+    async def restart(self, session: aiohttp.ClientSession, *, kill: bool = False) -> None:
+        """Stop (SIGTERM, or SIGKILL with ``kill``) and start again. Runs to
+        its end even when its caller is cancelled (a round ending as a
+        restart is injected): cancelled between the two, the proxy stayed
+        down and the next round's writes failed after WRITE_PATIENCE (seen
+        in 3 of 4 runs under load)."""
+        self.restarting = asyncio.ensure_future(self._restart(session, kill))
         await asyncio.shield(self.restarting)
 
-    async def _restart(self, session: aiohttp.ClientSession) -> None:
-        await self._stop()
+    async def _restart(self, session: aiohttp.ClientSession, kill: bool) -> None:
+        await self._stop(kill=kill)
         await self.start(session)
+
+    def kubeconfig_to_me(self, path: Path) -> Path:
+        """A kubeconfig whose server is this proxy (no credentials: it
+        runs with --auth=none), for a proxy in front of it."""
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "tier", "cluster": {"server": self.url}}],
+                    "users": [{"name": "u", "user": {}}],
+                    "contexts": [{"name": "tier", "context": {"cluster": "tier", "user": "u"}}],
+                    "current-context": "tier",
+                }
+            )
+        )
+        return path
+
+
+@contextlib.asynccontextmanager
+async def _held(lock: asyncio.Lock) -> AsyncIterator[None]:
+    """Releases ``lock``, already acquired, on the way out."""
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def raise_open_file_limit(wanted: int) -> int:
@@ -421,8 +469,11 @@ class Round:
     proxy: ProxyProcess
     upstream: Upstream
     session: aiohttp.ClientSession
+    # With tiers=2: the proxy between ``proxy`` and upstream.
+    middle: ProxyProcess | None = None
     history: History = field(default_factory=History)
     gate: asyncio.Event = field(default_factory=asyncio.Event)  # set: writes may go
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)  # held: a write in flight
     stopping: bool = False
     slow: set[int] = field(default_factory=set)  # informers reading slowly now
     progress: dict[str, int] = field(default_factory=dict)  # informer -> newest RV seen
@@ -463,7 +514,14 @@ class Round:
             try:
                 data = None if body is None else json.dumps(body)
                 headers = {"Content-Type": content_type}
-                async with self.session.request(method, url, data=data, headers=headers) as r:
+                await self.writing.acquire()
+                if not self.gate.is_set():  # a restart began as the gate opened
+                    self.writing.release()
+                    continue
+                async with (
+                    _held(self.writing),
+                    self.session.request(method, url, data=data, headers=headers) as r,
+                ):
                     answer = await r.json(content_type=None)
                     # kube-apiserver refuses pods until the namespace's
                     # default service account exists (made by a controller).
@@ -668,11 +726,16 @@ class Round:
                 await asyncio.shield(task)
 
     async def _inject(self, kind: str) -> None:
-        if kind in ("proxy-restart", "upstream-restart"):
+        if kind in ("proxy-restart", "upstream-restart", *TIER_FAULTS):
             self.gate.clear()
+            await self.writing.acquire()  # the write in flight answered
+            self.writing.release()
             try:
                 if kind == "proxy-restart":
                     await self.proxy.restart(self.session)
+                elif kind in TIER_FAULTS:
+                    assert self.middle is not None
+                    await self.middle.restart(self.session, kill=kind == "middle-kill")
                 else:
                     await self.upstream.inject(kind, self.rng)
                     await self.proxy._wait_ready(self.session)
@@ -739,8 +802,9 @@ class Round:
         ]
         informers = [asyncio.create_task(self.informer(n, r)) for n, r in enumerate(records)]
         writer = asyncio.create_task(self.writer())
+        wanted = self.config.kinds
         kinds = tuple(
-            k for k in self.upstream.kinds if self.config.kinds is None or k in self.config.kinds
+            k for k in _kinds(self.upstream, self.config) if wanted is None or k in wanted
         )
         injector = asyncio.create_task(self.injector(kinds))
         sampler = asyncio.create_task(self._sample_rss())
@@ -851,15 +915,23 @@ async def run_soak(config: SoakConfig) -> Tally:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
             ) as session,
         ):
-            proxy = ProxyProcess(upstream.kubeconfig, workdir / "proxy.log")
-            kinds = [k for k in upstream.kinds if config.kinds is None or k in config.kinds]
+            middle = None
+            kubeconfig = upstream.kubeconfig
+            if config.tiers == 2:
+                middle = ProxyProcess(kubeconfig, workdir / "middle.log")
+                kubeconfig = middle.kubeconfig_to_me(workdir / "middle.kubeconfig")
+                await middle.start(session)
+            proxy = ProxyProcess(kubeconfig, workdir / "proxy.log")
+            kinds = [
+                k for k in _kinds(upstream, config) if config.kinds is None or k in config.kinds
+            ]
             config.progress(f"soak: proxy log {proxy.log}; faults drawn from {', '.join(kinds)}")
             await proxy.start(session)
             try:
                 seed = first
                 while _more(config, tally, deadline):
                     config.progress(f"soak: round {tally.rounds + 1}, seed {seed}")
-                    round_ = Round(seed, config, proxy, upstream, session)
+                    round_ = Round(seed, config, proxy, upstream, session, middle=middle)
                     found = await round_.run()
                     _add(tally, seed, round_, found)
                     for divergence in found[:5]:
@@ -868,10 +940,19 @@ async def run_soak(config: SoakConfig) -> Tally:
                     seed += 1
             finally:
                 await proxy.stop()
+                if middle is not None:
+                    await middle.stop()
                 tally.peak_rss_mib = proxy.peak_rss_mib
                 tally.peak_fds = proxy.peak_fds
                 tally.proxy_cpu_seconds = proxy.cpu_seconds
+                tally.syncs.update(_SYNCED.findall(proxy.log.read_text()))
     return tally
+
+
+def _kinds(upstream: Upstream, config: SoakConfig) -> tuple[str, ...]:
+    """The faults this setting can suffer: its upstream's, and with a
+    middle tier the middle proxy's restarts."""
+    return (*upstream.kinds, *(TIER_FAULTS if config.tiers == 2 else ()))
 
 
 def _more(config: SoakConfig, tally: Tally, deadline: float | None) -> bool:
@@ -931,6 +1012,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--dev-cluster", action="store_true", help="a DevCluster of its own (upstream restarts too)"
     )
+    parser.add_argument(
+        "--tiers",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="2: clients -> proxy -> middle proxy -> upstream, the middle one restarted and killed",
+    )
     args = parser.parse_args(argv)
     config = SoakConfig(
         rounds=args.rounds,
@@ -945,6 +1033,7 @@ def main(argv: list[str] | None = None) -> int:
         kubeconfig=args.kubeconfig,
         dev_cluster=args.dev_cluster,
         kinds=tuple(args.faults.split(",")) if args.faults else None,
+        tiers=args.tiers,
     )
     tally = asyncio.run(run_soak(config))
     print(tally.table())

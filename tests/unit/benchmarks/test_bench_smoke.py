@@ -34,6 +34,7 @@ ROOT = Path(__file__).parents[3]
         ),
         ("bench_protobuf.py", ["--pods", "20", "--repeat", "1"], "ratio protobuf encode"),
         ("bench_auth.py", ["--requests", "50"], "delegated, hit"),
+        ("bench_compression.py", ["--pods", "300", "--rounds", "1"], "| gzip level 1 |"),
         (
             "bench_reflector_recovery.py",
             ["--rate", "10", "--cuts", "1", "--every", "0.5", "--trouble", "1"],

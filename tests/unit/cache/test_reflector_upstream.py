@@ -275,6 +275,50 @@ async def test_garbage_in_a_watchlist_stream_is_retried(
         assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
 
 
+async def test_a_relist_by_watchlist_asks_for_a_state_not_older_than_the_caches(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """The first sync is consistent (RV unset); after a 410 the WatchList
+    asks for RV=the cache's with NotOlderThan, which a proxy upstream
+    answers from its cache without proving it fresh first."""
+    upstream.watch_list = True
+    async with Run(upstream, client, watch_list=True) as run:
+        first = await upstream.next_watch()
+        assert "resourceVersion" not in first.query
+        await first.send(line("ADDED", configmap("a", 4)), bookmark(4, initial_events_end=True))
+        await run.synced()
+        await first.send(line("MODIFIED", configmap("a", 6)))
+        await run.until(lambda: run.names() == {"a": 6}, "the change applied")
+        expired = b'{"kind":"Status","apiVersion":"v1","code":410,"reason":"Expired"}'
+        await first.send(line("ERROR", expired))
+        second = await upstream.next_watch()
+        assert second.query["sendInitialEvents"] == "true"
+        assert second.query["resourceVersion"] == "6"
+        assert second.query["resourceVersionMatch"] == "NotOlderThan"
+        await second.send(line("ADDED", configmap("b", 9)), bookmark(9, initial_events_end=True))
+        await run.until(lambda: run.names() == {"b": 9}, "the new state taken")
+        assert run.reflector.statistics().watch_lists == 2
+
+
+async def test_a_refused_consistent_watchlist_is_tried_again_at_an_rv(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """Without WatchList (1.20 answers 422): the first sync lists; the next
+    sync asks once more at an RV (an upstream proxy that forwarded a
+    consistent one refuses no other), and once that is refused too,
+    WatchList is not asked for again."""
+    upstream.write("a")
+    async with Run(upstream, client, watch_list=True) as run:
+        await run.synced()
+        expired = b'{"kind":"Status","apiVersion":"v1","code":410,"reason":"Expired"}'
+        for _ in range(2):
+            await (await upstream.next_watch()).send(line("ERROR", expired))
+        await upstream.next_watch()
+        asked = [q for _, q in upstream.requests if "sendInitialEvents" in q]
+        assert [q.get("resourceVersion") for q in asked] == [None, "1"]
+        assert run.reflector.statistics().lists == 3
+
+
 # -- item 3: recovery ----------------------------------------------------------
 
 

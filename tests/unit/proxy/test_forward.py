@@ -40,6 +40,7 @@ class Upstream:
         app = web.Application()
         app.router.add_route("*", "/gz", self.gz)
         app.router.add_route("*", "/hang", self.hang)
+        app.router.add_route("*", "/cut", self.cut)
         app.router.add_route("GET", "/api/v1/namespaces/quiet/configmaps", self.quiet)
         app.router.add_route("*", "/{tail:.*}", self.echo)
         return app
@@ -82,6 +83,16 @@ class Upstream:
         finally:
             self.quiet_open -= 1
             self.quiet_ended.set()
+        return response
+
+    async def cut(self, request: web.Request) -> web.StreamResponse:
+        """Half an answer, then the connection dropped (a kube-apiserver or
+        proxy killed while answering)."""
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"kind":"Pod","metadata":{"na')
+        assert request.transport is not None
+        request.transport.abort()
         return response
 
     async def hang(self, request: web.Request) -> web.Response:
@@ -174,6 +185,22 @@ async def test_gzip_passes_through_still_compressed(reads: Upstream) -> None:
         async with s.get(proxy.urls[0] + "/gz", headers={"Accept-Encoding": "gzip"}) as r:
             assert r.headers["Content-Encoding"] == "gzip"
             assert gzip.decompress(await r.read()) == b'{"kind":"PodList"}'
+
+
+async def test_an_answer_upstream_broke_off_is_broken_off_not_ended(reads: Upstream) -> None:
+    """A write's answer cut short upstream reaches the client cut short
+    (its connection dropped), never as a whole answer with half a body:
+    the client must not take the write's outcome from it."""
+    async with (
+        open_proxy(settings(), upstream_of(reads.url)) as proxy,
+        aiohttp.ClientSession() as s,
+    ):
+        with pytest.raises(aiohttp.ClientPayloadError):
+            async with s.patch(proxy.urls[0] + "/cut", data=b"{}") as r:
+                assert r.status == 200
+                await r.read()
+        async with s.get(proxy.urls[0] + "/api/v1/nodes") as r:
+            assert r.status == 200  # the proxy goes on serving
 
 
 async def test_a_watch_is_relayed_as_it_happens(reads: Upstream) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from watchcache.testing.soak import FAULTS, ProxyProcess, SoakConfig, run_soak
+from watchcache.testing.soak import FAULTS, TIER_FAULTS, ProxyProcess, SoakConfig, run_soak
 
 # Three seeds of 8 s each by default (about 30 s in all); more with
 # WATCHCACHE_SOAK_SEEDS.
@@ -60,7 +60,7 @@ async def test_a_restart_cancelled_midway_still_starts_the_proxy(tmp_path: Path)
     stopping, release = asyncio.Event(), asyncio.Event()
     started: list[object] = []
 
-    async def stop() -> None:
+    async def stop(*, kill: bool = False) -> None:
         stopping.set()
         await release.wait()
 
@@ -77,6 +77,29 @@ async def test_a_restart_cancelled_midway_still_starts_the_proxy(tmp_path: Path)
         await restart
     await proxy.stop()  # waits for the restart to finish
     assert started == [None]
+
+
+async def test_nothing_is_lost_when_the_middle_of_two_tiers_restarts_or_is_killed() -> None:
+    """clients -> proxy -> proxy -> simulator: the middle proxy restarted
+    (SIGTERM) and killed (SIGKILL) under the one clients use."""
+    tally = await run_soak(
+        SoakConfig(
+            rounds=1,
+            round_seconds=12,
+            first_seed=41,
+            tiers=2,
+            faults_per_second=0.5,
+            kinds=TIER_FAULTS,
+            # A kill first: on a loaded machine a restart takes seconds,
+            # and the round may have time for only one.
+            first=("middle-kill", "middle-restart"),
+        )
+    )
+    print(tally.table())
+    assert tally.faults["middle-kill"] >= 1, tally.table()
+    assert not tally.divergences, tally.table()
+    assert tally.events_checked > 100, tally.table()
+    assert tally.syncs["WatchList"] >= 1 and not tally.syncs["LIST"], tally.table()
 
 
 async def test_every_storm_watch_is_counted() -> None:
