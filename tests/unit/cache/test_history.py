@@ -226,7 +226,7 @@ def test_settled_events_keep_superseded_objects_packed_and_read_them_whole() -> 
     names = ("a", "b", "c")
     wholes = {}  # rv -> the object as decoded
     events = []
-    for rv in range(1, LINE_MEMO_EVENTS + 40):
+    for rv in range(1, LINE_MEMO_EVENTS + 3 * (MAX_DELTAS_IN_ROW + 4)):
         name = names[rv % 3]
         prev = wholes.get(rv - 3) if rv > 3 else None
         entry = CODEC.decode(pod(name, rv=rv, pad=2000))
