@@ -142,8 +142,11 @@ def test_lines_of_old_events_are_forgotten() -> None:
     for e in events:
         e.line(ADDED)
         h.append(e)
-    assert events[0]._lines is None and events[1]._lines is None
-    assert events[2]._lines is not None and events[-1]._lines is not None
+    assert not events[0]._lines and not events[1]._lines
+    assert events[2]._lines and events[-1]._lines
+    # Read again (a watch resuming far back): made afresh, not memoised again.
+    assert events[0].line(ADDED) == Event(ADDED, events[0].entry, None, 1).line(ADDED)
+    assert not events[0]._lines
 
 
 def test_reset_drops_events() -> None:
