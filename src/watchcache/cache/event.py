@@ -10,7 +10,7 @@ Glossary:
             bytes are spliced in, never re-encoded
     packed  an entry kept with its raw bytes compressed: what history
             does to superseded objects once they fall behind its newest
-            ``LINE_MEMO_EVENTS``; ``entry`` and ``prev`` give them back
+            ``PACK_AFTER_EVENTS``; ``entry`` and ``prev`` give them back
             whole, so a reader never sees the difference
     delta   a prev packed by LZ4 with this event's entry as its dictionary:
             unpacking it needs the entry whole, which may itself be the

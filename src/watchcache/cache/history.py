@@ -24,20 +24,21 @@ events with rv greater than ``rv``, or ``TooOldResourceVersion`` with
 "too old resource version: N (M)" where M = oldest - 1, and an RV equal to
 M is still accepted (no event was lost after it).
 
-Settling: when an event falls behind the newest ``LINE_MEMO_EVENTS``, its
-memoised lines are dropped and, with ``packing`` (the default), the
-objects only history holds are packed (event.py): its previous object, as
-an LZ4 delta against its own, which is also the ``entry`` of the older
-event that made it (found through ``_packed_by_key``, so both hold the
-one packed copy), and a DELETED event's object. The newest events, the
-ones live watchers are sent, stay whole. Packing costs ~4 us of CPU per
+Settling: when an event falls behind the newest ``PACK_AFTER_EVENTS``,
+with ``packing`` (the default), the objects only history holds are packed
+(event.py): its previous object, as an LZ4 delta against its own, which is
+also the ``entry`` of the older event that made it (found through
+``_packed_by_key``, so both hold the one packed copy), and a DELETED
+event's object. When it falls behind the newest ``LINE_MEMO_EVENTS``, its
+memoised lines are dropped. The newest events, the ones live watchers are
+sent, stay whole. Packing costs ~4 us of CPU per
 superseded 5.9 KB pod version on the apply path (bench_cache_apply.py)
 and keeps it in ~1% of its size; without it history holds superseded
 versions whole, up to ``max_bytes``.
 
 Invariants: ring events have strictly increasing rv; ``_bytes`` is the sum
 of ``retained_bytes()`` of the events in the ring; ``_packed_by_key[k]`` is
-the newest settled event in the ring for key k (empty without packing).
+the newest packed event in the ring for key k (empty without packing).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ __all__ = [
     "MAX_DELTAS_IN_ROW",
     "MAX_EVENTS",
     "MIN_EVENTS",
+    "PACK_AFTER_EVENTS",
     "History",
     "TooOldResourceVersion",
 ]
@@ -69,6 +71,11 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 # Newest events whose encoded lines stay memoised: live watchers are sent
 # these; older ones are re-encoded only for a watcher resuming far back.
 LINE_MEMO_EVENTS = 1024
+# Newest events whose superseded objects stay whole: what a live watcher
+# reads of them (a DELETED line when an object leaves its selector) and a
+# LIST continued at a recent RV. 128 whole 7.8 KB pods are 1 MB; 1,024
+# (LINE_MEMO_EVENTS, before) were 0.1x the JSON of 10,000 such pods.
+PACK_AFTER_EVENTS = 128
 # Settled versions of one key packed as deltas before one is packed
 # standalone: reading a settled version unpacks at most this many more.
 # Standalone (zlib), a 7.8 KB pod packs to 0.9 to 4.5 KB in ~25 us or more,
@@ -149,18 +156,18 @@ class History:
         self._bytes += event.retained_bytes()
         while self._bytes > self.max_bytes and len(self) > 1:
             self._evict_oldest()
-        if len(self) > LINE_MEMO_EVENTS:
-            self._settle(self._at(self._end - 1 - LINE_MEMO_EVENTS))
+        kept = self._end - self._start
+        if kept > PACK_AFTER_EVENTS and self.packing:
+            self._pack(self._at(self._end - 1 - PACK_AFTER_EVENTS))
+        if kept > LINE_MEMO_EVENTS:
+            self._at(self._end - 1 - LINE_MEMO_EVENTS).forget_lines()
 
-    def _settle(self, event: Event) -> None:
-        """``event`` fell behind the newest LINE_MEMO_EVENTS: forget its
-        lines and, with ``packing``, pack what only history holds (module
-        docstring)."""
-        event.forget_lines()
-        if self.packing:
-            key = event.key
-            self._bytes += event.pack(self._packed_by_key.get(key), MAX_DELTAS_IN_ROW)
-            self._packed_by_key[key] = event
+    def _pack(self, event: Event) -> None:
+        """``event`` fell behind the newest PACK_AFTER_EVENTS: pack what
+        only history holds (module docstring)."""
+        key = event.key
+        self._bytes += event.pack(self._packed_by_key.get(key), MAX_DELTAS_IN_ROW)
+        self._packed_by_key[key] = event
 
     def covered_seconds(self) -> float:
         """How long ago the oldest kept event was recorded (0 when empty):

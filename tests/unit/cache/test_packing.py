@@ -2,8 +2,9 @@
 watch resuming at an old RV or a LIST at an old RV reads is byte for byte
 what upstream sent, packed or not, and the switch turns packing off.
 
-History packs only events behind its newest ``LINE_MEMO_EVENTS``; these
-tests lower that (and ``MAX_DELTAS_IN_ROW``) so that a few dozen events
+History packs only events behind its newest ``PACK_AFTER_EVENTS`` and
+forgets lines behind ``LINE_MEMO_EVENTS``; these tests lower both (and
+``MAX_DELTAS_IN_ROW``) so that a few dozen events
 cover deltas, rows of them ending in a standalone version, and DELETED
 objects."""
 
@@ -36,7 +37,8 @@ write = st.tuples(
 @contextmanager
 def settling_after(events: int, max_deltas: int) -> Iterator[None]:
     with (
-        mock.patch.object(history_module, "LINE_MEMO_EVENTS", events),
+        mock.patch.object(history_module, "PACK_AFTER_EVENTS", events),
+        mock.patch.object(history_module, "LINE_MEMO_EVENTS", events + 2),
         mock.patch.object(history_module, "MAX_DELTAS_IN_ROW", max_deltas),
     ):
         yield
