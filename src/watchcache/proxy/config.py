@@ -308,8 +308,9 @@ OPTIONS: tuple[Option, ...] = (
         "protobuf",
         "answer Go clients that prefer kube's protobuf (application/vnd.kubernetes.protobuf) "
         "in protobuf from the cache, as kube-apiserver does for built-in kinds; each object's "
-        "message is encoded on its first protobuf read and kept beside its JSON (about 2/3 "
-        "of its size more). false: every cached answer is JSON, which Go clients accept too",
+        "message is encoded on its first protobuf read and kept beside its JSON, packed against "
+        "it (about 1/20 of its size more; a read unpacks it in about 1 us). false: every cached "
+        "answer is JSON, which Go clients accept too",
         default=True,
         parse=_bool,
     ),
