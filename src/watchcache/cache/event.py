@@ -22,13 +22,15 @@ Glossary:
 ``Event`` satisfies ``watchcache.fanout.event.FanoutEvent``. Lines are
 encoded on first use and memoised, so every watcher shares one copy; the
 history drops the memo of events that fall behind its newest
-``LINE_MEMO_EVENTS`` (see history.py), because those are only needed again
-by a watcher resuming from an old RV, and keeping them would double the
-bytes history holds. For the same reason history packs those events'
-superseded objects: only a watcher resuming far back or a LIST at an old
-RV reads them again, and packed they take 0.01 to 0.6 of their size (see
-``_PACK_LEVEL``), for ~23 us of CPU per event (a MODIFIED of a 5.9 KB pod:
-bench_cache_apply.py's rate fell from 45,000 to 33,000 events/CPU-s).
+``LINE_MEMO_EVENTS`` (see history.py), and none is made again: those are
+only needed by a watcher resuming from an old RV, and keeping them would
+double the bytes history holds. For the same reason history packs the
+superseded objects of events behind its newest ``PACK_AFTER_EVENTS``:
+only a live watcher whose selector an object leaves, a watcher resuming
+far back or a LIST at an old RV reads them again, and packed they take
+0.01 to 0.6 of their size (see ``_PACK_LEVEL``), for ~4.6 us of CPU per
+MODIFIED of a 5.9 KB pod (zlib deltas took ~20 us: bench_cache_apply.py's
+rate fell to 0.65x of its rate without packing; with LZ4 ~0.85x).
 
 Invariant: an object is packed only where nothing else holds it whole,
 i.e. never the store's current object (``pack`` is called by history,

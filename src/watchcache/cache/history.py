@@ -31,10 +31,10 @@ also the ``entry`` of the older event that made it (found through
 ``_packed_by_key``, so both hold the one packed copy), and a DELETED
 event's object. When it falls behind the newest ``LINE_MEMO_EVENTS``, its
 memoised lines are dropped. The newest events, the ones live watchers are
-sent, stay whole. Packing costs ~4 us of CPU per
-superseded 5.9 KB pod version on the apply path (bench_cache_apply.py)
-and keeps it in ~1% of its size; without it history holds superseded
-versions whole, up to ``max_bytes``.
+sent, stay whole. Packing costs ~4.6 us of CPU per superseded 5.9 KB pod
+version on the apply path (bench_cache_apply.py) and keeps a version that
+differs from the next by a label in ~1% of its size; without ``packing``
+history holds superseded versions whole, up to ``max_bytes``.
 
 Invariants: ring events have strictly increasing rv; ``_bytes`` is the sum
 of ``retained_bytes()`` of the events in the ring; ``_packed_by_key[k]`` is
