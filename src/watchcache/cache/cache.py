@@ -157,6 +157,9 @@ class CacheConfig:
     history_min_events: int = MIN_EVENTS
     history_max_events: int = MAX_EVENTS
     history_max_bytes: int = DEFAULT_MAX_BYTES
+    # Pack superseded versions once they settle (history.py): ~1% of their
+    # bytes for ~4 us of CPU each on the apply path. False: kept whole.
+    history_packing: bool = True
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,7 @@ class Cache:
             min_events=config.history_min_events,
             max_events=config.history_max_events,
             max_bytes=config.history_max_bytes,
+            packing=config.history_packing,
         )
         self.rv = 0
         self._clock = clock

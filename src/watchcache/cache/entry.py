@@ -48,6 +48,7 @@ from collections.abc import Callable, Mapping
 from operator import attrgetter
 from typing import Any
 
+import lz4.block  # type: ignore[import-untyped]
 import msgspec
 
 from watchcache.api.strconv import NumError, parse_uint64
@@ -78,10 +79,23 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
     item_offset: int
     # raw's protobuf message (watchcache.api.protobuf), made on the first
     # protobuf read of this version and kept, as kube-apiserver's
-    # cachingObject keeps a serialization; b"" when raw has none that is
-    # exact. The one field filled after construction (``keep_message``):
-    # a memo derived from raw, so the entry stays immutable in meaning.
-    proto: bytes | None = None
+    # cachingObject keeps a serialization, packed as an LZ4 delta against
+    # raw (``proto`` unpacks it): its strings are raw's, so it takes ~0.1 of
+    # its size (a 7.8 KB pod's 6.5 KB message: ~0.6 KB) for ~2 us per read.
+    # b"" when raw has none that is exact. The one field filled after
+    # construction (``keep_message``): a memo derived from raw, so the
+    # entry stays immutable in meaning.
+    packed_proto: bytes | None = None
+
+    @property
+    def proto(self) -> bytes | None:
+        """The kept protobuf message; None before it was made, b"" when
+        there is no exact one."""
+        packed = self.packed_proto
+        if not packed:
+            return packed
+        unpacked: bytes = lz4.block.decompress(packed, dict=self.raw)
+        return unpacked
 
     @property
     def name(self) -> str:
@@ -112,12 +126,13 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
         return b"{" + self.raw[self.item_offset :]
 
     def keep_message(self, message: bytes) -> None:
-        """Fill ``proto`` (once; equal values if two readers race)."""
-        _set_proto(self, message)
+        """Keep ``message`` as ``proto`` (once; equal values if two readers
+        race)."""
+        _set_packed_proto(self, lz4.block.compress(message, dict=self.raw) if message else b"")
 
 
 # A frozen struct refuses setattr; the field's slot descriptor does not.
-_set_proto = Entry.__dict__["proto"].__set__
+_set_packed_proto = Entry.__dict__["packed_proto"].__set__
 
 
 class MalformedObject(Exception):

@@ -8,29 +8,35 @@ Glossary:
     prev    the object before the change, or None when the cache had none
     line    ``{"type":T,"object":<raw>}\\n`` (api/watchevent.py): the raw
             bytes are spliced in, never re-encoded
-    packed  an entry kept with its raw bytes zlib-compressed: what history
+    packed  an entry kept with its raw bytes compressed: what history
             does to superseded objects once they fall behind its newest
-            ``LINE_MEMO_EVENTS``; ``entry`` and ``prev`` give them back
+            ``PACK_AFTER_EVENTS``; ``entry`` and ``prev`` give them back
             whole, so a reader never sees the difference
-    delta   a prev packed with this event's entry as zlib's preset
-            dictionary: unpacking it needs the entry whole, which may
-            itself be the delta-packed prev of the next event of the key
-            (``_base``); history bounds how many in a row (history.py)
+    delta   a prev packed by LZ4 with this event's entry as its dictionary:
+            unpacking it needs the entry whole, which may itself be the
+            delta-packed prev of the next event of the key (``_base``);
+            history bounds how many in a row (history.py)
+    standalone  a packed object that needs no other (zlib): the end of a
+            row of deltas, and a DELETED event's own object
 
 ``Event`` satisfies ``watchcache.fanout.event.FanoutEvent``. Lines are
 encoded on first use and memoised, so every watcher shares one copy; the
 history drops the memo of events that fall behind its newest
-``LINE_MEMO_EVENTS`` (see history.py), because those are only needed again
-by a watcher resuming from an old RV, and keeping them would double the
-bytes history holds. For the same reason history packs those events'
-superseded objects: only a watcher resuming far back or a LIST at an old
-RV reads them again, and packed they take 0.01 to 0.6 of their size (see
-``_PACK_LEVEL``), for ~23 us of CPU per event (a MODIFIED of a 5.9 KB pod:
-bench_cache_apply.py's rate fell from 45,000 to 33,000 events/CPU-s).
+``LINE_MEMO_EVENTS`` (see history.py), and none is made again: those are
+only needed by a watcher resuming from an old RV, and keeping them would
+double the bytes history holds. For the same reason history packs the
+superseded objects of events behind its newest ``PACK_AFTER_EVENTS``:
+only a live watcher whose selector an object leaves, a watcher resuming
+far back or a LIST at an old RV reads them again, and packed they take
+0.01 to 0.6 of their size (see ``_PACK_LEVEL``), for ~4.6 us of CPU per
+MODIFIED of a 5.9 KB pod (zlib deltas took ~20 us: bench_cache_apply.py's
+rate fell to 0.65x of its rate without packing; with LZ4 ~0.85x).
 
 Invariant: an object is packed only where nothing else holds it whole,
-i.e. never the store's current object (``pack_prev``, ``pack_entry`` are
-called by history, which knows).
+i.e. never the store's current object (``pack`` is called by history,
+which knows). A packed object is a new ``Entry``: a reader still holding
+the whole one (a LIST in progress) is unaffected. It keeps no protobuf
+message (``Entry.proto``): one read in protobuf is encoded again.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 
+import lz4.block  # type: ignore[import-untyped]
 import msgspec
 
 from watchcache.api.watchevent import watch_line
@@ -62,31 +69,36 @@ def with_resource_version(raw: bytes, old: int, new: int) -> bytes:
     return raw[:at] + b'"resourceVersion":"' + str(new).encode() + b'"' + raw[at + len(needle) :]
 
 
-# What packing costs and saves per 7.8 KB pod (bench_proxy_memory.py's
-# pods; measured on a loaded 2-core machine): zlib level 1 packs one with
-# a random-hex annotation to 4.5 KB in ~0.3 ms and unpacks it in ~0.05 ms,
-# one with a repeated annotation to 0.9 KB; level 6 packs 2% smaller in
-# 1.5x the time. Packed as a delta (zlib with the next version's bytes as
-# its preset dictionary), a version that differs from the next by a label
-# takes ~0.1 KB.
+# What packing costs and saves per pod version (bench_cache_pods.py's 5.9
+# KB pods and bench_proxy_memory.py's 7.8 KB ones; quiet 2-core machine).
+# A delta (LZ4 with the next version's bytes as its dictionary: only its
+# last 64 KiB are reached) of a version that differs from the next by a
+# label takes ~0.05 KB, in ~4 us, and unpacks in ~1.5 us; zlib level 1
+# with the next version as preset dictionary took ~0.15 KB in ~15 us.
+# Standalone, zlib level 1 packs a 7.8 KB pod with a random-hex annotation
+# to 4.5 KB in ~0.3 ms (LZ4 has no entropy coding: ~7 KB), one with a
+# repeated annotation to 0.9 KB; level 6 packs 2% smaller in 1.5x the time.
 _PACK_LEVEL = 1
+# ``Event._lines`` once forgotten: never written to.
+_FORGOTTEN: dict[str, bytes] = {}
 _ENTRY_PACKED = 1  # _entry is packed: the _base event's prev, or standalone
 _PREV_PACKED = 2  # _prev is packed
 _PREV_DELTA = 4  # ... as a delta against this event's entry
 
 
-def _pack(entry: Entry, zdict: bytes | None) -> Entry:
-    if zdict is None:
-        return msgspec.structs.replace(entry, raw=zlib.compress(entry.raw, _PACK_LEVEL))
-    packer = zlib.compressobj(_PACK_LEVEL, zdict=zdict)
-    return msgspec.structs.replace(entry, raw=packer.compress(entry.raw) + packer.flush())
+def _pack(entry: Entry, base: bytes | None) -> Entry:
+    """``entry`` packed standalone, or as a delta against ``base``."""
+    if base is None:
+        packed = zlib.compress(entry.raw, _PACK_LEVEL)
+    else:
+        packed = lz4.block.compress(entry.raw, dict=base)
+    return msgspec.structs.replace(entry, raw=packed, packed_proto=None)
 
 
-def _unpack(entry: Entry, zdict: bytes | None) -> Entry:
-    if zdict is None:
+def _unpack(entry: Entry, base: bytes | None) -> Entry:
+    if base is None:
         return msgspec.structs.replace(entry, raw=zlib.decompress(entry.raw))
-    unpacker = zlib.decompressobj(zdict=zdict)
-    return msgspec.structs.replace(entry, raw=unpacker.decompress(entry.raw) + unpacker.flush())
+    return msgspec.structs.replace(entry, raw=lz4.block.decompress(entry.raw, dict=base))
 
 
 class Event:
@@ -184,8 +196,11 @@ class Event:
 
     def line(self, event_type: str) -> bytes:
         """The watch line for this event's new object under ``event_type``
-        (a selector watcher may see a MODIFIED as ADDED)."""
+        (a selector watcher may see a MODIFIED as ADDED); memoised until
+        ``forget_lines``, made afresh after."""
         lines = self._lines
+        if lines is _FORGOTTEN:
+            return watch_line(event_type, self.entry.raw)
         if lines is None:
             lines = self._lines = {}
         line = lines.get(event_type)
@@ -201,13 +216,19 @@ class Event:
         prev = self.prev
         if self.type == DELETED or prev is None:
             return self.line(DELETED)
-        if self._deleted is None:
+        deleted = self._deleted
+        if deleted is None:
             raw = with_resource_version(prev.raw, prev.rv, self.rv)
-            self._deleted = watch_line(DELETED, raw)
-        return self._deleted
+            deleted = watch_line(DELETED, raw)
+            if self._lines is not _FORGOTTEN:
+                self._deleted = deleted
+        return deleted
 
     def forget_lines(self) -> None:
-        self._lines = None
+        """Drop the memoised lines, and memoise none from now on: a watcher
+        resuming far back must not make history hold every line again
+        (history's byte bound counts no lines)."""
+        self._lines = _FORGOTTEN
         self._deleted = None
 
     @property
@@ -215,21 +236,32 @@ class Event:
         """How many deltas in a row end at this event's packed prev."""
         return self._deltas
 
-    def pack_prev(self, *, delta: bool) -> Entry | None:
-        """Keep the previous object packed, as a delta against this event's
-        entry or standalone; returns the packed entry (for the older event
-        whose ``entry`` it was, see ``share_entry``)."""
-        if self._prev is not None and not self._packed & _PREV_PACKED:
-            self._prev = _pack(self._prev, self.entry.raw if delta else None)
-            self._packed |= _PREV_PACKED | (_PREV_DELTA if delta else 0)
-        return self._prev
-
-    def pack_entry(self) -> None:
-        """Keep this event's own object packed standalone (a DELETED
-        event's, which nothing else holds)."""
-        if not self._packed & _ENTRY_PACKED:
+    def pack(self, older: Event | None, max_deltas: int) -> int:
+        """Pack what only history holds of this event (history calls this
+        once it settles, see history.py): the previous object, as a delta
+        against this event's entry unless ``max_deltas`` deltas of the key
+        already end there, then standalone; ``older``, the key's previous
+        settled event, whose own object that was, holds the packed one
+        instead; and a DELETED event's own object, standalone. Returns how
+        much ``retained_bytes()`` changed."""
+        before = self.retained_bytes()
+        whole = self._prev
+        if whole is not None and not self._packed & _PREV_PACKED:
+            in_row = older._deltas if older is not None and older.holds(whole) else 0
+            if in_row < max_deltas:
+                self._prev = _pack(whole, self.entry.raw)
+                self._packed |= _PREV_PACKED | _PREV_DELTA
+                self._deltas = in_row + 1
+            else:
+                self._prev = _pack(whole, None)
+                self._packed |= _PREV_PACKED
+                self._deltas = 0
+            if older is not None:
+                older.share_entry(whole, self)
+        if self.type == DELETED and not self._packed & _ENTRY_PACKED:
             self._entry = _pack(self._entry, None)
             self._packed |= _ENTRY_PACKED
+        return self.retained_bytes() - before
 
     def holds(self, whole: Entry | None) -> bool:
         """Whether this event's own object is ``whole``, not yet packed."""
@@ -244,9 +276,6 @@ class Event:
             self._entry = base._prev
             self._base = base
             self._packed |= _ENTRY_PACKED
-
-    def set_deltas(self, deltas: int) -> None:
-        self._deltas = deltas
 
     def retained_bytes(self) -> int:
         """Bytes this event keeps alive beyond the store: the previous

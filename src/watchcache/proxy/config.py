@@ -263,6 +263,15 @@ OPTIONS: tuple[Option, ...] = (
         parse=_byte_size,
     ),
     Option(
+        "history-packing",
+        "keep the superseded objects of events older than each watch history's newest "
+        "1,024 packed (LZ4 deltas against the next version, about 1% of their size), read "
+        "back whole by a watch or LIST at an old resourceVersion; costs about 4 us of CPU "
+        "per update of a 6 KB object. false: kept whole, up to --history-max-bytes",
+        default=True,
+        parse=_bool,
+    ),
+    Option(
         "shutdown-spread",
         "on shutdown, close open watches spread over this long so "
         "clients do not all reconnect in the same second",
@@ -299,8 +308,9 @@ OPTIONS: tuple[Option, ...] = (
         "protobuf",
         "answer Go clients that prefer kube's protobuf (application/vnd.kubernetes.protobuf) "
         "in protobuf from the cache, as kube-apiserver does for built-in kinds; each object's "
-        "message is encoded on its first protobuf read and kept beside its JSON (about 2/3 "
-        "of its size more). false: every cached answer is JSON, which Go clients accept too",
+        "message is encoded on its first protobuf read and kept beside its JSON, packed against "
+        "it (about 1/20 of its size more; a read unpacks it in about 1 us). false: every cached "
+        "answer is JSON, which Go clients accept too",
         default=True,
         parse=_bool,
     ),
@@ -426,6 +436,7 @@ class ServeConfig:
     shards: int = 16
     history_window: float = 75.0
     history_max_bytes: int = 64 << 20
+    history_packing: bool = True
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
     read_header_timeout: float = 32.0

@@ -307,23 +307,24 @@ class _Protobuf(Rendering):
             return self.fallback
         cold = 0
         for entry in entries:
-            if entry.proto is None:
+            if entry.packed_proto is None:
                 cold += 1
                 if cold % ENCODE_SLICE == 0:
                     await asyncio.sleep(0)
-            if entry_message(kind, entry) is None:
+            if not kept_message(kind, entry):
                 self.unencodable.add((kind.api_version, kind.kind))
                 return self.fallback
         return self
 
     def entry_body(self, entry: Entry) -> bytes:
         kind = _proto_kind(entry)
-        assert kind is not None and entry.proto  # settle() checked
+        assert kind is not None and entry.packed_proto  # settle() checked
         return protobuf.envelope(kind.api_version, kind.kind, self._message(kind, entry))
 
     def _message(self, kind: protobuf.ProtoKind, entry: Entry) -> bytes:
-        assert entry.proto
-        return entry.proto
+        message = entry.proto
+        assert message
+        return message
 
     def _list_kind(self, info: ResourceInfo) -> tuple[str, str]:
         return info.api_version, info.list_kind
@@ -428,7 +429,7 @@ class _ProtobufMetadata(_Protobuf):
 
     def entry_body(self, entry: Entry) -> bytes:
         kind = _proto_kind(entry)
-        assert kind is not None and entry.proto
+        assert kind is not None and entry.packed_proto
         return protobuf.envelope(*_PARTIAL_KIND, self._message(kind, entry))
 
     def _list_kind(self, info: ResourceInfo) -> tuple[str, str]:
@@ -502,14 +503,19 @@ class ProtobufFilter(WatchFilter):
 def entry_message(kind: protobuf.ProtoKind, entry: Entry) -> bytes | None:
     """The object's protobuf message, encoded once and kept on the entry;
     None when it has no exact one (also kept, as b"")."""
-    message = entry.proto
-    if message is None:
+    return entry.proto if kept_message(kind, entry) else None
+
+
+def kept_message(kind: protobuf.ProtoKind, entry: Entry) -> bool:
+    """Whether the object has an exact message, encoding and keeping it on
+    its first read (without unpacking a kept one)."""
+    if entry.packed_proto is None:
         try:
             message = kind.message(entry.raw)
         except protobuf.NotEncodable:
             message = b""
         entry.keep_message(message)
-    return message or None
+    return bool(entry.packed_proto)
 
 
 def status_envelope(error: ApiError) -> bytes:

@@ -98,6 +98,7 @@ async def open_proxy(
         shard_count=config.shards,
         history_window=config.history_window,
         history_max_bytes=config.history_max_bytes,
+        history_packing=config.history_packing,
     )
     # The caches' own requests are rate-limited; forwarded ones are not.
     limiter = TokenBucket(config.kube_api_qps, config.kube_api_burst)

@@ -209,3 +209,17 @@ def test_a_new_version_shares_what_did_not_change() -> None:
     assert relabelled.labels == {"app": "y"} and relabelled.fields is old.fields
     other = codec.decode(pod("b", rv=4))
     assert other.sharing(old) is other
+
+
+def test_a_kept_protobuf_message_is_packed_against_the_json_and_read_whole() -> None:
+    """The message's strings are the JSON's: kept as a delta against it,
+    it takes a fraction of its size; ``proto`` gives it back exactly."""
+    entry = codec().decode(pod("a", pad=2000))
+    assert entry.proto is None and entry.packed_proto is None
+    message = b"\x0a\x03pod" + entry.raw[40:] + b"\x12\x00"  # shares the JSON's bytes
+    entry.keep_message(message)
+    assert entry.proto == message
+    assert entry.packed_proto is not None and len(entry.packed_proto) < len(message) // 10
+    none = codec().decode(pod("b"))
+    none.keep_message(b"")  # no exact message: kept as such
+    assert none.proto == b"" and none.packed_proto == b""

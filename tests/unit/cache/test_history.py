@@ -11,6 +11,7 @@ from watchcache.cache.event import ADDED, DELETED, MODIFIED, Event
 from watchcache.cache.history import (
     LINE_MEMO_EVENTS,
     MAX_DELTAS_IN_ROW,
+    PACK_AFTER_EVENTS,
     History,
     TooOldResourceVersion,
 )
@@ -142,8 +143,11 @@ def test_lines_of_old_events_are_forgotten() -> None:
     for e in events:
         e.line(ADDED)
         h.append(e)
-    assert events[0]._lines is None and events[1]._lines is None
-    assert events[2]._lines is not None and events[-1]._lines is not None
+    assert not events[0]._lines and not events[1]._lines
+    assert events[2]._lines and events[-1]._lines
+    # Read again (a watch resuming far back): made afresh, not memoised again.
+    assert events[0].line(ADDED) == Event(ADDED, events[0].entry, None, 1).line(ADDED)
+    assert not events[0]._lines
 
 
 def test_reset_drops_events() -> None:
@@ -226,7 +230,7 @@ def test_settled_events_keep_superseded_objects_packed_and_read_them_whole() -> 
     names = ("a", "b", "c")
     wholes = {}  # rv -> the object as decoded
     events = []
-    for rv in range(1, LINE_MEMO_EVENTS + 40):
+    for rv in range(1, PACK_AFTER_EVENTS + 3 * (MAX_DELTAS_IN_ROW + 4)):
         name = names[rv % 3]
         prev = wholes.get(rv - 3) if rv > 3 else None
         entry = CODEC.decode(pod(name, rv=rv, pad=2000))
@@ -234,8 +238,8 @@ def test_settled_events_keep_superseded_objects_packed_and_read_them_whole() -> 
         kind = DELETED if rv == 30 else MODIFIED if prev is not None else ADDED
         events.append(Event(kind, entry, prev, rv))
         h.append(events[-1])
-    whole_bytes = sum(e.retained_bytes() for e in events[-LINE_MEMO_EVENTS:])
-    settled = events[: len(events) - LINE_MEMO_EVENTS]
+    whole_bytes = sum(e.retained_bytes() for e in events[-PACK_AFTER_EVENTS:])
+    settled = events[: len(events) - PACK_AFTER_EVENTS]
     for e in settled:
         assert e.entry == wholes[e.rv]  # read back whole, equal to what came in
         assert e.prev == (wholes[e.rv - 3] if e.rv > 3 else None)

@@ -182,3 +182,8 @@ def test_history_max_bytes_takes_sizes(text: str, expected: int) -> None:
 def test_history_max_bytes_refuses_what_is_not_a_size() -> None:
     with pytest.raises(ConfigError, match="not a size"):
         parse(["--history-max-bytes", "64MB"])
+
+
+def test_history_packing_is_on_unless_turned_off() -> None:
+    assert parse([]).history_packing is True
+    assert parse(["--history-packing", "false"]).history_packing is False

@@ -39,10 +39,11 @@ async def test_get_is_the_pods_protobuf_and_is_encoded_once() -> None:
         assert await response.read() == _envelope(pod("p0001", rv=2))
         entry = fake.cache.get("default", "p0001")
         assert entry is not None and entry.proto == POD.message(pod("p0001", rv=2))
-        kept = entry.proto
+        kept = entry.packed_proto  # the message, packed against the JSON
+        assert kept is not None and len(kept) < len(POD.message(pod("p0001", rv=2)))
         again = await client.get(PODS_PATH + "/p0001?resourceVersion=0", headers={"Accept": ACCEPT})
         await again.read()
-        assert fake.cache.get("default", "p0001").proto is kept  # type: ignore[union-attr]
+        assert fake.cache.get("default", "p0001").packed_proto is kept  # type: ignore[union-attr]
         missing = await client.get(
             PODS_PATH + "/nope?resourceVersion=0", headers={"Accept": ACCEPT}
         )
