@@ -77,12 +77,12 @@ __all__ = ["AutoCaches", "auto_caching"]
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0
-REFUSED_FOR = 60.0
+# Long enough that a resource read in a loop costs upstream one discovery
+# read per this long; short enough that one refused because its CRD was
+# not yet in the CRD cache, or for the bound, is soon cached.
+REFUSED_FOR = 10.0
 MAX_CONSIDERING = 8
 MAX_REFUSED = 1024
-# A group-version's discovery document is read again after this long; the
-# CRD cache, not discovery, tells when a custom resource goes away.
-DISCOVERY_TTL = 30.0
 
 
 class AutoCaches(Collector):
@@ -110,8 +110,6 @@ class AutoCaches(Collector):
         self._last_read: dict[GroupVersionResource, float] = {}
         self._considering: dict[GroupVersionResource, asyncio.Task[None]] = {}
         self._refused: OrderedDict[GroupVersionResource, float] = OrderedDict()
-        # group-version prefix -> (fetched at, resources by name)
-        self._discovery: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self.started = 0
         self.dropped: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
@@ -192,27 +190,19 @@ class AutoCaches(Collector):
             self._refused.popitem(last=False)
 
     async def _served(self, gvr: GroupVersionResource) -> dict[str, Any] | None:
-        """Upstream discovery's entry for ``gvr``, or None if not served."""
-        prefix = gvr.api_prefix
-        now = self.clock()
-        kept = self._discovery.get(prefix)
-        if kept is None or now - kept[0] >= DISCOVERY_TTL:
-            try:
-                body = (await self.factory.client.get(prefix)).json()
-            except StatusError as err:
-                if err.code != 404:
-                    raise
-                body = {}
-            resources = {
-                r["name"]: r for r in body.get("resources", []) if "/" not in r.get("name", "/")
-            }
-            kept = (now, resources)
-            # Bounded by the group-versions eligible reads name; one not
-            # served is kept as an empty document like any other.
-            self._discovery[prefix] = kept
-            if len(self._discovery) > MAX_REFUSED:
-                self._discovery.pop(next(iter(self._discovery)))
-        return kept[1].get(gvr.resource)
+        """Upstream discovery's entry for ``gvr``, or None if not served.
+        Read afresh each time (once per resource considered): a CRD just
+        created adds a resource to a group-version already read."""
+        try:
+            body = (await self.factory.client.get(gvr.api_prefix)).json()
+        except StatusError as err:
+            if err.code != 404:
+                raise
+            return None
+        for served in body.get("resources", []):
+            if served.get("name") == gvr.resource:
+                return dict(served)
+        return None
 
     # -- dropping -------------------------------------------------------------------
 
