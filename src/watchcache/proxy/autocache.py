@@ -183,6 +183,7 @@ class AutoCaches(Collector):
     def _refuse(self, gvr: GroupVersionResource, reason: str) -> None:
         if reason == "cached":
             return
+        log.debug("auto-cache: not caching %s (%s)", gvr, reason)
         self.refusals[reason] += 1
         self._refused[gvr] = self.clock() + REFUSED_FOR
         self._refused.move_to_end(gvr)

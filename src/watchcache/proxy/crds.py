@@ -15,7 +15,7 @@ Invariants:
       returns None (the Table is forwarded) and ``defines`` None (not
       known either way).
     * A printer is made once per CRD version and resourceVersion of the
-      CRD (``_printers``), so a CRD whose columns change prints with its
+      CRD (``_printers``; the served versions likewise, ``_versions``), so a CRD whose columns change prints with its
       new ones from the next read on; an open Table watch keeps the
       printer it started with. Bounded by the CRDs' versions: only a
       version some CRD has is kept.
@@ -45,6 +45,8 @@ class Definitions:
     def __init__(self, resource: CachedResource) -> None:
         self.resource = resource
         self._printers: dict[GroupVersionResource, tuple[int, Printer | None]] = {}
+        # CRD name -> (its RV, the versions it serves).
+        self._versions: dict[str, tuple[int, frozenset[str]]] = {}
 
     def __repr__(self) -> str:
         return f"<Definitions synced={self.synced}>"
@@ -53,22 +55,27 @@ class Definitions:
     def synced(self) -> bool:
         return self.resource.reflector.synced.is_set()
 
-    def _crd(self, gvr: GroupVersionResource) -> tuple[int, dict[str, Any]] | None:
-        entry = self.resource.cache.get("", f"{gvr.resource}.{gvr.group}")
-        if entry is None:
-            return None
-        return entry.rv, msgspec.json.decode(entry.raw)
-
     def defines(self, gvr: GroupVersionResource) -> bool | None:
         """A CRD serves this group, plural and version; None before the
-        first sync."""
+        first sync. Asked each second per cached custom resource
+        (autocache.py): the served versions are kept per CRD version."""
         if not self.synced:
             return None
-        found = self._crd(gvr)
-        if found is None:
+        name = f"{gvr.resource}.{gvr.group}"
+        entry = self.resource.cache.get("", name)
+        if entry is None:
+            self._versions.pop(name, None)
             return False
-        versions = found[1].get("spec", {}).get("versions") or []
-        return any(v.get("name") == gvr.version and v.get("served") for v in versions)
+        kept = self._versions.get(name)
+        if kept is None or kept[0] != entry.rv:
+            crd: dict[str, Any] = msgspec.json.decode(entry.raw)
+            served = frozenset(
+                str(v.get("name"))
+                for v in crd.get("spec", {}).get("versions") or []
+                if isinstance(v, dict) and v.get("served")
+            )
+            kept = self._versions[name] = (entry.rv, served)
+        return gvr.version in kept[1]
 
     def printer(self, gvr: GroupVersionResource) -> Printer | None:
         """The Table printer of this custom resource's version (its CRD's
