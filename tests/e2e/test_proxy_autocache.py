@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from tests.e2e.serving import ask, ask_direct, kubectl_env, running_serve, wait_until_ready
+from tests.e2e.test_proxy_auth import Requester
+from tests.e2e.test_proxy_auth import call as auth_call
 from tests.e2e.test_proxy_tables import _watched
 from tests.e2e.test_table import CRD_GROUP, assert_same_table, call, make_crds, make_custom, ok
 from tests.polling import until_blocking
@@ -222,3 +224,66 @@ def test_a_deleted_crd_drops_its_auto_cache(
     gone, theirs = ask(proxy, path), ask_direct(dev_cluster, path)
     assert gone.status == theirs.status == 404
     assert gone.body == theirs.body
+
+
+# -- --auth=delegated: caching is not access ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def delegated(dev_cluster: DevCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pki = dev_cluster.pki
+    log = tmp_path_factory.mktemp("auth-proxy") / "serve.log"
+    with running_serve(
+        log,
+        "--auth=delegated",
+        f"--kubeconfig={dev_cluster.kubeconfig}",
+        "--auto-cache",
+        "--resources=",
+        f"--tls-cert-file={pki.serving_crt}",
+        f"--tls-private-key-file={pki.serving_key}",
+        f"--client-ca-file={dev_cluster.ca_file}",
+    ) as url:
+        yield url
+
+
+def test_under_delegated_auth_every_read_from_an_auto_cache_is_authorized(
+    dev_cluster: DevCluster, delegated: str, namespace: str
+) -> None:
+    """``nobody`` (authenticated, no rights) is the first to read secrets:
+    the read is forwarded as nobody (403 from kube-apiserver) and starts
+    the cache all the same; once it serves, nobody still gets
+    kube-apiserver's own 403, from the proxy, and the admin the secrets."""
+    ca = dev_cluster.ca_file
+    admin = Requester("admin", token=dev_cluster.admin_token)
+    nobody = Requester("nobody", token=dev_cluster.nobody_token)
+    path = f"/api/v1/namespaces/{namespace}/secrets?resourceVersion=0"
+    first = auth_call(delegated, nobody, ca, "GET", path)
+    assert first.status == 403, first.body
+
+    def from_cache() -> bool:
+        metrics = auth_call(delegated, admin, ca, "GET", "/metrics").body
+        assert isinstance(metrics, bytes)
+        text = metrics.decode()
+        return 'watchcache_cache_synced{resource="secrets"} 1.0' in text
+
+    until_blocking(from_cache, "secrets auto-cached", timeout=60, every=0.2)
+    ours = auth_call(delegated, nobody, ca, "GET", path)
+    theirs = auth_call(dev_cluster.url, nobody, ca, "GET", path)
+    assert ours == theirs and ours.status == 403
+
+    def cache_answers() -> int:
+        text = auth_call(delegated, admin, ca, "GET", "/metrics").body
+        assert isinstance(text, bytes)
+        return sum(
+            int(float(value))
+            for family, labels, value in _SAMPLE.findall(text.decode())
+            if family == "watchcache_requests_total"
+            and 'resource="secrets"' in labels
+            and 'verb="list"' in labels
+            and 'served_by="cache"' in labels
+        )
+
+    before = cache_answers()
+    mine = auth_call(delegated, admin, ca, "GET", path)
+    assert mine.status == 200 and cache_answers() == before + 1
+    assert auth_call(delegated, nobody, ca, "GET", path) == theirs
