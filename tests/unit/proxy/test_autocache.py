@@ -5,7 +5,9 @@ synced, bounded in number, dropped when idle or when its CRD goes."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -102,6 +104,11 @@ async def test_cached_on_first_read_bounded_and_dropped_when_idle(sim: Simulator
             await auto.drop_due()
             assert auto.caches == {} and auto.dropped["idle"] == 1
             assert resource.reflector.stopped and all(t.done() for t in resource.tasks)
+            # Its memory is released: nothing of the proxy's holds the cache.
+            cache = weakref.ref(resource.cache)
+            del resource
+            gc.collect()
+            assert cache() is None
 
             # Room again: the refused resource is considered once its
             # refusal has run out.
