@@ -269,8 +269,9 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "auto-cache-idle",
         "with --auto-cache, drop a resource's auto cache (and its memory) after this long "
-        "with no read and no watch open on it",
-        default=600.0,
+        "with no read and no watch open on it; longer than client-go's longest watch (10m), "
+        "so a client whose watch went upstream before the cache was ready renews it first",
+        default=900.0,
         parse=_duration,
     ),
     Option("shards", "store shards per resource, a power of two", default=16, parse=_power_of_two),
@@ -441,7 +442,7 @@ class ServeConfig:
     resources: tuple[str, ...] = ("pods", "nodes")
     auto_cache: bool = False
     auto_cache_max: int = 100
-    auto_cache_idle: float = 600.0
+    auto_cache_idle: float = 900.0
     shards: int = 16
     history_window: float = 75.0
     history_max_bytes: int = 64 << 20
