@@ -30,6 +30,9 @@ The life of an auto cache:
     3. Reads go on being forwarded until the cache is synced and ready;
        then the read path answers them from it, exactly as for a named
        cache (authorization per request included: caching is not access).
+       A watch forwarded meanwhile stays upstream until it ends; its
+       client's next watch comes to the cache (from an RV before the
+       cache's first list: 410, and the client lists again, here).
     4. It is dropped (reflector stopped, watchers closed, memory released)
        when idle, or when the CRD cache says its CRD is gone or no longer
        serves its version (kube-apiserver ends those watches too), or
