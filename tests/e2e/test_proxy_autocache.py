@@ -30,6 +30,7 @@ from watchcache.devcluster import DevCluster
 pytestmark = pytest.mark.e2e
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+TABLE_V1BETA1 = "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 _SAMPLE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$", re.M)
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 _DURATION = re.compile(r"\b\d+[smhdy](?:\d+[smhdy])?\b")
@@ -133,15 +134,16 @@ def test_custom_resource_tables_from_the_cache_match_kube_apiserver(
     listed = ok(call(dev_cluster, "GET", path))
     rv = listed["metadata"]["resourceVersion"]
     exact = f"{path}?resourceVersion={rv}&resourceVersionMatch=Exact"
-    for query in ("", "&includeObject=Object", "&includeObject=None"):
+    cases = [(TABLE, q) for q in ("", "&includeObject=Object", "&includeObject=None")]
+    for accept, query in [*cases, (TABLE_V1BETA1, "")]:
         before = served(proxy, resource, "list", "cache")
-        ours = ask(proxy, exact + query, {"Accept": TABLE})
-        theirs = ask_direct(dev_cluster, exact + query, {"Accept": TABLE})
+        ours = ask(proxy, exact + query, {"Accept": accept})
+        theirs = ask_direct(dev_cluster, exact + query, {"Accept": accept})
         assert served(proxy, resource, "list", "cache") == before + 1
         assert ours.status == theirs.status == 200
         mine, real = json.loads(ours.body), json.loads(theirs.body)
         assert len(real["rows"]) == 4
-        assert_same_table(mine, real, f"{resource} {query}")
+        assert_same_table(mine, real, f"{resource} {accept} {query}")
         # Whole, descriptions included: kubectl compares them.
         assert mine["columnDefinitions"] == real["columnDefinitions"]
     # At each object's own RV: kube-apiserver's cache of a quiet resource
