@@ -46,6 +46,9 @@ exist), ``not_listwatch`` (upstream serves it without list or watch, or not
 at all), ``unknown_kind`` (neither a known built-in nor CRD-defined),
 ``discovery_failed`` (its discovery document could not be read).
 
+``custom_caching`` adds both the CRD cache (crds.py) and the auto caches
+to a proxy (serve.py), with their metrics and their part in a drain.
+
 Invariants:
     * A resource is in at most one of ``_caches``, ``_considering`` and
       ``_refused``; a named cache's resource in none.
@@ -60,10 +63,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -72,10 +77,13 @@ from prometheus_client.registry import Collector
 from watchcache.api.resources import GroupVersionResource, builtin_resource, resource_info
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.caches import CacheFactory
-from watchcache.proxy.crds import Definitions
+from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.crds import Definitions, definitions_kept
+from watchcache.proxy.drain import StreamTracker
+from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.upstream import StatusError, UpstreamError
 
-__all__ = ["AutoCaches", "auto_caching"]
+__all__ = ["AutoCaches", "CustomCaching", "auto_caching", "custom_caching"]
 
 log = logging.getLogger(__name__)
 
@@ -304,3 +312,56 @@ async def auto_caching(auto: AutoCaches) -> AsyncIterator[AutoCaches]:
         with contextlib.suppress(asyncio.CancelledError):
             await checks
         await auto.close()
+
+
+@dataclass(frozen=True)
+class CustomCaching:
+    """What custom resources and --auto-cache add to a proxy: the CRDs
+    (custom resources' Tables, auto caches' ends) and the auto caches."""
+
+    definitions: Definitions | None
+    auto: AutoCaches | None
+
+    def labelled(
+        self, named: Mapping[GroupVersionResource, CachedResource]
+    ) -> dict[str, CachedResource]:
+        """Every cache, named and auto, by its metrics label: the plural,
+        or group/version/resource when two caches share a plural."""
+        every = {**named, **(self.auto.caches if self.auto is not None else {})}
+        plurals = Counter(gvr.resource for gvr in every)
+        return {
+            (gvr.resource if plurals[gvr.resource] == 1 else str(gvr)): r
+            for gvr, r in every.items()
+        }
+
+
+@contextlib.asynccontextmanager
+async def custom_caching(
+    config: ServeConfig,
+    named: dict[GroupVersionResource, CachedResource],
+    factory: CacheFactory,
+    metrics: ProxyMetrics,
+    streams: StreamTracker,
+) -> AsyncIterator[CustomCaching]:
+    """A CRD cache when custom resources may be cached (one is named, or
+    --auto-cache), and the auto caches with --auto-cache (their metrics
+    registered, their watches closed by a drain); all stopped on exit."""
+    custom_named = any(not r.info.builtin for r in named.values())
+    if not (config.auto_cache or custom_named):
+        yield CustomCaching(None, None)
+        return
+    async with definitions_kept(named, factory) as definitions:
+        if not config.auto_cache:
+            yield CustomCaching(definitions, None)
+            return
+        auto = AutoCaches(
+            factory,
+            named,
+            max_caches=config.auto_cache_max,
+            idle=config.auto_cache_idle,
+            definitions=definitions,
+        )
+        async with auto_caching(auto):
+            metrics.registry.register(auto)
+            streams.add_source(functools.partial(auto.closers, "shutting down"))
+            yield CustomCaching(definitions, auto)

@@ -30,22 +30,17 @@ import dataclasses
 import functools
 import logging
 import os
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from watchcache.api.resources import GroupVersionResource
 from watchcache.auth import Authenticator, Authorizer, Delegation
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
-from watchcache.proxy.autocache import AutoCaches, auto_caching
-from watchcache.proxy.cachedresource import CachedResource
+from watchcache.proxy.autocache import custom_caching
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import CacheFactory, open_caches
 from watchcache.proxy.config import ConfigError, ServeConfig
 from watchcache.proxy.consistency import run_checks
-from watchcache.proxy.crds import Definitions, definitions_kept
 from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.forward import Forwarder
@@ -133,11 +128,19 @@ async def open_proxy(
         renderings = RENDERINGS
         if not config.protobuf:
             renderings = tuple(r for r in RENDERINGS if r.family != "protobuf")
-        custom = await _custom_and_auto(config, caches, own, cache_config, stack, metrics, streams)
+        factory = CacheFactory(
+            own,
+            cache_config,
+            max_staleness=config.max_staleness,
+            serve_stale=config.serve_stale_on_outage,
+        )
+        custom = await stack.enter_async_context(
+            custom_caching(config, caches, factory, metrics, streams)
+        )
         if custom.definitions is not None:
             renderings = with_custom_tables(renderings, custom.definitions.printer)
         reads = ReadPath(
-            caches, forwarder, authorizer=authorizer, renderings=renderings, auto=custom.caches
+            caches, forwarder, authorizer=authorizer, renderings=renderings, auto=custom.auto
         )
         parts = ProxyParts(
             config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
@@ -145,7 +148,7 @@ async def open_proxy(
         if config.discovery_ttl > 0:
             discovery = Discovery(read, ttl=config.discovery_ttl)
             parts.discovery = await stack.enter_async_context(discovery_running(discovery))
-        metrics.registry.register(CacheCollector(lambda: _by_label(caches, custom.caches)))
+        metrics.registry.register(CacheCollector(functools.partial(custom.labelled, caches)))
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             parts.health.add_note(f"cache-{gvr.resource}", resource.outage)
@@ -163,64 +166,6 @@ async def open_proxy(
                 task.cancel()
             if proxy.runner.server is not None:
                 await proxy.stop()
-
-
-@dataclass(frozen=True)
-class _Custom:
-    """What custom resources and --auto-cache add: the CRDs (for custom
-    resources' Tables and auto caches' ends) and the auto caches."""
-
-    definitions: Definitions | None
-    caches: AutoCaches | None
-
-
-async def _custom_and_auto(
-    config: ServeConfig,
-    caches: dict[GroupVersionResource, CachedResource],
-    own: UpstreamClient,
-    cache_config: CacheConfig,
-    stack: contextlib.AsyncExitStack,
-    metrics: ProxyMetrics,
-    streams: StreamTracker,
-) -> _Custom:
-    """A CRD cache when custom resources may be cached (named, or with
-    --auto-cache), and the auto caches with --auto-cache; both closed with
-    ``stack``."""
-    custom_named = any(not r.info.builtin for r in caches.values())
-    if not (config.auto_cache or custom_named):
-        return _Custom(None, None)
-    factory = CacheFactory(
-        own,
-        cache_config,
-        max_staleness=config.max_staleness,
-        serve_stale=config.serve_stale_on_outage,
-    )
-    definitions = await stack.enter_async_context(definitions_kept(caches, factory))
-    if not config.auto_cache:
-        return _Custom(definitions, None)
-    auto = AutoCaches(
-        factory,
-        caches,
-        max_caches=config.auto_cache_max,
-        idle=config.auto_cache_idle,
-        definitions=definitions,
-    )
-    await stack.enter_async_context(auto_caching(auto))
-    metrics.registry.register(auto)
-    streams.add_source(functools.partial(auto.closers, "shutting down"))
-    return _Custom(definitions, auto)
-
-
-def _by_label(
-    named: Mapping[GroupVersionResource, CachedResource], auto: AutoCaches | None
-) -> dict[str, CachedResource]:
-    """Every cache by its metrics label: the plural name, or
-    group/version/resource when two caches share a plural."""
-    every = {**named, **(auto.caches if auto is not None else {})}
-    plurals = Counter(gvr.resource for gvr in every)
-    return {
-        (gvr.resource if plurals[gvr.resource] == 1 else str(gvr)): r for gvr, r in every.items()
-    }
 
 
 def _delegation(

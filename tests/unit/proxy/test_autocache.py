@@ -17,7 +17,7 @@ from tests.polling import until
 
 from watchcache.api.resources import GroupVersionResource
 from watchcache.cache.cache import CacheConfig
-from watchcache.proxy.autocache import REFUSED_FOR, AutoCaches
+from watchcache.proxy.autocache import REFUSED_FOR, AutoCaches, CustomCaching
 from watchcache.proxy.caches import CacheFactory
 from watchcache.proxy.crds import definitions_kept
 from watchcache.proxy.reads import ReadPath
@@ -285,3 +285,10 @@ async def test_custom_resource_tables_from_the_cache(sim: Simulator) -> None:
             rows = body["rows"]
             assert isinstance(rows, list)
             assert rows[0]["cells"] == ["w", 3, "red"]
+
+
+def test_metrics_labels_are_plurals_unless_two_caches_share_one() -> None:
+    core = GroupVersionResource("", "v1", "events")
+    new = GroupVersionResource("events.k8s.io", "v1", "events")
+    labelled = CustomCaching(None, None).labelled({core: 1, new: 2, CONFIGMAPS: 3})  # type: ignore[dict-item]
+    assert labelled == {"/v1/events": 1, "events.k8s.io/v1/events": 2, "configmaps": 3}
