@@ -55,6 +55,8 @@ Invariants:
     * ``len(_caches) <= max_caches``; ``_considering`` holds at most
       ``MAX_CONSIDERING``; ``_refused`` at most ``MAX_REFUSED`` (oldest
       forgotten first: a forgotten refusal is only considered again).
+    * The CRD cache is never an auto cache: a read of CRDs is served from
+      it once it is ready (it is not dropped, nor counted).
     * Auto caches are not in /readyz: until ready they are not served,
       so they cannot make a read wrong, only forwarded.
 """
@@ -143,6 +145,10 @@ class AutoCaches(Collector):
         resource = self._caches.get(gvr)
         if resource is not None:
             self._last_read[gvr] = self.clock()
+            return resource if resource.unready() is None else None
+        if self.definitions is not None and gvr == self.definitions.resource.info.gvr:
+            # The CRD cache the proxy keeps anyway: served, never dropped.
+            resource = self.definitions.resource
             return resource if resource.unready() is None else None
         if gvr in self._considering or len(self._considering) >= MAX_CONSIDERING:
             return None
@@ -263,8 +269,12 @@ class AutoCaches(Collector):
         await self.factory.stop(resources, "shutting down")
 
     def closers(self, reason: str) -> list[Callable[[], None]]:
-        """Every auto cache's watchers' close callbacks (a drain's source)."""
-        return [close for r in self._caches.values() for close in r.registry.closers(reason)]
+        """Every auto cache's watchers' close callbacks, and the CRD
+        cache's (a drain's source)."""
+        resources = list(self._caches.values())
+        if self.definitions is not None and self.definitions.resource.info.gvr not in self.named:
+            resources.append(self.definitions.resource)
+        return [close for r in resources for close in r.registry.closers(reason)]
 
     # -- metrics --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from watchcache.api.resources import GroupVersionResource
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.autocache import REFUSED_FOR, AutoCaches, CustomCaching
 from watchcache.proxy.caches import CacheFactory
-from watchcache.proxy.crds import definitions_kept
+from watchcache.proxy.crds import CRDS, definitions_kept
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
@@ -153,8 +153,11 @@ async def test_a_custom_resource_is_dropped_when_its_crd_is_deleted(sim: Simulat
                 factory, {}, max_caches=5, idle=60, clock=clock, definitions=definitions
             )
             try:
+                # CRDs themselves are read from the CRD cache, not a second one.
+                assert auto.reading(CRDS) is definitions.resource
                 auto.reading(WIDGETS)
                 await _cached(auto, WIDGETS)
+                assert CRDS not in auto.caches and auto.started == 1
                 assert auto.due() == []
                 async with session.delete(f"{sim.url}{CRD_PATH}/widgets.example.com") as r:
                     assert r.status == 200
