@@ -136,6 +136,11 @@ class AutoCaches(Collector):
         """The auto caches now (a copy)."""
         return dict(self._caches)
 
+    @property
+    def considering(self) -> frozenset[GroupVersionResource]:
+        """The resources whose eligibility is being learnt now."""
+        return frozenset(self._considering)
+
     # -- the read path's question -------------------------------------------------
 
     def reading(self, gvr: GroupVersionResource) -> CachedResource | None:

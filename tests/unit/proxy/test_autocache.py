@@ -90,8 +90,7 @@ async def test_cached_on_first_read_bounded_and_dropped_when_idle(sim: Simulator
             # considered again on every read.
             assert auto.reading(SECRETS) is None
             await until(lambda: auto.refusals["bound"] == 1, "refused for the bound")
-            assert auto.reading(SECRETS) is None
-            await asyncio.sleep(0)
+            assert auto.reading(SECRETS) is None and auto.considering == frozenset()
             assert auto.refusals["bound"] == 1 and SECRETS not in auto.caches
 
             # A read keeps it; a minute without one drops it.
@@ -135,6 +134,34 @@ async def test_what_is_never_auto_cached(sim: Simulator) -> None:
             assert auto.refusals["not_listwatch"] == 1
             assert auto.refusals["unknown_kind"] == 1
             assert auto.caches == {}
+        finally:
+            await auto.close()
+
+
+async def test_one_that_does_not_sync_is_dropped_and_one_without_discovery_refused(
+    sim: Simulator,
+) -> None:
+    clock = Clock()
+    sim.faults.fail_next(10_000, 500, path_prefix="/api/v1/configmaps")
+    sim.faults.fail_next(1, 500, path_prefix="/apis/apps/v1")
+    async with UpstreamClient(UpstreamConfig(sim.url)) as client:
+        auto = AutoCaches(
+            CacheFactory(client, CacheConfig()), {}, max_caches=5, idle=60, clock=clock
+        )
+        try:
+            auto.reading(CONFIGMAPS)
+            auto.reading(GroupVersionResource("apps", "v1", "deployments"))
+            await until(lambda: auto.refusals["discovery_failed"] == 1, "discovery failed")
+            await until(lambda: CONFIGMAPS in auto.caches, "configmaps started")
+            resource = auto.caches[CONFIGMAPS]
+            await until(lambda: resource.reflector.last_error is not None, "its list failed")
+            assert auto.reading(CONFIGMAPS) is None  # not ready: forwarded
+            clock.now += 59
+            assert auto.due() == []
+            clock.now += 1
+            assert auto.due() == [(CONFIGMAPS, "unsynced")]
+            await auto.drop_due()
+            assert auto.dropped["unsynced"] == 1 and auto.caches == {}
         finally:
             await auto.close()
 
