@@ -18,6 +18,9 @@ Settings:
             cached, discovery forwarded (``--discovery-ttl 0``)
     after   discovery answered by the proxy, and what kube-controller-
             manager lists and watches most cached (CACHED)
+    auto    discovery answered by the proxy, no --resources: whatever
+            kube-controller-manager reads cached on its first read
+            (--auto-cache)
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ CACHED_FLAG = ",".join((*CACHED, "apps/v1/replicasets"))
 SETTINGS = {
     "before": ["--resources", "pods,nodes", "--discovery-ttl", "0"],
     "after": ["--resources", CACHED_FLAG],
+    "auto": ["--auto-cache", "--resources="],
 }
 READS = ("get", "list", "watch")
 
@@ -127,6 +131,10 @@ def measure(setting: str, seconds: float, out: Path) -> Counter[tuple[str, str]]
             cluster.restart_controller_manager(proxy_kubeconfig(where / "kubeconfig", url))
             work(cluster, f"bench-{setting}")
             time.sleep(max(0.0, seconds - (time.monotonic() - started)))
+            with urllib.request.urlopen(url + "/metrics", timeout=30) as reply:
+                for line in reply.read().decode().splitlines():
+                    if line.startswith("watchcache_auto_") and not line.endswith(" 0.0"):
+                        print(f"    {line}")
             return proxy_answers(url)
 
 
@@ -142,22 +150,28 @@ def shares(answers: Counter[tuple[str, str]]) -> tuple[float, float, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--settings",
+        default=",".join(SETTINGS),
+        help="which, comma-separated; the first is the base",
+    )
     args = parser.parse_args()
     out = Path(tempfile.mkdtemp(prefix="bench-kcm-"))
     results = {}
-    for setting in SETTINGS:
+    chosen = args.settings.split(",")
+    for setting in chosen:
         print(f"{setting}: {' '.join(SETTINGS[setting])}", flush=True)
         results[setting] = measure(setting, args.seconds, out)
         for (verb, by), n in sorted(results[setting].items()):
             print(f"    {verb:>16} {by:>8} {n:6d}")
     print(f"\nkube-controller-manager through the proxy, {args.seconds:g} s each:")
-    base = shares(results["before"])
+    base = shares(results[chosen[0]])
     for setting, answers in results.items():
         read_share, share, reads, total = shares(answers)
         print(
             f"  {setting:>6}: reads from cache {read_share:6.1%} of {reads}, "
             f"all requests {share:6.1%} of {total}  "
-            f"(x{read_share / max(base[0], 1e-9):.1f} the reads' share of 'before')"
+            f"(x{read_share / max(base[0], 1e-9):.1f} the reads' share of {chosen[0]!r})"
         )
 
 

@@ -38,7 +38,12 @@ the cached resources
     cachedresource  one resource's cache, reflector, watchers, prober and
                     readiness (``CachedResource``, ``parse_resource``)
     prober          upstream's current RV for consistent reads (``Prober``)
-    caches          starting and stopping them (``open_caches``)
+    caches          starting and stopping them (``open_caches``,
+                    ``CacheFactory``)
+    autocache       --auto-cache: resources cached on their first read,
+                    dropped when idle (``AutoCaches``)
+    crds            upstream's CRDs from a cache of them: custom resources'
+                    Table columns, whether one is still defined
     consistency     the periodic check of a cache against upstream
     persistence     warm restart: caches loaded from and saved to
                     ``--cache-dir`` (``StateDir``)

@@ -21,8 +21,9 @@ import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
 
-from watchcache.api.resources import GroupVersionResource, resource_info
+from watchcache.api.resources import GroupVersionResource, ResourceInfo, resource_info
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.reflector import Reflector, ReflectorConfig
 from watchcache.cache.supervisor import Supervisor
@@ -38,7 +39,7 @@ from watchcache.proxy.prober import Prober
 from watchcache.proxy.rendering import bookmarks_for
 from watchcache.upstream import ConfigError, StatusError, UpstreamClient, UpstreamError
 
-__all__ = ["check_served", "open_caches"]
+__all__ = ["CacheFactory", "check_served", "open_caches"]
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,73 @@ async def check_served(client: UpstreamClient, resources: Iterable[str]) -> None
                 )
 
 
+@dataclass(frozen=True)
+class CacheFactory:
+    """What every cache of one proxy is built with: ``build`` makes one
+    (not started), ``start`` runs its reflector and registry tick,
+    ``stop`` ends them. ``open_caches`` uses it for the named resources,
+    autocache.py for those cached on first read."""
+
+    client: UpstreamClient
+    config: CacheConfig
+    max_staleness: float = MAX_STALENESS
+    serve_stale: bool = False
+    reflector_config: ReflectorConfig | None = None
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    def build(self, info: ResourceInfo) -> CachedResource:
+        client, clock, sleep = self.client, self.clock, self.sleep
+        path = collection_path(info.gvr)
+        cache = Cache(info, self.config, clock=clock)
+        registry = Registry(
+            trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
+        )
+        reflector = Reflector(
+            client,
+            path,
+            cache,
+            config=self.reflector_config or ReflectorConfig(),
+            on_event=registry.dispatch,
+            on_relist=functools.partial(registry.close_all, "the cache relisted"),
+            clock=clock,
+            sleep=sleep,
+        )
+        resource = CachedResource(
+            info,
+            path,
+            cache,
+            registry,
+            reflector,
+            Prober(client, path),
+            Supervisor(reflector, sleep=sleep),
+            self.max_staleness,
+            self.serve_stale,
+        )
+        reflector.on_state_lost = resource.state_lost
+        return resource
+
+    @staticmethod
+    def start(resource: CachedResource) -> None:
+        loop = asyncio.get_running_loop()
+        resource.tasks = [
+            loop.create_task(resource.supervisor.run()),
+            loop.create_task(_tick(resource.registry)),
+        ]
+
+    @staticmethod
+    async def stop(resources: Iterable[CachedResource], reason: str) -> None:
+        """End the reflectors, close every watcher with ``reason``, and
+        wait for their tasks to finish."""
+        resources = list(resources)
+        for resource in resources:
+            resource.reflector.stop()
+            resource.registry.close_all(reason)
+            for task in resource.tasks:
+                task.cancel()
+        await asyncio.gather(*(t for r in resources for t in r.tasks), return_exceptions=True)
+
+
 @contextlib.asynccontextmanager
 async def open_caches(
     resources: Iterable[str],
@@ -112,56 +180,23 @@ async def open_caches(
     at intervals and on exit (persistence.py)."""
     resources = list(resources)
     await check_served(client, resources)
+    factory = CacheFactory(
+        client, config, max_staleness, serve_stale, reflector_config, clock, sleep
+    )
     cached: dict[GroupVersionResource, CachedResource] = {}
     for text in resources:
         gvr = parse_resource(text)
-        info = resource_info(gvr)
-        path = collection_path(gvr)
-        cache = Cache(info, config, clock=clock)
+        resource = factory.build(resource_info(gvr))
         if state_dir is not None:
-            await state_dir.load(gvr, cache)
-        registry = Registry(
-            trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
-        )
-        reflector = Reflector(
-            client,
-            path,
-            cache,
-            config=reflector_config or ReflectorConfig(),
-            on_event=registry.dispatch,
-            on_relist=functools.partial(registry.close_all, "the cache relisted"),
-            clock=clock,
-            sleep=sleep,
-        )
-        resource = CachedResource(
-            info,
-            path,
-            cache,
-            registry,
-            reflector,
-            Prober(client, path),
-            Supervisor(reflector, sleep=sleep),
-            max_staleness,
-            serve_stale,
-        )
-        reflector.on_state_lost = resource.state_lost
+            await state_dir.load(gvr, resource.cache)
         cached[gvr] = resource
-    loop = asyncio.get_running_loop()
     for resource in cached.values():
-        resource.tasks = [
-            loop.create_task(resource.supervisor.run()),
-            loop.create_task(_tick(resource.registry)),
-        ]
+        factory.start(resource)
     if state_dir is not None:
         state_dir.start(cached)
     try:
         yield cached
     finally:
-        for resource in cached.values():
-            resource.reflector.stop()
-            resource.registry.close_all("shutting down")
-            for task in resource.tasks:
-                task.cancel()
-        await asyncio.gather(*(t for r in cached.values() for t in r.tasks), return_exceptions=True)
+        await factory.stop(cached.values(), "shutting down")
         if state_dir is not None:
             await state_dir.close(cached)

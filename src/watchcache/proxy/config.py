@@ -246,6 +246,34 @@ OPTIONS: tuple[Option, ...] = (
         default=("pods", "nodes"),
         repeated=True,
     ),
+    Option(
+        "auto-cache",
+        "also cache any resource a client reads (LIST, GET or WATCH of a built-in kind the "
+        "proxy knows, or of a custom resource, that upstream serves with list and watch; "
+        "never a subresource) from its first read on: that read and the others until the "
+        "cache has synced are forwarded, later ones answered from the cache. Named "
+        "--resources stay cached; an auto cache is dropped when idle (--auto-cache-idle) or "
+        "when its CRD is deleted",
+        default=False,
+        parse=_bool,
+        flag_only=True,
+    ),
+    Option(
+        "auto-cache-max",
+        "with --auto-cache, at most this many resources cached on first read; past it, "
+        "reads of further resources are forwarded (watchcache_auto_cache_refusals_total"
+        '{reason="bound"})',
+        default=100,
+        parse=_positive_int,
+    ),
+    Option(
+        "auto-cache-idle",
+        "with --auto-cache, drop a resource's auto cache (and its memory) after this long "
+        "with no read and no watch open on it; longer than client-go's longest watch (10m), "
+        "so a client whose watch went upstream before the cache was ready renews it first",
+        default=900.0,
+        parse=_duration,
+    ),
     Option("shards", "store shards per resource, a power of two", default=16, parse=_power_of_two),
     Option(
         "history-window",
@@ -433,6 +461,9 @@ class ServeConfig:
     authorization_webhook_cache_authorized_ttl: float = 300.0
     authorization_webhook_cache_unauthorized_ttl: float = 30.0
     resources: tuple[str, ...] = ("pods", "nodes")
+    auto_cache: bool = False
+    auto_cache_max: int = 100
+    auto_cache_idle: float = 900.0
     shards: int = 16
     history_window: float = 75.0
     history_max_bytes: int = 64 << 20
@@ -657,6 +688,8 @@ def _check(config: ServeConfig) -> None:
         raise ConfigError(
             f"--cache-save-interval must be more than 0, not {config.cache_save_interval}"
         )
+    if config.auto_cache_idle <= 0:
+        raise ConfigError(f"--auto-cache-idle must be more than 0, not {config.auto_cache_idle}")
     if config.in_cluster and config.kubeconfig:
         raise ConfigError("--in-cluster and --kubeconfig exclude each other")
 

@@ -19,7 +19,8 @@ kube-apiserver would give; everything else goes to the forwarder. The
 cases, in the order they are decided (docs/reads.md lists them with
 their reasons):
 
-    forwarded   not a GET; an uncached resource or any subresource; an
+    forwarded   not a GET; an uncached resource (with --auto-cache, one
+                whose auto cache is not ready yet) or any subresource; an
                 Accept the cache cannot serve (neither JSON nor, for a
                 built-in kind, protobuf accepted; a conversion, ``as=...``,
                 no rendering writes for the resource: a Table of a resource
@@ -85,6 +86,7 @@ from watchcache.cache.event import Event
 from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
+from watchcache.proxy.autocache import AutoCaches
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.compression import GZIP_LARGE, Compression
 from watchcache.proxy.context import REQUEST_CONTEXT, Identity
@@ -162,11 +164,14 @@ class ReadPath:
         renderings: Sequence[Rendering] = RENDERINGS,
         clock: Callable[[], float] = time.time,
         compression: Compression = GZIP_LARGE,
+        auto: AutoCaches | None = None,
     ) -> None:
         self.caches = caches
         # Large GET and LIST answers gzip for clients that accept it
         # (compression.py; serve's --response-compression).
         self.compression = compression
+        # --auto-cache: resources cached on their first read (autocache.py).
+        self.auto = auto
         # The forms answered from the cache (serve's --protobuf drops
         # protobuf's); a read asking for another goes upstream.
         self.renderings = renderings
@@ -267,6 +272,8 @@ class ReadPath:
         if info.method != "GET" or where is None or where.subresource:
             return None
         resource = self.caches.get(where.gvr)
+        if resource is None and self.auto is not None:
+            resource = self.auto.reading(where.gvr)  # None until its auto cache is ready
         if resource is None or headers.get("User-Agent", "").startswith(_PRETTY_AGENTS):
             return None
         return resource

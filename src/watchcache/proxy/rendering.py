@@ -38,8 +38,11 @@ The renderings today:
     TABLE_V1, TABLE_V1BETA1
               ``meta.k8s.io`` Tables, as ``kubectl get`` asks for them
               (``as=Table;v=v1;g=meta.k8s.io``), for built-in resources
-              ``watchcache.table.printer_for`` prints; any other resource's
-              Tables come from upstream (``serves`` says no). Negotiation
+              ``watchcache.table.printer_for`` prints, and, through
+              ``with_custom_tables``, for custom resources whose CRD the
+              proxy knows (crds.py: its ``additionalPrinterColumns``); any
+              other resource's Tables come from upstream (``serves`` says
+              no). Negotiation
               picks the unbound form; ``bind`` makes the per-read one
               (``TableRead``: printer, includeObject, the read path's wall
               clock, and a watch's ``WatchTables``). On a watch, every line
@@ -61,7 +64,7 @@ request beyond its Accept header (a Table's ``includeObject``) says so in
 kube-apiserver does: the first range of a family some rendering writes
 decides. It names the rendering, or None when that range asks for a
 conversion no rendering does for the resource (a Table of a custom
-resource), or when no range is of a family
+resource whose CRD is not known), or when no range is of a family
 rendered here: those reads go upstream.
 
 Invariants: errors (``Status`` bodies) are JSON in every JSON rendering,
@@ -84,7 +87,7 @@ from watchcache.api import protobuf
 from watchcache.api.continuetoken import encode_continue
 from watchcache.api.listoptions import INITIAL_EVENTS_END, ListOptions
 from watchcache.api.protobuf.message import varint
-from watchcache.api.resources import ResourceInfo
+from watchcache.api.resources import GroupVersionResource, ResourceInfo
 from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import ApiError, internal_error
 from watchcache.api.watchevent import BOOKMARK, error_line, watch_line
@@ -122,6 +125,7 @@ __all__ = [
     "metadata_object",
     "negotiate",
     "status_envelope",
+    "with_custom_tables",
 ]
 
 Chunk = bytes | memoryview
@@ -549,15 +553,26 @@ def _metadata_of(raw: bytes) -> dict[str, Any]:
     return {"metadata": msgspec.json.decode(bytes(_metadata_decoder.decode(raw).metadata))}
 
 
-class _Table(Rendering):
-    """A Table of one version, as negotiated: ``bind`` makes the read's."""
+CustomPrinters = Callable[[GroupVersionResource], Printer | None]
 
-    def __init__(self, version: str) -> None:
+
+class _Table(Rendering):
+    """A Table of one version, as negotiated: ``bind`` makes the read's.
+    ``custom`` gives a custom resource's printer (its CRD's columns,
+    crds.py), or None to let upstream print it."""
+
+    def __init__(self, version: str, custom: CustomPrinters | None = None) -> None:
         self.version = version
         self.name = f"table-{version}"
+        self.custom = custom
 
     def serves(self, resource: ResourceInfo | None) -> bool:
-        return resource is not None and _printer(resource) is not None
+        return resource is not None and self._printer(resource) is not None
+
+    def _printer(self, resource: ResourceInfo) -> Printer | None:
+        if resource.builtin:
+            return printer_for(resource.gvr.group, resource.gvr.resource)
+        return None if self.custom is None else self.custom(resource.gvr)
 
     def accepts(
         self, conversion: str | None, group: str | None, version: str | None, *, listing: bool
@@ -572,8 +587,9 @@ class _Table(Rendering):
         before any event, so it is answered here; a GET or LIST checks it
         only once the read succeeded (a missing object is a 404 first), so
         those go upstream, which answers in its order."""
-        printer = _printer(resource)
-        assert printer is not None  # negotiate asked serves()
+        printer = self._printer(resource)
+        if printer is None:
+            return None  # its CRD went between negotiation and now
         try:
             include = parse_include(query.get("includeObject"))
         except ApiError as err:
@@ -626,10 +642,12 @@ class TableRead(Rendering):
         return self.tables.event_line("ADDED", event.entry.raw)
 
 
-def _printer(resource: ResourceInfo) -> Printer | None:
-    """The printer of a built-in resource; custom resources' Tables come
-    from upstream (their CRD's columns are not known here)."""
-    return printer_for(resource.gvr.group, resource.gvr.resource) if resource.builtin else None
+def with_custom_tables(
+    renderings: Sequence[Rendering], custom: CustomPrinters
+) -> tuple[Rendering, ...]:
+    """``renderings`` whose Tables print custom resources too, each with
+    the printer ``custom`` gives (None: upstream prints it)."""
+    return tuple(_Table(r.version, custom) if isinstance(r, _Table) else r for r in renderings)
 
 
 JSON: Rendering = _Json()

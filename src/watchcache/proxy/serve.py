@@ -1,7 +1,8 @@
 """``watchcache serve`` from settings to a running proxy.
 
-Reads of the resources named by ``--resources`` are answered from caches
-that mirror the read upstream (reads.py); everything else is forwarded.
+Reads of the resources named by ``--resources`` (and with ``--auto-cache``
+of those read since, autocache.py) are answered from caches that mirror
+the read upstream (reads.py); everything else is forwarded.
 
 Choosing the upstream, in order:
     1. ``--in-cluster``: the pod's service account;
@@ -35,8 +36,9 @@ from pathlib import Path
 from watchcache.auth import Authenticator, Authorizer, Delegation
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
+from watchcache.proxy.autocache import custom_caching
 from watchcache.proxy.cachemetrics import CacheCollector
-from watchcache.proxy.caches import open_caches
+from watchcache.proxy.caches import CacheFactory, open_caches
 from watchcache.proxy.compression import Compression
 from watchcache.proxy.config import ConfigError, ServeConfig
 from watchcache.proxy.consistency import run_checks
@@ -46,7 +48,7 @@ from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.persistence import StateDir
 from watchcache.proxy.reads import ReadPath
-from watchcache.proxy.rendering import RENDERINGS
+from watchcache.proxy.rendering import RENDERINGS, with_custom_tables
 from watchcache.proxy.server import RunningProxy, run_until_signalled, start_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, load_kubeconfig
 from watchcache.upstream.kubeconfig import kubeconfig_paths
@@ -128,12 +130,24 @@ async def open_proxy(
         renderings = RENDERINGS
         if not config.protobuf:
             renderings = tuple(r for r in RENDERINGS if r.family != "protobuf")
+        factory = CacheFactory(
+            own,
+            cache_config,
+            max_staleness=config.max_staleness,
+            serve_stale=config.serve_stale_on_outage,
+        )
+        custom = await stack.enter_async_context(
+            custom_caching(config, caches, factory, metrics, streams)
+        )
+        if custom.definitions is not None:
+            renderings = with_custom_tables(renderings, custom.definitions.printer)
         reads = ReadPath(
             caches,
             forwarder,
             authorizer=authorizer,
             renderings=renderings,
             compression=Compression(enabled=config.response_compression),
+            auto=custom.auto,
         )
         parts = ProxyParts(
             config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
@@ -141,9 +155,7 @@ async def open_proxy(
         if config.discovery_ttl > 0:
             discovery = Discovery(read, ttl=config.discovery_ttl)
             parts.discovery = await stack.enter_async_context(discovery_running(discovery))
-        metrics.registry.register(
-            CacheCollector(lambda: {gvr.resource: r for gvr, r in caches.items()})
-        )
+        metrics.registry.register(CacheCollector(functools.partial(custom.labelled, caches)))
         for gvr, resource in caches.items():
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             parts.health.add_note(f"cache-{gvr.resource}", resource.outage)

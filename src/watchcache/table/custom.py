@@ -17,7 +17,8 @@ Decisions (kube-apiserver 1.20):
       type (a string column prints any value as text), ``date`` is the
       age of an RFC 3339 string (``<invalid>`` if unparsable,
       ``<unknown>`` if empty); any other combination is null.
-    * a column without a description is described by its path.
+    * a column without a description is described by its path; Name and
+      the default Age by ObjectMeta's field docs.
     * a path outside ``watchcache.table.jsonpath``'s subset makes
       ``crd_printer`` return None: kube-apiserver would have evaluated it,
       so the Table must come from upstream.
@@ -31,16 +32,20 @@ from typing import Any
 from watchcache.table.cellformat import mapping, sequence
 from watchcache.table.duration import age, parse_time
 from watchcache.table.jsonpath import JsonPath, UnsupportedPath, compile_path, go_text
+from watchcache.table.kubedescriptions import DESCRIPTIONS
 from watchcache.table.printer import Column, Printer, column
 
 __all__ = ["crd_printer", "custom_printer"]
 
-_NAME = column("Name", "Name of the object.", fmt="name")
+# kube-apiserver describes a custom resource's Name column, and the default
+# Age column, by ObjectMeta's own field docs: the same texts as pods' Name
+# and Age (read from a real v1.20.2, kubedescriptions.py).
+_NAME = column("Name", DESCRIPTIONS["/pods"]["Name"], fmt="name")
 _DEFAULT_COLUMNS: Sequence[Mapping[str, Any]] = (
     {
         "name": "Age",
         "type": "date",
-        "description": "Time since the object was created.",
+        "description": DESCRIPTIONS["/pods"]["Age"],
         "jsonPath": ".metadata.creationTimestamp",
     },
 )
