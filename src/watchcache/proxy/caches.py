@@ -106,10 +106,13 @@ async def open_caches(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     state_dir: StateDir | None = None,
+    seed: Callable[[str, Cache], Awaitable[None]] | None = None,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a supervised reflector per resource; stop them all on exit.
     With ``state_dir``, caches start from their saved state and are saved
-    at intervals and on exit (persistence.py)."""
+    at intervals and on exit (persistence.py). ``seed(path, cache)`` may
+    fill a cache before its reflector starts, which then resumes by watch
+    from the cache's RV (a worker's replica, watchcache.workers)."""
     resources = list(resources)
     await check_served(client, resources)
     cached: dict[GroupVersionResource, CachedResource] = {}
@@ -120,6 +123,8 @@ async def open_caches(
         cache = Cache(info, config, clock=clock)
         if state_dir is not None:
             await state_dir.load(gvr, cache)
+        if seed is not None:
+            await seed(path, cache)
         registry = Registry(
             trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
         )

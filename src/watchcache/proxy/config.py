@@ -165,6 +165,15 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("listen-unix", "also listen on this Unix socket path (for sidecars)"),
     Option(
+        "workers",
+        "processes serving clients (default: the number of usable cores). Above 1, the "
+        "first process lists and watches upstream once per resource and feeds its events "
+        "to the workers, each with its own cache replica, sharing the listeners "
+        "(SO_REUSEPORT); a worker that dies is started again; /metrics sums their counters "
+        "(docs/architecture.md#worker-processes). 1: one process does everything",
+        parse=_positive_int,
+    ),
+    Option(
         "allow-non-loopback",
         "deprecated and ignored: a non-loopback --listen needs --auth=delegated (the default "
         "with a real upstream) and serves HTTPS",
@@ -398,6 +407,8 @@ class ServeConfig:
     write_upstream: str | None = None
     listen: tuple[str, ...] = ("127.0.0.1:8001",)
     listen_unix: str | None = None
+    # None: the number of usable cores (worker_count). Built by hand: 1.
+    workers: int | None = 1
     allow_non_loopback: bool = False
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
@@ -442,6 +453,12 @@ class ServeConfig:
         if self.log_level:
             return self.log_level
         return "debug" if self.v >= 4 else "info"
+
+    def worker_count(self) -> int:
+        """--workers, or the cores this process may run on when unset."""
+        if self.workers is not None:
+            return self.workers
+        return len(os.sched_getaffinity(0)) or 1
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [_host_port(a) for a in self.listen]
