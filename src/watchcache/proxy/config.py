@@ -166,7 +166,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("listen-unix", "also listen on this Unix socket path (for sidecars)"),
     Option(
         "workers",
-        "processes serving clients (default: the number of usable cores). Above 1, the "
+        "processes serving clients (default: the usable cores: the CPU affinity, or the "
+        "cgroup's CPU quota rounded up when lower). Above 1, the "
         "first process lists and watches upstream once per resource and feeds its events "
         "to the workers, each with its own cache replica, sharing the listeners "
         "(SO_REUSEPORT); a worker that dies is started again; /metrics sums their counters "
@@ -455,10 +456,10 @@ class ServeConfig:
         return "debug" if self.v >= 4 else "info"
 
     def worker_count(self) -> int:
-        """--workers, or the cores this process may run on when unset."""
+        """--workers, or the usable cores when unset."""
         if self.workers is not None:
             return self.workers
-        return len(os.sched_getaffinity(0)) or 1
+        return usable_cores()
 
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [_host_port(a) for a in self.listen]
@@ -478,6 +479,20 @@ class ServeConfig:
 
     def loopback_only(self) -> bool:
         return all(_is_loopback(host) for host, _ in self.listen_addresses())
+
+
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may run on (its CPU affinity), or fewer when
+    its cgroup's CPU quota (a container's CPU limit, cgroup v2 ``cpu.max``)
+    allows less, rounded up: more workers than that only share the quota."""
+    cores = len(os.sched_getaffinity(0)) or 1
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return cores
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return cores
+    return max(1, min(cores, -(-int(quota) // int(period))))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
