@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import multiprocessing as mp
 import os
@@ -171,7 +172,7 @@ def watch_clients(port: int, watchers: int, rv: str, expected: int, ready, finis
         for _ in range(watchers):
             done: asyncio.Future[None] = loop.create_future()
             await loop.create_connection(
-                lambda d=done: CountingClient(request, expected, d), "127.0.0.1", port
+                functools.partial(CountingClient, request, expected, done), "127.0.0.1", port
             )
             dones.append(done)
         ready.set()
