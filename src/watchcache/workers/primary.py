@@ -128,9 +128,16 @@ async def _serve(
         log.info("%d workers: %s", supervisor.count, supervisor)
         await stop.wait()
     finally:
+        # A second signal while the workers stop (a terminal's Ctrl-C or
+        # `timeout` signal the whole process group too) changes nothing:
+        # the stop is bounded, and the run directory is then removed.
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
-        await supervisor.stop(config.shutdown_spread + SHORT_REQUEST_GRACE + STOP_SLACK)
+            loop.add_signal_handler(sig, log.info, "already stopping the workers")
+        try:
+            await supervisor.stop(config.shutdown_spread + SHORT_REQUEST_GRACE + STOP_SLACK)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
 
 
 def _worker_config(config: ServeConfig, listen: tuple[str, ...], run_dir: Path) -> ServeConfig:
@@ -230,6 +237,7 @@ def _reserved(config: ServeConfig) -> Iterator[tuple[tuple[str, ...], socket.soc
     """Each --listen address with its port resolved, held by a bound,
     never listening SO_REUSEPORT socket; the --listen-unix socket, listening."""
     held: list[socket.socket] = []
+    unix: socket.socket | None = None
     try:
         listen = []
         for host, port in config.listen_addresses():
@@ -241,7 +249,6 @@ def _reserved(config: ServeConfig) -> Iterator[tuple[tuple[str, ...], socket.soc
             sock.bind((host, port))
             bound = sock.getsockname()[1]
             listen.append(f"[{host}]:{bound}" if ":" in host else f"{host}:{bound}")
-        unix = None
         if config.listen_unix:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(config.listen_unix)
@@ -255,3 +262,6 @@ def _reserved(config: ServeConfig) -> Iterator[tuple[tuple[str, ...], socket.soc
     finally:
         for sock in held:
             sock.close()
+        if unix is not None and config.listen_unix:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(config.listen_unix)
