@@ -31,8 +31,11 @@ Invariants:
     - A dead worker is started again (bounded backoff), and stopping the
       primary stops every worker first, each by its staged shutdown.
 
+    - A worker is ready only while the primary is (readiness.py): through an
+      upstream outage the primary's caches go stale, not the workers'.
+
 Modules: supervision (keeping N workers), primary (the primary's start and
 stop), worker (one worker process), replica (a worker's cache started from
-the primary's history), control (the control sockets), metrics (/metrics
-summed over the processes).
+the primary's history), readiness (the primary's /readyz, polled), control
+(the control sockets), metrics (/metrics summed over the processes).
 """

@@ -3,8 +3,8 @@
 Started by the primary (primary.py), never by hand. It reads the run's
 ``spec.json`` (written by the primary: the settings, with the listeners'
 resolved ports, and where upstream and the feed are), runs ``open_proxy``
-as a ``Replica`` of the primary (proxy/serve.py), answers its own metrics
-on its control socket, writes one line to READY_FD once it listens, and
+as a ``Replica`` of the primary (proxy/serve.py), ready only while the
+primary is (readiness.py), answers its own metrics on its control socket, writes one line to READY_FD once it listens, and
 serves until SIGTERM or SIGINT, then shuts down in the staged order
 (proxy/server.py).
 """
@@ -28,6 +28,7 @@ from watchcache.proxy.server import run_until_signalled
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 from watchcache.workers.control import control_socket, serving_control
 from watchcache.workers.metrics import PRIMARY, Gatherer
+from watchcache.workers.readiness import PrimaryReadiness
 from watchcache.workers.replica import Seeder
 
 __all__ = ["FEED_HOST", "Spec", "main", "run_worker"]
@@ -81,10 +82,10 @@ async def run_worker(spec: Spec, slot: int, ready_fd: int) -> None:
     unix = None
     if spec.unix_fd is not None:
         unix = socket.socket(fileno=spec.unix_fd)
-    async with UpstreamClient(feed) as seeding:
+    async with UpstreamClient(feed) as to_primary:
         replica = Replica(
             feed=feed,
-            seed=Seeder(seeding, control_socket(control_dir, PRIMARY)),
+            seed=Seeder(to_primary, control_socket(control_dir, PRIMARY)),
             exposition=gatherer,
             unix_socket=unix,
         )
@@ -94,7 +95,12 @@ async def run_worker(spec: Spec, slot: int, ready_fd: int) -> None:
         ) as proxy:
             metrics.append(proxy.parts.metrics)
             own = control_socket(control_dir, str(slot))
-            async with serving_control(own, proxy.parts.metrics.exposition):
+            primary = PrimaryReadiness(to_primary)
+            proxy.parts.health.add_readiness("primary", primary.unready)
+            async with (
+                serving_control(own, proxy.parts.metrics.exposition),
+                primary.running(),
+            ):
                 os.write(ready_fd, b"listening\n")
                 os.close(ready_fd)
                 await run_until_signalled(proxy)
