@@ -121,6 +121,8 @@ def start_proxy(kubeconfig: Path, log: Path) -> tuple[subprocess.Popen[bytes], s
             "--listen",
             "127.0.0.1:0",
             "--auth=none",
+            "--workers",
+            "1",
             "--shutdown-spread",
             "0",
             "--log-level",

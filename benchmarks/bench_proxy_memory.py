@@ -96,6 +96,7 @@ class Proxy:
         argv = [sys.executable, "-m", "watchcache", "serve", "--kubeconfig", str(kubeconfig)]
         argv += ["--resources", resources, "--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
         argv += ["--log-level", "warning", *extra]
+        argv += ["--workers", "1"]  # one process: its resident set is the proxy's
         with open(log, "w") as out:
             self.proc = subprocess.Popen(
                 argv,

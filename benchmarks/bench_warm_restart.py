@@ -108,6 +108,8 @@ def start(cluster: DevCluster, relay: CountingRelay, state: Path, log: Path) -> 
                 f"https://127.0.0.1:{relay.port}",
                 "--resources",
                 "pods",
+                "--workers",
+                "1",
                 "--cache-dir",
                 str(state),
                 "--auth=none",

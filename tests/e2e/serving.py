@@ -33,6 +33,7 @@ __all__ = [
     "ask_direct",
     "kubectl_env",
     "running_serve",
+    "serve_process",
     "until_cached",
     "upstream_requests",
 ]
@@ -42,6 +43,13 @@ __all__ = [
 def running_serve(log: Path, *args: str) -> Iterator[str]:
     """`watchcache serve ARGS` on a free port; its URL; stopped (and its
     clean exit checked) afterwards."""
+    with serve_process(log, *args) as (url, _proc):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_process(log: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``running_serve``, with the process too."""
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [
@@ -62,7 +70,7 @@ def running_serve(log: Path, *args: str) -> Iterator[str]:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
-        yield _wait_for_url(log, proc)
+        yield _wait_for_url(log, proc), proc
     finally:
         proc.terminate()
         assert proc.wait(15) == 0, log.read_text()[-2000:]

@@ -2,7 +2,9 @@
 
 Routing, in order:
     /healthz /livez /readyz   the proxy's own health (health.py)
-    /metrics                  the proxy's own Prometheus metrics
+    /metrics                  the proxy's own Prometheus metrics (a
+                              worker process's: every worker's, summed,
+                              ``ProxyParts.exposition``)
     GET of a discovery path   ``ProxyParts.discovery`` (discovery.py), when
                               set (``--discovery-ttl`` above 0) and
                               upstream answers 200; else as below
@@ -54,6 +56,9 @@ class ProxyParts:
     discovery: Discovery | None = None
     # --auth=delegated: who each request is (context.py); None: the proxy.
     delegation: Delegation | None = None
+    # What /metrics answers; None: ``metrics.exposition()``, this process's
+    # own. A worker process answers every process's (watchcache.workers).
+    exposition: Callable[[], Awaitable[bytes]] | None = None
 
 
 PARTS = web.AppKey("watchcache_parts", ProxyParts)
@@ -163,9 +168,11 @@ def build_app(parts: ProxyParts) -> web.Application:
     async def metrics(request: web.Request) -> web.Response:
         if (refusal_ := await refused(request, "/metrics")) is not None:
             return refusal_
-        return web.Response(
-            body=parts.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
-        )
+        if parts.exposition is not None:
+            body = await parts.exposition()
+        else:
+            body = parts.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def everything_else(request: web.Request) -> web.StreamResponse:
         discovery = parts.discovery

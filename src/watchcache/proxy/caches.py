@@ -174,10 +174,13 @@ async def open_caches(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     state_dir: StateDir | None = None,
+    seed: Callable[[str, Cache], Awaitable[None]] | None = None,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a supervised reflector per resource; stop them all on exit.
     With ``state_dir``, caches start from their saved state and are saved
-    at intervals and on exit (persistence.py)."""
+    at intervals and on exit (persistence.py). ``seed(path, cache)`` may
+    fill a cache before its reflector starts, which then resumes by watch
+    from the cache's RV (a worker's replica, watchcache.workers)."""
     resources = list(resources)
     await check_served(client, resources)
     factory = CacheFactory(
@@ -189,6 +192,8 @@ async def open_caches(
         resource = factory.build(resource_info(gvr))
         if state_dir is not None:
             await state_dir.load(gvr, resource.cache)
+        if seed is not None:
+            await seed(resource.path, resource.cache)
         cached[gvr] = resource
     for resource in cached.values():
         factory.start(resource)

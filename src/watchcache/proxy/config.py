@@ -165,6 +165,16 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("listen-unix", "also listen on this Unix socket path (for sidecars)"),
     Option(
+        "workers",
+        "processes serving clients (default: the usable cores: the CPU affinity, or the "
+        "cgroup's CPU quota rounded up when lower). Above 1, the "
+        "first process lists and watches upstream once per resource and feeds its events "
+        "to the workers, each with its own cache replica, sharing the listeners "
+        "(SO_REUSEPORT); a worker that dies is started again; /metrics sums their counters "
+        "(docs/architecture.md#worker-processes). 1: one process does everything",
+        parse=_positive_int,
+    ),
+    Option(
         "allow-non-loopback",
         "deprecated and ignored: a non-loopback --listen needs --auth=delegated (the default "
         "with a real upstream) and serves HTTPS",
@@ -447,6 +457,8 @@ class ServeConfig:
     write_upstream: str | None = None
     listen: tuple[str, ...] = ("127.0.0.1:8001",)
     listen_unix: str | None = None
+    # None: the number of usable cores (worker_count). Built by hand: 1.
+    workers: int | None = 1
     allow_non_loopback: bool = False
     tls_cert_file: str | None = None
     tls_private_key_file: str | None = None
@@ -497,6 +509,12 @@ class ServeConfig:
             return self.log_level
         return "debug" if self.v >= 4 else "info"
 
+    def worker_count(self) -> int:
+        """--workers, or the usable cores when unset."""
+        if self.workers is not None:
+            return self.workers
+        return usable_cores()
+
     def listen_addresses(self) -> list[tuple[str, int]]:
         return [_host_port(a) for a in self.listen]
 
@@ -515,6 +533,20 @@ class ServeConfig:
 
     def loopback_only(self) -> bool:
         return all(_is_loopback(host) for host, _ in self.listen_addresses())
+
+
+def usable_cores(cgroup: Path = Path("/sys/fs/cgroup")) -> int:
+    """The cores this process may run on (its CPU affinity), or fewer when
+    its cgroup's CPU quota (a container's CPU limit, cgroup v2 ``cpu.max``)
+    allows less, rounded up: more workers than that only share the quota."""
+    cores = len(os.sched_getaffinity(0)) or 1
+    try:
+        quota, period = (cgroup / "cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return cores
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return cores
+    return max(1, min(cores, -(-int(quota) // int(period))))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

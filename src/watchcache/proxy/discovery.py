@@ -93,8 +93,13 @@ class Discovery:
         *,
         ttl: float,
         clock: Callable[[], float] = time.monotonic,
+        watch: bool = True,
     ) -> None:
         self._upstream = upstream
+        # False: no watches of API definitions (a worker process, whose
+        # upstream is the feed: the primary's watches are the host's one
+        # pair), so documents are kept ``UNWATCHED_TTL`` at most.
+        self._watch_definitions = watch
         self._ttl = ttl
         self._clock = clock
         self._documents: OrderedDict[tuple[str, str], _Document] = OrderedDict()
@@ -126,7 +131,7 @@ class Discovery:
 
     async def answer(self, request: web.Request) -> web.StreamResponse | None:
         """The document, or None when upstream did not answer 200."""
-        if self._watches is None:
+        if self._watches is None and self._watch_definitions:
             self._watches = asyncio.ensure_future(self.run())
         key = (request.path.rstrip("/") or "/", request.headers.get("Accept", ""))
         try:

@@ -17,6 +17,10 @@ chosen upstream for reads and for writes; credentials and TLS settings
 stay those of the kubeconfig (a read tier of proxies on loopback usually
 needs neither).
 
+``--workers`` above 1 hands the whole to ``watchcache.workers``: this
+process becomes the primary (it reflects upstream and feeds the workers),
+and each worker process runs ``open_proxy`` as a ``Replica`` of it.
+
 Lifecycle (cleanup in reverse): upstream clients, then the listeners; on
 SIGTERM/SIGINT the listeners' orderly shutdown (server.py), then the
 clients close.
@@ -30,11 +34,13 @@ import dataclasses
 import functools
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from watchcache.auth import Authenticator, Authorizer, Delegation
-from watchcache.cache.cache import CacheConfig
+from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.autocache import custom_caching
 from watchcache.proxy.cachemetrics import CacheCollector
@@ -54,7 +60,7 @@ from watchcache.upstream import UpstreamClient, UpstreamConfig, load_incluster, 
 from watchcache.upstream.kubeconfig import kubeconfig_paths
 from watchcache.upstream.ratelimit import RateLimitedClient, TokenBucket
 
-__all__ = ["open_proxy", "serve", "upstream_config"]
+__all__ = ["Replica", "announce", "open_proxy", "serve", "upstream_config"]
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +84,32 @@ def upstream_config(
     return None
 
 
+@dataclass(frozen=True)
+class Replica:
+    """How a worker process's proxy (watchcache.workers) differs from a
+    lone one: its caches list, watch and probe ``feed`` (the primary, a
+    watchcache itself) instead of upstream, starting from ``seed``; its
+    discovery documents come from the feed too, unwatched; its TCP
+    listeners share their ports (SO_REUSEPORT) and its Unix listener is
+    ``unix_socket``, inherited; /metrics answers ``exposition``, every
+    process's. Forwarded requests still go to upstream directly."""
+
+    feed: UpstreamConfig
+    seed: Callable[[str, Cache], Awaitable[None]]
+    exposition: Callable[[], Awaitable[bytes]]
+    unix_socket: socket.socket | None = None
+
+
 @contextlib.asynccontextmanager
 async def open_proxy(
-    config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool = False
+    config: ServeConfig,
+    upstream: UpstreamConfig,
+    *,
+    embedded: bool = False,
+    replica: Replica | None = None,
 ) -> AsyncIterator[RunningProxy]:
     """A listening proxy in front of ``upstream`` (the embedded simulator
-    when ``embedded``); closed on exit."""
+    when ``embedded``); closed on exit. ``replica``: a worker process's."""
     read_config = (
         dataclasses.replace(upstream, server=config.read_upstream)
         if config.read_upstream
@@ -113,7 +139,7 @@ async def open_proxy(
     async with (
         UpstreamClient(read_config) as read,
         UpstreamClient(write_config) as write,
-        RateLimitedClient(read_config, limiter=limiter) as own,
+        RateLimitedClient(replica.feed if replica else read_config, limiter=limiter) as own,
         open_caches(
             config.resources,
             own,
@@ -121,6 +147,7 @@ async def open_proxy(
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
             state_dir=state_dir,
+            seed=replica.seed if replica else None,
         ) as caches,
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
@@ -150,10 +177,19 @@ async def open_proxy(
             auto=custom.auto,
         )
         parts = ProxyParts(
-            config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
+            config=config,
+            handle=reads,
+            metrics=metrics,
+            streams=streams,
+            delegation=delegation,
+            exposition=replica.exposition if replica else None,
         )
         if config.discovery_ttl > 0:
-            discovery = Discovery(read, ttl=config.discovery_ttl)
+            discovery = (
+                Discovery(own, ttl=config.discovery_ttl, watch=False)
+                if replica
+                else Discovery(read, ttl=config.discovery_ttl)
+            )
             parts.discovery = await stack.enter_async_context(discovery_running(discovery))
         metrics.registry.register(CacheCollector(functools.partial(custom.labelled, caches)))
         for gvr, resource in caches.items():
@@ -165,7 +201,11 @@ async def open_proxy(
             for resource in caches.values()
             if config.consistency_check_interval > 0
         ]
-        proxy = await start_proxy(parts)
+        proxy = await start_proxy(
+            parts,
+            reuse_port=replica is not None,
+            unix_socket=replica.unix_socket if replica else None,
+        )
         try:
             yield proxy
         finally:
@@ -212,6 +252,15 @@ async def serve(config: ServeConfig) -> None:
     await _serve(config, upstream, embedded=False)
 
 
+async def _serve(config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool) -> None:
+    if config.worker_count() > 1:
+        from watchcache.workers.primary import serve_workers
+
+        await serve_workers(config, upstream, embedded=embedded)
+        return
+    await _serve_alone(config, upstream, embedded=embedded)
+
+
 # The demo workload changes something this often: often enough that
 # `kubectl get pods -w` shows life within seconds.
 DEMO_STEP_SECONDS = 2.0
@@ -241,14 +290,21 @@ async def embedded_upstream() -> AsyncIterator[UpstreamConfig]:
         await simulator.stop()
 
 
-async def _serve(config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool) -> None:
+async def _serve_alone(config: ServeConfig, upstream: UpstreamConfig, *, embedded: bool) -> None:
     async with open_proxy(config, upstream, embedded=embedded) as proxy:
-        where = "the embedded simulated API server" if embedded else upstream.server
-        log.info("serving on %s in front of %s", ", ".join(proxy.urls), where)
-        print(f"watchcache is serving on {proxy.urls[0]} in front of {where}", flush=True)
-        print(f"  kubectl --server {proxy.urls[0]} get pods -A", flush=True)
-        if proxy.parts.delegation is not None:
-            # kubectl sends its kubeconfig's token (or certificate, over
-            # HTTPS); upstream decides who that is.
-            print("  (as yourself: --auth=delegated checks your credentials upstream)", flush=True)
+        announce(
+            proxy.urls, upstream, embedded=embedded, delegated=proxy.parts.delegation is not None
+        )
         await run_until_signalled(proxy)
+
+
+def announce(urls: list[str], upstream: UpstreamConfig, *, embedded: bool, delegated: bool) -> None:
+    """The start-up lines: where to point kubectl."""
+    where = "the embedded simulated API server" if embedded else upstream.server
+    log.info("serving on %s in front of %s", ", ".join(urls), where)
+    print(f"watchcache is serving on {urls[0]} in front of {where}", flush=True)
+    print(f"  kubectl --server {urls[0]} get pods -A", flush=True)
+    if delegated:
+        # kubectl sends its kubeconfig's token (or certificate, over
+        # HTTPS); upstream decides who that is.
+        print("  (as yourself: --auth=delegated checks your credentials upstream)", flush=True)

@@ -7,7 +7,9 @@ nor a client CA is configured (``ServeConfig.plain_http``); otherwise HTTPS
 with ``--tls-cert-file``, or a self-signed certificate made at start,
 reloaded when its files change (watchcache.auth.serving). Each accepted connection gets
 ``--read-header-timeout`` for its headers and ``--idle-timeout`` between
-requests (connections.py).
+requests (connections.py). A worker process (``--workers`` above 1,
+watchcache.workers) binds its TCP listeners with SO_REUSEPORT beside its
+peers, and takes the Unix listener already listening from the primary.
 
 Shutdown, in order, on SIGTERM or SIGINT:
     1. /readyz turns 500 (the tracker is draining), so a load balancer
@@ -28,6 +30,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -80,8 +83,17 @@ class RunningProxy:
         await self.runner.cleanup()
 
 
-async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> RunningProxy:
-    """Start listening on every configured address; returns once bound."""
+async def start_proxy(
+    parts: ProxyParts,
+    app: web.Application | None = None,
+    *,
+    reuse_port: bool = False,
+    unix_socket: socket.socket | None = None,
+) -> RunningProxy:
+    """Start listening on every configured address; returns once bound.
+    ``reuse_port``: TCP listeners share their port with other processes'
+    (SO_REUSEPORT); ``unix_socket``: the ``--listen-unix`` socket, already
+    bound and listening (a worker's, inherited from the primary)."""
     config = parts.config
     runner = web.AppRunner(
         app or build_app(parts),
@@ -106,10 +118,14 @@ async def start_proxy(parts: ProxyParts, app: web.Application | None = None) -> 
     urls = []
     try:
         for host, port in config.listen_addresses():
-            site = _Listener(runner, config, tls, host, port)
+            site = _Listener(runner, config, tls, host, port, reuse_port=reuse_port)
             await site.start()
             urls.append(f"{scheme}://{site.name}")
-        if config.listen_unix:
+        if unix_socket is not None:
+            inherited = _Listener(runner, config, tls, config.listen_unix or "", sock=unix_socket)
+            await inherited.start()
+            urls.append(f"unix://{config.listen_unix}")
+        elif config.listen_unix:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(config.listen_unix)
             unix = _Listener(runner, config, tls, config.listen_unix)
@@ -138,10 +154,15 @@ class _Listener(web.BaseSite):
         tls: ssl.SSLContext | None,
         host_or_path: str,
         port: int | None = None,
+        *,
+        reuse_port: bool = False,
+        sock: socket.socket | None = None,
     ) -> None:
         super().__init__(runner, ssl_context=tls, backlog=LISTEN_BACKLOG)
         self._where = host_or_path
         self._port = port
+        self._reuse_port = reuse_port
+        self._sock = sock
         self._header_timeout = config.read_header_timeout
 
     @property
@@ -165,7 +186,15 @@ class _Listener(web.BaseSite):
         timeout = self._header_timeout
         # (asyncio refuses a handshake timeout without TLS.)
         handshake = timeout if tls and timeout > 0 else None
-        if self._port is None:
+        if self._sock is not None:
+            self._server = await loop.create_unix_server(
+                factory,
+                sock=self._sock,
+                ssl=tls,
+                backlog=self._backlog,
+                ssl_handshake_timeout=handshake,
+            )
+        elif self._port is None:
             self._server = await loop.create_unix_server(
                 factory,
                 self._where,
@@ -181,6 +210,7 @@ class _Listener(web.BaseSite):
                 ssl=tls,
                 backlog=self._backlog,
                 reuse_address=True,
+                reuse_port=self._reuse_port or None,
                 ssl_handshake_timeout=handshake,
             )
 

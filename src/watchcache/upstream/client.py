@@ -221,10 +221,18 @@ class UpstreamClient:
         )
 
     def _new_session(self, limit: int) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=limit,
-            keepalive_timeout=self.options.keepalive_seconds,
-        )
+        connector: aiohttp.BaseConnector
+        if self.config.unix_socket is not None:
+            connector = aiohttp.UnixConnector(
+                self.config.unix_socket,
+                limit=limit,
+                keepalive_timeout=self.options.keepalive_seconds,
+            )
+        else:
+            connector = aiohttp.TCPConnector(
+                limit=limit,
+                keepalive_timeout=self.options.keepalive_seconds,
+            )
         return aiohttp.ClientSession(
             connector=connector,
             headers={"User-Agent": self.options.user_agent},

@@ -6,6 +6,10 @@ Glossary:
                     ``watchcache.upstream.kubeconfig`` or
                     ``watchcache.upstream.incluster``, or by hand in tests;
                     consumed by ``watchcache.upstream.client``.
+    unix socket     when set, every connection is made to this Unix
+                    socket path instead of the server's host and port;
+                    the server URL still names the Host header (a worker
+                    process's feed, watchcache.workers).
     origin          a short human description of where the config came
                     from (file and context, or "in-cluster"), for logs and
                     error messages.
@@ -33,6 +37,7 @@ class UpstreamConfig:
     credentials: CredentialSource = field(default_factory=StaticCredentials)
     namespace: str = "default"
     origin: str = "explicit"
+    unix_socket: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "server", normalize_server(self.server))
