@@ -21,7 +21,9 @@ watchers of all pods cost one decision and a thousand appends.
 
 Dispatch (``dispatch``): each group's line is framed once (``chunk``) and
 the same bytes are offered to every candidate without waiting; what goes
-on the wire is the sockets' business (socket.py). Those whose buffers are
+on the wire is the sockets' business (socket.py), written once per socket
+per batch of events, or per ``write_window`` (the registry's coalescer,
+coalesce.py). Those whose buffers are
 full share one time budget (budget.py): each is waited for in turn (woken
 by its socket, not polled), within what is left; one still full when the
 budget is spent is closed as too slow, and its client resumes from its
@@ -60,6 +62,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from watchcache.fanout.budget import TimeBudget
+from watchcache.fanout.coalesce import Coalescer
 from watchcache.fanout.event import FanoutEvent
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.socket import chunk
@@ -107,8 +110,11 @@ class Registry:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         budget: TimeBudget | None = None,
         bookmark_interval: float = BOOKMARK_INTERVAL,
+        write_window: float = 0.0,
     ) -> None:
         self.trigger_field = trigger_field
+        self.write_window = write_window
+        self._coalescer: Coalescer | None = None  # made on first use, on the running loop
         self._bookmark_line = bookmark_line
         self._clock = clock
         self._sleep = sleep
@@ -142,6 +148,12 @@ class Registry:
     def now(self) -> float:
         """The registry's clock: deadlines are set on it."""
         return self._clock()
+
+    def coalescer(self) -> Coalescer:
+        """What decides when its watchers' sockets write (coalesce.py)."""
+        if self._coalescer is None:
+            self._coalescer = Coalescer(asyncio.get_running_loop(), self.write_window)
+        return self._coalescer
 
     # -- membership --------------------------------------------------------------
 

@@ -106,6 +106,7 @@ async def open_caches(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     state_dir: StateDir | None = None,
+    write_window: float = 0.0,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a supervised reflector per resource; stop them all on exit.
     With ``state_dir``, caches start from their saved state and are saved
@@ -121,7 +122,10 @@ async def open_caches(
         if state_dir is not None:
             await state_dir.load(gvr, cache)
         registry = Registry(
-            trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
+            trigger_field=info.trigger_field,
+            bookmark_line=bookmarks_for(info),
+            clock=clock,
+            write_window=write_window,
         )
         reflector = Reflector(
             client,

@@ -263,6 +263,15 @@ OPTIONS: tuple[Option, ...] = (
         parse=_byte_size,
     ),
     Option(
+        "watch-write-window",
+        "at most this long an event waits so that a busy watch's events go out in one "
+        "write: a watch that wrote less than this ago writes when it is over, any other "
+        "at once; 0 (the default) writes each batch of events at once "
+        "(fanout/coalesce.py)",
+        default=0.0,
+        parse=_duration,
+    ),
+    Option(
         "shutdown-spread",
         "on shutdown, close open watches spread over this long so "
         "clients do not all reconnect in the same second",
@@ -415,6 +424,7 @@ class ServeConfig:
     shards: int = 16
     history_window: float = 75.0
     history_max_bytes: int = 64 << 20
+    watch_write_window: float = 0.0
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
     read_header_timeout: float = 32.0

@@ -117,6 +117,7 @@ async def open_proxy(
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
             state_dir=state_dir,
+            write_window=config.watch_write_window,
         ) as caches,
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
