@@ -46,7 +46,16 @@ class Pending(Protocol):
 
 
 class Coalescer:
-    __slots__ = ("__weakref__", "_later", "_loop", "_now", "_now_scheduled", "_timer", "window")
+    __slots__ = (
+        "__weakref__",
+        "_later",
+        "_loop",
+        "_now",
+        "_now_scheduled",
+        "_timer",
+        "_timer_due",
+        "window",
+    )
 
     # One per event loop for sockets not given one (tests, the in-process
     # benchmark): window 0, the end of each batch.
@@ -62,7 +71,10 @@ class Coalescer:
         self._now: list[Pending] = []
         self._now_scheduled = False
         self._later: list[Pending] = []
-        self._timer: asyncio.TimerHandle | None = None
+        # uvloop answers call_at for a time already past with a plain Handle,
+        # which has no when(): the due time is kept here.
+        self._timer: asyncio.Handle | None = None
+        self._timer_due = 0.0
 
     @classmethod
     def shared(cls, loop: asyncio.AbstractEventLoop) -> Coalescer:
@@ -84,10 +96,11 @@ class Coalescer:
             due = socket.last_write + self.window
             if due > self._loop.time():
                 self._later.append(socket)
-                if self._timer is None or due < self._timer.when():
+                if self._timer is None or due < self._timer_due:
                     if self._timer is not None:
                         self._timer.cancel()
                     self._timer = self._loop.call_at(due, self._write_later)
+                    self._timer_due = due
                 return
         self._now.append(socket)
         if not self._now_scheduled:

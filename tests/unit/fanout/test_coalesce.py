@@ -164,3 +164,21 @@ async def test_sockets_without_a_coalescer_share_the_loops() -> None:
     a, b = WatchSocket(FakeSink()), WatchSocket(FakeSink())
     assert a._coalescer is b._coalescer is Coalescer.shared(loop)
     assert a.last_write == -math.inf
+
+
+def test_a_window_under_half_a_millisecond_works_on_uvloop() -> None:
+    """uvloop rounds call_at to whole milliseconds and answers a time under
+    half of one away with a plain Handle (no ``when()``)."""
+    import uvloop
+
+    async def two_busy_sockets() -> list[list[int]]:
+        registry = Registry(write_window=0.0004)
+        sinks = watchers(registry, 2)
+        await registry.dispatch(Event("MODIFIED", 2, pod("p")))
+        await turns()
+        for rv in (3, 4):
+            await registry.dispatch(Event("MODIFIED", rv, pod("p")))
+        await until(lambda: all(len(s.chunks) == 2 for s in sinks), "the windows' writes")
+        return [rvs(sink) for sink in sinks]
+
+    assert uvloop.run(two_busy_sockets()) == [[2, 3, 4], [2, 3, 4]]
