@@ -275,6 +275,7 @@ async def watchcache(watchers: int, lines: list[bytes]) -> float:
     used = time.process_time() - cpu
     stats = registry.statistics()
     assert stats.closed_slow == 0, "a watcher was closed as slow: the numbers would be wrong"
+    print(f"  watchcache: {stats.deliveries / max(1, stats.writes):.2f} events per write")
     registry.close_all("done")
     proc.terminate()
     await runner.cleanup()

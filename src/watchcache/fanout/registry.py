@@ -98,6 +98,8 @@ class RegistryStatistics:
     budget_waits: int
     # Bytes of watch events written to clients, closed watchers included.
     bytes_written: int = 0
+    # Writes to clients' transports (each of one or more events), the same way.
+    writes: int = 0
 
 
 class Registry:
@@ -135,6 +137,7 @@ class Registry:
         self._closed_slow = 0
         self._budget_waits = 0
         self._bytes_of_removed = 0  # written by watchers no longer registered
+        self._writes_of_removed = 0
 
     def __len__(self) -> int:
         return sum(len(g.watchers) for b in self._buckets.values() for g in b.values())
@@ -185,6 +188,7 @@ class Registry:
         if group is None or watcher not in group.watchers:
             return
         self._bytes_of_removed += watcher.bytes_written
+        self._writes_of_removed += watcher.socket.writes
         group.watchers.discard(watcher)
         if not group.watchers:
             del bucket[key]
@@ -367,4 +371,5 @@ class Registry:
             closed_slow=self._closed_slow,
             budget_waits=self._budget_waits,
             bytes_written=self._bytes_of_removed + sum(w.bytes_written for w in self._all()),
+            writes=self._writes_of_removed + sum(w.socket.writes for w in self._all()),
         )

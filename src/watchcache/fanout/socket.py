@@ -421,6 +421,10 @@ class WatchSocket(asyncio.Protocol):
     def bytes_written(self) -> int:
         return self._bytes_written
 
+    @property
+    def writes(self) -> int:
+        return self._writes
+
 
 def _give_up_after(transport: Transport, seconds: float) -> None:
     """Have the kernel drop the connection if what it still holds for the
