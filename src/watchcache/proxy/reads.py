@@ -569,7 +569,7 @@ async def _write_list(
 async def _write_list_pieces(
     response: web.StreamResponse, rendering: Rendering, head: bytes, items: Sequence[Entry]
 ) -> None:
-    """The list from ``head`` to its tail, in writes of about
+    """The list from ``head`` to its tail, in writes of at most
     ``LIST_WRITE_BYTES`` (see there)."""
     parts: list[bytes | memoryview] = [head]
     size = len(head)
