@@ -322,8 +322,8 @@ async def main(args: argparse.Namespace) -> None:
 async def _measure(args: argparse.Namespace, lines: list[bytes]) -> None:
     print(
         f"{args.watchers} watchers of everything, {args.events} events of {len(lines[0])} bytes,"
-        f" {BATCH} per loop tick, {INTERVAL}s apart, write window {WINDOW}s,"
-        f" {'TLS' if TLS else 'plain TCP'}"
+        f" {BATCH} per loop tick, {'TLS' if TLS else 'plain TCP'},"
+        f" {INTERVAL}s apart, write window {WINDOW}s"
     )
     top = await ceiling(args.watchers, lines)
     ours = await watchcache(args.watchers, lines)
