@@ -123,9 +123,11 @@ QUIET_AFTER = 1.0
 # never joined whole. Below malloc's mmap threshold, which serve fixes at
 # LARGE_BUFFER (cache/allocator.py), so the piece, the TLS buffers and the
 # encrypted bytes come from the heap: a buffer above it is mapped and
-# faulted in page by page at each write. 79 MB of pods over TLS with that
-# policy (uvloop, aiohttp), server CPU per list: 500 items (~4 MB) per
-# write 203-221 ms, 256 KiB 236-242 ms, 64 KiB 75-83 ms, 32 KiB 79-116 ms.
+# faulted in page by page at each write. benchmarks/bench_write_path.py,
+# 10,000 pods (79 MB) at RV=0 over TLS: the proxy's CPU per list 205-210 ms
+# with 500 items (~4 MB) per write, 70-73 ms with these pieces. A bare
+# aiohttp + uvloop TLS server with the same malloc policy: 4 MB pieces
+# 203-221 ms, 256 KiB 236-242 ms, 64 KiB 75-83 ms, 32 KiB 79-116 ms.
 LIST_BATCH = 8
 LIST_WRITE_BYTES = LARGE_BUFFER // 2
 # Without timeoutSeconds kube-apiserver picks a deadline in [30 min, 60 min).
