@@ -15,7 +15,7 @@ round's ratio to kube-apiserver in that round.
     list       one client listing 10,000 pods at resourceVersion=0 over
                TLS, back to back: MB/s as received
 
-    python -m benchmarks.bench_write_path [--rounds 3] [--duration 10]
+    python benchmarks/bench_write_path.py [--rounds 3] [--duration 10]
         [--watchers 200] [--rate 50] [--no-list] [--no-broadcast]
         [--py-spy DIR] [--env WATCHCACHE_NAME=VALUE] [--baseline-src DIR]
 
@@ -36,6 +36,7 @@ from typing import Any
 
 import uvloop
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 from benchmarks.loadtest.broadcast import BroadcastPoint, run_broadcast
 from benchmarks.loadtest.liststorm import ListPoint, run_liststorm
 from benchmarks.loadtest.meter import Meter
