@@ -20,12 +20,16 @@ watcher (tracemalloc) and RSS growth per watcher are printed.
 ``--per-tick N`` (default 16) is how many events reach a watcher per loop
 tick: the ceiling joins N per write, watchcache yields to the loop after N
 dispatches. 1 is the trickle a real watch usually sees: one write per
-delivery. ``--tls`` serves both over TLS (a throwaway CA), as a shared
+delivery. ``--interval S`` paces the batches S seconds apart instead of
+back to back (the load test's 50 events a second is 0.02 with
+``--per-tick 1``), and ``--window S`` is the registry's write window
+(``--watch-write-window``, fanout/coalesce.py): what coalescing a paced
+stream saves. ``--tls`` serves both over TLS (a throwaway CA), as a shared
 read tier in front of kube-apiserver would: each delivery is then also
 encrypted for its own connection.
 
     python benchmarks/bench_fanout_broadcast.py [--watchers 1000] [--events 2000] [--idle 10000]
-        [--per-tick 16] [--tls]
+        [--per-tick 16] [--interval 0] [--window 0] [--tls]
 """
 
 from __future__ import annotations
@@ -50,8 +54,10 @@ from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.stream import serve_watch
 
-# Set by main from --per-tick and --tls.
+# Set by main from --per-tick, --interval, --window and --tls.
 BATCH = 16
+INTERVAL = 0.0
+WINDOW = 0.0
 TLS: Pki | None = None
 
 
@@ -221,7 +227,7 @@ async def ceiling(watchers: int, lines: list[bytes]) -> float:
         chunk = b"".join(lines[i : i + BATCH])
         for peer in BareWatch.peers:
             peer.write(chunk)
-        await asyncio.sleep(0)
+        await asyncio.sleep(INTERVAL)
         while any(p.get_write_buffer_size() > 1 << 20 for p in BareWatch.peers):
             await asyncio.sleep(0.001)
     await wait_event(finished)
@@ -253,7 +259,7 @@ async def start_watchcache(registry: Registry) -> tuple[web.AppRunner, int]:
 
 
 async def watchcache(watchers: int, lines: list[bytes]) -> float:
-    registry = Registry()
+    registry = Registry(write_window=WINDOW)
     runner, port = await start_watchcache(registry)
     proc, ready, finished = start_clients(port, watchers, len(lines))
     await wait_event(ready)
@@ -264,11 +270,12 @@ async def watchcache(watchers: int, lines: list[bytes]) -> float:
     for i, event in enumerate(events):
         await registry.dispatch(event)
         if i % BATCH == BATCH - 1:
-            await asyncio.sleep(0)
+            await asyncio.sleep(INTERVAL)
     await wait_event(finished)
     used = time.process_time() - cpu
     stats = registry.statistics()
     assert stats.closed_slow == 0, "a watcher was closed as slow: the numbers would be wrong"
+    print(f"  watchcache: {stats.deliveries / max(1, stats.writes):.2f} events per write")
     registry.close_all("done")
     proc.terminate()
     await runner.cleanup()
@@ -303,8 +310,8 @@ def _rss() -> int:
 
 
 async def main(args: argparse.Namespace) -> None:
-    global BATCH, TLS
-    BATCH = args.per_tick
+    global BATCH, INTERVAL, TLS, WINDOW
+    BATCH, INTERVAL, WINDOW = args.per_tick, args.interval, args.window
     raise_nofile(max(args.watchers, args.idle) + 1024)
     lines = [event_line(i + 1) for i in range(args.events)]
     with tempfile.TemporaryDirectory() as scratch:
@@ -315,7 +322,8 @@ async def main(args: argparse.Namespace) -> None:
 async def _measure(args: argparse.Namespace, lines: list[bytes]) -> None:
     print(
         f"{args.watchers} watchers of everything, {args.events} events of {len(lines[0])} bytes,"
-        f" {BATCH} per loop tick, {'TLS' if TLS else 'plain TCP'}"
+        f" {BATCH} per loop tick, {'TLS' if TLS else 'plain TCP'},"
+        f" {INTERVAL}s apart, write window {WINDOW}s"
     )
     top = await ceiling(args.watchers, lines)
     ours = await watchcache(args.watchers, lines)
@@ -341,6 +349,8 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--idle", type=int, default=10_000)
     parser.add_argument("--per-tick", type=int, default=16)
+    parser.add_argument("--interval", type=float, default=0.0)
+    parser.add_argument("--window", type=float, default=0.0)
     parser.add_argument("--tls", action="store_true")
     parser.add_argument("--no-uvloop", action="store_true")
     args = parser.parse_args()

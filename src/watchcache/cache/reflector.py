@@ -698,7 +698,12 @@ class Reflector:
         lines = aiter(stream)
         while not self._stopping.is_set():
             try:
-                line = await asyncio.wait_for(anext(lines), self.config.stall_timeout)
+                # Not wait_for: it runs each read in a task of its own, so the
+                # loop turned between the lines of one chunk, and every
+                # watcher got one write per event instead of one per chunk
+                # (fanout/coalesce.py).
+                async with asyncio.timeout(self.config.stall_timeout):
+                    line = await anext(lines)
             except StopAsyncIteration:
                 return False  # upstream ended the watch (timeoutSeconds): resume
             except TimeoutError:

@@ -5,6 +5,7 @@ Modules:
     filter    which line one watcher gets for one event
     budget    the time budget shared by watchers that cannot keep up
     socket    a watch's bytes: bounded buffer, batched writes, the end
+    coalesce  when sockets write: once per batch of events, or per window
     watcher   one watch as the registry sees it: filter, RVs, timers
     registry  the watchers of one resource, indexed; dispatch, bookmarks
 """

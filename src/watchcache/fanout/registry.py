@@ -21,7 +21,9 @@ watchers of all pods cost one decision and a thousand appends.
 
 Dispatch (``dispatch``): each group's line is framed once (``chunk``) and
 the same bytes are offered to every candidate without waiting; what goes
-on the wire is the sockets' business (socket.py). Those whose buffers are
+on the wire is the sockets' business (socket.py), written once per socket
+per batch of events, or per ``write_window`` (the registry's coalescer,
+coalesce.py). Those whose buffers are
 full share one time budget (budget.py): each is waited for in turn (woken
 by its socket, not polled), within what is left; one still full when the
 budget is spent is closed as too slow, and its client resumes from its
@@ -60,6 +62,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from watchcache.fanout.budget import TimeBudget
+from watchcache.fanout.coalesce import Coalescer
 from watchcache.fanout.event import FanoutEvent
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.socket import chunk
@@ -95,6 +98,8 @@ class RegistryStatistics:
     budget_waits: int
     # Bytes of watch events written to clients, closed watchers included.
     bytes_written: int = 0
+    # Writes to clients' transports (each of one or more events), the same way.
+    writes: int = 0
 
 
 class Registry:
@@ -107,8 +112,11 @@ class Registry:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         budget: TimeBudget | None = None,
         bookmark_interval: float = BOOKMARK_INTERVAL,
+        write_window: float = 0.0,
     ) -> None:
         self.trigger_field = trigger_field
+        self.write_window = write_window
+        self._coalescer: Coalescer | None = None  # made on first use, on the running loop
         self._bookmark_line = bookmark_line
         self._clock = clock
         self._sleep = sleep
@@ -129,6 +137,7 @@ class Registry:
         self._closed_slow = 0
         self._budget_waits = 0
         self._bytes_of_removed = 0  # written by watchers no longer registered
+        self._writes_of_removed = 0
 
     def __len__(self) -> int:
         return sum(len(g.watchers) for b in self._buckets.values() for g in b.values())
@@ -142,6 +151,12 @@ class Registry:
     def now(self) -> float:
         """The registry's clock: deadlines are set on it."""
         return self._clock()
+
+    def coalescer(self) -> Coalescer:
+        """What decides when its watchers' sockets write (coalesce.py)."""
+        if self._coalescer is None:
+            self._coalescer = Coalescer(asyncio.get_running_loop(), self.write_window)
+        return self._coalescer
 
     # -- membership --------------------------------------------------------------
 
@@ -173,6 +188,7 @@ class Registry:
         if group is None or watcher not in group.watchers:
             return
         self._bytes_of_removed += watcher.bytes_written
+        self._writes_of_removed += watcher.socket.writes
         group.watchers.discard(watcher)
         if not group.watchers:
             del bucket[key]
@@ -355,4 +371,5 @@ class Registry:
             closed_slow=self._closed_slow,
             budget_waits=self._budget_waits,
             bytes_written=self._bytes_of_removed + sum(w.bytes_written for w in self._all()),
+            writes=self._writes_of_removed + sum(w.socket.writes for w in self._all()),
         )

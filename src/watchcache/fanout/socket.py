@@ -11,8 +11,10 @@ Glossary:
                event by the registry, and the same bytes are offered to
                every socket that gets it: a chunk's framing depends only on
                the line
-    pending    frames accepted, not yet written; written together, once per
-               event-loop tick, in one ``write``
+    pending    frames accepted, not yet written; written together in one
+               ``write`` when the socket's coalescer says (coalesce.py): at
+               the end of the batch of events they came in, or, with a
+               write window, when the window since the last write ends
     queued     pending bytes plus the bytes the transport still holds: what
                this watch costs in memory beyond the kernel's socket buffer
     held       the initial events (a list, a history replay) are still being
@@ -25,12 +27,13 @@ Backpressure (the buffer is bounded): ``offer`` accepts a frame only while
 accepts one, however large. A refused frame is the dispatcher's to handle:
 it waits, within the shared time budget, on ``room(size)``, and closes the
 watch if the budget runs out (registry.py). So a socket holds at most
-``limit`` bytes plus one frame. ``room(size)`` is woken, not polled: by
-``resume_writing`` (asyncio's flow control: the transport calls it when
-its buffer drains below its low-water mark, after ``pause_writing``), by
-each write of pending frames, and by the end of the socket. A socket that
-is ours keeps its transport's high-water mark at most ``limit``, so a
-full socket always has one of those coming.
+``limit`` bytes plus one frame. ``room(size)`` writes what is pending at
+once (a full buffer does not wait for its write window) and is woken, not
+polled: by ``resume_writing`` (asyncio's flow control: the transport
+calls it when its buffer drains below its low-water mark, after
+``pause_writing``), by each write of pending frames, and by the end of
+the socket. A socket that is ours keeps its transport's high-water mark
+at most ``limit``, so a full socket always has one of those coming.
 
 Ordering: frames are written in the order accepted, never twice.
 
@@ -56,11 +59,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from watchcache.fanout.coalesce import Coalescer
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -126,9 +132,9 @@ class SocketStatistics:
 class WatchSocket(asyncio.Protocol):
     __slots__ = (
         "_bytes_written",
+        "_coalescer",
         "_deliveries",
         "_end_grace",
-        "_flush_scheduled",
         "_held",
         "_loop",
         "_ours",
@@ -143,6 +149,8 @@ class WatchSocket(asyncio.Protocol):
         "chunked",
         "close_reason",
         "closed",
+        "flush_scheduled",
+        "last_write",
         "limit",
         "on_close",
         "transport",
@@ -157,6 +165,7 @@ class WatchSocket(asyncio.Protocol):
         held: bool = False,
         end_grace: float = END_GRACE,
         loop: asyncio.AbstractEventLoop | None = None,
+        coalescer: Coalescer | None = None,
     ) -> None:
         self.transport = transport
         self.limit = limit
@@ -165,6 +174,7 @@ class WatchSocket(asyncio.Protocol):
         self._end_grace = end_grace
         self._ours = False
         self._loop = loop or asyncio.get_running_loop()
+        self._coalescer = coalescer or Coalescer.shared(self._loop)
         # A list, not a deque: an empty deque preallocates a 64-slot block
         # (760 bytes measured), a list 56 bytes, and an idle watch's buffer
         # is empty almost always.
@@ -176,7 +186,9 @@ class WatchSocket(asyncio.Protocol):
         # queued: a socket may look full a little early (and is then checked
         # for real by room()), never late.
         self._sink_bytes = 0
-        self._flush_scheduled = False
+        # The coalescer's: set while it holds this socket for a write.
+        self.flush_scheduled = False
+        self.last_write = -math.inf  # of pending frames, on the loop's clock
         # One waiter at most: the registry dispatches one event at a time.
         self._room: asyncio.Future[None] | None = None
         self._room_size = 0
@@ -218,15 +230,16 @@ class WatchSocket(asyncio.Protocol):
         self._pending_bytes += len(data)
         self._pending_payload += len(line)
         self._deliveries += 1
-        if not self._flush_scheduled and not self._held:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        if not self.flush_scheduled and not self._held:
+            self._coalescer.schedule(self)
         return True
 
     def room(self, size: int) -> asyncio.Future[None]:
         """Resolved once ``size`` bytes fit, or once the socket or its
         client is gone (then there is nothing to wait for either)."""
         waiter = self._loop.create_future()
+        if self._pending and not self._held and not self._gone():
+            self.flush()  # what waits for a write window is written now
         if self._gone() or self.has_room(size):
             waiter.set_result(None)
         else:
@@ -248,8 +261,9 @@ class WatchSocket(asyncio.Protocol):
 
     # -- writing -----------------------------------------------------------------
 
-    def _flush(self) -> None:
-        self._flush_scheduled = False
+    def flush(self) -> None:
+        """Write what is pending, in one write (the coalescer calls this)."""
+        self.flush_scheduled = False
         if not self._pending or self._held:
             return
         if self.transport.is_closing():
@@ -262,6 +276,8 @@ class WatchSocket(asyncio.Protocol):
         self._bytes_written += self._pending_payload
         self._pending_payload = 0
         self._writes += 1
+        if self._coalescer.window:
+            self.last_write = self._loop.time()
         self._sink_bytes = self.transport.get_write_buffer_size()
         if self._room is not None:
             self._wake()
@@ -301,9 +317,8 @@ class WatchSocket(asyncio.Protocol):
     def release(self) -> None:
         """The initial events are written: live frames may flow."""
         self._held = False
-        if self._pending and not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        if self._pending and not self.flush_scheduled:
+            self._coalescer.schedule(self)
 
     # -- the connection, once it is ours -------------------------------------------
 
@@ -361,7 +376,7 @@ class WatchSocket(asyncio.Protocol):
                 self._pending.append(chunk(last_line) if self.chunked else last_line)
                 self._pending_payload += len(last_line)
             if self._pending:
-                self._flush()
+                self.flush()
         self._pending.clear()
         self._pending_bytes = self._pending_payload = 0
         self.closed.set_result(reason)
@@ -405,6 +420,10 @@ class WatchSocket(asyncio.Protocol):
     @property
     def bytes_written(self) -> int:
         return self._bytes_written
+
+    @property
+    def writes(self) -> int:
+        return self._writes
 
 
 def _give_up_after(transport: Transport, seconds: float) -> None:

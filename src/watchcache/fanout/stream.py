@@ -12,10 +12,11 @@ hears flow control) and tells aiohttp's handler that its connection is
 gone, without closing the socket; the HTTP handler then returns and
 everything aiohttp held is freed.
 
-From then on the socket writes complete HTTP/1.1 chunks itself, batched
-per loop tick (aiohttp's ``StreamResponse.write`` costs about 11 us per
-event here; a batched ``transport.write`` reaches over 2M deliveries per
-CPU-second), and ends the response when the watch closes (socket.py).
+From then on the socket writes complete HTTP/1.1 chunks itself, one
+write per batch of events (coalesce.py; aiohttp's ``StreamResponse.write``
+costs about 11 us per event here; a batched ``transport.write`` reaches
+over 2M deliveries per CPU-second), and ends the response when the watch
+closes (socket.py).
 
 What this relies on in aiohttp (tests/unit/fanout/test_stream.py checks
 each): ``request.protocol`` is the connection's handler, whose
@@ -94,6 +95,7 @@ async def serve_watch(
         replaying=True,
         chunked=chunked,
         end_grace=end_grace,
+        coalescer=registry.coalescer(),
     )
     registry.add(watcher)
     try:

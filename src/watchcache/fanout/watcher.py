@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
+from watchcache.fanout.coalesce import Coalescer
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.socket import (
     DEFAULT_LIMIT,
@@ -63,9 +64,16 @@ class Watcher:
         chunked: bool = True,
         end_grace: float = END_GRACE,
         loop: asyncio.AbstractEventLoop | None = None,
+        coalescer: Coalescer | None = None,
     ) -> None:
         self.socket = WatchSocket(
-            transport, limit=limit, chunked=chunked, held=replaying, end_grace=end_grace, loop=loop
+            transport,
+            limit=limit,
+            chunked=chunked,
+            held=replaying,
+            end_grace=end_grace,
+            loop=loop,
+            coalescer=coalescer,
         )
         self.socket.on_close = self._socket_closed
         self.filter = filter

@@ -283,6 +283,11 @@ class Informer:
 
     async def _on_event(self, event: Event) -> None:
         self._dispatch(event, unknown=False)
+        # A turn of the loop per event: the reflector hands on a chunk's
+        # events in one turn (so the proxy writes them to a watcher at
+        # once), and without this a handler that keeps up would hear a
+        # burst merged into one change; merging is for handlers that lag.
+        await asyncio.sleep(0)
 
     async def _on_replace(self, changes: list[Event]) -> None:
         if self._synced:

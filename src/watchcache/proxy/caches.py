@@ -109,13 +109,18 @@ class CacheFactory:
     reflector_config: ReflectorConfig | None = None
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    # serve's --watch-write-window (fanout/coalesce.py).
+    write_window: float = 0.0
 
     def build(self, info: ResourceInfo) -> CachedResource:
         client, clock, sleep = self.client, self.clock, self.sleep
         path = collection_path(info.gvr)
         cache = Cache(info, self.config, clock=clock)
         registry = Registry(
-            trigger_field=info.trigger_field, bookmark_line=bookmarks_for(info), clock=clock
+            trigger_field=info.trigger_field,
+            bookmark_line=bookmarks_for(info),
+            clock=clock,
+            write_window=self.write_window,
         )
         reflector = Reflector(
             client,
@@ -175,6 +180,7 @@ async def open_caches(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     state_dir: StateDir | None = None,
     seed: Callable[[str, Cache], Awaitable[None]] | None = None,
+    write_window: float = 0.0,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a supervised reflector per resource; stop them all on exit.
     With ``state_dir``, caches start from their saved state and are saved
@@ -184,7 +190,7 @@ async def open_caches(
     resources = list(resources)
     await check_served(client, resources)
     factory = CacheFactory(
-        client, config, max_staleness, serve_stale, reflector_config, clock, sleep
+        client, config, max_staleness, serve_stale, reflector_config, clock, sleep, write_window
     )
     cached: dict[GroupVersionResource, CachedResource] = {}
     for text in resources:

@@ -303,11 +303,20 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "history-packing",
         "keep the superseded objects of events older than each watch history's newest "
-        "1,024 packed (LZ4 deltas against the next version, about 1% of their size), read "
+        "128 packed (LZ4 deltas against the next version, about 1% of their size), read "
         "back whole by a watch or LIST at an old resourceVersion; costs about 4 us of CPU "
         "per update of a 6 KB object. false: kept whole, up to --history-max-bytes",
         default=True,
         parse=_bool,
+    ),
+    Option(
+        "watch-write-window",
+        "at most this long an event waits so that a busy watch's events go out in one "
+        "write: a watch that wrote less than this ago writes when it is over, any other "
+        "at once; 0 (the default) writes each batch of events at once "
+        "(fanout/coalesce.py)",
+        default=0.0,
+        parse=_duration,
     ),
     Option(
         "shutdown-spread",
@@ -480,6 +489,7 @@ class ServeConfig:
     history_window: float = 75.0
     history_max_bytes: int = 64 << 20
     history_packing: bool = True
+    watch_write_window: float = 0.0
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
     read_header_timeout: float = 32.0

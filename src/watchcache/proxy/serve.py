@@ -148,6 +148,7 @@ async def open_proxy(
             serve_stale=config.serve_stale_on_outage,
             state_dir=state_dir,
             seed=replica.seed if replica else None,
+            write_window=config.watch_write_window,
         ) as caches,
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
@@ -162,6 +163,7 @@ async def open_proxy(
             cache_config,
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
+            write_window=config.watch_write_window,
         )
         custom = await stack.enter_async_context(
             custom_caching(config, caches, factory, metrics, streams)

@@ -67,8 +67,18 @@ class Run:
             self.slept.append(delay)
             await self.go.wait()
 
+        # The loop's turns, counted by a callback each event schedules: two
+        # events handed on in the same turn have the same count.
+        self.turns: list[int] = []
+        self._turns = 0
+
+        def turned() -> None:
+            self._turns += 1
+
         async def record(event: Event) -> None:
             self.events.append(event)
+            self.turns.append(self._turns)
+            asyncio.get_running_loop().call_soon(turned)
 
         def relisted() -> None:
             self.relists += 1
@@ -146,6 +156,21 @@ async def test_a_non_json_watch_line_is_logged_counted_backed_off_and_retried(
         assert "502 Bad Gateway" in caplog.text
         await second.send(upstream.write("b"))
         await run.until(lambda: "b" in run.names(), "the next event arrived")
+
+
+async def test_the_events_of_one_chunk_are_handed_on_in_one_loop_turn(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """So every watcher gets them in one write, not one per event
+    (fanout/coalesce.py); before, each line was read in a task of its own."""
+    upstream.write("a")
+    async with Run(upstream, client) as run:
+        await run.synced()
+        watch = await upstream.next_watch()
+        await watch.send(b"\n".join(upstream.write(name) for name in "bcdef"))
+        await run.until(lambda: len(run.events) == 5, "the chunk's five events")
+        assert [event.name for event in run.events] == list("bcdef")
+        assert len(set(run.turns)) == 1, run.turns
 
 
 async def test_a_list_answered_200_with_html_is_retried(

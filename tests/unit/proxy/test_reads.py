@@ -21,6 +21,7 @@ from watchcache.api.listoptions import INITIAL_EVENTS_END
 from watchcache.api.status import ApiError
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.fanout.registry import Registry
+from watchcache.proxy import reads
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.context import PROXY_IDENTITY, REQUEST_CONTEXT, context_middleware
 from watchcache.proxy.reads import LIST_BATCH, ReadPath, ReadRequest
@@ -246,6 +247,37 @@ async def test_list_renders_every_batch(fake: Fake) -> None:
     )
     assert len(meta_body["items"]) == fake.count
     assert set(meta_body["items"][0]) == {"kind", "apiVersion", "metadata"}
+
+
+async def http_chunks(response: Any) -> list[bytes]:
+    """The body as the HTTP/1.1 chunks it was sent in (one per write)."""
+    chunks, current = [], b""
+    async for data, end_of_chunk in response.content.iter_chunks():
+        current += data
+        if end_of_chunk:
+            chunks.append(current)
+            current = b""
+    return chunks
+
+
+async def test_a_list_is_written_in_pieces_of_at_most_list_write_bytes(
+    fake: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Plain answers: a gzip one is held until it proves large (compression.py).
+    plain = {"Accept-Encoding": "identity"}
+    async with fake.client() as client:
+        monkeypatch.setattr(reads, "LIST_WRITE_BYTES", 1 << 30)
+        whole = await http_chunks(await client.get(PODS_PATH + "?resourceVersion=0", headers=plain))
+        monkeypatch.setattr(reads, "LIST_WRITE_BYTES", 2000)
+        pieces = await http_chunks(
+            await client.get(PODS_PATH + "?resourceVersion=0", headers=plain)
+        )
+    assert len(whole) == 1, "a list smaller than a piece is one write"
+    assert b"".join(pieces) == whole[0]
+    batch = len(whole[0]) // fake.count * reads.LIST_BATCH  # items here are all one size
+    assert batch < 2000, "the test needs batches smaller than a piece"
+    assert len(pieces) >= len(whole[0]) // 2000
+    assert all(len(piece) <= 2000 for piece in pieces), [len(piece) for piece in pieces]
 
 
 async def test_a_paged_list_continues_from_its_token(fake: Fake) -> None:
