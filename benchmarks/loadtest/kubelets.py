@@ -17,6 +17,15 @@ deleted again, and the step reports:
     cost             CPU-seconds and peak RSS of kube-apiserver, the proxy
                      and the kubelets together, and the requests and
                      watchers kube-apiserver itself counted
+    kubelets' CPU    the hollow nodes' own CPU-seconds (utime + stime of
+                     each kubemark process, all its threads, from /proc),
+                     from their start to the last pod deleted: in total,
+                     per node, and per node per second of the step. The
+                     kubelets ask for protobuf; ``direct`` they get it
+                     from kube-apiserver, ``proxy`` from the proxy's cache,
+                     ``proxy-json`` (a proxy with ``--protobuf=false``)
+                     JSON from the cache for pods and nodes, so the three
+                     compare a Go client's cost of decoding each
 
 Every pod must start and be deleted within ``POD_TIMEOUT`` or the step
 fails: nothing may be lost. Each hollow node needs its own kubelet port
@@ -51,7 +60,7 @@ from benchmarks.loadtest.workload import ensure_namespace, open_target
 from benchmarks.nodesim.ledger import percentiles
 from benchmarks.nodesim.target import ApiStatusError, Target
 
-__all__ = ["KubeletsPoint", "run_kubelets"]
+__all__ = ["KubeletsPoint", "kubelet_cpu_each", "run_kubelets"]
 
 NAMESPACE = "lt-kubelets"
 REGISTER_TIMEOUT = 120.0  # every node Ready
@@ -113,8 +122,10 @@ async def run_kubelets(
         await _delete_nodes(admin, names)
     cpu = cost["cpu_seconds"]
     rss = cost["rss_mb"]
-    kubelet_cpu = round(sum(v for k, v in cpu.items() if k.startswith("kubelet-")), 3)
+    each = kubelet_cpu_each(cpu)
+    kubelet_cpu = round(sum(each), 3)
     kubelet_rss = [v for k, v in rss.items() if k.startswith("kubelet-")]
+    wall = cost.get("wall_seconds") or 0
     return {
         "params": asdict(point),
         "pods": len(started),
@@ -123,11 +134,24 @@ async def run_kubelets(
         "delete_latency_ms": percentiles(deleted),
         "latency_ms": percentiles(list(started.values())),
         "kubelet_cpu_seconds": kubelet_cpu,
+        "kubelet_cpu_seconds_each": each,
+        "kubelet_cpu_seconds_per_node": round(kubelet_cpu / len(each), 3) if each else 0,
+        "kubelet_cpu_ms_per_node_second": (
+            round(kubelet_cpu * 1000 / len(each) / wall, 2) if each and wall else 0
+        ),
         "kubelet_rss_mb_mean": round(sum(kubelet_rss) / len(kubelet_rss), 1) if kubelet_rss else 0,
         **{k: v for k, v in cost.items() if k not in ("cpu_seconds", "rss_mb")},
         "cpu_seconds": {k: v for k, v in cpu.items() if not k.startswith("kubelet-")},
         "rss_mb": {k: v for k, v in rss.items() if not k.startswith("kubelet-")},
     }
+
+
+def kubelet_cpu_each(cpu: dict[str, float]) -> list[float]:
+    """The hollow nodes' CPU-seconds, in node order, from a meter's
+    per-process figures (``kubelet-<i>``; other processes left out). A node
+    whose process had gone by the end has no figure and is left out."""
+    found = {int(k.removeprefix("kubelet-")): v for k, v in cpu.items() if k.startswith("kubelet-")}
+    return [found[i] for i in sorted(found)]
 
 
 @contextlib.contextmanager
