@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.loadtest.report import _cpu_per_1000, _spread, combine, render, targets
+from benchmarks.loadtest.report import _cpu_per_1000, combine, render, targets
+from benchmarks.loadtest.spread import spread_of
 
 
 def _broadcast(mode: str, per_cpu: int, p99: float) -> dict[str, Any]:
@@ -125,9 +126,11 @@ def test_the_tiers_total_cpu_is_proxy_plus_kube_apiserver_behind_it() -> None:
 
 def test_spread_is_median_min_and_max_over_repeats() -> None:
     runs = [{"v": 3.0}, {"v": 1.0}, {"v": 10.0}, {"v": None}]
-    assert _spread(runs, lambda r: r["v"]) == (3.0, 1.0, 10.0)
-    assert _spread(runs[:2], lambda r: r["v"]) == (2.0, 1.0, 3.0)
-    assert _spread([{"v": None}], lambda r: r["v"]) is None
+    s = spread_of(runs, lambda r: r["v"])
+    assert s is not None and (s.median, s.low, s.high) == (3.0, 1.0, 10.0)
+    s = spread_of(runs[:2], lambda r: r["v"])
+    assert s is not None and (s.median, s.low, s.high) == (2.0, 1.0, 3.0)
+    assert spread_of([{"v": None}], lambda r: r["v"]) is None
 
 
 def test_repeated_runs_combine_and_plot_their_spread(tmp_path: Path) -> None:
@@ -138,7 +141,7 @@ def test_repeated_runs_combine_and_plot_their_spread(tmp_path: Path) -> None:
     assert data["meta"]["repeats"] == 2
     assert [r["repeat"] for r in data["runs"]] == [0, 0, 1, 1]
     text = render(data, tmp_path, "lt").read_text()
-    assert "Combined from 2 runs" in text
+    assert "2 runs of the same steps" in text
     assert text.count("| 200 | 50 | proxy |") == 2
     if importlib.util.find_spec("matplotlib") is None:
         assert "Plots skipped" in text
