@@ -510,12 +510,16 @@ def _kubelets(runs: list[Run]) -> list[str]:
         "*direct* kube-apiserver answers it, *proxy* the proxy answers it from its cache, "
         "*proxy-json* a second proxy started with `--protobuf=false` answers their pod and "
         "node reads in JSON from its cache (the rest, forwarded, kube-apiserver answers in "
-        "protobuf). The *proxy* CPU column is the CPU of the mode's own proxy.",
+        "protobuf). The *proxy* CPU column is the CPU of the mode's own proxy. The last "
+        "column counts the requests kube-apiserver answered by the Content-Type of its answer "
+        "(its `apiserver_request_total`, every resource): the kubelets' protobuf, and the "
+        "step's own client's JSON.",
         "",
         "| N | pods | mode | register s | start p50 / p99 ms | delete p50 / p99 ms "
         "| CPU s apiserver / etcd / proxy / gen. | kubelets CPU s | kubelet RSS MB "
-        "| apiserver WATCH pods / nodes | apiserver GET+LIST pods / nodes |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| apiserver WATCH pods / nodes | apiserver GET+LIST pods / nodes "
+        "| apiserver answers protobuf / JSON |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in chosen:
         if "error" in r:
@@ -533,9 +537,20 @@ def _kubelets(runs: list[Run]) -> list[str]:
             f"| {delete.get('p50', '-')} / {delete.get('p99', '-')} | {_cpu(r['cpu_seconds'], _proxy_of(r))} "
             f"| {r['kubelet_cpu_seconds']} | {r['kubelet_rss_mb_mean']} "
             f"| {reqs.get('WATCH pods', 0)} / {reqs.get('WATCH nodes', 0)} "
-            f"| {reads('pods')} / {reads('nodes')} |"
+            f"| {reads('pods')} / {reads('nodes')} | {_content_types(r)} |"
         )
     return [*out, "", *_kubelet_cpu(chosen)]
+
+
+def _content_types(run: Run) -> str:
+    """Requests kube-apiserver answered in protobuf and in JSON (all
+    resources: the kubelets' and the step's own JSON client's)."""
+    types = run.get("apiserver_content_types")
+    if types is None:
+        return "-"
+    protobuf = sum(n for t, n in types.items() if "protobuf" in t)
+    json = sum(n for t, n in types.items() if "json" in t)
+    return f"{protobuf:,} / {json:,}"
 
 
 KUBELET_CPU = ("kubelet_cpu_seconds_per_node", "kubelet_cpu_ms_per_node_second")

@@ -8,7 +8,7 @@ import os
 import time
 
 from benchmarks.loadtest import procstat
-from benchmarks.loadtest.apimetrics import parse_metrics, request_delta
+from benchmarks.loadtest.apimetrics import content_type_delta, parse_metrics, request_delta
 from benchmarks.loadtest.pacing import paced
 from benchmarks.loadtest.streams import check_stream
 
@@ -95,3 +95,17 @@ async def test_paced_jobs_start_on_the_clock_and_bound_what_is_in_flight() -> No
     assert peak <= 3
     # 20 jobs of 50 ms, 3 at a time: at least 6 rounds of waiting
     assert loop.time() - began >= 0.3
+
+
+def test_metrics_count_requests_by_the_content_type_answered() -> None:
+    protobuf = (
+        'apiserver_request_total{code="200",contentType="application/vnd.kubernetes.protobuf",'
+        'resource="leases",verb="PUT"} '
+    )
+    before = parse_metrics(METRICS_BEFORE + protobuf + "4\n")
+    after = parse_metrics(METRICS_AFTER + protobuf + "10\n")
+    assert content_type_delta(before, after) == {
+        "application/json": 7 + 200,
+        "application/vnd.kubernetes.protobuf": 6,
+        "(none)": 9,
+    }
