@@ -47,7 +47,7 @@ import contextlib
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -258,15 +258,42 @@ async def _start_pods(admin: Target, nodes: list[str], per_node: int) -> dict[st
         creating = asyncio.ensure_future(
             bounded(CREATE_CONCURRENCY, (create(n, node) for n, node in pods.items()))
         )
-        async with asyncio.timeout(POD_TIMEOUT):
-            async for _kind, pod in events:
-                name, when = pod["metadata"]["name"], time.monotonic()
-                if name in pods and name not in running and _running(pod):
-                    running[name] = (when - sent[name]) * 1000
-                if len(running) == len(pods):
-                    break
+        phases: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(POD_TIMEOUT):
+                async for _kind, pod in events:
+                    name, when = pod["metadata"]["name"], time.monotonic()
+                    phases[name] = pod.get("status", {}).get("phase", "?")
+                    if name in pods and name not in running and _running(pod):
+                        running[name] = (when - sent[name]) * 1000
+                    if len(running) == len(pods):
+                        break
+        except TimeoutError:
+            missing = sorted(set(pods) - set(running))
+            failure = _failure(creating)
+            creating.cancel()
+            raise TimeoutError(
+                f"{len(running)} of {len(pods)} pods Running after {POD_TIMEOUT:g}s; "
+                f"{len(sent)} created{failure}; not Running, by node: "
+                f"{_count(pods[n] for n in missing)}; their phases: "
+                f"{_count(phases.get(n, 'unseen') for n in missing)}"
+            ) from None
         await creating
     return running
+
+
+def _failure(task: asyncio.Future[Any]) -> str:
+    """``", creating failed: ERROR"`` when ``task`` ended with an error."""
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        return f", creating failed: {task.exception()!r}"
+    return ""
+
+
+def _count(values: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def _running(pod: dict[str, Any]) -> bool:
@@ -287,13 +314,21 @@ async def _delete_pods(admin: Target, names: list[str]) -> list[float]:
             return go
 
         deleting = asyncio.ensure_future(bounded(CREATE_CONCURRENCY, (delete(n) for n in names)))
-        async with asyncio.timeout(POD_TIMEOUT):
-            async for kind, pod in events:
-                name = pod["metadata"]["name"]
-                if kind == "DELETED" and name in sent:
-                    gone.append((time.monotonic() - sent[name]) * 1000)
-                if len(gone) == len(names):
-                    break
+        try:
+            async with asyncio.timeout(POD_TIMEOUT):
+                async for kind, pod in events:
+                    name = pod["metadata"]["name"]
+                    if kind == "DELETED" and name in sent:
+                        gone.append((time.monotonic() - sent[name]) * 1000)
+                    if len(gone) == len(names):
+                        break
+        except TimeoutError:
+            failure = _failure(deleting)
+            deleting.cancel()
+            raise TimeoutError(
+                f"{len(gone)} of {len(names)} pods gone after {POD_TIMEOUT:g}s; "
+                f"{len(sent)} deletes sent{failure}"
+            ) from None
         await deleting
     return gone
 
