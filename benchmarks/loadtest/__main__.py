@@ -38,7 +38,7 @@ from benchmarks.loadtest.profiles import APISERVER_ONLY, PROFILES, SCENARIOS, St
 from benchmarks.loadtest.progress import Progress
 from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.stack import Stack
-from benchmarks.loadtest.suite import machine_info, run_steps, step_dict
+from benchmarks.loadtest.suite import machine_info, run_identity, run_steps, step_dict
 from benchmarks.nodesim.driver import raise_open_file_limit
 
 DEFAULT_OUT = Path(__file__).parents[2] / "docs" / "benchmarks"
@@ -115,9 +115,10 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     raise_open_file_limit(65536)
     Meter.profile_dir = args.py_spy
     progress = Progress(sum(len(s.modes) for s in steps) * args.repeat)
+    identity = run_identity(argv)
     with Stack(log=progress.note) as stack:
         runs = uvloop.run(run_steps(steps, stack, progress, args.repeat))
-        meta = machine_info(stack, argv)
+        meta = machine_info(stack, argv, identity)
     data: dict[str, Any] = {
         "meta": {
             **meta,

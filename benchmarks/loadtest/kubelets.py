@@ -109,11 +109,15 @@ async def run_kubelets(
                 progress.stage("registering")
                 registered = await _until_ready(admin, names)
                 progress.stage("starting pods")
+                began = time.monotonic()
                 started = await _start_pods(admin, names, point.pods_per_node)
+                phases = {"start": time.monotonic() - began}
                 progress.stage("steady")
                 await asyncio.sleep(point.duration)
                 progress.stage("deleting pods")
+                began = time.monotonic()
                 deleted = await _delete_pods(admin, list(started))
+                phases["delete"] = time.monotonic() - began
             finally:
                 meter.freeze()
                 for name in pids:
@@ -130,6 +134,9 @@ async def run_kubelets(
         "params": asdict(point),
         "pods": len(started),
         "register_seconds": round(registered, 2),
+        # Until the last pod Running, and until the last pod gone.
+        "start_seconds": round(phases["start"], 2),
+        "delete_seconds": round(phases["delete"], 2),
         "start_latency_ms": percentiles(list(started.values())),
         "delete_latency_ms": percentiles(deleted),
         "latency_ms": percentiles(list(started.values())),

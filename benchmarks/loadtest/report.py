@@ -53,7 +53,11 @@ def combine(datas: list[dict[str, Any]]) -> dict[str, Any]:
     for data in datas:
         runs += [{**run, "repeat": offset + run.get("repeat", 0)} for run in data["runs"]]
         offset += data["meta"].get("repeats", 1)
-    return {"meta": {**datas[0]["meta"], "repeats": offset}, "runs": runs}
+    meta = {**datas[0]["meta"], "repeats": offset}
+    notes = [d["meta"]["identity_note"] for d in datas if d["meta"].get("identity_note")]
+    if notes:
+        meta["identity_note"] = "; ".join(notes)
+    return {"meta": meta, "runs": runs}
 
 
 def render(data: dict[str, Any], out: Path, name: str) -> Path:
@@ -92,6 +96,7 @@ def _header(data: dict[str, Any]) -> list[str]:
         "made minutes apart in the same invocation, and cost is CPU-seconds from /proc, not "
         "wall time.",
         f"- Versions: {versions}.",
+        *([f"- Note: {meta['identity_note']}."] if meta.get("identity_note") else []),
         "- Direct: clients talk to kube-apiserver over TLS. Proxy: clients talk to "
         "`watchcache serve --resources pods,nodes` over TLS (same certificate), which talks "
         "to the same kube-apiserver. Runs marked *simulator* put the simulated API server "
@@ -536,7 +541,8 @@ def _kubelets(runs: list[Run]) -> list[str]:
         "(its `apiserver_request_total`, every resource): the kubelets' protobuf, and the "
         "step's own client's JSON.",
         "",
-        "| N | pods | mode | register s | start p50 / p99 ms | delete p50 / p99 ms "
+        "| N | pods | mode | register / start / delete s | start p50 / p99 ms "
+        "| delete p50 / p99 ms "
         "| CPU s apiserver / etcd / proxy / gen. | kubelets CPU s | kubelet RSS MB "
         "| apiserver WATCH pods / nodes | apiserver GET+LIST pods / nodes "
         "| apiserver answers protobuf / JSON |",
@@ -553,7 +559,8 @@ def _kubelets(runs: list[Run]) -> list[str]:
             return reqs.get(f"GET {kind}", 0) + reqs.get(f"LIST {kind}", 0)
 
         out.append(
-            f"| {p['nodes']} | {r['pods']} | {r['mode']} | {r['register_seconds']} "
+            f"| {p['nodes']} | {r['pods']} | {r['mode']} | {r['register_seconds']} / "
+            f"{r.get('start_seconds', '-')} / {r.get('delete_seconds', '-')} "
             f"| {start.get('p50', '-')} / {start.get('p99', '-')} "
             f"| {delete.get('p50', '-')} / {delete.get('p99', '-')} | {_cpu(r['cpu_seconds'], _proxy_of(r))} "
             f"| {r['kubelet_cpu_seconds']} | {r['kubelet_rss_mb_mean']} "

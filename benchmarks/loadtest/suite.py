@@ -35,7 +35,7 @@ from benchmarks.loadtest.progress import Progress
 from benchmarks.loadtest.stack import Stack
 from benchmarks.loadtest.writes import WritesPoint, run_writes
 
-__all__ = ["machine_info", "run_steps"]
+__all__ = ["machine_info", "run_identity", "run_steps"]
 
 ROOT = Path(__file__).parents[2]
 
@@ -131,7 +131,24 @@ def _summary(scenario: str, result: dict[str, Any]) -> str:
     )
 
 
-def machine_info(stack: Stack, argv: list[str]) -> dict[str, Any]:
+def run_identity(argv: list[str]) -> dict[str, Any]:
+    """What was run, read as the run begins: a run takes minutes, and the
+    checkout may move on meanwhile."""
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(["python", "-m", "benchmarks.loadtest", *argv]),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def machine_info(
+    stack: Stack, argv: list[str], identity: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The machine and versions (read once the servers have started), and
+    ``identity`` (``run_identity``, taken at the start) or one taken now."""
+    identity = identity or run_identity(argv)
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -149,17 +166,17 @@ def machine_info(stack: Stack, argv: list[str]) -> dict[str, Any]:
     for backend in stack.started():
         versions.update(backend.versions)
     return {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": " ".join(["python", "-m", "benchmarks.loadtest", *argv]),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "when": identity["when"],
+        "command": identity["command"],
+        "commit": identity["commit"],
+        "dirty": identity["dirty"],
         "machine": {
             "cpu": cpu,
             "cores": os.cpu_count(),
             "memory_gib": round(mem_kib / 2**20, 1),
             "kernel": platform.release(),
             "os": _os_name(),
-            "load_average_at_start": os.getloadavg(),
+            "load_average_at_start": identity["load_average_at_start"],
         },
         "versions": versions,
         "python_executable": sys.executable,

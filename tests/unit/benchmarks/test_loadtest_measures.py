@@ -7,7 +7,7 @@ import asyncio
 import os
 import time
 
-from benchmarks.loadtest import procstat
+from benchmarks.loadtest import procstat, suite
 from benchmarks.loadtest.apimetrics import content_type_delta, parse_metrics, request_delta
 from benchmarks.loadtest.pacing import paced
 from benchmarks.loadtest.streams import check_stream
@@ -109,3 +109,20 @@ def test_metrics_count_requests_by_the_content_type_answered() -> None:
         "application/vnd.kubernetes.protobuf": 6,
         "(none)": 9,
     }
+
+
+def test_a_run_is_identified_by_what_was_checked_out_when_it_began() -> None:
+    """A run takes minutes and the checkout may move on meanwhile: the
+    commit and time recorded are those taken at the start."""
+
+    class NoServers:
+        def started(self) -> list[object]:
+            return []
+
+    identity = suite.run_identity(["run", "broadcast"])
+    assert identity["command"] == "python -m benchmarks.loadtest run broadcast"
+    assert len(identity["load_average_at_start"]) == 3
+    began = {**identity, "commit": "0000000", "when": "then"}
+    meta = suite.machine_info(NoServers(), ["run", "broadcast"], began)  # type: ignore[arg-type]
+    assert (meta["commit"], meta["when"]) == ("0000000", "then")
+    assert meta["machine"]["load_average_at_start"] == identity["load_average_at_start"]
