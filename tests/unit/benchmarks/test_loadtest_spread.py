@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.loadtest import procstat
-from benchmarks.loadtest.kubelets import kubelet_cpu_each
+from benchmarks.loadtest.kubelets import crashes, kubelet_cpu_each, pod_order
 from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.spread import Spread, group_repeats, load_range, spread, spread_of
 
@@ -171,3 +171,31 @@ def test_one_run_has_no_spread_section(tmp_path: Path) -> None:
     text = render(_data(runs, 1), tmp_path, "lt").read_text()
     assert "Spread over repeated runs" not in text
     assert "| 10 | 100 | proxy | 1 | 1.50 | 0.75 |" in text
+
+
+def test_pods_are_created_round_robin_over_the_nodes() -> None:
+    order = list(pod_order(["a", "b", "c"], 2).items())
+    assert order == [
+        ("a-pod-0", "a"),
+        ("b-pod-0", "b"),
+        ("c-pod-0", "c"),
+        ("a-pod-1", "a"),
+        ("b-pod-1", "b"),
+        ("c-pod-1", "c"),
+    ]
+
+
+def test_a_hollow_node_that_died_is_named_with_its_fatal_line() -> None:
+    logs = {
+        "hollow-0": "I1206 07:53:46 fake_cpu_manager.go:49] AddContainer\n",
+        "hollow-6": (
+            "I1206 07:53:46 fake_topology_manager.go:44] AddContainer\n"
+            "fatal error: concurrent map writes\n\ngoroutine 477 [running]:\n"
+            "panic: later\n"
+        ),
+        "hollow-7": "E1206 kubelet.go:2243] x\npanic: runtime error: invalid memory address\n",
+    }
+    assert crashes(logs) == {
+        "hollow-6": "fatal error: concurrent map writes",
+        "hollow-7": "panic: runtime error: invalid memory address",
+    }
