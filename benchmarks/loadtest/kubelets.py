@@ -110,29 +110,30 @@ async def run_kubelets(
     async with open_target(backend.upstream, connections=64) as admin:
         await ensure_namespace(admin, NAMESPACE, wait_for_token=True)
         meter = Meter(backend, admin)
-        with _hollow_nodes(kubemark, backend.endpoint(mode), names, workdir) as pids:
-            backend.pids.update(pids)
-            try:
-                await meter.start()  # the kubelets just started: measured from birth
-                progress.stage("registering")
-                registered = await _until_ready(admin, names)
-                progress.stage("starting pods")
-                began = time.monotonic()
+        async with _cleaned_up_on_error(admin, names, point.pods_per_node):
+            with _hollow_nodes(kubemark, backend.endpoint(mode), names, workdir) as pids:
+                backend.pids.update(pids)
                 try:
-                    started = await _start_pods(admin, names, point.pods_per_node)
-                except TimeoutError as err:
-                    raise TimeoutError(f"{err}{_crashes_text(workdir, names)}") from None
-                phases = {"start": time.monotonic() - began}
-                progress.stage("steady")
-                await asyncio.sleep(point.duration)
-                progress.stage("deleting pods")
-                began = time.monotonic()
-                deleted = await _delete_pods(admin, list(started))
-                phases["delete"] = time.monotonic() - began
-            finally:
-                meter.freeze()
-                for name in pids:
-                    backend.pids.pop(name, None)
+                    await meter.start()  # the kubelets just started: measured from birth
+                    progress.stage("registering")
+                    registered = await _until_ready(admin, names)
+                    progress.stage("starting pods")
+                    began = time.monotonic()
+                    try:
+                        started = await _start_pods(admin, names, point.pods_per_node)
+                    except TimeoutError as err:
+                        raise TimeoutError(f"{err}{_crashes_text(workdir, names)}") from None
+                    phases = {"start": time.monotonic() - began}
+                    progress.stage("steady")
+                    await asyncio.sleep(point.duration)
+                    progress.stage("deleting pods")
+                    began = time.monotonic()
+                    deleted = await _delete_pods(admin, list(started))
+                    phases["delete"] = time.monotonic() - began
+                finally:
+                    meter.freeze()
+                    for name in pids:
+                        backend.pids.pop(name, None)
         cost = await meter.report()
         await _delete_nodes(admin, names)
     cpu = cost["cpu_seconds"]
@@ -170,6 +171,28 @@ def kubelet_cpu_each(cpu: dict[str, float]) -> list[float]:
     whose process had gone by the end has no figure and is left out."""
     found = {int(k.removeprefix("kubelet-")): v for k, v in cpu.items() if k.startswith("kubelet-")}
     return [found[i] for i in sorted(found)]
+
+
+@contextlib.asynccontextmanager
+async def _cleaned_up_on_error(
+    admin: Target, names: list[str], per_node: int
+) -> AsyncIterator[None]:
+    """On an error, once the hollow nodes have stopped: their pods deleted at
+    once (no kubelet is left to finish a graceful delete) and their Nodes,
+    so the next run of the step (``--repeat``) starts from nothing."""
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(Exception):
+            for pod in pod_order(names, per_node):
+                await admin.call(
+                    "DELETE",
+                    f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}",
+                    params={"gracePeriodSeconds": "0"},
+                    ok=(200, 404),
+                )
+            await _delete_nodes(admin, names)
+        raise
 
 
 @contextlib.contextmanager

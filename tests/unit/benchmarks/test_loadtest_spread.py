@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from benchmarks.loadtest import procstat
-from benchmarks.loadtest.kubelets import crashes, kubelet_cpu_each, pod_order
+from benchmarks.loadtest.kubelets import _cleaned_up_on_error, crashes, kubelet_cpu_each, pod_order
 from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.spread import Spread, group_repeats, load_range, spread, spread_of
 
@@ -199,3 +200,34 @@ def test_a_hollow_node_that_died_is_named_with_its_fatal_line() -> None:
         "hollow-6": "fatal error: concurrent map writes",
         "hollow-7": "panic: runtime error: invalid memory address",
     }
+
+
+async def test_a_failed_kubelets_run_leaves_no_pods_or_nodes_behind() -> None:
+    """A run that failed (a node died, its pods Pending) must not leave its
+    pods for the next repeat to collide with: they are deleted at once."""
+    calls: list[tuple[str, str, dict[str, str] | None]] = []
+
+    class Admin:
+        async def call(self, method: str, path: str, *_: Any, **kw: Any) -> dict[str, Any]:
+            calls.append((method, path, kw.get("params")))
+            return {}
+
+    with pytest.raises(TimeoutError):
+        async with _cleaned_up_on_error(Admin(), ["n0", "n1"], 2):  # type: ignore[arg-type]
+            raise TimeoutError("190 of 200 pods Running")
+    pods = [(path, params) for method, path, params in calls if "/pods/" in path]
+    assert [path.rsplit("/", 1)[1] for path, _ in pods] == [
+        "n0-pod-0",
+        "n1-pod-0",
+        "n0-pod-1",
+        "n1-pod-1",
+    ]
+    assert all(params == {"gracePeriodSeconds": "0"} for _, params in pods)
+    assert [path for _, path, _ in calls if "/nodes/" in path] == [
+        "/api/v1/nodes/n0",
+        "/api/v1/nodes/n1",
+    ]
+    calls.clear()
+    async with _cleaned_up_on_error(Admin(), ["n0"], 1):  # type: ignore[arg-type]
+        pass
+    assert calls == []  # a run that went well cleans up on its own path
