@@ -49,11 +49,20 @@ def combine(datas: list[dict[str, Any]]) -> dict[str, Any]:
     numbered on from the previous file's (a file made with ``--repeat R``
     brings R). The plots then show the spread over the repeats."""
     runs: list[Run] = []
+    sources = []
     offset = 0
     for data in datas:
         runs += [{**run, "repeat": offset + run.get("repeat", 0)} for run in data["runs"]]
-        offset += data["meta"].get("repeats", 1)
-    meta = {**datas[0]["meta"], "repeats": offset}
+        m = data["meta"]
+        sources.append(
+            {
+                "repeats": f"{offset}-{offset + m.get('repeats', 1) - 1}",
+                **{k: m.get(k) for k in ("when", "commit", "dirty", "command")},
+                "load_average_at_start": m.get("machine", {}).get("load_average_at_start"),
+            }
+        )
+        offset += m.get("repeats", 1)
+    meta = {**datas[0]["meta"], "repeats": offset, "sources": sources}
     notes = [d["meta"]["identity_note"] for d in datas if d["meta"].get("identity_note")]
     if notes:
         meta["identity_note"] = "; ".join(notes)
@@ -97,6 +106,16 @@ def _header(data: dict[str, Any]) -> list[str]:
         "wall time.",
         f"- Versions: {versions}.",
         *([f"- Note: {meta['identity_note']}."] if meta.get("identity_note") else []),
+        *(
+            [
+                f"- Repeats {src['repeats']}: `{src['command']}` at `{src['commit']}`"
+                f"{' (with uncommitted changes)' if src.get('dirty') else ''}, {src['when']}, "
+                "load average at start "
+                + ", ".join(f"{x:.2f}" for x in src.get("load_average_at_start") or [])
+                + "."
+                for src in meta.get("sources", [])
+            ]
+        ),
         "- Direct: clients talk to kube-apiserver over TLS. Proxy: clients talk to "
         "`watchcache serve --resources pods,nodes` over TLS (same certificate), which talks "
         "to the same kube-apiserver. Runs marked *simulator* put the simulated API server "

@@ -88,6 +88,7 @@ def test_combined_files_number_their_repeats_on() -> None:
     data = combine([first, older, last])
     assert data["meta"]["repeats"] == 5
     assert [r["repeat"] for r in data["runs"]] == [0, 1, 2, 3, 4]
+    assert [src["repeats"] for src in data["meta"]["sources"]] == ["0-1", "2-2", "3-4"]
 
 
 def test_kubelet_cpu_is_read_per_node_in_node_order() -> None:
