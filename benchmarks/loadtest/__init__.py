@@ -10,6 +10,9 @@ Scenarios:
     broadcast   W watchers of one namespace's pods, R patches a second
     liststorm   C clients listing 10,000 pods: RV=0, RV unset, paginated
     nodes       kwok-style simulated nodes (``benchmarks.nodesim``)
+    kubelets    kubemark's hollow nodes (the real 1.20 kubelet) directly,
+                through the proxy, and through a proxy answering JSON
+                only: pod start and delete, the kubelets' own CPU
 
 Modules:
     stack       the servers: dev cluster, simulator, the proxies; pids
@@ -20,7 +23,8 @@ Modules:
     pacing      writes at a fixed rate; bounded concurrency
     workload    namespaces and pods created before a phase
     broadcast, liststorm, writes, nodes   the scenarios
-    profiles    the sizes: quick and full
+    profiles    the sizes: quick, full, and spread (for ``--repeat``)
+    spread      median, quartiles and min-max of a figure over repeats
     suite       running steps, machine and version facts
     progress    the progress bar
     report      markdown and plots from the JSON

@@ -2,6 +2,7 @@
 
     python -m benchmarks.loadtest run all --profile full   # the report in docs/benchmarks
     python -m benchmarks.loadtest run broadcast --profile quick --out /tmp/lt
+    python -m benchmarks.loadtest run --profile spread --repeat 4   # the spread
     python -m benchmarks.loadtest report docs/benchmarks/loadtest.json
 
 ``run`` starts what the chosen steps need (a dev cluster: etcd +
@@ -9,8 +10,11 @@ kube-apiserver 1.20; ``watchcache serve`` in front of it over TLS; the
 simulated API server and a proxy in front of it for the large node
 counts), runs every step directly and through the proxy, prints progress
 on stderr, writes ``NAME.json`` into ``--out`` and renders ``NAME.md``
-with its plots beside it. ``report`` renders again from a JSON file, or
-from several runs of the same steps, plotting their spread.
+with its plots beside it. ``--repeat R`` runs the chosen steps R times
+over (the whole list, again and again, on the same servers): the JSON
+keeps every run, tagged with its repeat and the load average, and the
+report plots each point's median with its spread. ``report`` renders
+again from a JSON file, or from several of them as one.
 ``--backend simulator`` runs the apiserver steps against the simulator
 instead, less those only a real kube-apiserver can carry (kubelets) (no control plane needed: what the unit smoke test does).
 
@@ -34,7 +38,7 @@ from benchmarks.loadtest.profiles import APISERVER_ONLY, PROFILES, SCENARIOS, St
 from benchmarks.loadtest.progress import Progress
 from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.stack import Stack
-from benchmarks.loadtest.suite import machine_info, run_steps, step_dict
+from benchmarks.loadtest.suite import machine_info, run_identity, run_steps, step_dict
 from benchmarks.nodesim.driver import raise_open_file_limit
 
 DEFAULT_OUT = Path(__file__).parents[2] / "docs" / "benchmarks"
@@ -66,6 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--name", default=None, help="file name stem (default: loadtest-PROFILE)")
     run.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="R",
+        help="run the chosen steps R times over; the report plots each point's median and "
+        "spread (default: %(default)s)",
+    )
+    run.add_argument(
         "--py-spy",
         type=Path,
         metavar="DIR",
@@ -85,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         unknown = set(args.scenarios) - {"all", *SCENARIOS}
         if unknown:
             parser.error(f"unknown scenario {', '.join(sorted(unknown))}")
+        if args.repeat < 1:
+            parser.error("--repeat must be at least 1")
     if args.command == "report":
         datas = [json.loads(path.read_text()) for path in args.json]
         data = datas[0] if len(datas) == 1 else combine(datas)
@@ -100,12 +114,18 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     raise_open_file_limit(65536)
     Meter.profile_dir = args.py_spy
-    progress = Progress(sum(len(s.modes) for s in steps))
+    progress = Progress(sum(len(s.modes) for s in steps) * args.repeat)
+    identity = run_identity(argv)
     with Stack(log=progress.note) as stack:
-        runs = uvloop.run(run_steps(steps, stack, progress))
-        meta = machine_info(stack, argv)
+        runs = uvloop.run(run_steps(steps, stack, progress, args.repeat))
+        meta = machine_info(stack, argv, identity)
     data: dict[str, Any] = {
-        "meta": {**meta, "profile": args.profile, "steps": [step_dict(s) for s in steps]},
+        "meta": {
+            **meta,
+            "profile": args.profile,
+            "repeats": args.repeat,
+            "steps": [step_dict(s) for s in steps],
+        },
         "runs": runs,
     }
     path = args.out / f"{name}.json"

@@ -17,9 +17,25 @@ deleted again, and the step reports:
     cost             CPU-seconds and peak RSS of kube-apiserver, the proxy
                      and the kubelets together, and the requests and
                      watchers kube-apiserver itself counted
+    kubelets' CPU    the hollow nodes' own CPU-seconds (utime + stime of
+                     each kubemark process, all its threads, from /proc),
+                     from their start to the last pod deleted: in total,
+                     per node, and per node per second of the step. The
+                     kubelets ask for protobuf; ``direct`` they get it
+                     from kube-apiserver, ``proxy`` from the proxy's cache,
+                     ``proxy-json`` (a proxy with ``--protobuf=false``)
+                     JSON from the cache for pods and nodes, so the three
+                     compare a Go client's cost of decoding each
 
 Every pod must start and be deleted within ``POD_TIMEOUT`` or the step
-fails: nothing may be lost. Each hollow node needs its own kubelet port
+fails: nothing may be lost. A hollow node can die of its own: kubemark
+1.20's fake OS (``FakeOS.Create``) writes a map without a lock, and a node
+starting several pods at once has exited with "fatal error: concurrent map
+writes" (seen here: one of 20 nodes with 10 pods each, in one of 21
+runs; two earlier failed runs, direct and through the proxy, timed out
+the same way but their logs were not kept). Pods are therefore created round-robin over
+the nodes, so one node's pods arrive spread out, and a step that fails
+names the nodes that died and their fatal line. Each hollow node needs its own kubelet port
 and takes about 80 MB of RSS, which is what bounds N on one machine.
 
 One host, many hollow nodes: kubemark 1.20 serves its fake runtime on a
@@ -35,10 +51,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +68,7 @@ from benchmarks.loadtest.workload import ensure_namespace, open_target
 from benchmarks.nodesim.ledger import percentiles
 from benchmarks.nodesim.target import ApiStatusError, Target
 
-__all__ = ["KubeletsPoint", "run_kubelets"]
+__all__ = ["KubeletsPoint", "crashes", "kubelet_cpu_each", "pod_order", "run_kubelets"]
 
 NAMESPACE = "lt-kubelets"
 REGISTER_TIMEOUT = 120.0  # every node Ready
@@ -93,41 +110,89 @@ async def run_kubelets(
     async with open_target(backend.upstream, connections=64) as admin:
         await ensure_namespace(admin, NAMESPACE, wait_for_token=True)
         meter = Meter(backend, admin)
-        with _hollow_nodes(kubemark, backend.endpoint(mode), names, workdir) as pids:
-            backend.pids.update(pids)
-            try:
-                await meter.start()  # the kubelets just started: measured from birth
-                progress.stage("registering")
-                registered = await _until_ready(admin, names)
-                progress.stage("starting pods")
-                started = await _start_pods(admin, names, point.pods_per_node)
-                progress.stage("steady")
-                await asyncio.sleep(point.duration)
-                progress.stage("deleting pods")
-                deleted = await _delete_pods(admin, list(started))
-            finally:
-                meter.freeze()
-                for name in pids:
-                    backend.pids.pop(name, None)
+        async with _cleaned_up_on_error(admin, names, point.pods_per_node):
+            with _hollow_nodes(kubemark, backend.endpoint(mode), names, workdir) as pids:
+                backend.pids.update(pids)
+                try:
+                    await meter.start()  # the kubelets just started: measured from birth
+                    progress.stage("registering")
+                    registered = await _until_ready(admin, names)
+                    progress.stage("starting pods")
+                    began = time.monotonic()
+                    try:
+                        started = await _start_pods(admin, names, point.pods_per_node)
+                    except TimeoutError as err:
+                        raise TimeoutError(f"{err}{_crashes_text(workdir, names)}") from None
+                    phases = {"start": time.monotonic() - began}
+                    progress.stage("steady")
+                    await asyncio.sleep(point.duration)
+                    progress.stage("deleting pods")
+                    began = time.monotonic()
+                    deleted = await _delete_pods(admin, list(started))
+                    phases["delete"] = time.monotonic() - began
+                finally:
+                    meter.freeze()
+                    for name in pids:
+                        backend.pids.pop(name, None)
         cost = await meter.report()
         await _delete_nodes(admin, names)
     cpu = cost["cpu_seconds"]
     rss = cost["rss_mb"]
-    kubelet_cpu = round(sum(v for k, v in cpu.items() if k.startswith("kubelet-")), 3)
+    each = kubelet_cpu_each(cpu)
+    kubelet_cpu = round(sum(each), 3)
     kubelet_rss = [v for k, v in rss.items() if k.startswith("kubelet-")]
+    wall = cost.get("wall_seconds") or 0
     return {
         "params": asdict(point),
         "pods": len(started),
         "register_seconds": round(registered, 2),
+        # Until the last pod Running, and until the last pod gone.
+        "start_seconds": round(phases["start"], 2),
+        "delete_seconds": round(phases["delete"], 2),
         "start_latency_ms": percentiles(list(started.values())),
         "delete_latency_ms": percentiles(deleted),
         "latency_ms": percentiles(list(started.values())),
         "kubelet_cpu_seconds": kubelet_cpu,
+        "kubelet_cpu_seconds_each": each,
+        "kubelet_cpu_seconds_per_node": round(kubelet_cpu / len(each), 3) if each else 0,
+        "kubelet_cpu_ms_per_node_second": (
+            round(kubelet_cpu * 1000 / len(each) / wall, 2) if each and wall else 0
+        ),
         "kubelet_rss_mb_mean": round(sum(kubelet_rss) / len(kubelet_rss), 1) if kubelet_rss else 0,
         **{k: v for k, v in cost.items() if k not in ("cpu_seconds", "rss_mb")},
         "cpu_seconds": {k: v for k, v in cpu.items() if not k.startswith("kubelet-")},
         "rss_mb": {k: v for k, v in rss.items() if not k.startswith("kubelet-")},
     }
+
+
+def kubelet_cpu_each(cpu: dict[str, float]) -> list[float]:
+    """The hollow nodes' CPU-seconds, in node order, from a meter's
+    per-process figures (``kubelet-<i>``; other processes left out). A node
+    whose process had gone by the end has no figure and is left out."""
+    found = {int(k.removeprefix("kubelet-")): v for k, v in cpu.items() if k.startswith("kubelet-")}
+    return [found[i] for i in sorted(found)]
+
+
+@contextlib.asynccontextmanager
+async def _cleaned_up_on_error(
+    admin: Target, names: list[str], per_node: int
+) -> AsyncIterator[None]:
+    """On an error, once the hollow nodes have stopped: their pods deleted at
+    once (no kubelet is left to finish a graceful delete) and their Nodes,
+    so the next run of the step (``--repeat``) starts from nothing."""
+    try:
+        yield
+    except Exception:
+        with contextlib.suppress(Exception):
+            for pod in pod_order(names, per_node):
+                await admin.call(
+                    "DELETE",
+                    f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}",
+                    params={"gracePeriodSeconds": "0"},
+                    ok=(200, 404),
+                )
+            await _delete_nodes(admin, names)
+        raise
 
 
 @contextlib.contextmanager
@@ -217,9 +282,39 @@ def _pod(name: str, node: str) -> dict[str, Any]:
     }
 
 
+def pod_order(nodes: list[str], per_node: int) -> dict[str, str]:
+    """Pod name -> node, in the order they are created: round-robin over
+    the nodes (every node's first pod, then every node's second, ...)."""
+    return {f"{node}-pod-{j}": node for j in range(per_node) for node in nodes}
+
+
+# A hollow node's log line that says it died: Go's runtime errors and panics.
+_FATAL = re.compile(r"^(fatal error: .*|panic: .*)$", re.MULTILINE)
+
+
+def crashes(logs: dict[str, str]) -> dict[str, str]:
+    """The nodes whose log (by node name) holds a fatal error or a panic,
+    with its first such line."""
+    found = {}
+    for name, text in logs.items():
+        match = _FATAL.search(text)
+        if match:
+            found[name] = match.group(1)
+    return found
+
+
+def _crashes_text(workdir: Path, names: list[str]) -> str:
+    logs = {}
+    for name in names:
+        with contextlib.suppress(OSError):
+            logs[name] = (workdir / f"{name}.log").read_text(errors="replace")
+    dead = crashes(logs)
+    return f"; hollow nodes that died: {dead}" if dead else ""
+
+
 async def _start_pods(admin: Target, nodes: list[str], per_node: int) -> dict[str, float]:
     """Create the pods; each one's milliseconds from create to Running."""
-    pods = {f"{node}-pod-{j}": node for node in nodes for j in range(per_node)}
+    pods = pod_order(nodes, per_node)
     sent: dict[str, float] = {}
     running: dict[str, float] = {}
     async with _pod_events(admin) as events:
@@ -234,15 +329,42 @@ async def _start_pods(admin: Target, nodes: list[str], per_node: int) -> dict[st
         creating = asyncio.ensure_future(
             bounded(CREATE_CONCURRENCY, (create(n, node) for n, node in pods.items()))
         )
-        async with asyncio.timeout(POD_TIMEOUT):
-            async for _kind, pod in events:
-                name, when = pod["metadata"]["name"], time.monotonic()
-                if name in pods and name not in running and _running(pod):
-                    running[name] = (when - sent[name]) * 1000
-                if len(running) == len(pods):
-                    break
+        phases: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(POD_TIMEOUT):
+                async for _kind, pod in events:
+                    name, when = pod["metadata"]["name"], time.monotonic()
+                    phases[name] = pod.get("status", {}).get("phase", "?")
+                    if name in pods and name not in running and _running(pod):
+                        running[name] = (when - sent[name]) * 1000
+                    if len(running) == len(pods):
+                        break
+        except TimeoutError:
+            missing = sorted(set(pods) - set(running))
+            failure = _failure(creating)
+            creating.cancel()
+            raise TimeoutError(
+                f"{len(running)} of {len(pods)} pods Running after {POD_TIMEOUT:g}s; "
+                f"{len(sent)} created{failure}; not Running, by node: "
+                f"{_count(pods[n] for n in missing)}; their phases: "
+                f"{_count(phases.get(n, 'unseen') for n in missing)}"
+            ) from None
         await creating
     return running
+
+
+def _failure(task: asyncio.Future[Any]) -> str:
+    """``", creating failed: ERROR"`` when ``task`` ended with an error."""
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        return f", creating failed: {task.exception()!r}"
+    return ""
+
+
+def _count(values: Iterable[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return counts
 
 
 def _running(pod: dict[str, Any]) -> bool:
@@ -263,13 +385,21 @@ async def _delete_pods(admin: Target, names: list[str]) -> list[float]:
             return go
 
         deleting = asyncio.ensure_future(bounded(CREATE_CONCURRENCY, (delete(n) for n in names)))
-        async with asyncio.timeout(POD_TIMEOUT):
-            async for kind, pod in events:
-                name = pod["metadata"]["name"]
-                if kind == "DELETED" and name in sent:
-                    gone.append((time.monotonic() - sent[name]) * 1000)
-                if len(gone) == len(names):
-                    break
+        try:
+            async with asyncio.timeout(POD_TIMEOUT):
+                async for kind, pod in events:
+                    name = pod["metadata"]["name"]
+                    if kind == "DELETED" and name in sent:
+                        gone.append((time.monotonic() - sent[name]) * 1000)
+                    if len(gone) == len(names):
+                        break
+        except TimeoutError:
+            failure = _failure(deleting)
+            deleting.cancel()
+            raise TimeoutError(
+                f"{len(gone)} of {len(names)} pods gone after {POD_TIMEOUT:g}s; "
+                f"{len(sent)} deletes sent{failure}"
+            ) from None
         await deleting
     return gone
 

@@ -20,7 +20,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmarks.loadtest import procstat
-from benchmarks.loadtest.apimetrics import ApiCounters, parse_metrics, request_delta
+from benchmarks.loadtest.apimetrics import (
+    ApiCounters,
+    content_type_delta,
+    parse_metrics,
+    request_delta,
+)
 from benchmarks.loadtest.stack import Backend
 from benchmarks.nodesim.target import Target
 
@@ -113,6 +118,7 @@ class Meter:
         }
         if self._api_before is not None and api_after is not None:
             result["apiserver_requests"] = request_delta(self._api_before, api_after)
+            result["apiserver_content_types"] = content_type_delta(self._api_before, api_after)
             result["apiserver_watchers_peak"] = {
                 kind: int(n) for kind, n in self._peak_watchers.items() if kind in ("Pod", "Node")
             }

@@ -1,5 +1,7 @@
-"""The sizes a run uses: ``quick`` (seconds, for CI and a first look) and
-``full`` (the report in docs/benchmarks, tens of minutes).
+"""The sizes a run uses: ``quick`` (seconds, for CI and a first look),
+``full`` (the report in docs/benchmarks, tens of minutes) and ``spread``
+(the headline broadcast point and a smaller nodes step, a few minutes a
+pass, to run several times over with ``--repeat``).
 
 kube-apiserver 1.20 here spends about 7 ms of CPU per pod write and
 saturates near 100-150 writes a second on two shared cores, so the write
@@ -26,6 +28,9 @@ SCENARIOS = ("writes", "broadcast", "liststorm", "nodes", "kubelets")
 APISERVER_ONLY = frozenset({"kubelets"})
 BOTH = ("direct", "proxy")
 PROXY = ("proxy",)
+# The kubelets' own CPU is compared in three ways: protobuf from
+# kube-apiserver, protobuf from the proxy's cache, JSON from it.
+KUBELET_MODES = ("direct", "proxy", "proxy-json")
 
 Point = WritesPoint | BroadcastPoint | ListPoint | NodesPoint | KubeletsPoint
 
@@ -77,7 +82,9 @@ QUICK = [
         BOTH,
         NodesPoint(nodes=4, pods=12, churn=10, duration=2, settle=20),
     ),
-    Step("kubelets", "apiserver", BOTH, KubeletsPoint(nodes=2, pods_per_node=3, duration=2)),
+    Step(
+        "kubelets", "apiserver", KUBELET_MODES, KubeletsPoint(nodes=2, pods_per_node=3, duration=2)
+    ),
 ]
 
 # Hollow nodes (real kubelets) in the full run: each takes about 80 MB of
@@ -106,7 +113,14 @@ FULL = [
     Step("nodes", "apiserver", PROXY, NodesPoint(nodes=1000, pods=1000, churn=20, duration=20)),
     Step("nodes", "simulator", PROXY, NodesPoint(nodes=1000, pods=10_000, churn=50, duration=30)),
     Step("nodes", "simulator", PROXY, NodesPoint(nodes=5000, pods=10_000, churn=50, duration=30)),
-    Step("kubelets", "apiserver", BOTH, KubeletsPoint(nodes=KUBELETS, pods_per_node=10)),
+    Step("kubelets", "apiserver", KUBELET_MODES, KubeletsPoint(nodes=KUBELETS, pods_per_node=10)),
 ]
 
-PROFILES = {"quick": QUICK, "full": FULL}
+# One pass of what ``--repeat`` runs for the spread: the headline point
+# and a nodes step small enough to run several times in a few minutes.
+SPREAD = [
+    Step("broadcast", "apiserver", BOTH, BroadcastPoint(watchers=200, rate=50, duration=20)),
+    Step("nodes", "apiserver", BOTH, NodesPoint(nodes=50, pods=500, churn=20, duration=20)),
+]
+
+PROFILES = {"quick": QUICK, "full": FULL, "spread": SPREAD}

@@ -8,7 +8,9 @@ Glossary:
     mode       how a scenario's clients reach the backend: ``direct`` or
                ``proxy`` (``watchcache serve`` in its own process, serving
                TLS with the same certificate kube-apiserver uses, so both
-               sides pay for encryption)
+               sides pay for encryption), or ``proxy-json`` (a second
+               ``watchcache serve``, started only for steps that name the
+               mode, with ``--protobuf=false``: every cached answer JSON)
     endpoint   a URL plus what a client needs to talk to it (token, TLS
                context)
 
@@ -37,6 +39,9 @@ __all__ = ["Backend", "Endpoint", "Stack"]
 
 READY_TIMEOUT = 120.0
 PROXY_RESOURCES = "pods,nodes"
+# The proxies a mode may name, by mode: their extra ``serve`` flags. The
+# pid of each is kept under its mode's name ("proxy", "proxy-json").
+PROXY_MODES: dict[str, tuple[str, ...]] = {"proxy": (), "proxy-json": ("--protobuf=false",)}
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,15 @@ class Backend:
     versions: dict[str, str] = field(default_factory=dict)
     # What scenarios already created on this backend (e.g. "lt-list/10000/6000").
     prepared: set[str] = field(default_factory=set)
+    # Proxies started later for other modes (``proxy-json``), by mode.
+    more_proxies: dict[str, Endpoint] = field(default_factory=dict)
+    # Where a proxy for a mode is started from (set by the Stack).
+    kubeconfig: Path | None = None
 
     def endpoint(self, mode: str) -> Endpoint:
-        return self.proxy if mode == "proxy" else self.upstream
+        if mode == "direct":
+            return self.upstream
+        return self.proxy if mode == "proxy" else self.more_proxies[mode]
 
 
 class Stack:
@@ -92,11 +103,29 @@ class Stack:
     def started(self) -> list[Backend]:
         return list(self._backends.values())
 
-    def backend(self, name: str) -> Backend:
+    def backend(self, name: str, modes: tuple[str, ...] = ()) -> Backend:
+        """The backend, started on first use, with a proxy for each of
+        ``modes`` that needs one beyond the first (``proxy-json``)."""
         if name not in self._backends:
             start = {"apiserver": self._start_apiserver, "simulator": self._start_simulator}
             self._backends[name] = start[name]()
-        return self._backends[name]
+        backend = self._backends[name]
+        for mode in modes:
+            if mode in ("direct", "proxy") or mode in backend.more_proxies:
+                continue
+            backend.more_proxies[mode] = self._more_proxy(backend, mode)
+        return backend
+
+    def _more_proxy(self, backend: Backend, mode: str) -> Endpoint:
+        assert backend.kubeconfig is not None
+        cluster = backend.cluster
+        tls = (cluster.pki.serving_crt, cluster.pki.serving_key) if cluster else None
+        ca_file = cluster.ca_file if cluster else None
+        url, pid = self._start_proxy(
+            f"{backend.name}-{mode}", backend.kubeconfig, tls, ca_file, PROXY_MODES[mode]
+        )
+        backend.pids[mode] = pid
+        return Endpoint(url, backend.proxy.token, backend.proxy.ca_file)
 
     # -- kube-apiserver ------------------------------------------------------
 
@@ -124,6 +153,7 @@ class Stack:
             pids,
             cluster,
             versions,
+            kubeconfig=cluster.kubeconfig,
         )
 
     # -- the simulator -------------------------------------------------------
@@ -150,6 +180,7 @@ class Stack:
             Endpoint(proxy_url, token, None),
             {"simulator": proc.pid, "proxy": proxy_pid},
             versions={"simulator": "watchcache.simulator (this commit)"},
+            kubeconfig=kubeconfig,
         )
 
     # -- the proxy -----------------------------------------------------------
@@ -160,6 +191,7 @@ class Stack:
         kubeconfig: Path,
         tls: tuple[Path, Path] | None,
         ca_file: Path | None,
+        flags: tuple[str, ...] = (),
     ) -> tuple[str, int]:
         log = self.workdir / f"proxy-{name}.log"
         argv = [
@@ -178,6 +210,7 @@ class Stack:
             "0",
             "--log-level",
             "warning",
+            *flags,
         ]
         if tls:
             argv += ["--tls-cert-file", str(tls[0]), "--tls-private-key-file", str(tls[1])]

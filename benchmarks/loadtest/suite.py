@@ -4,8 +4,12 @@ A step that fails is recorded with its error and the suite goes on: a
 report with a hole in it, marked, is worth more than no report.
 
 The JSON written has two keys: ``meta`` (machine, versions, the exact
-command, when) and ``runs`` (one object per step and mode, with the
-step's ``scenario``, ``backend``, ``mode`` and ``label``).
+command, when) and ``runs`` (one object per step, mode and repeat, with
+the step's ``scenario``, ``backend``, ``mode`` and ``label``, ``repeat``
+(0 to R-1 under ``--repeat R``) and ``load_average``: the machine's 1-,
+5- and 15-minute load averages as the run began and ``load_average_end``
+as it ended, because on a shared machine the neighbours are part of
+every figure).
 """
 
 from __future__ import annotations
@@ -31,40 +35,57 @@ from benchmarks.loadtest.progress import Progress
 from benchmarks.loadtest.stack import Stack
 from benchmarks.loadtest.writes import WritesPoint, run_writes
 
-__all__ = ["machine_info", "run_steps"]
+__all__ = ["machine_info", "run_identity", "run_steps"]
 
 ROOT = Path(__file__).parents[2]
 
 
-async def run_steps(steps: list[Step], stack: Stack, progress: Progress) -> list[dict[str, Any]]:
+async def run_steps(
+    steps: list[Step], stack: Stack, progress: Progress, repeats: int = 1
+) -> list[dict[str, Any]]:
+    """Every step in every mode, the whole list ``repeats`` times over
+    (the same servers throughout)."""
     runs: list[dict[str, Any]] = []
-    for step in steps:
-        base = {"scenario": step.scenario, "backend": step.backend, "label": step.label}
-        try:
-            backend = stack.backend(step.backend)
-        except Exception as err:
-            runs += [{**base, "mode": m, "error": repr(err)} for m in step.modes]
-            progress.note(f"{step.label}: could not start the {step.backend}: {err!r}")
-            continue
-        for mode, result in (await _run_step(step, backend, progress)).items():
-            runs.append({**base, "mode": mode, **result})
+    for repeat in range(repeats):
+        for step in steps:
+            base = {
+                "scenario": step.scenario,
+                "backend": step.backend,
+                "label": step.label,
+                "repeat": repeat,
+            }
+            try:
+                backend = stack.backend(step.backend, step.modes)
+            except Exception as err:
+                runs += [{**base, "mode": m, "error": repr(err)} for m in step.modes]
+                progress.note(f"{step.label}: could not start the {step.backend}: {err!r}")
+                continue
+            for mode, result in (await _run_step(step, backend, progress)).items():
+                runs.append({**base, "mode": mode, **result})
     return runs
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 async def _run_step(step: Step, backend: Any, progress: Progress) -> dict[str, dict[str, Any]]:
     point = step.point
     if isinstance(point, WritesPoint):
         progress.begin(f"{step.label}, {' and '.join(step.modes)} interleaved")
+        load = _load()
         try:
             results = await run_writes(backend, step.modes, point, progress)
         except Exception as err:
             results = {m: _failed(err) for m in step.modes}
         for mode in step.modes:
+            results[mode] |= {"load_average": load, "load_average_end": _load()}
             progress.end(_summary(step.scenario, results[mode]))
         return results
     results = {}
     for mode in step.modes:
         progress.begin(f"{step.label}, {mode}")
+        load = _load()
         try:
             match point:
                 case BroadcastPoint():
@@ -77,6 +98,7 @@ async def _run_step(step: Step, backend: Any, progress: Progress) -> dict[str, d
                     results[mode] = await run_kubelets(backend, mode, point, progress)
         except Exception as err:
             results[mode] = _failed(err)
+        results[mode] |= {"load_average": load, "load_average_end": _load()}
         progress.end(_summary(step.scenario, results[mode]))
         await asyncio.sleep(1)  # let the servers finish what the step left behind
     return results
@@ -109,7 +131,24 @@ def _summary(scenario: str, result: dict[str, Any]) -> str:
     )
 
 
-def machine_info(stack: Stack, argv: list[str]) -> dict[str, Any]:
+def run_identity(argv: list[str]) -> dict[str, Any]:
+    """What was run, read as the run begins: a run takes minutes, and the
+    checkout may move on meanwhile."""
+    return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": " ".join(["python", "-m", "benchmarks.loadtest", *argv]),
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "load_average_at_start": list(os.getloadavg()),
+    }
+
+
+def machine_info(
+    stack: Stack, argv: list[str], identity: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The machine and versions (read once the servers have started), and
+    ``identity`` (``run_identity``, taken at the start) or one taken now."""
+    identity = identity or run_identity(argv)
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
@@ -127,17 +166,17 @@ def machine_info(stack: Stack, argv: list[str]) -> dict[str, Any]:
     for backend in stack.started():
         versions.update(backend.versions)
     return {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": " ".join(["python", "-m", "benchmarks.loadtest", *argv]),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+        "when": identity["when"],
+        "command": identity["command"],
+        "commit": identity["commit"],
+        "dirty": identity["dirty"],
         "machine": {
             "cpu": cpu,
             "cores": os.cpu_count(),
             "memory_gib": round(mem_kib / 2**20, 1),
             "kernel": platform.release(),
             "os": _os_name(),
-            "load_average_at_start": os.getloadavg(),
+            "load_average_at_start": identity["load_average_at_start"],
         },
         "versions": versions,
         "python_executable": sys.executable,

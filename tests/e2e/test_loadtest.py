@@ -58,8 +58,10 @@ def test_quick_broadcast_and_lists_against_kube_apiserver(tmp_path: Path) -> Non
 @pytest.mark.timeout(900)
 def test_hollow_kubelets_direct_and_through_the_proxy(tmp_path: Path) -> None:
     """Two hollow nodes (the real 1.20 kubelet on kubemark's fake runtime)
-    run their pods against kube-apiserver and through the proxy; through
-    the proxy kube-apiserver serves none of their pod or node watches."""
+    run their pods against kube-apiserver, through the proxy, and through a
+    proxy that answers JSON only; through either proxy kube-apiserver
+    serves none of their pod or node watches, and the JSON proxy's CPU is
+    counted for its own mode."""
     done = subprocess.run(
         [*LOADTEST, "run", "kubelets", "--profile", "quick", "--out", str(tmp_path)],
         capture_output=True,
@@ -71,10 +73,16 @@ def test_hollow_kubelets_direct_and_through_the_proxy(tmp_path: Path) -> None:
     runs = json.loads((tmp_path / "loadtest-quick.json").read_text())["runs"]
     assert not [r for r in runs if "error" in r], runs
     by = {r["mode"]: r for r in runs}
+    assert set(by) == {"direct", "proxy", "proxy-json"}
     for run in by.values():
         assert run["pods"] == 6 and run["start_latency_ms"]["count"] == 6
         assert run["delete_latency_ms"]["count"] == 6
         assert run["kubelet_cpu_seconds"] > 0 and run["kubelet_rss_mb_mean"] > 0
+        assert len(run["kubelet_cpu_seconds_each"]) == 2
+        assert run["kubelet_cpu_seconds_per_node"] > 0
+    assert by["proxy-json"]["cpu_seconds"]["proxy-json"] > 0
+    json_watches = by["proxy-json"]["apiserver_requests"]
+    assert json_watches.get("WATCH nodes", 0) == 0
     # The step's own pod watches (2, to time the pods) go to kube-apiserver
     # either way; the kubelets' (one each) only directly.
     direct, proxy = by["direct"]["apiserver_requests"], by["proxy"]["apiserver_requests"]

@@ -7,8 +7,8 @@ import asyncio
 import os
 import time
 
-from benchmarks.loadtest import procstat
-from benchmarks.loadtest.apimetrics import parse_metrics, request_delta
+from benchmarks.loadtest import procstat, suite
+from benchmarks.loadtest.apimetrics import content_type_delta, parse_metrics, request_delta
 from benchmarks.loadtest.pacing import paced
 from benchmarks.loadtest.streams import check_stream
 
@@ -95,3 +95,34 @@ async def test_paced_jobs_start_on_the_clock_and_bound_what_is_in_flight() -> No
     assert peak <= 3
     # 20 jobs of 50 ms, 3 at a time: at least 6 rounds of waiting
     assert loop.time() - began >= 0.3
+
+
+def test_metrics_count_requests_by_the_content_type_answered() -> None:
+    protobuf = (
+        'apiserver_request_total{code="200",contentType="application/vnd.kubernetes.protobuf",'
+        'resource="leases",verb="PUT"} '
+    )
+    before = parse_metrics(METRICS_BEFORE + protobuf + "4\n")
+    after = parse_metrics(METRICS_AFTER + protobuf + "10\n")
+    assert content_type_delta(before, after) == {
+        "application/json": 7 + 200,
+        "application/vnd.kubernetes.protobuf": 6,
+        "(none)": 9,
+    }
+
+
+def test_a_run_is_identified_by_what_was_checked_out_when_it_began() -> None:
+    """A run takes minutes and the checkout may move on meanwhile: the
+    commit and time recorded are those taken at the start."""
+
+    class NoServers:
+        def started(self) -> list[object]:
+            return []
+
+    identity = suite.run_identity(["run", "broadcast"])
+    assert identity["command"] == "python -m benchmarks.loadtest run broadcast"
+    assert len(identity["load_average_at_start"]) == 3
+    began = {**identity, "commit": "0000000", "when": "then"}
+    meta = suite.machine_info(NoServers(), ["run", "broadcast"], began)  # type: ignore[arg-type]
+    assert (meta["commit"], meta["when"]) == ("0000000", "then")
+    assert meta["machine"]["load_average_at_start"] == identity["load_average_at_start"]

@@ -52,3 +52,39 @@ def test_quick_profile_against_the_simulator(tmp_path: Path) -> None:
     assert "done:" in done.stderr  # the progress lines
     report = (tmp_path / "smoke.md").read_text()
     assert "## Broadcast" in report and "## Nodes" in report
+
+
+@pytest.mark.timeout(600)
+def test_repeat_runs_the_steps_again_and_keeps_every_run(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.loadtest",
+            "run",
+            "writes",
+            "--profile",
+            "quick",
+            "--backend",
+            "simulator",
+            "--repeat",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "again",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=570,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads((tmp_path / "again.json").read_text())
+    assert data["meta"]["repeats"] == 2
+    seen = sorted((r["repeat"], r["mode"]) for r in data["runs"])
+    assert seen == [(0, "direct"), (0, "proxy"), (1, "direct"), (1, "proxy")]
+    for run in data["runs"]:
+        assert len(run["load_average"]) == 3 and len(run["load_average_end"]) == 3
+    report = (tmp_path / "again.md").read_text()
+    assert "## Spread over repeated runs" in report
