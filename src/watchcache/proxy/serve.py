@@ -41,6 +41,7 @@ from watchcache.proxy.config import ConfigError, ServeConfig
 from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
+from watchcache.proxy.fairness import Fairness, Limits
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.persistence import StateDir
@@ -126,7 +127,13 @@ async def open_proxy(
         renderings = RENDERINGS
         if not config.protobuf:
             renderings = tuple(r for r in RENDERINGS if r.family != "protobuf")
-        reads = ReadPath(caches, forwarder, authorizer=authorizer, renderings=renderings)
+        fairness = Fairness(
+            Limits(config.max_lists_inflight_per_client, config.max_watches_per_client)
+        )
+        metrics.registry.register(fairness)
+        reads = ReadPath(
+            caches, forwarder, authorizer=authorizer, renderings=renderings, fairness=fairness
+        )
         parts = ProxyParts(
             config=config, handle=reads, metrics=metrics, streams=streams, delegation=delegation
         )

@@ -182,3 +182,12 @@ def test_history_max_bytes_takes_sizes(text: str, expected: int) -> None:
 def test_history_max_bytes_refuses_what_is_not_a_size() -> None:
     with pytest.raises(ConfigError, match="not a size"):
         parse(["--history-max-bytes", "64MB"])
+
+
+def test_per_client_bounds_default_to_what_clients_need_and_zero_turns_them_off() -> None:
+    config = parse([])
+    assert (config.max_lists_inflight_per_client, config.max_watches_per_client) == (32, 1000)
+    off = parse(["--max-lists-inflight-per-client=0"], {"WATCHCACHE_MAX_WATCHES_PER_CLIENT": "0"})
+    assert (off.max_lists_inflight_per_client, off.max_watches_per_client) == (0, 0)
+    with pytest.raises(ConfigError, match="0 \\(no bound\\) or more"):
+        parse(["--max-watches-per-client=-1"])
