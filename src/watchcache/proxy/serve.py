@@ -32,7 +32,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
-from watchcache.auth import Authenticator, Authorizer, Delegation
+from watchcache.auth import Authenticator, Authorizer, ClientCertificates, Delegation
 from watchcache.cache.cache import CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.cachemetrics import CacheCollector
@@ -181,6 +181,8 @@ def _delegation(
             anonymous=config.anonymous_auth,
             audiences=config.api_audiences,
             ttl=config.authentication_token_webhook_cache_ttl,
+            # Loaded with --client-ca-file by the serving TLS (server.py).
+            certificates=ClientCertificates() if config.client_ca_file else None,
         ),
         Authorizer(
             reviewer,
