@@ -156,7 +156,10 @@ class Fairness:
     def __repr__(self) -> str:
         return f"<Fairness {self.limits} flows={len(self._flows)} rejected={self.rejected}>"
 
-    def __len__(self) -> int:
+    @property
+    def clients(self) -> int:
+        """Clients holding a ticket: the entries of the table. (Not
+        ``__len__``: an idle Fairness must not be falsy.)"""
         return len(self._flows)
 
     def admit(self, identity: Identity, address: str, verb: str) -> Ticket | None:

@@ -171,7 +171,7 @@ class ReadPath:
     ) -> None:
         self.caches = caches
         # Each client's bound on LISTs in flight and open watches.
-        self.fairness = fairness or Fairness(Limits())
+        self.fairness = fairness if fairness is not None else Fairness(Limits())
         # The forms answered from the cache (serve's --protobuf drops
         # protobuf's); a read asking for another goes upstream.
         self.renderings = renderings

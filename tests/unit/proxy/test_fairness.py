@@ -12,11 +12,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry, generate_latest
+from tests.unit.cache.fakes import PODS
 from tests.unit.proxy.test_reads import PODS_PATH, Fake
 
 from watchcache.auth.identity import Identity
 from watchcache.proxy.context import PROXY_IDENTITY, REQUEST_CONTEXT, context_middleware
 from watchcache.proxy.fairness import Fairness, Limits
+from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.requestinfo import parse_once
 
 ALICE = Identity("alice", ("dev", "system:authenticated"), delegated=True)
@@ -71,7 +73,7 @@ def test_system_masters_and_the_proxys_own_identity_are_exempt() -> None:
     for who in (ADMIN, PROXY_IDENTITY):
         for verb in ("list", "list", "watch", "watch"):
             assert fairness.admit(who, "a", verb) is not None
-    assert len(fairness) == 0 and fairness.exempted == 8
+    assert fairness.clients == 0 and fairness.exempted == 8
 
 
 def test_zero_is_no_bound() -> None:
@@ -89,12 +91,12 @@ def test_the_table_holds_only_clients_in_flight() -> None:
         for i in range(1000)
         for verb in ("list", "watch")
     ]
-    assert len(fairness) == 1000
+    assert fairness.clients == 1000
     for ticket in tickets:
         assert ticket is not None
         with ticket:
             pass
-    assert len(fairness) == 0
+    assert fairness.clients == 0
 
 
 def test_a_ticket_is_given_back_once() -> None:
@@ -105,7 +107,7 @@ def test_a_ticket_is_given_back_once() -> None:
     with ticket:
         pass
     ticket.__exit__(None, None, None)
-    assert len(fairness) == 1  # b's still held
+    assert fairness.clients == 1  # b's still held
     assert fairness.admit(ALICE, "b", "list") is None
 
 
@@ -162,7 +164,9 @@ def _client(fake: Fake) -> TestClient[Any, Any]:
 @pytest.fixture
 async def bounded() -> AsyncIterator[Fake]:
     fake = Fake(count=3)
-    fake.reads.fairness = Fairness(Limits(lists=1, watches=1))
+    fake.reads = ReadPath(
+        {PODS.gvr: fake.resource}, fake.reads.forward, fairness=Fairness(Limits(1, 1))
+    )
     yield fake
 
 
@@ -204,7 +208,7 @@ async def test_a_client_past_its_list_bound_gets_429_until_its_list_ends(bounded
         assert (await in_flight).status == 200
         again = await client.get(PODS_PATH + "?resourceVersion=0", headers={"X-User": "alice"})
         assert again.status == 200
-    assert len(bounded.reads.fairness) == 0
+    assert bounded.reads.fairness.clients == 0
 
 
 async def test_a_watch_holds_its_slot_until_it_ends_not_until_its_handler_returns(
@@ -220,7 +224,7 @@ async def test_a_watch_holds_its_slot_until_it_ends_not_until_its_handler_return
         async with asyncio.timeout(30):
             await watcher.closed
         await asyncio.sleep(0)  # the future's done callbacks run on the next tick
-        assert len(bounded.reads.fairness) == 0
+        assert bounded.reads.fairness.clients == 0
         again = await client.get(watch, headers={"X-User": "alice"})
         assert again.status == 200
         held.close()
