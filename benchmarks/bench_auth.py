@@ -28,7 +28,7 @@ TokenReview with status.user, a SubjectAccessReview with status.allowed),
 at once: upstream's own time for a review is not counted, only the
 proxy's.
 
-    python benchmarks/bench_auth.py [--requests 3000] [--watchers 1000] [--events 1000]
+    python -m benchmarks.bench_auth [--requests 3000] [--watchers 1000] [--events 1000]
 """
 
 from __future__ import annotations

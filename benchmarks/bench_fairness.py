@@ -20,7 +20,7 @@ the bound at 32 (the default) and at 8. Printed per case: the bystander's
 GET p50 and p99, GETs answered, and the stormer's LISTs answered 200 and
 429 per second.
 
-    python benchmarks/bench_fairness.py [--pods 12000] [--storm 64] [--seconds 5] [--rounds 2]
+    python -m benchmarks.bench_fairness [--pods 12000] [--storm 64] [--seconds 5] [--rounds 2]
 """
 
 from __future__ import annotations
