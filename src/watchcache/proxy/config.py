@@ -249,6 +249,7 @@ OPTIONS: tuple[Option, ...] = (
         default=30.0,
         parse=_duration,
     ),
+    # Defaults from what clients need: proxy/fairness.py, docs/security.md#fairness.
     Option(
         "max-lists-inflight-per-client",
         "with --auth=delegated, LISTs answered from the cache at once for one client (its "

@@ -24,9 +24,11 @@ at once (what a client-go client's informers send at start, all at once:
 kube-controller-manager's ~40 informers, limited to a burst of 30 by its
 own client) and ``watches`` open watches (a kubelet holds one per secret
 and configmap its pods mount, a few hundred at most; kube-controller-
-manager one per informer). A GET is not bounded (one object, answered at
-once). benchmarks/bench_fairness.py measures what the bound buys: another
-client's GET latency during one client's LIST storm, with and without it.
+manager one per informer); the defaults (32 and 1,000, set in config.py)
+come from those figures. A GET is not bounded (one object, answered at
+once). In one event loop the LIST bound caps a client's share of the
+loop's steps by its concurrency, not its rate (docs/security.md#fairness,
+with what benchmarks/bench_fairness.py measured).
 
 The answer past a bound is kube-apiserver's (its max-in-flight and APF
 filters): 429 with ``Retry-After: 1`` and the message "Too many requests,
@@ -54,8 +56,6 @@ from watchcache.api.status import ApiError, too_many_requests
 from watchcache.auth.identity import Identity
 
 __all__ = [
-    "DEFAULT_LISTS",
-    "DEFAULT_WATCHES",
     "MASTERS_GROUP",
     "RETRY_AFTER",
     "Fairness",
@@ -70,10 +70,6 @@ Kind = Literal["list", "watch"]
 MASTERS_GROUP = "system:masters"
 # kube-apiserver's Retry-After for a request it sheds (filters/maxinflight.go).
 RETRY_AFTER = 1
-# The defaults, from what clients need (module docstring) and what
-# benchmarks/bench_fairness.py measured (docs/security.md#fairness).
-DEFAULT_LISTS = 32
-DEFAULT_WATCHES = 1000
 
 
 def too_many() -> ApiError:
