@@ -40,7 +40,8 @@ every error this proxy answers, and client-go reads both the same way
 Invariants: a flow is in ``_flows`` exactly while it holds a ticket, so the
 table never holds more entries than there are LISTs and watches in flight
 (bounded by the connections the proxy accepts); every ticket given back
-once, however its request ended (``Ticket.__exit__``).
+once, however its request ended: when its ``with`` block ends, or for a
+watch when the watch ends (``Ticket.keep_until_closed``).
 """
 
 from __future__ import annotations
