@@ -10,16 +10,21 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from prometheus_client import CollectorRegistry, generate_latest
 from tests.unit.cache.fakes import PODS
 from tests.unit.proxy.test_reads import PODS_PATH, Fake
 
 from watchcache.auth.identity import Identity
-from watchcache.proxy.context import PROXY_IDENTITY, REQUEST_CONTEXT, context_middleware
+from watchcache.proxy.context import (
+    PROXY_IDENTITY,
+    REQUEST_CONTEXT,
+    RequestContext,
+    context_middleware,
+)
 from watchcache.proxy.fairness import Fairness, Limits
 from watchcache.proxy.reads import ReadPath
-from watchcache.proxy.requestinfo import parse_once
+from watchcache.proxy.requestinfo import REQUEST_INFO, parse_once, parse_request
 
 ALICE = Identity("alice", ("dev", "system:authenticated"), delegated=True)
 BOB = Identity("bob", ("system:authenticated",), delegated=True)
@@ -229,3 +234,22 @@ async def test_a_watch_holds_its_slot_until_it_ends_not_until_its_handler_return
         assert again.status == 200
         held.close()
         again.close()
+
+
+async def test_lists_that_arrive_together_count_together() -> None:
+    """Two LISTs of one client read in the same loop turn: the second is
+    refused at a bound of 1, though the first would be answered without
+    waiting for anything (a cached LIST at resourceVersion=0). Without the
+    read path's one turn between admission and work, each LIST would be
+    over before the next was admitted, and a fast client never bounded."""
+    fake = Fake(count=3)
+    reads = ReadPath({PODS.gvr: fake.resource}, fake.reads.forward, fairness=Fairness(Limits(1)))
+
+    def request() -> web.Request:
+        made = make_mocked_request("GET", PODS_PATH + "?resourceVersion=0")
+        made[REQUEST_CONTEXT] = RequestContext("id", ALICE, 0.0)
+        made[REQUEST_INFO] = parse_request("GET", PODS_PATH, {"resourceVersion": "0"}, ALICE)
+        return made
+
+    first, second = await asyncio.gather(reads(request()), reads(request()))
+    assert (first.status, second.status) == (200, 429)
