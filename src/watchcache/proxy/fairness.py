@@ -116,6 +116,11 @@ class Ticket:
         self._kind = kind
         self._kept = False
 
+    @property
+    def counted(self) -> bool:
+        """Held against a bound (not exempt, not a GET, not given back)."""
+        return self._fairness is not None
+
     def __enter__(self) -> Ticket:
         return self
 

@@ -202,7 +202,7 @@ class ReadPath:
             return _status(read, shed) if isinstance(read, ReadRequest) else status_response(shed)
         request[_TICKET] = ticket
         with ticket:  # a watch keeps it until it ends (_stream)
-            if info.verb == "list":
+            if ticket.counted and info.verb == "list":
                 # One loop turn before the work: every request already
                 # readable is admitted (or refused) first, so a client's
                 # LISTs count against its bound together, not one by one.
