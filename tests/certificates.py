@@ -59,6 +59,8 @@ def issue(
     organizations: tuple[str, ...] = (),
     *,
     client: bool = True,
+    valid: tuple[datetime.timedelta, datetime.timedelta] | None = None,
+    usage: x509.ObjectIdentifier | None = None,
 ) -> Issued:
     """A certificate signed by ``ca``: for a client (CN, O) or, with
     ``client=False``, for a server on 127.0.0.1 and localhost."""
@@ -66,16 +68,20 @@ def issue(
     ca_cert = x509.load_pem_x509_certificate(ca.crt.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     names = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations]
-    names.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
-    usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+    if cn:  # "": a subject without a CN
+        names.append(x509.NameAttribute(NameOID.COMMON_NAME, cn))
+    if usage is None:
+        usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
+    # From and to, relative to now: by default 5 minutes ago to a day on.
+    start, end = valid or (datetime.timedelta(minutes=-5), datetime.timedelta(days=1))
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name(names))
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(_now() - datetime.timedelta(minutes=5))
-        .not_valid_after(_now() + datetime.timedelta(days=1))
+        .not_valid_before(_now() + start)
+        .not_valid_after(_now() + end)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
     if not client:

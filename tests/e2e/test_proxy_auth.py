@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 import http.client
 import json
 import re
@@ -32,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.certificates import Issued, issue
+from cryptography.x509.oid import ExtendedKeyUsageOID
+from tests.certificates import Issued, issue, make_ca
 from tests.e2e.serving import ask, running_serve, wait_until_ready
 
 from watchcache.devcluster import DevCluster
@@ -567,6 +569,54 @@ def test_a_bad_token_is_401_as_kube_apiserver_says_it(world: World) -> None:
             },
         )
     )
+
+
+UNAUTHORIZED = Reply(
+    401,
+    {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "Unauthorized",
+        "reason": "Unauthorized",
+        "code": 401,
+    },
+)
+
+
+def test_an_unverifiable_client_certificate_is_401_as_kube_apiserver_says_it(
+    world: World, tmp_path: Path
+) -> None:
+    """Both accept the handshake of a certificate they cannot verify (from
+    another CA, expired, for servers only) and answer 401, whatever it
+    claims; a good token beside it decides instead."""
+    cluster_ca = Issued(world.cluster.pki.ca_crt, world.cluster.pki.ca_key)
+    tmp_path = tmp_path / "unverifiable"  # beside, not over, the world's carol
+    tmp_path.mkdir()
+    day = datetime.timedelta(days=1)
+    unverifiable = {
+        "stranger": issue(make_ca(tmp_path, "stranger-ca"), tmp_path, "eve", ("system:masters",)),
+        "expired": issue(cluster_ca, tmp_path, "carol", ("readers",), valid=(-2 * day, -day)),
+        "server-only": issue(
+            cluster_ca, tmp_path, "dave", ("readers",), usage=ExtendedKeyUsageOID.SERVER_AUTH
+        ),
+    }
+    cached = f"/api/v1/namespaces/{world.namespace}/configmaps?resourceVersion=0"
+    forwarded = f"/api/v1/namespaces/{world.namespace}/services"
+    for name, cert in unverifiable.items():
+        for path in (cached, forwarded, "/version"):
+            who = Requester(name, cert=cert)
+            via_proxy = call(world.proxy, who, world.ca, "GET", path)
+            direct = call(world.cluster.url, who, world.ca, "GET", path)
+            assert via_proxy == direct == UNAUTHORIZED, (name, path)
+        with_token = Requester(name, token=world.cluster.admin_token, cert=cert)
+        via_proxy = call(world.proxy, with_token, world.ca, "GET", cached)
+        direct = call(world.cluster.url, with_token, world.ca, "GET", cached)
+        assert via_proxy.status == direct.status == 200, name
+    # A trusted one still names its user (carol reads what the readers may).
+    via_proxy, direct = world.both("carol", "GET", cached)
+    assert via_proxy.status == direct.status == 200
 
 
 def test_plain_http_refuses_a_foreign_host(dev_cluster: DevCluster, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@
                       is told)
     authenticator.py  client certificates, bearer tokens by TokenReview,
                       anonymous; a bounded cache of reviews
+    clientcert.py     client certificates verified against the client CA
+                      (validity, client-auth usage, signature) per request
     authorizer.py     Attributes, Decision, SubjectAccessReview with a
                       bounded cache; kube-apiserver's 403 text
     impersonation.py  Impersonate-* headers checked, and written for
@@ -19,6 +21,7 @@ wires it (proxy/context.py, proxy/forward.py, proxy/reads.py, proxy/server.py).
 
 from watchcache.auth.authenticator import Authenticator, Credentials, Unauthenticated
 from watchcache.auth.authorizer import AllowAll, Attributes, Authorizer, Decision, refusal
+from watchcache.auth.clientcert import ClientCertificates
 from watchcache.auth.delegation import Delegation
 from watchcache.auth.identity import Identity, Via
 from watchcache.auth.impersonation import (
@@ -33,6 +36,7 @@ __all__ = [
     "Attributes",
     "Authenticator",
     "Authorizer",
+    "ClientCertificates",
     "Credentials",
     "Decision",
     "Delegation",

@@ -1,9 +1,10 @@
 """Authentication: who sent a request, decided as kube-apiserver would.
 
 Glossary:
-    credentials     what a request presents: a client certificate (already
-                    verified against ``--client-ca-file`` by the TLS
-                    handshake) and/or an ``Authorization: Bearer`` token
+    credentials     what a request presents: a client certificate (as the
+                    handshake got it, unverified: clientcert.py verifies it
+                    against ``--client-ca-file``) and/or an
+                    ``Authorization: Bearer`` token
     TokenReview     ``POST /apis/authentication.k8s.io/v1/tokenreviews``
                     to upstream: kube-apiserver says whose token it is (a
                     user's, a service account's, a bootstrap token's),
@@ -11,12 +12,16 @@ Glossary:
     reviewer        what sends the reviews: the write upstream's client
                     (``UpstreamClient.request``), injected
 
-The order is kube-apiserver's union of authenticators: a client
+The order is kube-apiserver's union of authenticators: a verified client
 certificate wins (user = subject CN, groups = its O values); otherwise a
 bearer token is reviewed (a rejected or unreviewable token is 401, never
 anonymous); otherwise, with anonymous on, ``system:anonymous`` in
-``system:unauthenticated``, and 401 with it off. Every authenticated user
-is also in ``system:authenticated``.
+``system:unauthenticated``, and 401 with it off. A certificate that
+cannot be verified (unknown CA, expired, not for client authentication)
+does not stop a good token, but without one it is 401, never anonymous
+(kube-apiserver's union goes on past an authenticator's error, and its
+anonymous fallback is taken only when none failed). Every authenticated
+user is also in ``system:authenticated``.
 
 Cache (kube-apiserver's webhook token authenticator's): a token's review
 is reused for ``ttl`` (2 minutes by default), keyed by the SHA-256 of the
@@ -40,6 +45,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from watchcache.auth.clientcert import ClientCertificates, UnverifiedCertificate
 from watchcache.auth.identity import AUTHENTICATED_GROUP, Identity, Via, anonymous, extra_of
 from watchcache.auth.ttlcache import TTLCache
 
@@ -50,7 +56,6 @@ __all__ = [
     "Reviewer",
     "Unauthenticated",
     "bearer_token",
-    "certificate_identity",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,8 +86,8 @@ class Reviewer(Protocol):
 @dataclass(frozen=True)
 class Credentials:
     bearer: str | None = None
-    # ssl's getpeercert() of a verified client certificate.
-    certificate: Mapping[str, Any] | None = None
+    # The client certificate as presented (DER), not yet verified.
+    certificate: bytes | None = None
 
     def __repr__(self) -> str:
         return (
@@ -98,22 +103,6 @@ def bearer_token(authorization: str) -> str | None:
     if len(parts) < 2 or parts[0].lower() != "bearer" or not parts[1]:
         return None
     return parts[1]
-
-
-def certificate_identity(certificate: Mapping[str, Any]) -> Identity | None:
-    """user = the subject's CN, groups = its O values, in order."""
-    names: list[str] = []
-    organizations: list[str] = []
-    for rdn in certificate.get("subject", ()):
-        for key, value in rdn:
-            if key == "commonName":
-                names.append(value)
-            elif key == "organizationName":
-                organizations.append(value)
-    if not names or not names[0]:
-        return None
-    groups = _with_authenticated(organizations)
-    return Identity(names[0], groups, delegated=True, via=Via.IMPERSONATION)
 
 
 def _with_authenticated(groups: Sequence[str]) -> tuple[str, ...]:
@@ -137,8 +126,11 @@ class Authenticator:
         ttl: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = MAX_TOKENS,
+        certificates: ClientCertificates | None = None,
     ) -> None:
         self._reviewer = reviewer
+        # --client-ca-file's verifier; None: certificates name no one.
+        self.certificates = certificates
         self.anonymous = anonymous
         self.audiences = tuple(audiences)
         self.ttl = ttl
@@ -152,15 +144,22 @@ class Authenticator:
         return f"<Authenticator anonymous={self.anonymous} cache={self._cache!r}>"
 
     async def authenticate(self, credentials: Credentials) -> Identity:
-        if credentials.certificate:
-            identity = certificate_identity(credentials.certificate)
-            if identity is not None:
-                return identity
+        failure = None
+        if credentials.certificate and self.certificates is not None:
+            try:
+                identity = self.certificates.identify(credentials.certificate)
+            except UnverifiedCertificate as err:
+                failure = Unauthenticated(f"client certificate: {err}")
+            else:
+                if identity is not None:
+                    return identity
         if credentials.bearer:
             found = await self._token(credentials.bearer)
             if found is None:
                 raise Unauthenticated("invalid bearer token")
             return found
+        if failure is not None:
+            raise failure
         if self.anonymous:
             return anonymous()
         raise Unauthenticated("no credentials, and anonymous requests are off")

@@ -15,9 +15,7 @@ other stage sees the request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from multidict import MultiMapping
 
@@ -37,9 +35,8 @@ class Delegation:
     authenticator: Authenticator
     authorizer: Authorizer
 
-    async def identify(
-        self, headers: MultiMapping[str], certificate: Mapping[str, Any] | None
-    ) -> Identity:
+    async def identify(self, headers: MultiMapping[str], certificate: bytes | None) -> Identity:
+        """``certificate``: the client's, as presented in the handshake (DER)."""
         credentials = Credentials(bearer_token(headers.get("Authorization", "")), certificate)
         try:
             requester = await self.authenticator.authenticate(credentials)

@@ -4,10 +4,13 @@ Glossary:
     serving certificate   ``--tls-cert-file`` and ``--tls-private-key-file``,
                           or, without them, a self-signed certificate made
                           at start for development (``self_signed``)
-    client CA             ``--client-ca-file``: client certificates signed
-                          by it are verified in the handshake and name the
-                          requester (authenticator.py); a connection may
-                          present none
+    client CA             ``--client-ca-file``: the handshake asks for a
+                          client certificate and takes any (checking only
+                          that the client holds its key); the
+                          authenticator verifies it against this file
+                          (clientcert.py), as kube-apiserver does, so an
+                          untrusted one gets 401, not a failed handshake.
+                          A connection may present none
     live context          the SSLContext new handshakes use. The listeners
                           hold one outer context whose SNI callback (called
                           for every handshake, with or without SNI) hands
@@ -20,6 +23,13 @@ Glossary:
                           to 127.0.0.1 (DNS rebinding) sends its own name
                           and gets 403
 
+Accepting any certificate in the handshake: Python 3.11's ssl has no
+verify callback, so ``_accept_any_certificate`` sets OpenSSL's own
+(``SSL_CTX_set_cert_verify_callback``, answering "verified") on the
+context through ctypes. Where that cannot be done (another ssl build), the
+handshake verifies against the client CA as before and an untrusted
+certificate fails it, with a warning at start.
+
 Invariants: a reload that cannot load the files (one written but not the
 other yet, a key that does not match) keeps the live context and is tried
 again at the next check; the files are compared by content, so a rewrite
@@ -28,7 +38,9 @@ with the same bytes reloads nothing.
 
 from __future__ import annotations
 
+import _ssl
 import asyncio
+import ctypes
 import datetime
 import ipaddress
 import logging
@@ -41,6 +53,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from watchcache.api.status import ApiError
+from watchcache.auth.clientcert import ClientCertificates
 
 __all__ = [
     "RELOAD_INTERVAL",
@@ -58,13 +71,22 @@ RELOAD_INTERVAL = 60.0
 
 
 class ServingTLS:
-    """The listeners' TLS, reloaded when its files change."""
+    """The listeners' TLS, reloaded when its files change; ``certificates``
+    (the authenticator's verifier) trusts the client CA loaded with it."""
 
-    def __init__(self, cert: str, key: str, client_ca: str | None = None) -> None:
+    def __init__(
+        self,
+        cert: str,
+        key: str,
+        client_ca: str | None = None,
+        certificates: ClientCertificates | None = None,
+    ) -> None:
         self._files = tuple(Path(p) for p in (cert, key, client_ca) if p)
         self._client_ca = client_ca
+        self.certificates = certificates or ClientCertificates()
         self._loaded = self._read()
         self._live = self._build()
+        self._trust(self._loaded)
         self.reloads = 0
         # The listeners' context: the same settings, and the callback that
         # hands every new connection the live context.
@@ -83,7 +105,12 @@ class ServingTLS:
         if self._client_ca:
             context.load_verify_locations(self._client_ca)
             context.verify_mode = ssl.CERT_OPTIONAL
+            _accept_any_certificate(context)
         return context
+
+    def _trust(self, contents: tuple[bytes, ...]) -> None:
+        if self._client_ca:
+            self.certificates.load(contents[2])
 
     def _choose(self, connection: ssl.SSLObject, server_name: str | None, _: object) -> None:
         connection.context = self._live
@@ -99,6 +126,11 @@ class ServingTLS:
         except (OSError, ssl.SSLError, ValueError) as err:
             log.warning("serving certificate not reloaded, keeping the current one: %s", err)
             return False
+        try:
+            self._trust(contents)
+        except ValueError as err:
+            log.warning("client CA not reloaded, keeping the current one: %s", err)
+            return False
         self._live, self._loaded = live, contents
         self.reloads += 1
         log.info("serving certificate reloaded from %s", ", ".join(map(str, self._files)))
@@ -109,6 +141,50 @@ class ServingTLS:
         while True:
             await asyncio.sleep(interval)
             self.reload_if_changed()
+
+
+# int verify(X509_STORE_CTX *, void *arg): 1 is "verified".
+_VERIFY_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def _verified(store: int | None, arg: int | None) -> int:
+    return 1
+
+
+_any_certificate = _VERIFY_CALLBACK(_verified)
+
+
+def _set_verify_callback() -> Callable[[ssl.SSLContext], None] | None:
+    """OpenSSL's SSL_CTX_set_cert_verify_callback, from the library Python's
+    _ssl is linked with, applied to an SSLContext (whose SSL_CTX pointer is
+    the first field after the object header, in CPython 3.8 to 3.13)."""
+    try:
+        library = ctypes.CDLL(_ssl.__file__)
+        function = library.SSL_CTX_set_cert_verify_callback
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_void_p, _VERIFY_CALLBACK, ctypes.c_void_p]
+    function.restype = None
+    header = object.__basicsize__
+
+    def apply(context: ssl.SSLContext) -> None:
+        ssl_ctx = ctypes.c_void_p.from_address(id(context) + header).value
+        function(ssl_ctx, _any_certificate, None)
+
+    return apply
+
+
+_SET_VERIFY_CALLBACK = _set_verify_callback()
+
+
+def _accept_any_certificate(context: ssl.SSLContext) -> None:
+    if _SET_VERIFY_CALLBACK is None:
+        log.warning(
+            "this Python's ssl cannot take client certificates unverified: one from "
+            "another CA fails the handshake instead of getting 401"
+        )
+        return
+    _SET_VERIFY_CALLBACK(context)
 
 
 def self_signed(directory: Path, hosts: Sequence[str]) -> tuple[str, str]:

@@ -67,12 +67,15 @@ async def serve_watch(
     limit: int = DEFAULT_LIMIT,
     headers: dict[str, str] | None = None,
     end_grace: float = END_GRACE,
+    started: Callable[[Watcher], object] | None = None,
 ) -> web.StreamResponse:
     """Start a watch and return once it is handed over; it streams on until
     the watcher closes (``duration`` seconds on the registry's clock,
     slowness, shutdown, or the client leaving). ``start()`` gives the
     initial lines (ADDED events of a state, a history replay, or none) and
-    the RV they reach; live events newer than that follow."""
+    the RV they reach; live events newer than that follow. ``started``, if
+    given, is called with the watcher as it is registered (its ``closed``
+    resolves when the watch ends, after this returns)."""
     response = _WatchResponse(headers={"Content-Type": "application/json", **(headers or {})})
     # HTTP/1.0 has no chunked encoding: as Go's net/http, the body is sent
     # as it is and ends when the connection closes.
@@ -98,6 +101,8 @@ async def serve_watch(
         coalescer=registry.coalescer(),
     )
     registry.add(watcher)
+    if started is not None:
+        started(watcher)
     try:
         await watcher.socket.write_initial(lines)
     except BaseException:

@@ -25,6 +25,8 @@ one request
                     then the handler (``ProxyParts``, ``build_app``)
     reads           the read path: decide cache or forward, then GET, LIST,
                     WATCH from the cache (``ReadPath``, ``ReadRequest``)
+    fairness        each client's bound on cached LISTs in flight and open
+                    watches, 429 past it (``Fairness``)
     rendering       one ``Rendering`` per form a client may ask for (JSON,
                     PartialObjectMetadata), content negotiation
     compression     gzip for large GET and LIST answers from the cache, as

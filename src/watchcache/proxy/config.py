@@ -89,6 +89,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise ConfigError(f"must be 0 (no bound) or more: {value}")
+    return value
+
+
 def _byte_size(text: str) -> int:
     """Bytes from "64Mi", "1Gi", "512Ki" or a bare number of bytes."""
     text = text.strip()
@@ -248,6 +258,23 @@ OPTIONS: tuple[Option, ...] = (
         "how long a denying SubjectAccessReview is reused; kube-apiserver's default",
         default=30.0,
         parse=_duration,
+    ),
+    # Defaults from what clients need: proxy/fairness.py, docs/security.md#fairness.
+    Option(
+        "max-lists-inflight-per-client",
+        "with --auth=delegated, LISTs answered from the cache at once for one client (its "
+        "user at its address); past it 429 with Retry-After: 1, as kube-apiserver sheds load. "
+        "Members of system:masters are exempt. 0: no bound (docs/security.md#fairness)",
+        default=32,
+        parse=_count,
+    ),
+    Option(
+        "max-watches-per-client",
+        "with --auth=delegated, watches of cached resources one client (its user at its "
+        "address) may hold open; past it 429 with Retry-After: 1. Members of system:masters "
+        "are exempt. 0: no bound",
+        default=1000,
+        parse=_count,
     ),
     Option(
         "resources",
@@ -481,6 +508,9 @@ class ServeConfig:
     authentication_token_webhook_cache_ttl: float = 120.0
     authorization_webhook_cache_authorized_ttl: float = 300.0
     authorization_webhook_cache_unauthorized_ttl: float = 30.0
+    # Built by hand (tests): no bounds, as with --auth=none.
+    max_lists_inflight_per_client: int = 0
+    max_watches_per_client: int = 0
     resources: tuple[str, ...] = ("pods", "nodes")
     auto_cache: bool = False
     auto_cache_max: int = 100

@@ -78,7 +78,10 @@ async def identify(request: web.Request) -> Identity:
     if delegation is None:
         return PROXY_IDENTITY
     transport = request.transport
-    certificate = transport.get_extra_info("peercert") if transport is not None else None
+    tls = transport.get_extra_info("ssl_object") if transport is not None else None
+    # As presented: the handshake accepts any certificate, the
+    # authenticator verifies it (watchcache.auth.clientcert).
+    certificate = tls.getpeercert(binary_form=True) if tls is not None else None
     return await delegation.identify(request.headers, certificate or None)
 
 

@@ -34,6 +34,9 @@ their reasons):
                 longer covers, or with an rv -1 continue token; a
                 consistent read on a resource too quiet to prove the cache
                 fresh within ``freshness_wait``
+    429         a LIST or WATCH of a client already at its bound
+                (--max-lists-inflight-per-client, --max-watches-per-client;
+                fairness.py), before it is authorized
     500         with --serve-stale-on-outage, a consistent read (LIST, GET or
                 WatchList with no resourceVersion) while upstream is silent
                 past --max-staleness, or whose probe fails: kube-apiserver's
@@ -92,6 +95,7 @@ from watchcache.proxy.autocache import AutoCaches
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.compression import GZIP_LARGE, Compression
 from watchcache.proxy.context import REQUEST_CONTEXT, Identity
+from watchcache.proxy.fairness import Fairness, Limits, Ticket, too_many
 from watchcache.proxy.forward import status_response
 from watchcache.proxy.rendering import RENDERINGS, Rendering, bookmarks_for, negotiate
 from watchcache.proxy.requestinfo import RequestInfo, request_info
@@ -139,6 +143,9 @@ MIN_REQUEST_TIMEOUT = 1800.0
 # What a probe can fail with: upstream trouble, or an answer without a
 # list's resourceVersion.
 _PROBE_FAILURES = (UpstreamError, KeyError, ValueError, TypeError)
+# The read's fairness ticket (fairness.py), for the watch that outlives
+# its handler.
+_TICKET = web.RequestKey("watchcache_fairness_ticket", Ticket)
 _PRETTY_AGENTS = ("curl/", "Wget/", "Mozilla/")
 _SELECTORS = ("labelSelector", "fieldSelector", "shardSelector")
 
@@ -176,6 +183,7 @@ class ReadPath:
         clock: Callable[[], float] = time.time,
         compression: Compression = GZIP_LARGE,
         auto: AutoCaches | None = None,
+        fairness: Fairness | None = None,
     ) -> None:
         self.caches = caches
         # Large GET and LIST answers gzip for clients that accept it
@@ -183,6 +191,8 @@ class ReadPath:
         self.compression = compression
         # --auto-cache: resources cached on their first read (autocache.py).
         self.auto = auto
+        # Each client's bound on LISTs in flight and open watches.
+        self.fairness = fairness if fairness is not None else Fairness(Limits())
         # The forms answered from the cache (serve's --protobuf drops
         # protobuf's); a read asking for another goes upstream.
         self.renderings = renderings
@@ -203,6 +213,26 @@ class ReadPath:
         read = self.decide(info, request.headers, request.query)
         if read is None:
             return await self.forward(request)
+        # Per-client bounds first, as kube-apiserver's flow control runs
+        # before its authorizer (fairness.py).
+        context = request[REQUEST_CONTEXT]
+        ticket = self.fairness.admit(context.identity, request.remote or "", info.verb)
+        if ticket is None:
+            context.served_by = "cache"
+            shed = too_many()
+            return _status(read, shed) if isinstance(read, ReadRequest) else status_response(shed)
+        request[_TICKET] = ticket
+        with ticket:  # a watch keeps it until it ends (_stream)
+            if ticket.counted and info.verb == "list":
+                # One loop turn before the work: every request already
+                # readable is admitted (or refused) first, so a client's
+                # LISTs count against its bound together, not one by one.
+                await asyncio.sleep(0)
+            return await self._answer(request, info, read)
+
+    async def _answer(
+        self, request: web.Request, info: RequestInfo, read: ReadRequest | ApiError
+    ) -> web.StreamResponse:
         # Before anything else the cache would answer, as kube-apiserver; a
         # read that goes upstream is decided there again, the same way.
         refused = await self._authorize(request, info)
@@ -489,6 +519,7 @@ class ReadPath:
             bookmarks=read.options.allow_watch_bookmarks,
             duration=seconds,
             headers=_headers(read.rendering, watch=True),
+            started=request[_TICKET].keep_until_closed,
         )
 
 

@@ -39,7 +39,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchcache.auth import Authenticator, Authorizer, Delegation
+from watchcache.auth import Authenticator, Authorizer, ClientCertificates, Delegation
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.autocache import custom_caching
@@ -50,6 +50,7 @@ from watchcache.proxy.config import ConfigError, ServeConfig
 from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
+from watchcache.proxy.fairness import Fairness, Limits
 from watchcache.proxy.forward import Forwarder
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.persistence import StateDir
@@ -170,6 +171,10 @@ async def open_proxy(
         )
         if custom.definitions is not None:
             renderings = with_custom_tables(renderings, custom.definitions.printer)
+        fairness = Fairness(
+            Limits(config.max_lists_inflight_per_client, config.max_watches_per_client)
+        )
+        metrics.registry.register(fairness)
         reads = ReadPath(
             caches,
             forwarder,
@@ -177,6 +182,7 @@ async def open_proxy(
             renderings=renderings,
             compression=Compression(enabled=config.response_compression),
             auto=custom.auto,
+            fairness=fairness,
         )
         parts = ProxyParts(
             config=config,
@@ -236,6 +242,8 @@ def _delegation(
             anonymous=config.anonymous_auth,
             audiences=config.api_audiences,
             ttl=config.authentication_token_webhook_cache_ttl,
+            # Loaded with --client-ca-file by the serving TLS (server.py).
+            certificates=ClientCertificates() if config.client_ca_file else None,
         ),
         Authorizer(
             reviewer,

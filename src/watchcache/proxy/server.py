@@ -112,7 +112,8 @@ async def start_proxy(
             hosts = [host for host, _ in config.listen_addresses()]
             cert, key = self_signed(Path(scratch.name), hosts)
             log.warning("serving HTTPS with a self-signed certificate (%s): for development", cert)
-        serving = ServingTLS(cert, key, config.client_ca_file)
+        verifier = parts.delegation.authenticator.certificates if parts.delegation else None
+        serving = ServingTLS(cert, key, config.client_ca_file, verifier)
     tls = serving.context if serving else None
     scheme = "https" if tls else "http"
     urls = []

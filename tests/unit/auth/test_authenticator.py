@@ -1,19 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
+from tests.certificates import issue, make_ca
 
 from watchcache.auth.authenticator import (
     Authenticator,
     Credentials,
     Unauthenticated,
     bearer_token,
-    certificate_identity,
 )
+from watchcache.auth.clientcert import ClientCertificates
 from watchcache.auth.identity import Identity, Via
 
 from .reviews import Clock, FakeUpstream
+from .test_clientcert import der
 
 ALICE = {
     "authenticated": True,
@@ -44,17 +47,43 @@ def test_bearer_tokens_are_read_as_kube_apiserver_reads_them(
     assert bearer_token(header) == token
 
 
-def test_a_client_certificate_names_the_user_by_cn_and_groups_by_o() -> None:
-    subject = (
-        (("organizationName", "devs"),),
-        (("organizationName", "ops"),),
-        (("commonName", "bob"),),
-    )
-    identity = certificate_identity({"subject": subject})
+def _certificates(tmp_path: Path) -> tuple[ClientCertificates, bytes, bytes]:
+    """A verifier trusting one CA; DER certificates of bob (from it) and
+    mallory (from another CA)."""
+    ca = make_ca(tmp_path)
+    verifier = ClientCertificates()
+    verifier.load(ca.crt.read_bytes())
+    bob = issue(ca, tmp_path, "bob", ("devs", "ops"))
+    mallory = issue(make_ca(tmp_path, "other-ca"), tmp_path, "mallory")
+    return verifier, der(bob), der(mallory)
+
+
+async def test_a_client_certificate_names_the_user_by_cn_and_groups_by_o(tmp_path: Path) -> None:
+    verifier, bob, _ = _certificates(tmp_path)
+    auth = Authenticator(upstream(), certificates=verifier)
+    identity = await auth.authenticate(Credentials(certificate=bob))
     assert identity == Identity(
         "bob", ("devs", "ops", "system:authenticated"), delegated=True, via=Via.IMPERSONATION
     )
-    assert certificate_identity({"subject": ((("organizationName", "x"),),)}) is None
+
+
+async def test_an_unverifiable_certificate_is_401_unless_a_token_names_someone(
+    tmp_path: Path,
+) -> None:
+    verifier, _, mallory = _certificates(tmp_path)
+    auth = Authenticator(upstream(), certificates=verifier, anonymous=True)
+    with pytest.raises(Unauthenticated, match="unknown authority"):
+        await auth.authenticate(Credentials(certificate=mallory))  # never anonymous
+    found = await auth.authenticate(Credentials(bearer="good", certificate=mallory))
+    assert found.user == "alice"
+    with pytest.raises(Unauthenticated, match="invalid bearer token"):
+        await auth.authenticate(Credentials(bearer="bad", certificate=mallory))
+
+
+async def test_without_a_client_ca_a_certificate_names_no_one(tmp_path: Path) -> None:
+    _, bob, _ = _certificates(tmp_path)
+    auth = Authenticator(upstream())
+    assert (await auth.authenticate(Credentials(certificate=bob))).user == "system:anonymous"
 
 
 async def test_a_token_is_reviewed_once_within_the_ttl_then_again() -> None:
@@ -114,11 +143,13 @@ async def test_a_bad_token_is_never_anonymous() -> None:
         await Authenticator(upstream(), anonymous=True).authenticate(Credentials(bearer="bad"))
 
 
-async def test_a_certificate_wins_over_a_token() -> None:
+async def test_a_certificate_wins_over_a_token(tmp_path: Path) -> None:
     fake = upstream()
-    cert = {"subject": ((("commonName", "carol"),),)}
-    identity = await Authenticator(fake).authenticate(Credentials("bad", cert))
-    assert identity.user == "carol" and not fake.asked
+    verifier, bob, _ = _certificates(tmp_path)
+    identity = await Authenticator(fake, certificates=verifier).authenticate(
+        Credentials("bad", bob)
+    )
+    assert identity.user == "bob" and not fake.asked
 
 
 async def test_audiences_are_asked_for_and_checked() -> None:

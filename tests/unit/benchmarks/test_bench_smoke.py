@@ -3,6 +3,7 @@ silently when an interface changes reports nothing at all."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,17 @@ ROOT = Path(__file__).parents[3]
             "ratio load (read + restore) / baseline",
         ),
         ("bench_protobuf.py", ["--pods", "20", "--repeat", "1"], "ratio protobuf encode"),
-        ("bench_auth.py", ["--requests", "50"], "delegated, hit"),
+        (
+            "bench_auth.py",
+            ["--requests", "50", "--watchers", "20", "--events", "32"],
+            "deliveries/CPU-s",
+        ),
         ("bench_compression.py", ["--pods", "300", "--rounds", "1"], "| gzip level 1 |"),
+        (
+            "bench_fairness.py",
+            ["--pods", "240", "--storm", "4", "--seconds", "0.5", "--rounds", "1"],
+            "p99 ratio storm, bound 8 / no storm",
+        ),
         (
             "bench_reflector_recovery.py",
             ["--rate", "10", "--cuts", "1", "--every", "0.5", "--trouble", "1"],
@@ -49,6 +59,7 @@ def test_benchmark_runs(script: str, args: list[str], expected: str) -> None:
         text=True,
         timeout=290,  # seconds on a quiet machine; the bound only stops a hang
         cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # for ``from benchmarks.x import``
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert expected in done.stdout

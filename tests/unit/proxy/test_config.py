@@ -187,3 +187,12 @@ def test_history_max_bytes_refuses_what_is_not_a_size() -> None:
 def test_history_packing_is_on_unless_turned_off() -> None:
     assert parse([]).history_packing is True
     assert parse(["--history-packing", "false"]).history_packing is False
+
+
+def test_per_client_bounds_default_to_what_clients_need_and_zero_turns_them_off() -> None:
+    config = parse([])
+    assert (config.max_lists_inflight_per_client, config.max_watches_per_client) == (32, 1000)
+    off = parse(["--max-lists-inflight-per-client=0"], {"WATCHCACHE_MAX_WATCHES_PER_CLIENT": "0"})
+    assert (off.max_lists_inflight_per_client, off.max_watches_per_client) == (0, 0)
+    with pytest.raises(ConfigError, match="0 \\(no bound\\) or more"):
+        parse(["--max-watches-per-client=-1"])
