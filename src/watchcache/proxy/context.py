@@ -96,6 +96,17 @@ def status_response(error: ApiError) -> web.Response:
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+# Health checks answered yes are logged at DEBUG: kubelets' probes and each
+# worker's poll of the primary's /readyz (watchcache.workers) come every
+# second or so and would bury the log.
+_HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
+
+
+def _access_level(path: str, status: int) -> int:
+    if 200 <= status < 300 and path.startswith(_HEALTH_PATHS):
+        return logging.DEBUG
+    return logging.INFO
+
 
 @web.middleware
 async def context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -118,7 +129,8 @@ async def context_middleware(request: web.Request, handler: Handler) -> web.Stre
         status = exc.status
         raise
     finally:
-        log.info(
+        log.log(
+            _access_level(request.path, status),
             "%s %s %d",
             request.method,
             request.path_qs,

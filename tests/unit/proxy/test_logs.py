@@ -40,3 +40,13 @@ def test_access_fields_are_json_fields_and_not_repeated_in_text() -> None:
     assert (entry["method"], entry["path"], entry["code"]) == ("GET", "/api", 200)
     line = TextFormatter().format(rec)
     assert line.endswith("GET /api 200 request_id=abc served_by=upstream")
+
+
+def test_health_checks_answered_yes_are_logged_at_debug_and_everything_else_at_info() -> None:
+    from watchcache.proxy.context import _access_level
+
+    assert _access_level("/readyz", 200) == logging.DEBUG
+    assert _access_level("/livez/ping", 200) == logging.DEBUG
+    assert _access_level("/healthz", 200) == logging.DEBUG
+    assert _access_level("/readyz", 500) == logging.INFO, "a failing check is news"
+    assert _access_level("/api/v1/pods", 200) == logging.INFO
