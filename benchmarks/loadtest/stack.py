@@ -204,6 +204,10 @@ class Stack:
             "--listen",
             "127.0.0.1:0",
             "--auth=none",
+            # One process: its CPU and RSS are what the report compares with
+            # kube-apiserver's (benchmarks/bench_workers.py measures workers).
+            "--workers",
+            "1",
             "--resources",
             PROXY_RESOURCES,
             "--shutdown-spread",

@@ -333,6 +333,8 @@ class ProxyProcess:
                     *("--listen", f"127.0.0.1:{self.port}", "--shutdown-spread", "0"),
                     # The proxy's own credentials for every client, as before --auth.
                     "--auth=none",
+                    # One process, whose RSS and CPU the tally reports.
+                    *("--workers", "1"),
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,
