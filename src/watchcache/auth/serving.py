@@ -46,6 +46,7 @@ import ipaddress
 import logging
 import re
 import ssl
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
@@ -158,6 +159,8 @@ def _set_verify_callback() -> Callable[[ssl.SSLContext], None] | None:
     """OpenSSL's SSL_CTX_set_cert_verify_callback, from the library Python's
     _ssl is linked with, applied to an SSLContext (whose SSL_CTX pointer is
     the first field after the object header, in CPython 3.8 to 3.13)."""
+    if sys.implementation.name != "cpython" or not (3, 8) <= sys.version_info[:2] <= (3, 13):
+        return None  # a layout not known to hold: keep the verifying handshake
     try:
         library = ctypes.CDLL(_ssl.__file__)
         function = library.SSL_CTX_set_cert_verify_callback
@@ -169,6 +172,8 @@ def _set_verify_callback() -> Callable[[ssl.SSLContext], None] | None:
 
     def apply(context: ssl.SSLContext) -> None:
         ssl_ctx = ctypes.c_void_p.from_address(id(context) + header).value
+        if not ssl_ctx:
+            raise RuntimeError("an SSLContext without its SSL_CTX")
         function(ssl_ctx, _any_certificate, None)
 
     return apply
