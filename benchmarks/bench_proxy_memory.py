@@ -14,6 +14,10 @@ constant``, as bench_list_pods.py; compresses ~9x), then starts two
     nodes   ``--resources nodes``: the same proxy caching no pods (the
             baseline: interpreter, aiohttp, the cache machinery)
 
+and, with ``--compare-trim``, a third beside them: ``pods`` with
+``--malloc-trim-interval 0``, whose heap is never trimmed (``pods`` trims
+every 30 s by default), to compare in the same run under the same churn.
+
 and reads ``VmRSS`` from /proc/<pid>/status of each once it is ready
 (/readyz) and its resident set has settled, then again after
 ``--churn`` seconds of patches to the pods (a label each, one MODIFIED
@@ -32,7 +36,7 @@ after sync and again after churn, and the resident set is read after each
 of those too: four moments instead of two.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
-        [--pad random|constant] [--protobuf]
+        [--pad random|constant] [--protobuf] [--compare-trim]
         [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
 """
 
@@ -60,6 +64,9 @@ if __package__ in (None, ""):
 from benchmarks.bench_list_pods import PAD, create_pods
 from benchmarks.bench_warm_restart import random_pad
 from watchcache.devcluster import ClusterConfig, DevCluster
+
+# The name of the never-trimmed proxy: its resources, then this.
+NO_TRIM = ", no trim"
 
 # How long a proxy may take to become ready, and for its RSS to settle.
 READY_TIMEOUT = 600.0
@@ -94,6 +101,7 @@ class Proxy:
     def __init__(self, kubeconfig: Path, resources: str, log: Path, extra: list[str]) -> None:
         self.log = log
         argv = [sys.executable, "-m", "watchcache", "serve", "--kubeconfig", str(kubeconfig)]
+        resources = resources.removesuffix(NO_TRIM)
         argv += ["--resources", resources, "--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
         argv += ["--log-level", "warning", *extra]
         argv += ["--workers", "1"]  # one process: its resident set is the proxy's
@@ -203,6 +211,11 @@ def main() -> None:
     parser.add_argument(
         "--protobuf", action="store_true", help="also read every pod once in protobuf"
     )
+    parser.add_argument(
+        "--compare-trim",
+        action="store_true",
+        help="also run the pods proxy with --malloc-trim-interval 0",
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -211,9 +224,12 @@ def main() -> None:
         pad = random_pad if args.pad == "random" else lambda: PAD
         asyncio.run(create_pods(cluster, args.pods, on_nodes=False, pad=pad))
         total = json_bytes(cluster)
+        extra = {name: args.serve_arg for name in ("pods", "nodes")}
+        if args.compare_trim:
+            extra["pods" + NO_TRIM] = [*args.serve_arg, "--malloc-trim-interval", "0"]
         proxies = {
-            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"{name}.log", args.serve_arg)
-            for name in ("pods", "nodes")
+            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"proxy-{i}.log", flags)
+            for i, (name, flags) in enumerate(extra.items())
         }
         try:
             for proxy in proxies.values():
@@ -229,6 +245,7 @@ def main() -> None:
                 measure("after sync + protobuf LIST")
             patches = asyncio.run(churn(cluster, args.pods, args.churn))
             measure("after churn")
+            load = os.getloadavg()
             if args.protobuf:
                 protobuf_list(proxies["pods"].url, cluster.admin_token)
                 measure("after churn + protobuf LIST")
@@ -241,7 +258,11 @@ def main() -> None:
     )
     for moment, rss_of in moments:
         print(row(moment, rss_of["pods"], rss_of["nodes"], total, args.pods))
+        if args.compare_trim:
+            alone = rss_of["pods" + NO_TRIM]
+            print(row("  (no trim)", alone, rss_of["nodes"], total, args.pods))
     print(f"  churn: {patches:,} patches in {args.churn:.0f} s ({patches / args.churn:,.0f}/s)")
+    print(f"  load average after churn: {' '.join(f'{x:.2f}' for x in load)}")
 
 
 if __name__ == "__main__":
