@@ -16,7 +16,10 @@ constant``, as bench_list_pods.py; compresses ~9x), then starts two
 
 and, with ``--compare-trim``, a third beside them: ``pods`` with
 ``--malloc-trim-interval 0``, whose heap is never trimmed (``pods`` trims
-every 30 s by default), to compare in the same run under the same churn.
+every 30 s by default), to compare in the same run under the same churn;
+the resident sets are then read once more, 35 s after the churn (a trim
+interval and a margin). ``--rate`` caps the patches a second (the figures
+depend on it: history keeps every event of its window).
 
 and reads ``VmRSS`` from /proc/<pid>/status of each once it is ready
 (/readyz) and its resident set has settled, then again after
@@ -36,7 +39,7 @@ after sync and again after churn, and the resident set is read after each
 of those too: four moments instead of two.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
-        [--pad random|constant] [--protobuf] [--compare-trim]
+        [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
         [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
 """
 
@@ -67,6 +70,9 @@ from watchcache.devcluster import ClusterConfig, DevCluster
 
 # The name of the never-trimmed proxy: its resources, then this.
 NO_TRIM = ", no trim"
+
+# serve's default --malloc-trim-interval, and a margin.
+TRIM_WAIT = 30.0 + 5.0
 
 # How long a proxy may take to become ready, and for its RSS to settle.
 READY_TIMEOUT = 600.0
@@ -147,15 +153,17 @@ def json_bytes(cluster: DevCluster) -> int:
     return sum(len(json.dumps(item, separators=(",", ":"))) for item in body["items"])
 
 
-async def churn(cluster: DevCluster, pods: int, seconds: float) -> int:
-    """Patch pods round-robin for ``seconds``; returns how many patches."""
+async def churn(cluster: DevCluster, pods: int, seconds: float, rate: float = 0.0) -> int:
+    """Patch pods round-robin for ``seconds``, at most ``rate`` a second
+    (0: as fast as the clients go); returns how many patches."""
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     headers = {
         "Authorization": f"Bearer {cluster.admin_token}",
         "Content-Type": "application/merge-patch+json",
     }
     done = 0
-    end = time.monotonic() + seconds
+    start = time.monotonic()
+    end = start + seconds
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=context, limit=64), headers=headers
     ) as session:
@@ -164,6 +172,9 @@ async def churn(cluster: DevCluster, pods: int, seconds: float) -> int:
             nonlocal done
             i = first
             while time.monotonic() < end:
+                if rate and done >= (time.monotonic() - start) * rate:
+                    await asyncio.sleep(32 / rate)
+                    continue
                 body = json.dumps({"metadata": {"labels": {"rev": str(i)}}})
                 url = f"{cluster.url}/api/v1/namespaces/default/pods/pod-{i % pods:05d}"
                 async with session.patch(url, data=body) as r:
@@ -206,6 +217,9 @@ def main() -> None:
     )
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--churn", type=float, default=60.0, help="seconds of patches")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="patches a second at most (0: no cap)"
+    )
     parser.add_argument("--pad", choices=("random", "constant"), default="random")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra serve flag")
     parser.add_argument(
@@ -239,13 +253,20 @@ def main() -> None:
             def measure(moment: str) -> None:
                 moments.append((moment, {n: settled_rss(p.proc.pid) for n, p in proxies.items()}))
 
+            print("  synced; measuring", flush=True)
             measure("after sync")
             if args.protobuf:
                 protobuf_list(proxies["pods"].url, cluster.admin_token)
                 measure("after sync + protobuf LIST")
-            patches = asyncio.run(churn(cluster, args.pods, args.churn))
+            patches = asyncio.run(churn(cluster, args.pods, args.churn, args.rate))
             measure("after churn")
             load = os.getloadavg()
+            if args.compare_trim:
+                # One trim interval more: the trimming proxy has trimmed
+                # since the churn ended.
+                print(f"  churn done; measuring again in {TRIM_WAIT:.0f} s", flush=True)
+                time.sleep(TRIM_WAIT)
+                measure(f"{TRIM_WAIT:.0f} s after churn")
             if args.protobuf:
                 protobuf_list(proxies["pods"].url, cluster.admin_token)
                 measure("after churn + protobuf LIST")
