@@ -24,11 +24,14 @@ serve`` makes it at start), never a library's: the informer does not call
 it in someone else's process. Elsewhere than glibc it does nothing.
 
 Under churn the heap holds freed memory among live objects (lines read
-from upstream, superseded versions): with 10,000 cached pods, a minute of
+from upstream, superseded versions): with 3,000 cached pods, 1,645
 patches grew Python's live objects by 2.2 MB and the resident set by
 25 MB. Only a trim gives those pages back, so ``trim_periodically`` (run
 by ``watchcache serve`` every ``--malloc-trim-interval``) trims when the
-resident set grew since the last trim. The trim runs in a thread: the
+resident set grew since the last trim: 10,000 pods after a minute of 108
+patches/s, 1.31-1.33x their JSON against 1.39-1.42x untrimmed
+(docs/operations.md#memory; what stays is live, or free in holes smaller
+than a page, which no trim returns). The trim runs in a thread: the
 event loop keeps serving, though a request that allocates from the heap
 waits for the arena the trim holds. pymalloc's arenas (Python objects of
 512 bytes or less) are not glibc's heap: CPython returns an empty arena
