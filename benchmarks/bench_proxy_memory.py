@@ -14,6 +14,13 @@ constant``, as bench_list_pods.py; compresses ~9x), then starts two
     nodes   ``--resources nodes``: the same proxy caching no pods (the
             baseline: interpreter, aiohttp, the cache machinery)
 
+and, with ``--compare-trim``, a third beside them: ``pods`` with
+``--malloc-trim-interval 0``, whose heap is never trimmed (``pods`` trims
+every 30 s by default), to compare in the same run under the same churn;
+the resident sets are then read once more, 35 s after the churn (a trim
+interval and a margin). ``--rate`` caps the patches a second (the figures
+depend on it: history keeps every event of its window).
+
 and reads ``VmRSS`` from /proc/<pid>/status of each once it is ready
 (/readyz) and its resident set has settled, then again after
 ``--churn`` seconds of patches to the pods (a label each, one MODIFIED
@@ -32,7 +39,7 @@ after sync and again after churn, and the resident set is read after each
 of those too: four moments instead of two.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
-        [--pad random|constant] [--protobuf]
+        [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
         [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
 """
 
@@ -60,6 +67,12 @@ if __package__ in (None, ""):
 from benchmarks.bench_list_pods import PAD, create_pods
 from benchmarks.bench_warm_restart import random_pad
 from watchcache.devcluster import ClusterConfig, DevCluster
+
+# The name of the never-trimmed proxy: its resources, then this.
+NO_TRIM = ", no trim"
+
+# serve's default --malloc-trim-interval, and a margin.
+TRIM_WAIT = 30.0 + 5.0
 
 # How long a proxy may take to become ready, and for its RSS to settle.
 READY_TIMEOUT = 600.0
@@ -94,6 +107,7 @@ class Proxy:
     def __init__(self, kubeconfig: Path, resources: str, log: Path, extra: list[str]) -> None:
         self.log = log
         argv = [sys.executable, "-m", "watchcache", "serve", "--kubeconfig", str(kubeconfig)]
+        resources = resources.removesuffix(NO_TRIM)
         argv += ["--resources", resources, "--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
         argv += ["--log-level", "warning", *extra]
         argv += ["--workers", "1"]  # one process: its resident set is the proxy's
@@ -139,15 +153,17 @@ def json_bytes(cluster: DevCluster) -> int:
     return sum(len(json.dumps(item, separators=(",", ":"))) for item in body["items"])
 
 
-async def churn(cluster: DevCluster, pods: int, seconds: float) -> int:
-    """Patch pods round-robin for ``seconds``; returns how many patches."""
+async def churn(cluster: DevCluster, pods: int, seconds: float, rate: float = 0.0) -> int:
+    """Patch pods round-robin for ``seconds``, at most ``rate`` a second
+    (0: as fast as the clients go); returns how many patches."""
     context = ssl.create_default_context(cafile=str(cluster.ca_file))
     headers = {
         "Authorization": f"Bearer {cluster.admin_token}",
         "Content-Type": "application/merge-patch+json",
     }
     done = 0
-    end = time.monotonic() + seconds
+    start = time.monotonic()
+    end = start + seconds
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=context, limit=64), headers=headers
     ) as session:
@@ -156,6 +172,9 @@ async def churn(cluster: DevCluster, pods: int, seconds: float) -> int:
             nonlocal done
             i = first
             while time.monotonic() < end:
+                if rate and done >= (time.monotonic() - start) * rate:
+                    await asyncio.sleep(32 / rate)
+                    continue
                 body = json.dumps({"metadata": {"labels": {"rev": str(i)}}})
                 url = f"{cluster.url}/api/v1/namespaces/default/pods/pod-{i % pods:05d}"
                 async with session.patch(url, data=body) as r:
@@ -198,10 +217,18 @@ def main() -> None:
     )
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--churn", type=float, default=60.0, help="seconds of patches")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="patches a second at most (0: no cap)"
+    )
     parser.add_argument("--pad", choices=("random", "constant"), default="random")
     parser.add_argument("--serve-arg", action="append", default=[], help="extra serve flag")
     parser.add_argument(
         "--protobuf", action="store_true", help="also read every pod once in protobuf"
+    )
+    parser.add_argument(
+        "--compare-trim",
+        action="store_true",
+        help="also run the pods proxy with --malloc-trim-interval 0",
     )
     args = parser.parse_args()
     with (
@@ -211,9 +238,12 @@ def main() -> None:
         pad = random_pad if args.pad == "random" else lambda: PAD
         asyncio.run(create_pods(cluster, args.pods, on_nodes=False, pad=pad))
         total = json_bytes(cluster)
+        extra = {name: args.serve_arg for name in ("pods", "nodes")}
+        if args.compare_trim:
+            extra["pods" + NO_TRIM] = [*args.serve_arg, "--malloc-trim-interval", "0"]
         proxies = {
-            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"{name}.log", args.serve_arg)
-            for name in ("pods", "nodes")
+            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"proxy-{i}.log", flags)
+            for i, (name, flags) in enumerate(extra.items())
         }
         try:
             for proxy in proxies.values():
@@ -223,12 +253,20 @@ def main() -> None:
             def measure(moment: str) -> None:
                 moments.append((moment, {n: settled_rss(p.proc.pid) for n, p in proxies.items()}))
 
+            print("  synced; measuring", flush=True)
             measure("after sync")
             if args.protobuf:
                 protobuf_list(proxies["pods"].url, cluster.admin_token)
                 measure("after sync + protobuf LIST")
-            patches = asyncio.run(churn(cluster, args.pods, args.churn))
+            patches = asyncio.run(churn(cluster, args.pods, args.churn, args.rate))
             measure("after churn")
+            load = os.getloadavg()
+            if args.compare_trim:
+                # One trim interval more: the trimming proxy has trimmed
+                # since the churn ended.
+                print(f"  churn done; measuring again in {TRIM_WAIT:.0f} s", flush=True)
+                time.sleep(TRIM_WAIT)
+                measure(f"{TRIM_WAIT:.0f} s after churn")
             if args.protobuf:
                 protobuf_list(proxies["pods"].url, cluster.admin_token)
                 measure("after churn + protobuf LIST")
@@ -241,7 +279,11 @@ def main() -> None:
     )
     for moment, rss_of in moments:
         print(row(moment, rss_of["pods"], rss_of["nodes"], total, args.pods))
+        if args.compare_trim:
+            alone = rss_of["pods" + NO_TRIM]
+            print(row("  (no trim)", alone, rss_of["nodes"], total, args.pods))
     print(f"  churn: {patches:,} patches in {args.churn:.0f} s ({patches / args.churn:,.0f}/s)")
+    print(f"  load average after churn: {' '.join(f'{x:.2f}' for x in load)}")
 
 
 if __name__ == "__main__":

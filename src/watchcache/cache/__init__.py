@@ -47,8 +47,9 @@ What it offers (``__all__``), by module, lowest first:
     persist     the state file a warm restart loads (imported from the
                 module by the proxy: not re-exported)
     allocator   glibc's thresholds for large buffers, set by ``watchcache
-                serve`` so freed LIST buffers go back to the OS (imported
-                from the module: not re-exported)
+                serve`` so freed LIST buffers go back to the OS, and the
+                periodic trim of its heap (imported from the module: not
+                re-exported)
 
 Each error is a signal of its own type (``MalformedObject``,
 ``WatchErrorLine``, ``TooOldResourceVersion``, ``TooNewResourceVersion``),

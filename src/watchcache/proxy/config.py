@@ -430,6 +430,15 @@ OPTIONS: tuple[Option, ...] = (
         parse=_duration,
     ),
     Option(
+        "malloc-trim-interval",
+        "every this long, when the resident set grew since the last time, give the C "
+        "allocator's free pages back to the OS (glibc's malloc_trim, in a thread): under "
+        "churn the heap keeps memory freed among live objects (docs/operations.md#memory). "
+        "0: off; without glibc it does nothing",
+        default=30.0,
+        parse=_duration,
+    ),
+    Option(
         "cache-dir",
         "save each cache's state in this directory (at --cache-save-interval and at shutdown) "
         "and start from it: the cache then resumes by watch from the saved resourceVersion "
@@ -529,6 +538,7 @@ class ServeConfig:
     serve_stale_on_outage: bool = False
     discovery_ttl: float = 300.0
     consistency_check_interval: float = 0.0
+    malloc_trim_interval: float = 30.0
     cache_dir: str | None = None
     cache_save_interval: float = 60.0
     upstream_timeout: float = 60.0

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watchcache.auth import Authenticator, Authorizer, ClientCertificates, Delegation
+from watchcache.cache.allocator import glibc_trim, trim_periodically
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.proxy.app import ProxyParts
 from watchcache.proxy.autocache import custom_caching
@@ -214,9 +215,12 @@ async def open_proxy(
             reuse_port=replica is not None,
             unix_socket=replica.unix_socket if replica else None,
         )
+        # Each process trims its own heap (a worker's, the primary's).
+        trimming = asyncio.create_task(trim_periodically(config.malloc_trim_interval, glibc_trim()))
         try:
             yield proxy
         finally:
+            trimming.cancel()
             for task in checks:
                 task.cancel()
             if proxy.runner.server is not None:

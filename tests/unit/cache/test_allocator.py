@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
+
+from watchcache.cache.allocator import glibc_trim, trim_periodically
 
 # Frees an 8 MiB buffer (glibc then raises its thresholds to 8 MiB), then
 # fills and frees a 4 MiB one, and prints how much more is resident after.
@@ -38,3 +43,62 @@ def _kept(mode: str) -> int:
 def test_freed_large_buffers_leave_the_resident_set() -> None:
     assert _kept("fixed") < 1 << 20
     assert _kept("default") >= 3 << 20  # what glibc does unless told (the reason)
+
+
+class _Schedule:
+    """An injected sleep that records each wait and stops the loop after
+    ``ticks`` of them; a resident set read from a script; a fake trim."""
+
+    def __init__(self, ticks: int, resident: list[int]) -> None:
+        self.ticks = ticks
+        self.slept: list[float] = []
+        self.trims: list[int] = []  # the tick at which each trim ran
+        self._resident = iter(resident)
+
+    async def sleep(self, seconds: float) -> None:
+        if len(self.slept) == self.ticks:
+            raise asyncio.CancelledError
+        self.slept.append(seconds)
+
+    def resident(self) -> int:
+        return next(self._resident)
+
+    def trim(self) -> None:
+        self.trims.append(len(self.slept))
+
+    async def run(self, trim: Callable[[], object]) -> None:
+        trim()
+
+
+async def _trim(interval: float, schedule: _Schedule, *, trim: bool = True) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        await trim_periodically(
+            interval,
+            schedule.trim if trim else None,
+            sleep=schedule.sleep,
+            resident=schedule.resident,
+            run=schedule.run,
+        )
+
+
+async def test_trims_every_interval_while_the_resident_set_grows() -> None:
+    # Before and after each trim: grew at ticks 1, 2 and 4; not at 3.
+    schedule = _Schedule(4, [100, 90, 95, 80, 80, 85, 70])
+    await _trim(30.0, schedule)
+    assert schedule.slept == [30.0] * 4
+    assert schedule.trims == [1, 2, 4]
+
+
+async def test_an_interval_of_zero_or_no_trim_function_turns_it_off() -> None:
+    for interval, trim in ((0.0, True), (30.0, False)):
+        schedule = _Schedule(3, [100] * 6)
+        await _trim(interval, schedule, trim=trim)
+        assert schedule.slept == []
+        assert schedule.trims == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_glibc_trim_is_callable_here() -> None:
+    trim = glibc_trim()
+    assert trim is not None
+    trim()
