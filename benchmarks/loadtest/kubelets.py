@@ -39,7 +39,12 @@ writes" (seen here: one of 20 nodes with 10 pods each, in one of 21
 runs; two earlier failed runs, direct and through the proxy, timed out
 the same way but their logs were not kept). Pods are therefore created round-robin over
 the nodes, so one node's pods arrive spread out, and a step that fails
-names the nodes that died and their fatal line. Each hollow node needs its own kubelet port
+names the nodes that died and their fatal line. A delete can also
+stall inside the kubelet: a pod's sandbox not removed with its container
+(its housekeeping's second kill of the pod failing beside it) is left to
+the container garbage collection, once a minute from the kubelet's
+start, and that pod's delete then takes 35-50 s (seen through the proxy, its watch event on time;
+docs/benchmarks/README.md). Each hollow node needs its own kubelet port
 and takes about 80 MB of RSS, which is what bounds N on one machine.
 
 One host, many hollow nodes: kubemark 1.20 serves its fake runtime on a
