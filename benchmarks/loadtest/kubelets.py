@@ -13,7 +13,11 @@ deleted again, and the step reports:
                      of the backend itself (the kubelet must have heard of
                      the pod, "run" it, and written its status)
     delete latency   delete sent to the pod's DELETED event (the kubelet
-                     must see the deletion and confirm it)
+                     must see the deletion and confirm it); the slowest
+                     few are also named (``slowest_deletes_ms``, pod:
+                     milliseconds), so an outlier can be followed in
+                     its node's log (``KUBELET_VERBOSITY`` 4 logs each
+                     pod's status syncs and its final delete)
     cost             CPU-seconds and peak RSS of kube-apiserver, the proxy
                      and the kubelets together, and the requests and
                      watchers kube-apiserver itself counted
@@ -35,7 +39,12 @@ writes" (seen here: one of 20 nodes with 10 pods each, in one of 21
 runs; two earlier failed runs, direct and through the proxy, timed out
 the same way but their logs were not kept). Pods are therefore created round-robin over
 the nodes, so one node's pods arrive spread out, and a step that fails
-names the nodes that died and their fatal line. Each hollow node needs its own kubelet port
+names the nodes that died and their fatal line. A delete can also
+stall inside the kubelet: a pod's sandbox not removed with its container
+(its housekeeping's second kill of the pod failing beside it) is left to
+the container garbage collection, once a minute from the kubelet's
+start, and that pod's delete then takes 35-50 s (seen through the proxy, its watch event on time;
+docs/benchmarks/README.md). Each hollow node needs its own kubelet port
 and takes about 80 MB of RSS, which is what bounds N on one machine.
 
 One host, many hollow nodes: kubemark 1.20 serves its fake runtime on a
@@ -68,13 +77,25 @@ from benchmarks.loadtest.workload import ensure_namespace, open_target
 from benchmarks.nodesim.ledger import percentiles
 from benchmarks.nodesim.target import ApiStatusError, Target
 
-__all__ = ["KubeletsPoint", "crashes", "kubelet_cpu_each", "pod_order", "run_kubelets"]
+__all__ = [
+    "KubeletsPoint",
+    "crashes",
+    "kubelet_cpu_each",
+    "pod_order",
+    "run_kubelets",
+    "slowest",
+]
 
 NAMESPACE = "lt-kubelets"
 REGISTER_TIMEOUT = 120.0  # every node Ready
 POD_TIMEOUT = 120.0  # every pod Running, then every pod gone
 FIRST_PORT = 21000  # kubelet ports: FIRST_PORT + i for node i
 CREATE_CONCURRENCY = 16
+# How many of the slowest deletes the step names.
+SLOWEST = 3
+# The hollow kubelets' log verbosity (klog's --v): 4 logs each pod's status
+# syncs and its final delete, for following one slow pod.
+KUBELET_VERBOSITY = 1
 # Runs the rest of the command line with the directory given first bound
 # over /tmp, in a mount namespace of its own.
 PRIVATE_TMP = (
@@ -150,7 +171,8 @@ async def run_kubelets(
         "start_seconds": round(phases["start"], 2),
         "delete_seconds": round(phases["delete"], 2),
         "start_latency_ms": percentiles(list(started.values())),
-        "delete_latency_ms": percentiles(deleted),
+        "delete_latency_ms": percentiles(list(deleted.values())),
+        "slowest_deletes_ms": slowest(deleted, SLOWEST),
         "latency_ms": percentiles(list(started.values())),
         "kubelet_cpu_seconds": kubelet_cpu,
         "kubelet_cpu_seconds_each": each,
@@ -216,7 +238,7 @@ def _hollow_nodes(
                 f"--kubelet-port={FIRST_PORT + i}",
                 "--kubelet-read-only-port=0",
                 "--kubeconfig=/tmp/kubeconfig",
-                "--v=1",
+                f"--v={KUBELET_VERBOSITY}",
             ]
             with open(workdir / f"{name}.log", "wb") as log:
                 procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT))
@@ -371,10 +393,17 @@ def _running(pod: dict[str, Any]) -> bool:
     return bool(pod.get("status", {}).get("phase") == "Running")
 
 
-async def _delete_pods(admin: Target, names: list[str]) -> list[float]:
+def slowest(times: dict[str, float], n: int) -> dict[str, float]:
+    """The ``n`` largest of ``times`` (name: milliseconds), largest first,
+    rounded to the millisecond."""
+    ranked = sorted(times.items(), key=lambda item: item[1], reverse=True)[:n]
+    return {name: round(ms) for name, ms in ranked}
+
+
+async def _delete_pods(admin: Target, names: list[str]) -> dict[str, float]:
     """Delete the pods; each one's milliseconds from delete to DELETED."""
     sent: dict[str, float] = {}
-    gone: list[float] = []
+    gone: dict[str, float] = {}
     async with _pod_events(admin) as events:
 
         def delete(name: str) -> Any:
@@ -390,7 +419,7 @@ async def _delete_pods(admin: Target, names: list[str]) -> list[float]:
                 async for kind, pod in events:
                     name = pod["metadata"]["name"]
                     if kind == "DELETED" and name in sent:
-                        gone.append((time.monotonic() - sent[name]) * 1000)
+                        gone[name] = (time.monotonic() - sent[name]) * 1000
                     if len(gone) == len(names):
                         break
         except TimeoutError:

@@ -37,8 +37,13 @@ Where each is enforced:
 States of a connection's deadline (invariant: the timer runs exactly in
 ``READING``):
     READING     headers expected: accepted, or bytes of a next request came
-    IN_REQUEST  a request is being handled; bytes that arrive now belong to
-                a pipelined next request and start READING when it ends
+    IN_REQUEST  a request is being handled; bytes that arrive once its
+                body is whole belong to a pipelined next request and start
+                READING when it ends (bytes of its own body do not: a body
+                that comes after its headers, as aiohttp's client and curl
+                send it, would otherwise cut the kept-alive connection to
+                the read-header timeout, 32 s, instead of the idle one, and
+                reset it under a client about to reuse it)
     IDLE        between requests (aiohttp's idle timer governs)
     DETACHED    the connection is gone, or was closed for its deadline
 
@@ -51,13 +56,19 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Awaitable, Callable
-from typing import cast
+from typing import Protocol, cast
 
 from aiohttp import web
 
 __all__ = ["HeaderDeadline", "deadline_factory", "deadline_of", "headers_arrived"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Body(Protocol):
+    """A request's body as it arrives (aiohttp's ``request.content``)."""
+
+    def is_eof(self) -> bool: ...
 
 
 class _State(enum.Enum):
@@ -71,7 +82,16 @@ class HeaderDeadline(asyncio.Protocol):
     """Passes everything to aiohttp's handler, and closes the connection if
     a request's headers take longer than ``timeout``."""
 
-    __slots__ = ("_early", "_handler", "_loop", "_state", "_timeout", "_timer", "_transport")
+    __slots__ = (
+        "_body",
+        "_early",
+        "_handler",
+        "_loop",
+        "_state",
+        "_timeout",
+        "_timer",
+        "_transport",
+    )
 
     def __init__(
         self, handler: asyncio.Protocol, timeout: float, loop: asyncio.AbstractEventLoop
@@ -83,6 +103,9 @@ class HeaderDeadline(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._transport: asyncio.Transport | None = None
         self._early = False  # bytes arrived during a request (pipelining)
+        # The body of the request being handled: bytes arriving before it is
+        # whole are its own, not a next request's.
+        self._body: Body | None = None
 
     def __repr__(self) -> str:
         return f"<HeaderDeadline {self._state.value} timeout={self._timeout}s>"
@@ -101,8 +124,12 @@ class HeaderDeadline(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._state is _State.IDLE and data:
             self._arm()  # the first bytes of the next request
-        elif self._state is _State.IN_REQUEST and data:
-            self._early = True
+        elif (
+            self._state is _State.IN_REQUEST
+            and data
+            and (self._body is None or self._body.is_eof())
+        ):
+            self._early = True  # its body is whole: a next request's bytes
         self._handler.data_received(data)
 
     def eof_received(self) -> bool | None:
@@ -121,11 +148,15 @@ class HeaderDeadline(asyncio.Protocol):
 
     # -- a request's life, told by headers_arrived -----------------------------
 
-    def request_started(self) -> None:
+    def request_started(self, body: Body | None = None) -> None:
+        """A request's headers are in; ``body`` is its body as it arrives
+        (None: it has none, or it is whole)."""
         self._early = False
+        self._body = body
         self._disarm(_State.IN_REQUEST)
 
     def request_ended(self) -> None:
+        self._body = None
         if self._state is not _State.IN_REQUEST:
             return
         if self._early:  # part of a pipelined request is already here
@@ -192,7 +223,7 @@ async def headers_arrived(request: web.Request, handler: Handler) -> web.StreamR
     deadline = deadline_of(request)
     if deadline is None:
         return await handler(request)
-    deadline.request_started()
+    deadline.request_started(request.content)
     try:
         return await handler(request)
     finally:

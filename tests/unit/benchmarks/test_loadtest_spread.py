@@ -14,7 +14,13 @@ from typing import Any
 
 import pytest
 from benchmarks.loadtest import procstat
-from benchmarks.loadtest.kubelets import _cleaned_up_on_error, crashes, kubelet_cpu_each, pod_order
+from benchmarks.loadtest.kubelets import (
+    _cleaned_up_on_error,
+    crashes,
+    kubelet_cpu_each,
+    pod_order,
+    slowest,
+)
 from benchmarks.loadtest.report import combine, render
 from benchmarks.loadtest.spread import Spread, group_repeats, load_range, spread, spread_of
 
@@ -232,3 +238,10 @@ async def test_a_failed_kubelets_run_leaves_no_pods_or_nodes_behind() -> None:
     async with _cleaned_up_on_error(Admin(), ["n0"], 1):  # type: ignore[arg-type]
         pass
     assert calls == []  # a run that went well cleans up on its own path
+
+
+def test_the_slowest_deletes_are_named_largest_first() -> None:
+    times = {"a": 4000.2, "b": 36400.7, "c": 5000.0, "d": 12000.4}
+    assert slowest(times, 3) == {"b": 36401, "d": 12000, "c": 5000}
+    assert list(slowest(times, 3)) == ["b", "d", "c"]
+    assert slowest({}, 3) == {}

@@ -179,6 +179,52 @@ async def test_requests_within_the_deadline_are_served_and_the_timer_stops(
         await proxy.stop()
 
 
+async def test_a_body_sent_after_its_headers_leaves_the_connection_idle(
+    tmp_path: Path, pki: Pki
+) -> None:
+    """A request whose body arrives after its headers (aiohttp's client and
+    curl send them apart; the handler has already started) is no pipelined
+    next request: once answered, the kept-alive connection is idle, under
+    --idle-timeout, not reading headers under --read-header-timeout (it was
+    reset 32 s after such a request however soon the client reused it)."""
+    deadlines: list[HeaderDeadline] = []
+    started = threading.Event()
+
+    async def upload(request: web.Request) -> web.StreamResponse:
+        deadline = deadline_of(request)
+        assert deadline is not None
+        deadlines.append(deadline)
+        started.set()
+        body = await request.read()
+        return web.Response(text=f"got {len(body)}")
+
+    config = _config("tcp", tmp_path, pki, "--read-header-timeout", "30", "--idle-timeout", "30")
+    proxy = await start_proxy(ProxyParts(config=config, handle=upload))
+    try:
+
+        def headers_then_body() -> bytes:
+            with _connect(proxy, "tcp", pki) as conn:
+                conn.sendall(
+                    b"PATCH /api/v1/namespaces/ns/pods/p/status HTTP/1.1\r\nHost: localhost\r\n"
+                    b"Content-Type: application/merge-patch+json\r\nContent-Length: 2\r\n\r\n"
+                )
+                assert started.wait(BOUND), "the handler never started"
+                conn.sendall(b"{}")
+                received = b""
+                while not received.endswith(b"got 2"):
+                    chunk = conn.recv(65536)
+                    assert chunk, "closed before the answer"
+                    received += chunk
+                return received
+
+        received = await _in_thread(headers_then_body)
+        assert received.startswith(b"HTTP/1.1 200 OK")
+        # The answer is written after the request ended: its state is final.
+        assert [d.state for d in deadlines] == ["idle"]
+    finally:
+        await proxy.stop()
+
+
 def test_the_deadline_under_uvloop(tmp_path: Path, pki: Pki) -> None:
     """The proxy runs on uvloop, whose transports are not asyncio's."""
     import uvloop
@@ -280,6 +326,35 @@ def test_the_timer_runs_from_accept_until_a_request_starts() -> None:
     assert len(loop.live()) == 1 and deadline.state == "reading"
     loop.fire()
     assert transport.aborted
+
+
+class FakeBody:
+    def __init__(self) -> None:
+        self.whole = False
+
+    def is_eof(self) -> bool:
+        return self.whole
+
+
+def test_bytes_of_the_requests_own_body_do_not_start_the_timer() -> None:
+    deadline, loop, _, handler = _deadline()
+    body = FakeBody()
+    deadline.request_started(body)
+    deadline.data_received(b'{"status":{}}')
+    body.whole = True
+    deadline.request_ended()
+    assert handler.data == [b'{"status":{}}']
+    assert loop.live() == [] and deadline.state == "idle"
+
+
+def test_bytes_after_a_whole_body_are_a_pipelined_request() -> None:
+    deadline, loop, _, _ = _deadline()
+    body = FakeBody()
+    body.whole = True
+    deadline.request_started(body)
+    deadline.data_received(b"GET /next HTTP/1.1\r\n")
+    deadline.request_ended()
+    assert len(loop.live()) == 1 and deadline.state == "reading"
 
 
 def test_bytes_pipelined_during_a_request_start_the_timer_when_it_ends() -> None:

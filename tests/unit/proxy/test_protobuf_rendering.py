@@ -180,3 +180,53 @@ async def test_a_watch_expired_for_every_watcher_ends_with_a_protobuf_error() ->
         fake.registry.expire_all("upstream lost its state", error_line(error))
         (frame,) = await _frames(response, 1)
     assert frame == protobuf.watch_frame("ERROR", status_envelope(error))
+
+
+def _deleting(raw: bytes) -> bytes:
+    """``raw`` marked for deletion, as kube-apiserver marks a graceful delete."""
+    obj = json.loads(raw)
+    obj["metadata"] |= {
+        "deletionTimestamp": "2026-12-06T08:00:00Z",
+        "deletionGracePeriodSeconds": 1,
+    }
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+async def test_a_kubelets_watch_gets_each_lone_event_at_once() -> None:
+    """A kubelet's pod watch (protobuf, spec.nodeName=its node) hears of a
+    delete by one MODIFIED (deletionTimestamp set), then the DELETED, each
+    with nothing after it on that watch: each frame is written without
+    waiting for a later event or bookmark (the bound in ``_frames`` only
+    stops a hang). A pod moved onto the node is ADDED for it, one moved off
+    is DELETED as it was at the move's RV."""
+    fake = Fake(count=0)
+    events: list[tuple[str, bytes, tuple[str, bytes] | None]] = [
+        ("ADDED", pod("a", rv=11, node="n1"), ("ADDED", pod("a", rv=11, node="n1"))),
+        (
+            "MODIFIED",
+            _deleting(pod("a", rv=12, node="n1")),
+            ("MODIFIED", _deleting(pod("a", rv=12, node="n1"))),
+        ),
+        (
+            "DELETED",
+            _deleting(pod("a", rv=13, node="n1")),
+            ("DELETED", _deleting(pod("a", rv=13, node="n1"))),
+        ),
+        ("ADDED", pod("b", rv=14, node="n2"), None),  # another node's pod
+        ("MODIFIED", pod("b", rv=15, node="n1"), ("ADDED", pod("b", rv=15, node="n1"))),
+        ("MODIFIED", pod("b", rv=16, node="n2"), ("DELETED", pod("b", rv=16, node="n1"))),
+    ]
+    async with fake.client() as client:
+        response = await client.get(
+            PODS_PATH + "?watch=1&resourceVersion=10&allowWatchBookmarks=true"
+            "&fieldSelector=spec.nodeName%3Dn1",
+            headers={"Accept": ACCEPT},
+        )
+        assert response.headers["Content-Type"] == protobuf.STREAM_CONTENT_TYPE
+        for event_type, raw, wanted in events:
+            event = fake.cache.apply(event_type, raw)
+            assert event is not None
+            await fake.registry.dispatch(event)
+            if wanted is not None:
+                (frame,) = await _frames(response, 1)
+                assert frame == protobuf.watch_frame(wanted[0], _envelope(wanted[1]))
