@@ -62,6 +62,7 @@ import asyncio
 import contextlib
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -80,6 +81,7 @@ from benchmarks.nodesim.target import ApiStatusError, Target
 __all__ = [
     "KubeletsPoint",
     "crashes",
+    "free_ports",
     "kubelet_cpu_each",
     "pod_order",
     "run_kubelets",
@@ -89,7 +91,6 @@ __all__ = [
 NAMESPACE = "lt-kubelets"
 REGISTER_TIMEOUT = 120.0  # every node Ready
 POD_TIMEOUT = 120.0  # every pod Running, then every pod gone
-FIRST_PORT = 21000  # kubelet ports: FIRST_PORT + i for node i
 CREATE_CONCURRENCY = 16
 # How many of the slowest deletes the step names.
 SLOWEST = 3
@@ -217,6 +218,20 @@ async def _cleaned_up_on_error(
         raise
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on 127.0.0.1 now, for the kubelets'
+    servers: fixed ones collided with a second load test on the same host
+    (its kubelets exited, their nodes never Ready). All are held open until
+    every one is chosen, so none is handed out twice."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+        return ports
+
+
 @contextlib.contextmanager
 def _hollow_nodes(
     kubemark: Path, endpoint: Endpoint, names: list[str], workdir: Path
@@ -224,6 +239,7 @@ def _hollow_nodes(
     """One kubemark process per name, each with a /tmp of its own; their
     pids by "kubelet-<i>"; all stopped on exit."""
     procs: list[subprocess.Popen[bytes]] = []
+    ports = free_ports(len(names))
     try:
         for i, name in enumerate(names):
             private = workdir / name
@@ -235,7 +251,7 @@ def _hollow_nodes(
                 str(kubemark),
                 "--morph=kubelet",
                 f"--name={name}",
-                f"--kubelet-port={FIRST_PORT + i}",
+                f"--kubelet-port={ports[i]}",
                 "--kubelet-read-only-port=0",
                 "--kubeconfig=/tmp/kubeconfig",
                 f"--v={KUBELET_VERBOSITY}",

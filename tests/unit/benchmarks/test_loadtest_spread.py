@@ -245,3 +245,15 @@ def test_the_slowest_deletes_are_named_largest_first() -> None:
     assert slowest(times, 3) == {"b": 36401, "d": 12000, "c": 5000}
     assert list(slowest(times, 3)) == ["b", "d", "c"]
     assert slowest({}, 3) == {}
+
+
+def test_kubelet_ports_are_distinct_and_free_when_chosen() -> None:
+    import socket
+
+    from benchmarks.loadtest.kubelets import free_ports
+
+    ports = free_ports(6)
+    assert len(set(ports)) == 6
+    for port in ports:  # each can be bound: nobody held it
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", port))
