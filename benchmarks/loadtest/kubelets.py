@@ -62,7 +62,6 @@ import asyncio
 import contextlib
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -77,11 +76,11 @@ from benchmarks.loadtest.stack import Backend, Endpoint
 from benchmarks.loadtest.workload import ensure_namespace, open_target
 from benchmarks.nodesim.ledger import percentiles
 from benchmarks.nodesim.target import ApiStatusError, Target
+from watchcache.devcluster.cluster import free_ports
 
 __all__ = [
     "KubeletsPoint",
     "crashes",
-    "free_ports",
     "kubelet_cpu_each",
     "pod_order",
     "run_kubelets",
@@ -218,20 +217,6 @@ async def _cleaned_up_on_error(
         raise
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports free on 127.0.0.1 now, for the kubelets'
-    servers: fixed ones collided with a second load test on the same host
-    (its kubelets exited, their nodes never Ready). All are held open until
-    every one is chosen, so none is handed out twice."""
-    with contextlib.ExitStack() as held:
-        ports = []
-        for _ in range(count):
-            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            ports.append(sock.getsockname()[1])
-        return ports
-
-
 @contextlib.contextmanager
 def _hollow_nodes(
     kubemark: Path, endpoint: Endpoint, names: list[str], workdir: Path
@@ -239,6 +224,8 @@ def _hollow_nodes(
     """One kubemark process per name, each with a /tmp of its own; their
     pids by "kubelet-<i>"; all stopped on exit."""
     procs: list[subprocess.Popen[bytes]] = []
+    # Chosen now: fixed ports collided with a second load test on the same
+    # host (its kubelets exited, their nodes never Ready).
     ports = free_ports(len(names))
     try:
         for i, name in enumerate(names):

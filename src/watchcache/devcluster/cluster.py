@@ -47,7 +47,7 @@ from watchcache.devcluster.kubeconfig import write_kubeconfig
 from watchcache.devcluster.pki import Pki, make_pki
 from watchcache.devcluster.processes import OwnedProcess, spawn
 
-__all__ = ["ClusterConfig", "DevCluster", "DevClusterError"]
+__all__ = ["ClusterConfig", "DevCluster", "DevClusterError", "free_ports"]
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Endpoints:
 
     @classmethod
     def free(cls) -> Endpoints:
-        return cls(*_free_ports(4))
+        return cls(*free_ports(4))
 
 
 class DevCluster:
@@ -549,7 +549,7 @@ def _wait(proc: OwnedProcess, timeout: float, what: str, ready: Callable[[], boo
     )
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     """Distinct free loopback ports (all held open until all are chosen)."""
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:

@@ -250,7 +250,7 @@ def test_the_slowest_deletes_are_named_largest_first() -> None:
 def test_kubelet_ports_are_distinct_and_free_when_chosen() -> None:
     import socket
 
-    from benchmarks.loadtest.kubelets import free_ports
+    from watchcache.devcluster.cluster import free_ports
 
     ports = free_ports(6)
     assert len(set(ports)) == 6
