@@ -193,7 +193,7 @@ def watch_clients(
                 f"GET {WATCH} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer token-{i}\r\n\r\n"
             ).encode()
             done: asyncio.Future[None] = loop.create_future()
-            client = functools.partial(CountingClient, request, expected, done, [])
+            client = functools.partial(CountingClient, request, expected, done)
             await loop.create_connection(client, "127.0.0.1", port)
             dones.append(done)
         ready.set()  # type: ignore[attr-defined]

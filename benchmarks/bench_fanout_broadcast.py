@@ -124,10 +124,8 @@ def event_line(rv: int) -> bytes:
 
 
 class CountingClient(asyncio.Protocol):
-    def __init__(
-        self, request: bytes, expected: int, done: asyncio.Future[None], counts: list[int]
-    ) -> None:
-        self.request, self.expected, self.done, self.counts = request, expected, done, counts
+    def __init__(self, request: bytes, expected: int, done: asyncio.Future[None]) -> None:
+        self.request, self.expected, self.done = request, expected, done
         self.lines = 0
         self.last = b""
 
@@ -162,7 +160,7 @@ def client_main(
         for _ in range(watchers):
             done: asyncio.Future[None] = loop.create_future()
             await loop.create_connection(
-                lambda d=done: CountingClient(request, expected_lines, d, []),
+                lambda d=done: CountingClient(request, expected_lines, d),
                 "127.0.0.1",
                 port,
                 ssl=tls,

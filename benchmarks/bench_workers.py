@@ -27,7 +27,7 @@ proxy; the "CPU-bound ceiling" line multiplies the measured efficiency
 with 2 workers (per CPU-second of all its processes) by ``--cores``, the
 most N workers can do with N cores, against one process's one core.
 
-    python benchmarks/bench_workers.py [--watchers 1000] [--events 300] [--objects 500]
+    python -m benchmarks.bench_workers [--watchers 1000] [--events 300] [--objects 500]
         [--lists 400] [--list-clients 2] [--workers 1,2] [--rounds 2] [--cores 8]
 """
 
@@ -52,6 +52,7 @@ from pathlib import Path
 
 import aiohttp
 
+from benchmarks.bench_fanout_broadcast import CountingClient
 from watchcache.api.resources import GroupVersionResource, resource_info
 from watchcache.simulator.app import Simulator
 
@@ -142,24 +143,6 @@ class Proxy:
 
 
 # -- watch clients (another process) -----------------------------------------------
-
-
-class CountingClient(asyncio.Protocol):
-    """Counts event lines (``}\\n``: the chunk framing's newlines are not)."""
-
-    def __init__(self, request: bytes, expected: int, done: asyncio.Future[None]) -> None:
-        self.request, self.expected, self.done = request, expected, done
-        self.lines = 0
-        self.last = b""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport.write(self.request)  # type: ignore[attr-defined]
-
-    def data_received(self, data: bytes) -> None:
-        self.lines += data.count(b"}\n") + (self.last == b"}" and data[:1] == b"\n")
-        self.last = data[-1:]
-        if self.lines >= self.expected and not self.done.done():
-            self.done.set_result(None)
 
 
 def watch_clients(port: int, watchers: int, rv: str, expected: int, ready, finished) -> None:  # type: ignore[no-untyped-def]
