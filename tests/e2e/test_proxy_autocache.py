@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.e2e.serving import ask, ask_direct, kubectl_env, running_serve, wait_until_ready
+from tests.e2e.serving import ask, ask_direct, running_serve, wait_until_ready
 from tests.e2e.test_proxy_auth import Requester
 from tests.e2e.test_proxy_auth import call as auth_call
-from tests.e2e.test_proxy_tables import _watched
+from tests.e2e.test_proxy_tables import _kubectl, _masked, _watched
 from tests.e2e.test_table import CRD_GROUP, assert_same_table, call, make_crds, make_custom, ok
 from tests.polling import until_blocking
 
@@ -33,7 +32,6 @@ TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 TABLE_V1BETA1 = "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 _SAMPLE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$", re.M)
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
-_DURATION = re.compile(r"\b\d+[smhdy](?:\d+[smhdy])?\b")
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +118,6 @@ def crds(dev_cluster: DevCluster) -> Iterator[str]:
         )
 
 
-def _kubectl(binary: Path, target: list[str], namespace: str, *args: str) -> list[str]:
-    done = subprocess.run(
-        [str(binary), *target, "-n", namespace, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=kubectl_env(),
-    )
-    assert done.returncode == 0, done.stderr
-    return [" ".join(_DURATION.sub("<d>", line).split()) for line in done.stdout.splitlines()]
-
-
 @pytest.mark.parametrize("plural", ["widgets", "gadgets"])
 def test_custom_resource_tables_from_the_cache_match_kube_apiserver(
     dev_cluster: DevCluster, proxy: str, namespace: str, crds: str, plural: str
@@ -191,8 +177,8 @@ def test_kubectl_prints_custom_resources_the_same_through_the_proxy(
         path = f"/apis/{CRD_GROUP}/v1/namespaces/{namespace}/{resource}"
         until_served_from_cache(proxy, path, resource, TABLE)
         for args in (["get", resource], ["get", resource, "-o", "wide"]):
-            theirs = _kubectl(kubectl_binary, direct, namespace, *args)
-            ours = _kubectl(kubectl_binary, through, namespace, *args)
+            theirs = _masked(_kubectl(kubectl_binary, direct, namespace, *args))
+            ours = _masked(_kubectl(kubectl_binary, through, namespace, *args))
             assert ours == theirs, " ".join(args)
             assert len(ours) == 5, ours  # the header and 4 objects
         # kubectl's LIST is a consistent read, which the proxy forwards for
