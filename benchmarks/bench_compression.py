@@ -1,5 +1,6 @@
 """What gzip answers cost and save: a LIST of 10,000 pods from the cache,
-plain and gzip at zlib levels 1, 4 and 6 (proxy/compression.py).
+plain and gzip with ISA-L at level 1 (the proxy's) and zlib at levels 1, 4
+(kube-apiserver 1.20's, in Go) and 6 (proxy/compression.py).
 
 The read path (``ReadPath`` over a real ``Cache``) answers over loopback
 through aiohttp, in a process of its own (one listener per level over
@@ -86,7 +87,7 @@ def read_path(pods: list[bytes]) -> ReadPath:
     return ReadPath({POD_RESOURCE.gvr: cast(CachedResource, resource)}, forward)
 
 
-LEVELS = (1, 4, 6)
+CODECS = (("isal", 1), ("zlib", 1), ("zlib", 4), ("zlib", 6))
 
 
 async def serve(pods: int) -> None:
@@ -94,13 +95,13 @@ async def serve(pods: int) -> None:
     listener per level over one cache; prints the ports, serves until
     killed."""
     reads = [read_path(varied_pods(pods))]
-    for _ in LEVELS[1:]:
+    for _ in CODECS[1:]:
         other = read_path([])
         other.caches = reads[0].caches
         reads.append(other)
     ports = []
-    for path, level in zip(reads, LEVELS, strict=True):
-        path.compression = Compression(level=level)
+    for path, (codec, level) in zip(reads, CODECS, strict=True):
+        path.compression = Compression(level=level, codec=codec)
         app = web.Application(middlewares=[context_middleware, parse_once])
         app.router.add_route("*", "/{tail:.*}", path)
         runner = web.AppRunner(app)
@@ -145,7 +146,8 @@ async def measure(pods: int, rounds: int) -> None:
         ports = (await proxy.stdout.readline()).split()
         urls = [f"http://127.0.0.1:{int(port)}" for port in ports]
         cases = [("plain", "identity", urls[0])] + [
-            (f"gzip level {level}", "gzip", url) for level, url in zip(LEVELS, urls, strict=True)
+            (f"gzip {codec} {level}", "gzip", url)
+            for (codec, level), url in zip(CODECS, urls, strict=True)
         ]
         results: dict[str, list[tuple[int, float, float, float]]] = {c[0]: [] for c in cases}
         plain = b""

@@ -18,10 +18,13 @@ round's ratio to kube-apiserver in that round.
     python benchmarks/bench_write_path.py [--rounds 3] [--duration 10]
         [--watchers 200] [--rate 50] [--no-list] [--no-broadcast]
         [--py-spy DIR] [--env WATCHCACHE_NAME=VALUE] [--baseline-src DIR]
+        [--baseline-env NAME=VALUE]
 
 ``--baseline-src`` runs a second pair of proxies from another source tree
 (``git archive BASE src | tar -x -C DIR``, then DIR/src) in the same
-rounds: a same-run before and after.
+rounds: a same-run before and after. ``--env`` settings go to the proxies
+under test only, ``--baseline-env`` to the baseline's: the same tree
+twice with one setting apart is a same-run comparison of that setting.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ async def _rounds(stack: Stack, args: argparse.Namespace) -> dict[str, list[dict
     plain = _another_proxy(stack, tls, "apiserver-plain", tls=False, env=_settings(args.env))
     proxies = [("proxy tls", tls), ("proxy plain", plain)]
     if args.baseline_src:
-        base_env = {"PYTHONPATH": str(args.baseline_src)}
+        base_env = {"PYTHONPATH": str(args.baseline_src), **_settings(args.baseline_env)}
         base = _another_proxy(stack, tls, "apiserver-base-tls", tls=True, env=base_env)
         base_plain = _another_proxy(stack, tls, "apiserver-base-plain", tls=False, env=base_env)
         proxies += [("base tls", base), ("base plain", base_plain)]
@@ -111,6 +114,19 @@ async def _rounds(stack: Stack, args: argparse.Namespace) -> dict[str, list[dict
     return out
 
 
+def _spread(result: dict[str, Any]) -> str:
+    latency = result["latency_ms"]
+    return "/".join(f"{latency.get(q, '-')}" for q in ("p50", "p90", "p99"))
+
+
+def _client_ms(result: dict[str, Any]) -> float | None:
+    """The listing client's CPU per list: if it nears the wall time per
+    list, the client, not the server, sets the MB/s."""
+    lists = result.get("lists")
+    cpu = result.get("cpu_seconds", {}).get("generator")
+    return round(cpu * 1000 / lists, 1) if lists and cpu is not None else None
+
+
 def _report(out: dict[str, list[dict[str, Any]]]) -> None:
     print(f"load average at the end: {os.getloadavg()}")
     direct = out.get("broadcast direct", [])
@@ -124,7 +140,8 @@ def _report(out: dict[str, list[dict[str, Any]]]) -> None:
             print(
                 f"{label}: {r['deliveries_per_server_cpu_second']:>8} vs kube-apiserver"
                 f" {d['deliveries_per_server_cpu_second']:>8} deliveries per CPU-s;"
-                f" p99 {r['latency_ms'].get('p99')} vs {d['latency_ms'].get('p99')} ms;"
+                f" latency p50/p90/p99 {_spread(r)} vs {_spread(d)} ms;"
+                f" {r.get('events_per_write', '-')} events per write;"
                 f" lost {r['lost']} dup {r['duplicated']} ooo {r['out_of_order']}"
             )
         if ratios:
@@ -139,7 +156,8 @@ def _report(out: dict[str, list[dict[str, Any]]]) -> None:
                 f"{label} rv0 C1: {r['mb_per_second']} MB/s vs kube-apiserver"
                 f" {d['mb_per_second']} MB/s ({r['mb_per_second'] / d['mb_per_second']:.2f}x);"
                 f" server CPU ms per list {r['server_cpu_ms_per_list']}"
-                f" vs {d['server_cpu_ms_per_list']}"
+                f" vs {d['server_cpu_ms_per_list']};"
+                f" the client's CPU ms per list {_client_ms(r)} vs {_client_ms(d)}"
             )
         if lists:
             ratios = [r["mb_per_second"] / d["mb_per_second"] for r, d in lists]
@@ -163,6 +181,13 @@ def main() -> None:
         default=[],
         metavar="WATCHCACHE_NAME=VALUE",
         help="a setting for the proxies under test (not the baseline's)",
+    )
+    parser.add_argument(
+        "--baseline-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the baseline's proxies (with --baseline-src)",
     )
     parser.add_argument(
         "--baseline-src",

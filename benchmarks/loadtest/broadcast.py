@@ -19,6 +19,8 @@ from array import array
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import aiohttp
+
 from benchmarks.loadtest.meter import Meter, per_thousand
 from benchmarks.loadtest.pacing import paced
 from benchmarks.loadtest.progress import Progress
@@ -28,7 +30,7 @@ from benchmarks.loadtest.workload import ensure_pods, open_target
 from benchmarks.nodesim.lag import LagMonitor
 from benchmarks.nodesim.ledger import percentiles
 from benchmarks.nodesim.objects import SENT_AT
-from benchmarks.nodesim.target import ApiStatusError
+from benchmarks.nodesim.target import ApiStatusError, Target
 
 __all__ = ["BroadcastPoint", "run_broadcast"]
 
@@ -86,6 +88,7 @@ async def run_broadcast(
         lag = LagMonitor()
         lag_task = asyncio.get_running_loop().create_task(lag.run(budget))
         await meter.start()
+        writes_before = await _proxy_writes(client) if mode == "proxy" else None
         expected: list[int] = []
         errors: list[str] = []
         total = int(point.rate * point.duration)
@@ -112,6 +115,7 @@ async def run_broadcast(
         while time.monotonic() < settle_end and not _all_arrived(streams, expected):
             await asyncio.sleep(0.05)
         last_arrival = max((s.last_arrival for s in streams), default=time.monotonic())
+        writes_after = await _proxy_writes(client) if mode == "proxy" else None
         cost = await _stop(meter, tasks)
         lag_task.cancel()
 
@@ -135,9 +139,35 @@ async def run_broadcast(
         "unexpected": sum(c.unexpected for c in checks),
         "watch_errors": sum(1 for s in streams if s.error),
         "cpu_ms_per_1000_deliveries": per_thousand(cost["cpu_seconds"], deliveries),
+        "events_per_write": _events_per_write(writes_before, writes_after),
         "generator_lag_ms": lag.summary(),
         **cost,
     }
+
+
+async def _proxy_writes(client: Target) -> tuple[float, float] | None:
+    """The proxy's watch deliveries and writes so far (its /metrics), or
+    None if it does not say."""
+    try:
+        async with client.session.get("/metrics") as resp:
+            text = await resp.text()
+    except (aiohttp.ClientError, OSError, TimeoutError):
+        return None
+    counts = {"watchcache_watch_deliveries_total": 0.0, "watchcache_watch_writes_total": 0.0}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in counts:
+            counts[name] += float(rest.rpartition(" ")[2])
+    return counts["watchcache_watch_deliveries_total"], counts["watchcache_watch_writes_total"]
+
+
+def _events_per_write(
+    before: tuple[float, float] | None, after: tuple[float, float] | None
+) -> float | None:
+    """Deliveries per write to the watchers between two scrapes."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 2)
 
 
 def _server_of(backend: Backend) -> str:

@@ -23,6 +23,16 @@ thresholds fixed at their defaults, 1.3 MB (bench_proxy_memory.py).
 serve`` makes it at start), never a library's: the informer does not call
 it in someone else's process. Elsewhere than glibc it does nothing.
 
+It also keeps ``TOP_PAD`` (1 MiB) at the heap's top when the top is
+trimmed: a streamed LIST allocates and frees its pieces (reads.py, 64 KiB
+each, with the TLS layer's encrypted copy beside them) at the top over and
+over, and with glibc's default pad each piece's pages were given back and
+faulted in again: a sixth of the proxy's CPU per LIST was page faults. A
+LIST of 10,000 pods (73 MB) over TLS took 148-161 ms of the proxy's CPU
+without the pad, 75-83 ms with it (1 MiB and 8 MiB alike;
+benchmarks/bench_write_path.py). The pad is at most 1 MiB resident, and the
+periodic trim gives it back too.
+
 Under churn the heap holds freed memory among live objects (lines read
 from upstream, superseded versions): with 3,000 cached pods, 1,645
 patches grew Python's live objects by 2.2 MB and the resident set by
@@ -50,6 +60,7 @@ from pathlib import Path
 
 __all__ = [
     "LARGE_BUFFER",
+    "TOP_PAD",
     "glibc_trim",
     "resident_bytes",
     "return_large_buffers",
@@ -60,22 +71,31 @@ log = logging.getLogger(__name__)
 
 # glibc's own default for both thresholds, kept fixed.
 LARGE_BUFFER = 128 * 1024
+# What a trim of the heap's top leaves there (and a growth adds beyond the
+# request): room for a streamed LIST's pieces in flight.
+TOP_PAD = 1 << 20
 _M_TRIM_THRESHOLD = -1
+_M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3
 
 
 def return_large_buffers(threshold: int = LARGE_BUFFER) -> bool:
     """Serve buffers above ``threshold`` from their own mappings and trim
-    the heap's top above it, for the rest of the process. False when the
-    C library has no glibc ``mallopt`` or refused."""
+    the heap's top above it, down to ``TOP_PAD``, for the rest of the
+    process. False when the C library has no glibc ``mallopt`` or refused."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, threshold)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, threshold)
+    return all(
+        mallopt(option, value)
+        for option, value in (
+            (_M_MMAP_THRESHOLD, threshold),
+            (_M_TRIM_THRESHOLD, threshold),
+            (_M_TOP_PAD, TOP_PAD),
+        )
     )
 
 

