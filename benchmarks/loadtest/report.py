@@ -395,12 +395,14 @@ def _broadcast(runs: list[Run], plots: dict[str, str]) -> list[str]:
         "modes: only the watches move. *deliv./server CPU-s* divides the deliveries by the "
         "CPU of the process serving the watchers (kube-apiserver direct, the proxy through "
         "it); kube-apiserver's CPU in proxy mode is what the writes and the proxy's one "
-        "watch cost it.",
+        "watch cost it. *events per write*: the proxy's deliveries per write to its "
+        "watchers (its /metrics; --watch-write-window).",
         "",
         "| W | R/s | mode | deliveries | deliv./s | p50 ms | p99 ms | max ms | lost/dup/ooo "
         "| CPU s apiserver / etcd / proxy / gen. | deliv./server CPU-s "
-        "| CPU ms per 1,000 deliv. (server) | apiserver watchers (Pod) | generator lag p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| CPU ms per 1,000 deliv. (server) | apiserver watchers (Pod) | generator lag p99 ms "
+        "| events per write |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in chosen:
         if "error" in r:
@@ -415,7 +417,8 @@ def _broadcast(runs: list[Run], plots: dict[str, str]) -> list[str]:
             f"| {r['deliveries_per_second']:,} | {_q(r, 'p50')} | {_q(r, 'p99')} | {_q(r, 'max')} "
             f"| {_bad(r)} | {_cpu(cpu)} | {_num(r.get('deliveries_per_server_cpu_second'))} "
             f"| {per} | {r.get('apiserver_watchers_peak', {}).get('Pod', '-')} "
-            f"| {r['generator_lag_ms'].get('p99', '-')} |"
+            f"| {r['generator_lag_ms'].get('p99', '-')} "
+            f"| {_num(r.get('events_per_write'))} |"
         )
     out.append("")
     for key, caption in (
