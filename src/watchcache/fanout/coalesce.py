@@ -36,7 +36,12 @@ deliveries per CPU-second over TLS and 5.2x over plain HTTP; with 40 ms,
 latency 98-259 ms against kube-apiserver's own 209-816 ms in those runs.
 0 turns it off (the library's ``Registry`` default: a test or an
 embedding decides), for a client that must see each event the moment it
-is dispatched.
+is dispatched. A watch from another watchcache (a tier below, a worker
+process: proxy/reads.py knows it by its User-Agent) is served with the
+loop's coalescer instead of its registry's (``serve_watch(windowed=
+False)``), and the primary of ``--workers`` runs without a window: the
+tier or worker holds its own clients' writes, so an event waits for one
+window at most on its way, however many tiers it crosses.
 
 Invariants: a socket whose ``flush_scheduled`` is set is in ``_now`` or
 ``_later``, once. A socket written before its turn (it closed, or a

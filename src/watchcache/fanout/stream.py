@@ -27,10 +27,12 @@ transport only through its ``transport`` attribute; and a response whose
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 
 from aiohttp import HttpVersion11, web
 
+from watchcache.fanout.coalesce import Coalescer
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.registry import Registry
 from watchcache.fanout.socket import DEFAULT_LIMIT, END_GRACE
@@ -68,6 +70,7 @@ async def serve_watch(
     headers: dict[str, str] | None = None,
     end_grace: float = END_GRACE,
     started: Callable[[Watcher], object] | None = None,
+    windowed: bool = True,
 ) -> web.StreamResponse:
     """Start a watch and return once it is handed over; it streams on until
     the watcher closes (``duration`` seconds on the registry's clock,
@@ -75,7 +78,9 @@ async def serve_watch(
     initial lines (ADDED events of a state, a history replay, or none) and
     the RV they reach; live events newer than that follow. ``started``, if
     given, is called with the watcher as it is registered (its ``closed``
-    resolves when the watch ends, after this returns)."""
+    resolves when the watch ends, after this returns). ``windowed=False``:
+    the watch writes at the end of each batch even when the registry has a
+    write window (coalesce.py)."""
     response = _WatchResponse(headers={"Content-Type": "application/json", **(headers or {})})
     # HTTP/1.0 has no chunked encoding: as Go's net/http, the body is sent
     # as it is and ends when the connection closes.
@@ -88,6 +93,8 @@ async def serve_watch(
     if transport is None or transport.is_closing():
         return response
     lines, start_rv = start()
+    loop = asyncio.get_running_loop()
+    coalescer = registry.coalescer() if windowed else Coalescer.shared(loop)
     watcher = Watcher(
         transport,
         filter,
@@ -98,7 +105,7 @@ async def serve_watch(
         replaying=True,
         chunked=chunked,
         end_grace=end_grace,
-        coalescer=registry.coalescer(),
+        coalescer=coalescer,
     )
     registry.add(watcher)
     if started is not None:

@@ -100,6 +100,7 @@ from watchcache.proxy.forward import status_response
 from watchcache.proxy.rendering import RENDERINGS, Rendering, bookmarks_for, negotiate
 from watchcache.proxy.requestinfo import RequestInfo, request_info
 from watchcache.upstream import UpstreamError
+from watchcache.upstream.client import WATCHCACHE_AGENT
 
 __all__ = ["ReadPath", "ReadRequest"]
 
@@ -520,7 +521,16 @@ class ReadPath:
             duration=seconds,
             headers=_headers(read.rendering, watch=True),
             started=request[_TICKET].keep_until_closed,
+            windowed=not _from_watchcache(request),
         )
+
+
+def _from_watchcache(request: web.BaseRequest) -> bool:
+    """The request is another watchcache's (a tier below, a worker, an
+    informer: the upstream client's User-Agent). Its watches are written
+    without the write window: the tier below holds its own clients'
+    writes, and one window on a path is enough."""
+    return request.headers.get("User-Agent", "").startswith(WATCHCACHE_AGENT)
 
 
 def _named_watch(options: ListOptions, name: str) -> ListOptions | ApiError:

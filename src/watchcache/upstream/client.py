@@ -87,6 +87,7 @@ from watchcache.upstream.errors import (
 from watchcache.upstream.tls import TLSContexts
 
 __all__ = [
+    "WATCHCACHE_AGENT",
     "ClientOptions",
     "ForwardResponse",
     "LineSplitter",
@@ -97,6 +98,10 @@ __all__ = [
 
 Query = Mapping[str, str]
 Body = bytes | AsyncIterable[bytes] | None
+
+# The User-Agent of watchcache's own requests upstream (its caches' lists
+# and watches): a proxy above recognises a tier below by it (reads.py).
+WATCHCACHE_AGENT = "watchcache"
 
 # Headers that describe one hop, not the message (RFC 9110 7.6.1), plus the
 # ones aiohttp sets itself for the upstream hop.
@@ -151,7 +156,7 @@ class ClientOptions:
     # One watch event is one object; etcd refuses values over 1.5 MiB by
     # default and JSON of a protobuf-stored object can be a few times that.
     max_line_bytes: int = 16 << 20
-    user_agent: str = "watchcache"
+    user_agent: str = WATCHCACHE_AGENT
 
 
 NO_TIMEOUT = aiohttp.ClientTimeout()

@@ -77,6 +77,10 @@ async def serve_workers(config: ServeConfig, upstream: UpstreamConfig, *, embedd
             client_ca_file=None,
             shutdown_spread=0.0,
             workers=1,
+            # The workers write their clients' events with the window: the
+            # feed's own watches (theirs) are written at once, so an event
+            # waits for one window at most on its way.
+            watch_write_window=0.0,
         )
         async with open_proxy(feed_config, upstream, embedded=embedded) as feed:
             assert isinstance(feed.parts.handle, ReadPath)

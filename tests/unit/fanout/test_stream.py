@@ -276,6 +276,38 @@ async def test_a_closed_watch_whose_client_does_not_read_is_dropped(held_by: str
         await runner.cleanup()
 
 
+async def test_a_watch_served_without_the_window_is_written_at_each_batch() -> None:
+    """A registry's write window holds a busy watch's next events; a watch
+    served with ``windowed=False`` (another watchcache's, reads.py) is
+    written at the end of every batch all the same."""
+    registry = Registry(write_window=3600.0)
+    runner_held, url_held = await start(registry)
+    runner_prompt, url_prompt = await start(registry, windowed=False)
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url_held) as held,
+            session.get(url_prompt) as prompt,
+        ):
+            await wait_for_watchers(registry, 2)
+            for rv in (2, 3, 4):
+                await registry.dispatch(Event("ADDED", rv, Obj("ns", f"p{rv}", {})))
+                line = await asyncio.wait_for(prompt.content.readline(), 5)
+                assert json.loads(line)["object"]["metadata"]["name"] == f"p{rv}"
+            first = await asyncio.wait_for(held.content.readline(), 5)
+            assert json.loads(first)["object"]["metadata"]["name"] == "p2"
+            sockets = [
+                w.socket.statistics()
+                for w in registry.candidates(Event("ADDED", 5, Obj("ns", "x", {})))
+            ]
+            # Both accepted all three; the held one wrote the first only.
+            assert sorted((s.deliveries, s.writes) for s in sockets) == [(3, 1), (3, 3)]
+    finally:
+        registry.close_all("test over")
+        await runner_held.cleanup()
+        await runner_prompt.cleanup()
+
+
 async def test_an_http_1_0_watch_is_streamed_unchunked_until_close() -> None:
     """HTTP/1.0 has no chunked encoding; Go's net/http (kube-apiserver)
     sends the body as it is and closes at its end. Before: a 500."""

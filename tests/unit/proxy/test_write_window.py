@@ -1,0 +1,69 @@
+"""The write window as ``watchcache serve`` applies it: a client's busy
+watch waits for it, a watch from another watchcache (a tier below, a
+worker, an informer: its User-Agent) is written at once, so an event waits
+for one window at most however many tiers it crosses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+from tests.inprocess import serve_config, wait_until_ready
+
+from watchcache.proxy.serve import open_proxy
+from watchcache.simulator.app import Simulator
+from watchcache.upstream import UpstreamConfig
+
+PODS = "/api/v1/namespaces/default/pods"
+# Longer than any test runs: a watch held for it stays held.
+HOUR = "1h"
+
+
+def _pod(name: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "c", "image": "x"}]},
+    }
+
+
+async def _names(watch: aiohttp.ClientResponse, count: int) -> list[str]:
+    names = []
+    for _ in range(count):
+        line = await asyncio.wait_for(watch.content.readline(), 10)
+        names.append(json.loads(line)["object"]["metadata"]["name"])
+    return names
+
+
+async def test_another_watchcache_s_watch_is_not_held_by_the_window() -> None:
+    sim = Simulator()
+    url = await sim.start("127.0.0.1", 0)
+    config = serve_config("--resources", "pods", "--watch-write-window", HOUR)
+    try:
+        async with (
+            open_proxy(config, UpstreamConfig(url)) as proxy,
+            aiohttp.ClientSession() as session,
+        ):
+            base = proxy.urls[0]
+            await wait_until_ready(session, base)
+            query = "?watch=1&resourceVersion=0"
+            tier = await session.get(base + PODS + query, headers={"User-Agent": "watchcache"})
+            client = await session.get(base + PODS + query, headers={"User-Agent": "kubectl/v1.20"})
+            for name in ("a", "b", "c"):
+                async with session.post(url + PODS, json=_pod(name)) as created:
+                    assert created.status == 201
+                # The tier's watch hears each event before the next is made.
+                assert await _names(tier, 1) == [name]
+            # The client's first event went out at once (its watch was
+            # quiet); the others wait for its hour-long window.
+            assert await _names(client, 1) == ["a"]
+            done, _ = await asyncio.wait(
+                [asyncio.ensure_future(client.content.readline())], timeout=0.2
+            )
+            assert not done, "a busy client watch was written before its window ended"
+            tier.close()
+            client.close()
+    finally:
+        await sim.stop()
