@@ -860,7 +860,7 @@ class Round:
                             f"watch {r.name} ({r.scope})",
                             f"did not reach the final write at RV {target} within "
                             f"{self.config.catch_up_seconds:.0f} s (stuck at RV "
-                            f"{self.progress.get(r.name, 0)})",
+                            f"{self.progress.get(r.name, 0)}; {_last_session(r)})",
                         )
                     )
         self.stopping = True
@@ -1044,3 +1044,16 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _last_session(record: WatchRecord) -> str:
+    """Where a watcher's last watch stood: what a stuck one was doing."""
+    if not record.sessions:
+        return "no watch made"
+    last = record.sessions[-1]
+    start = f"RV {last.start_rv}" if last.start_rv else "initial events"
+    initial = "" if last.initial_done or last.start_rv != 0 else ", initial events not done"
+    return (
+        f"{len(record.sessions)} watches, the last from {start}: {len(last.items)} "
+        f"events and bookmarks{initial}, {last.ended_by}"
+    )
