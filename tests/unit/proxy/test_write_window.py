@@ -10,23 +10,14 @@ import json
 
 import aiohttp
 from tests.inprocess import serve_config, wait_until_ready
+from tests.unit.proxy.test_consistency import PODS, pod
 
 from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamConfig
 
-PODS = "/api/v1/namespaces/default/pods"
 # Longer than any test runs: a watch held for it stays held.
 HOUR = "1h"
-
-
-def _pod(name: str) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {"containers": [{"name": "c", "image": "x"}]},
-    }
 
 
 async def _names(watch: aiohttp.ClientResponse, count: int) -> list[str]:
@@ -52,7 +43,7 @@ async def test_another_watchcache_s_watch_is_not_held_by_the_window() -> None:
             tier = await session.get(base + PODS + query, headers={"User-Agent": "watchcache"})
             client = await session.get(base + PODS + query, headers={"User-Agent": "kubectl/v1.20"})
             for name in ("a", "b", "c"):
-                async with session.post(url + PODS, json=_pod(name)) as created:
+                async with session.post(url + PODS, json=pod(name)) as created:
                     assert created.status == 201
                 # The tier's watch hears each event before the next is made.
                 assert await _names(tier, 1) == [name]
