@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from watchcache.fanout.coalesce import Coalescer
+from watchcache.fanout.coalesce import FRAMES, Coalescer
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -154,6 +154,7 @@ class WatchSocket(asyncio.Protocol):
         "limit",
         "on_close",
         "transport",
+        "write_due",
     )
 
     def __init__(
@@ -189,6 +190,7 @@ class WatchSocket(asyncio.Protocol):
         # The coalescer's: set while it holds this socket for a write.
         self.flush_scheduled = False
         self.last_write = -math.inf  # of pending frames, on the loop's clock
+        self.write_due = 0.0  # the coalescer's: when a waiting socket writes
         # One waiter at most: the registry dispatches one event at a time.
         self._room: asyncio.Future[None] | None = None
         self._room_size = 0
@@ -230,8 +232,11 @@ class WatchSocket(asyncio.Protocol):
         self._pending_bytes += len(data)
         self._pending_payload += len(line)
         self._deliveries += 1
-        if not self.flush_scheduled and not self._held:
-            self._coalescer.schedule(self)
+        if not self.flush_scheduled:
+            if not self._held:
+                self._coalescer.schedule(self)
+        elif self.write_due and len(self._pending) >= FRAMES:
+            self._coalescer.write_soon(self)  # waiting, with a pair to write
         return True
 
     def room(self, size: int) -> asyncio.Future[None]:
@@ -264,6 +269,7 @@ class WatchSocket(asyncio.Protocol):
     def flush(self) -> None:
         """Write what is pending, in one write (the coalescer calls this)."""
         self.flush_scheduled = False
+        self.write_due = 0.0
         if not self._pending or self._held:
             return
         if self.transport.is_closing():

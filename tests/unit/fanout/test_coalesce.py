@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 
 import pytest
 from tests.polling import until
@@ -37,6 +38,13 @@ def watchers(registry: Registry, count: int) -> list[FakeSink]:
     for sink in sinks:
         registry.add(Watcher(sink, EVERYTHING, 0, coalescer=registry.coalescer()))
     return sinks
+
+
+def rvs_of(write: bytes) -> list[int]:
+    """The RVs of the events in one write to a sink."""
+    one = FakeSink()
+    one.chunks = [write]
+    return rvs(one)
 
 
 def rvs(sink: FakeSink) -> list[int]:
@@ -84,12 +92,105 @@ async def test_a_quiet_socket_writes_at_once_a_busy_one_waits_for_its_window() -
     await registry.dispatch(Event("MODIFIED", 2, pod("p")))
     await turns()
     assert rvs(sink) == [2], "a socket that has not written yet writes at the batch's end"
-    for rv in (3, 4, 5):
-        await registry.dispatch(Event("MODIFIED", rv, pod("p")))
-        await turns()
+    await registry.dispatch(Event("MODIFIED", 3, pod("p")))
+    await turns()
     assert len(sink.chunks) == 1, "it wrote less than the window ago: it waits"
     registry.close_all("done")
-    assert rvs(sink) == [2, 3, 4, 5], "what was accepted is written when it closes"
+    assert rvs(sink) == [2, 3], "what was accepted is written when it closes"
+
+
+async def test_a_waiting_socket_writes_once_it_holds_two_frames() -> None:
+    """The second frame ends the wait: a pair goes out at the end of its
+    batch, and the socket, having just written, waits again."""
+    registry = Registry(write_window=HOUR)
+    (sink,) = watchers(registry, 1)
+    for rv in (2, 3, 4, 5):
+        await registry.dispatch(Event("MODIFIED", rv, pod("p")))
+        await turns()
+    assert [len(rvs_of(c)) for c in sink.chunks] == [1, 2], "2 at once, then 3 and 4 together"
+    registry.close_all("done")
+    assert rvs(sink) == [2, 3, 4, 5]
+
+
+class _Loop:
+    """A loop whose clock the test moves: ``call_at`` and ``call_soon``
+    only record, ``fire`` runs what is due."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[tuple[float, Callable[[], None]]] = []
+        self.soon: list[Callable[[], None]] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        self.soon.append(callback)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> _Loop.Timer:
+        timer = _Loop.Timer(self, when, callback)
+        self.timers.append((when, timer.run))
+        return timer
+
+    def at(self, now: float) -> None:
+        """Move the clock to ``now``: run the timers due, then the batch's end."""
+        self.now = now
+        due = [t for t in self.timers if t[0] <= now]
+        self.timers = [t for t in self.timers if t[0] > now]
+        for _, run in due:
+            run()
+        soon, self.soon = self.soon, []
+        for callback in soon:
+            callback()
+
+    class Timer:
+        def __init__(self, loop: _Loop, when: float, callback: Callable[[], None]) -> None:
+            self.callback: Callable[[], None] | None = callback
+
+        def cancel(self) -> None:
+            self.callback = None
+
+        def run(self) -> None:
+            if self.callback is not None:
+                self.callback()
+
+
+class _Socket:
+    """What the coalescer asks of a socket, recording when it wrote."""
+
+    def __init__(self, loop: _Loop) -> None:
+        self.loop = loop
+        self.flush_scheduled = False
+        self.last_write = -math.inf
+        self.write_due = 0.0
+        self.wrote: list[float] = []
+
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        self.write_due = 0.0
+        self.last_write = self.loop.now
+        self.wrote.append(self.loop.now)
+
+
+def test_an_old_timer_does_not_write_a_socket_before_its_current_due() -> None:
+    """A socket that wrote early (its pair) and waits again is not written
+    by the timer of its earlier wait: the window counts from its last write."""
+    loop = _Loop()
+    coalescer = Coalescer(loop, 0.04)  # type: ignore[arg-type]
+    socket = _Socket(loop)
+    coalescer.schedule(socket)
+    loop.at(0.0)  # quiet: written at the batch's end
+    loop.now = 0.02
+    coalescer.schedule(socket)  # waits until 0.04
+    loop.now = 0.03
+    coalescer.write_soon(socket)  # its pair came
+    loop.at(0.03)
+    loop.now = 0.035
+    coalescer.schedule(socket)  # waits until 0.07
+    loop.at(0.04)  # the first wait's timer
+    assert socket.wrote == [0.0, 0.03]
+    loop.at(0.07)
+    assert socket.wrote == [0.0, 0.03, 0.07]
 
 
 async def test_a_window_ends_in_one_write_of_what_waited() -> None:
