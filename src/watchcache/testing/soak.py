@@ -1042,10 +1042,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if tally.ok else 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def _last_session(record: WatchRecord) -> str:
     """Where a watcher's last watch stood: what a stuck one was doing."""
     if not record.sessions:
@@ -1057,3 +1053,7 @@ def _last_session(record: WatchRecord) -> str:
         f"{len(record.sessions)} watches, the last from {start}: {len(last.items)} "
         f"events and bookmarks{initial}, {last.ended_by}"
     )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
