@@ -88,7 +88,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -600,11 +600,23 @@ class Reflector:
     # -- list ----------------------------------------------------------------
 
     async def _list(self) -> None:
+        items, rv = await self.list_upstream()
+        changes = self._replaced(items, rv, "LIST")
+        self.stats.lists += 1
+        if self._on_replace is not None:
+            await self._on_replace(changes)
+
+    async def list_upstream(
+        self, query: Mapping[str, str] | None = None
+    ) -> tuple[list[Entry], int]:
+        """A consistent LIST of upstream's, every page, decoded into entries
+        (not applied to the cache), and its RV; ``query`` (a labelSelector,
+        say) goes with every page."""
         items: list[Entry] = []
         token = ""
         rv: int | None = None
         while True:
-            params = {"limit": str(self.config.page_size)}
+            params = {**(query or {}), "limit": str(self.config.page_size)}
             if token:
                 params["continue"] = token
             body = (await self.client.get(self.path, params)).body
@@ -620,11 +632,7 @@ class Reflector:
             rv = page_rv if rv is None else rv
             token = page.metadata.continue_
             if not token:
-                break
-        changes = self._replaced(items, rv, "LIST")
-        self.stats.lists += 1
-        if self._on_replace is not None:
-            await self._on_replace(changes)
+                return items, rv
 
     async def _probe_rv(self) -> None:
         """Upstream's current RV, by a one-item LIST: after a stall, the

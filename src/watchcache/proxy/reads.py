@@ -87,7 +87,7 @@ from watchcache.auth.authorizer import AllowAll, Authorizer, read_attributes, re
 from watchcache.cache.allocator import LARGE_BUFFER
 from watchcache.cache.cache import ListPage, TooNewResourceVersion
 from watchcache.cache.entry import Entry
-from watchcache.cache.event import Event
+from watchcache.cache.event import ADDED, Event
 from watchcache.cache.history import TooOldResourceVersion
 from watchcache.fanout.filter import WatchFilter
 from watchcache.fanout.stream import serve_watch
@@ -484,7 +484,7 @@ class ReadPath:
             except _Outage:
                 return _status(read, _unreachable(resource, "watch"))
             if not fresh:
-                return await self._forwarded(request)
+                return await self._watch_list_listed(request, read)
         elif rv != "0" and not await self._wait_for(resource, options.rv):
             return _status(read, too_large_resource_version(options.rv, cache.rv))
         watch_filter = rendering.watch_filter(read.namespace, options)
@@ -499,6 +499,47 @@ class ReadPath:
             )
             end = watch_filter.bookmark_for(marker(at))
             return itertools.chain((rendering.added_line(e) for e in events), (end,)), at
+
+        return await self._stream(request, read, watch_filter, start)
+
+    async def _watch_list_listed(
+        self, request: web.Request, read: ReadRequest
+    ) -> web.StreamResponse:
+        """A consistent WatchList the cache did not catch up with in time
+        (upstream's RV moved with other resources' writes, or the cache is
+        resyncing): its initial events from a consistent LIST upstream,
+        then the cache's events after that LIST's RV, those the cache
+        already holds replayed from its history first. Not forwarded: an
+        upstream before 1.27 (1.20) has no WatchList and refuses the
+        request, and a tier above would find itself in the same place.
+        Events at or below the LIST's RV that reach the cache later are
+        skipped, since the LIST holds them."""
+        resource, options, rendering = read.resource, read.options, read.rendering
+        labels = request.query.get("labelSelector", "")
+        query = {"labelSelector": labels} if labels else {}
+        try:
+            entries, listed = await resource.reflector.list_upstream(query)
+        except UpstreamError:
+            return _status(read, _unreachable(resource, "watch"))
+        cache = resource.cache
+        watch_filter = rendering.watch_filter(read.namespace, options)
+        chosen = [
+            e for e in entries if watch_filter.matches(e.namespace, e.labels, e.fields, e.uid)
+        ]
+        try:
+            cache.since(listed)  # 410 now, before the stream starts, if history is past it
+        except TooOldResourceVersion as err:
+            return await _error_stream(request, read, err)
+        marker = bookmarks_for(resource.info, initial_events_end=True)
+
+        def start() -> tuple[Iterable[bytes], int]:
+            after = cache.since(listed) if cache.rv > listed else []
+            lines = itertools.chain(
+                (rendering.added_line(Event(ADDED, e, None, e.rv)) for e in chosen),
+                (watch_filter.bookmark_for(marker(listed)),),
+                _replayed(after, watch_filter),
+            )
+            return lines, max(listed, cache.rv)
 
         return await self._stream(request, read, watch_filter, start)
 

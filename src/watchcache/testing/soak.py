@@ -1021,6 +1021,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="2: clients -> proxy -> middle proxy -> upstream, the middle one restarted and killed",
     )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="keep the proxies' logs and the dev cluster's files here (default: a "
+        "temporary directory, removed at the end)",
+    )
     args = parser.parse_args(argv)
     config = SoakConfig(
         rounds=args.rounds,
@@ -1036,7 +1042,10 @@ def main(argv: list[str] | None = None) -> int:
         dev_cluster=args.dev_cluster,
         kinds=tuple(args.faults.split(",")) if args.faults else None,
         tiers=args.tiers,
+        workdir=args.workdir,
     )
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
     tally = asyncio.run(run_soak(config))
     print(tally.table())
     return 0 if tally.ok else 1

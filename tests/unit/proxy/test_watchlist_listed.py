@@ -1,0 +1,125 @@
+"""A consistent WatchList the cache cannot catch up with in time (upstream's
+RV moved with another resource's write: a quiet resource's cache does not
+move) is answered from a consistent LIST upstream and the cache's events
+after it, never forwarded: an upstream before 1.27 (kube-apiserver 1.20)
+refuses a WatchList, as the stand-in for ``forward`` here does."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from tests.inprocess import serve_config, wait_until_ready
+from tests.unit.proxy.test_consistency import PODS, pod
+
+from watchcache.proxy.reads import ReadPath
+from watchcache.proxy.serve import open_proxy
+from watchcache.simulator.app import Simulator
+from watchcache.upstream import UpstreamConfig
+
+CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
+WATCH_LIST = {
+    "watch": "1",
+    "sendInitialEvents": "true",
+    "resourceVersionMatch": "NotOlderThan",
+    "allowWatchBookmarks": "true",
+}
+
+
+async def _event(watch: aiohttp.ClientResponse) -> dict[str, Any]:
+    line = await asyncio.wait_for(watch.content.readline(), 10)
+    assert line, "the watch ended"
+    event: dict[str, Any] = json.loads(line)
+    return event
+
+
+async def test_a_watch_list_behind_upstream_is_listed_not_forwarded() -> None:
+    sim = Simulator()
+    url = await sim.start("127.0.0.1", 0)
+    config = serve_config("--resources", "pods")
+    forwarded: list[str] = []
+    try:
+        async with (
+            open_proxy(config, UpstreamConfig(url)) as proxy,
+            aiohttp.ClientSession() as session,
+        ):
+            base = proxy.urls[0]
+            await wait_until_ready(session, base)
+            reads = proxy.parts.handle
+            assert isinstance(reads, ReadPath)
+            reads.rv_wait = 0.2  # the wait for the cache before giving up on it
+            upstream_forward = reads.forward
+
+            async def forward(request: web.Request) -> web.StreamResponse:
+                if "sendInitialEvents" in request.query:
+                    forwarded.append(request.path_qs)
+                    return web.json_response({"kind": "Status", "code": 422}, status=422)
+                return await upstream_forward(request)
+
+            reads.forward = forward
+            for name in ("a", "b"):
+                async with session.post(url + PODS, json=pod(name)) as r:
+                    assert r.status == 201
+            # Upstream's RV moves past the pods cache's, which no pod event
+            # will move in time.
+            async with session.post(url + CONFIGMAPS, json={"metadata": {"name": "c"}}) as r:
+                assert r.status == 201
+                moved = int((await r.json())["metadata"]["resourceVersion"])
+
+            async with session.get(base + PODS, params=WATCH_LIST) as watch:
+                assert watch.status == 200, await watch.text()
+                added = [await _event(watch) for _ in range(2)]
+                assert sorted(e["object"]["metadata"]["name"] for e in added) == ["a", "b"]
+                assert {e["type"] for e in added} == {"ADDED"}
+                end = await _event(watch)
+                assert end["type"] == "BOOKMARK"
+                meta = end["object"]["metadata"]
+                assert meta["annotations"]["k8s.io/initial-events-end"] == "true"
+                assert int(meta["resourceVersion"]) >= moved, "the LIST's RV, not the cache's"
+                # Then the changes, from the cache.
+                async with session.post(url + PODS, json=pod("d")) as r:
+                    assert r.status == 201
+                live = await _event(watch)
+                assert (live["type"], live["object"]["metadata"]["name"]) == ("ADDED", "d")
+            assert forwarded == []
+    finally:
+        await sim.stop()
+
+
+async def test_a_listed_watch_list_keeps_to_its_selector_and_namespace() -> None:
+    sim = Simulator()
+    url = await sim.start("127.0.0.1", 0)
+    config = serve_config("--resources", "pods")
+    try:
+        async with (
+            open_proxy(config, UpstreamConfig(url)) as proxy,
+            aiohttp.ClientSession() as session,
+        ):
+            base = proxy.urls[0]
+            await wait_until_ready(session, base)
+            reads = proxy.parts.handle
+            assert isinstance(reads, ReadPath)
+            reads.rv_wait = 0.2
+            for namespace, name, app in (
+                ("default", "a", "x"),
+                ("default", "b", "y"),
+                ("kube-system", "c", "x"),
+            ):
+                body = {**pod(name), "metadata": {"name": name, "labels": {"app": app}}}
+                async with session.post(
+                    url + f"/api/v1/namespaces/{namespace}/pods", json=body
+                ) as r:
+                    assert r.status == 201
+            async with session.post(url + CONFIGMAPS, json={"metadata": {"name": "c"}}) as r:
+                assert r.status == 201
+            params = {**WATCH_LIST, "labelSelector": "app=x"}
+            async with session.get(base + PODS, params=params) as watch:
+                assert watch.status == 200, await watch.text()
+                first = await _event(watch)
+                assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "a")
+                assert (await _event(watch))["type"] == "BOOKMARK"
+    finally:
+        await sim.stop()
