@@ -32,8 +32,10 @@ their reasons):
                 with no resourceVersion (kube-apiserver reads etcd); an
                 exact or continued LIST at an RV the cache's history no
                 longer covers, or with an rv -1 continue token; a
-                consistent read on a resource too quiet to prove the cache
-                fresh within ``freshness_wait``
+                consistent LIST on a resource too quiet to prove the cache
+                fresh within ``freshness_wait`` (a consistent WatchList is
+                then served from a consistent LIST upstream and the cache's
+                events after it, not forwarded: ``_watch_list_listed``)
     429         a LIST or WATCH of a client already at its bound
                 (--max-lists-inflight-per-client, --max-watches-per-client;
                 fairness.py), before it is authorized
@@ -471,16 +473,18 @@ class ReadPath:
         """WatchList (KEP-3157): the state as ADDED events, a bookmark marked
         ``k8s.io/initial-events-end``, then changes. Served whatever the
         upstream's version (1.20 has no WatchList), consistently: with RV
-        unset the cache first reaches upstream's current RV, with RV=N it
-        first reaches N (3 s, else 504 as for a LIST)."""
+        unset from the cache once it reached upstream's current RV, else
+        from a consistent LIST upstream (``_watch_list_listed``); with RV=N
+        once the cache reached N (3 s, else 504 as for a LIST)."""
         resource, options, rendering = read.resource, read.options, read.rendering
         cache = resource.cache
         rv = options.resource_version or ""
         if rv == "":
-            # A watch cannot be answered from etcd instead: wait as long as
-            # a LIST at an RV would before giving up on the cache.
+            # As a consistent LIST: a busy cache is waited for a little, a
+            # quiet one not at all; if it is behind, the state comes from a
+            # consistent LIST upstream (_watch_list_listed).
             try:
-                fresh = await self._fresh(resource, self.rv_wait)
+                fresh = await self._fresh(resource, self.freshness_wait, quiet_after=QUIET_AFTER)
             except _Outage:
                 return _status(read, _unreachable(resource, "watch"))
             if not fresh:
