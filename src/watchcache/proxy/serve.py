@@ -48,7 +48,6 @@ from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import CacheFactory, open_caches
 from watchcache.proxy.compression import Compression
 from watchcache.proxy.config import ConfigError, ServeConfig
-from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.fairness import Fairness, Limits
@@ -151,6 +150,7 @@ async def open_proxy(
             state_dir=state_dir,
             seed=replica.seed if replica else None,
             write_window=config.watch_write_window,
+            consistency_check_interval=config.consistency_check_interval,
         ) as caches,
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
@@ -166,6 +166,7 @@ async def open_proxy(
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
             write_window=config.watch_write_window,
+            consistency_check_interval=config.consistency_check_interval,
         )
         custom = await stack.enter_async_context(
             custom_caching(config, caches, factory, metrics, streams)
@@ -205,11 +206,6 @@ async def open_proxy(
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             parts.health.add_note(f"cache-{gvr.resource}", resource.outage)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
-        checks = [
-            asyncio.create_task(run_checks(resource, own, config.consistency_check_interval))
-            for resource in caches.values()
-            if config.consistency_check_interval > 0
-        ]
         proxy = await start_proxy(
             parts,
             reuse_port=replica is not None,
@@ -221,8 +217,6 @@ async def open_proxy(
             yield proxy
         finally:
             trimming.cancel()
-            for task in checks:
-                task.cancel()
             if proxy.runner.server is not None:
                 await proxy.stop()
 
