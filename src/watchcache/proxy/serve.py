@@ -43,7 +43,7 @@ from watchcache.auth import Authenticator, Authorizer, ClientCertificates, Deleg
 from watchcache.cache.allocator import glibc_trim, trim_periodically
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.proxy.app import ProxyParts
-from watchcache.proxy.autocache import custom_caching
+from watchcache.proxy.autocache import Upper, custom_caching
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import CacheFactory, open_caches
 from watchcache.proxy.compression import Compression
@@ -93,12 +93,15 @@ class Replica:
     discovery documents come from the feed too, unwatched; its TCP
     listeners share their ports (SO_REUSEPORT) and its Unix listener is
     ``unix_socket``, inherited; /metrics answers ``exposition``, every
-    process's. Forwarded requests still go to upstream directly."""
+    process's; with --auto-cache, ``upper`` asks the primary whether it
+    caches a resource (autocache.py). Forwarded requests still go to
+    upstream directly."""
 
     feed: UpstreamConfig
     seed: Callable[[str, Cache], Awaitable[None]]
     exposition: Callable[[], Awaitable[bytes]]
     unix_socket: socket.socket | None = None
+    upper: Upper | None = None
 
 
 @contextlib.asynccontextmanager
@@ -108,9 +111,12 @@ async def open_proxy(
     *,
     embedded: bool = False,
     replica: Replica | None = None,
+    feed: bool = False,
 ) -> AsyncIterator[RunningProxy]:
     """A listening proxy in front of ``upstream`` (the embedded simulator
-    when ``embedded``); closed on exit. ``replica``: a worker process's."""
+    when ``embedded``); closed on exit. ``replica``: a worker process's;
+    ``feed``: the primary's, serving its workers (autocache.py's
+    ``serve_unready``)."""
     read_config = (
         dataclasses.replace(upstream, server=config.read_upstream)
         if config.read_upstream
@@ -169,7 +175,17 @@ async def open_proxy(
             consistency_check_interval=config.consistency_check_interval,
         )
         custom = await stack.enter_async_context(
-            custom_caching(config, caches, factory, metrics, streams)
+            custom_caching(
+                config,
+                caches,
+                factory,
+                metrics,
+                streams,
+                state_dir=state_dir,
+                serve_unready=feed,
+                upper=replica.upper if replica else None,
+                seed=replica.seed if replica else None,
+            )
         )
         if custom.definitions is not None:
             renderings = with_custom_tables(renderings, custom.definitions.printer)
