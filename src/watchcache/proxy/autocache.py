@@ -185,7 +185,7 @@ class AutoCaches(Collector):
         # Refused until when, and why.
         self._refused: OrderedDict[GroupVersionResource, tuple[float, str]] = OrderedDict()
         # Saved by the previous run, being restored (``restore``).
-        self._restoring: set[GroupVersionResource] = set()
+        self._restoring: dict[GroupVersionResource, SavedAutoCache] = {}
         self._restore_task: asyncio.Task[None] | None = None
         self.started = 0
         self.dropped: Counter[str] = Counter()
@@ -399,11 +399,13 @@ class AutoCaches(Collector):
         and the auto list."""
         if self.state_dir is not None:
             self.state_dir.track_auto(None)
+        # Listed before the restore is cancelled: what it had not restored
+        # yet is listed again, for the next start.
+        saving = self.saving()
         tasks = [*self._considering.values(), *([self._restore_task] if self._restore_task else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        saving = self.saving()
         resources, self._caches = list(self._caches.values()), {}
         await self.factory.stop(resources, "shutting down")
         if self.state_dir is not None:
@@ -411,24 +413,28 @@ class AutoCaches(Collector):
 
     # -- --cache-dir ----------------------------------------------------------------
 
-    def saving(self) -> list[tuple[SavedAutoCache, CachedResource]]:
-        """Each auto cache as the auto list saves it, most recently read first."""
+    def saving(self) -> list[tuple[SavedAutoCache, CachedResource | None]]:
+        """Each auto cache as the auto list saves it, most recently read
+        first, then those still waiting to be restored (listed as they
+        were, their files untouched: None)."""
         now = self.clock()
         order = sorted(self._caches, key=lambda gvr: self._last_read[gvr], reverse=True)
-        return [
+        running: list[tuple[SavedAutoCache, CachedResource | None]] = [
             (
                 SavedAutoCache.of(self._caches[gvr].info, now - self._last_read[gvr]),
                 self._caches[gvr],
             )
             for gvr in order
         ]
+        waiting = [(e, None) for gvr, e in self._restoring.items() if gvr not in self._caches]
+        return running + waiting
 
     def restore(self, saved: list[SavedAutoCache]) -> None:
         """Start restoring what the previous run saved (module docstring)."""
         wanted = [e for e in saved if e.gvr not in self.named][: self.max_caches]
         if not wanted:
             return
-        self._restoring = {e.gvr for e in wanted}
+        self._restoring = {e.gvr: e for e in wanted}
         task = asyncio.get_running_loop().create_task(self._restore(wanted))
         task.add_done_callback(lambda _: self._restoring.clear())
         self._restore_task = task
@@ -444,7 +450,7 @@ class AutoCaches(Collector):
             try:
                 await self._restore_one(entry)
             finally:
-                self._restoring.discard(gvr)
+                self._restoring.pop(gvr, None)
 
     async def _restore_one(self, entry: SavedAutoCache) -> None:
         gvr = entry.gvr

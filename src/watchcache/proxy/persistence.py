@@ -134,7 +134,8 @@ class _AutoList(msgspec.Struct):
 
 
 # The auto caches to save now: each one's entry and cached resource.
-AutoSource = Callable[[], "Sequence[tuple[SavedAutoCache, _Resource]]"]
+# (None: not running, still to be restored: listed, its file left as it is).
+AutoSource = Callable[[], "Sequence[tuple[SavedAutoCache, _Resource | None]]"]
 
 
 class _Resource(Protocol):
@@ -276,10 +277,11 @@ class StateDir:
         interval's save; None: no longer (autocache.py, when it closes)."""
         self._auto = source
 
-    async def save_auto(self, entries: Sequence[tuple[SavedAutoCache, _Resource]]) -> None:
+    async def save_auto(self, entries: Sequence[tuple[SavedAutoCache, _Resource | None]]) -> None:
         """Save each auto cache's state, then the auto list naming them all."""
         for entry, resource in entries:
-            await self.save(entry.gvr, resource)
+            if resource is not None:
+                await self.save(entry.gvr, resource)
         listed = _AutoList(self._server, self._ca, [entry for entry, _ in entries])
         path = self.directory / AUTO_LIST
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from watchcache.cache.persist import StateKey, ca_fingerprint, read_state, state
 from watchcache.proxy import persistence
 from watchcache.proxy.autocache import AutoCaches
 from watchcache.proxy.caches import CacheFactory
+from watchcache.proxy.crds import definitions_kept
 from watchcache.proxy.persistence import AUTO_LIST, SavedAutoCache, StateDir
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
@@ -353,3 +355,23 @@ async def test_restored_auto_caches_keep_their_idle_time_and_the_bound(tmp_path:
             await auto.close()
         saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
         assert saved["caches"] == []
+
+
+async def test_a_restore_cut_short_by_a_stop_lists_what_it_had_left(tmp_path: Path) -> None:
+    """widgets waits for a CRD cache that cannot sync; the proxy stops
+    meanwhile: widgets stays listed, for the next start."""
+    async with Simulator() as sim, UpstreamClient(UpstreamConfig(sim.url)) as client:
+        sim.faults.fail_next(10_000, 500, path_prefix=CRD_PATH)
+        state_dir = StateDir(tmp_path, UpstreamConfig(sim.url))
+        factory = CacheFactory(client, CacheConfig())
+        async with definitions_kept({}, factory) as definitions:
+            auto = AutoCaches(
+                factory, {}, max_caches=5, idle=60, definitions=definitions, state_dir=state_dir
+            )
+            widgets = SavedAutoCache("example.com", "v1", "widgets", "Widget", True, idle_for=7)
+            auto.restore([widgets])
+            await asyncio.sleep(0)
+            await auto.close()
+        saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
+        assert [c["resource"] for c in saved["caches"]] == ["widgets"]
+        assert auto.restores == Counter()
