@@ -431,7 +431,14 @@ class AutoCaches(Collector):
 
     def restore(self, saved: list[SavedAutoCache]) -> None:
         """Start restoring what the previous run saved (module docstring)."""
-        wanted = [e for e in saved if e.gvr not in self.named][: self.max_caches]
+        saved = [e for e in saved if e.gvr not in self.named]
+        for entry in saved:
+            if entry.idle_for >= self.idle:  # it would be dropped at once
+                self.restores["skipped"] += 1
+                log.info("auto-cache: not restoring %s: it was idle when saved", entry.gvr)
+                if self.state_dir is not None:
+                    self.state_dir.forget(entry.gvr)
+        wanted = [e for e in saved if e.idle_for < self.idle][: self.max_caches]
         if not wanted:
             return
         self._restoring = {e.gvr: e for e in wanted}

@@ -375,3 +375,17 @@ async def test_a_restore_cut_short_by_a_stop_lists_what_it_had_left(tmp_path: Pa
         saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
         assert [c["resource"] for c in saved["caches"]] == ["widgets"]
         assert auto.restores == Counter()
+
+
+async def test_one_idle_when_saved_is_not_restored(tmp_path: Path) -> None:
+    async with Simulator() as sim, UpstreamClient(UpstreamConfig(sim.url)) as client:
+        state_dir = StateDir(tmp_path, UpstreamConfig(sim.url))
+        path = state_path(tmp_path, state_dir.key(GVR))
+        path.write_bytes(b"a state")
+        auto = AutoCaches(
+            CacheFactory(client, CacheConfig()), {}, max_caches=5, idle=60, state_dir=state_dir
+        )
+        auto.restore([SavedAutoCache("", "v1", "configmaps", "ConfigMap", True, idle_for=60)])
+        assert auto.restores == Counter(skipped=1) and not path.exists()
+        assert auto.reading(GVR) is None and GVR in auto.considering  # as any first read
+        await auto.close()
