@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -389,3 +390,34 @@ async def test_one_idle_when_saved_is_not_restored(tmp_path: Path) -> None:
         assert auto.restores == Counter(skipped=1) and not path.exists()
         assert auto.reading(GVR) is None and GVR in auto.considering  # as any first read
         await auto.close()
+
+
+async def test_saves_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interval's save of the auto caches and their final save may
+    overlap at shutdown: their writes must not."""
+    state_dir = StateDir(tmp_path, UpstreamConfig("http://upstream:1"))
+    writing, most = 0, 0
+    real = persistence.write_state
+
+    def counted(*args: Any) -> int:
+        nonlocal writing, most
+        writing += 1
+        most = max(most, writing)
+        try:
+            time.sleep(0.05)  # a write long enough for another to start meanwhile
+            return real(*args)
+        finally:
+            writing -= 1
+
+    monkeypatch.setattr(persistence, "write_state", counted)
+    resources = {}
+    for rv, gvr in enumerate((GVR, GroupVersionResource("", "v1", "secrets")), start=5):
+        cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+        item = cm("a") | {"metadata": {"name": "a", "resourceVersion": str(rv)}}
+        cache.replace([json.dumps(item).encode()], rv)
+        resources[gvr] = _Resource(cache)
+    saved = await asyncio.gather(
+        *(state_dir.save(gvr, r) for gvr, r in resources.items()),  # type: ignore[arg-type]
+        state_dir.save(GVR, resources[GVR]),  # type: ignore[arg-type]
+    )
+    assert sorted(saved) == [False, True, True] and most == 1
