@@ -60,7 +60,8 @@ Decisions:
       save. At the next start each listed resource is cached again as an
       auto cache from its file, after discovery and the CRDs say it is
       still served (autocache.py's restore). A dropped auto cache's file is
-      deleted (``forget``): the directory holds what the list names.
+      deleted (``forget``): the directory does not fill with resources
+      read once.
 """
 
 from __future__ import annotations
