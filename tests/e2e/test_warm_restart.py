@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import http.client
 import json
+import secrets
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.serving import ask, running_serve, until_cached, upstream_requests, wait_until_ready
+from tests.e2e.test_proxy_autocache import until_served_from_cache
+from tests.e2e.test_table import CRD_GROUP, call, make_crds, ok
+from tests.polling import until_blocking
 from tests.unit.proxy.test_metrics import parse, value
 
 from watchcache.devcluster import DevCluster
@@ -136,3 +140,65 @@ def test_a_restarted_proxy_relists_when_upstream_compacted_its_rv(
         assert value(samples, "watchcache_upstream_lists_total", **label) == 1
         listed = json.loads(ask(url, base + "?resourceVersion=0").body)
         assert sorted(i["metadata"]["name"] for i in listed["items"]) == ["t0", "t1", "t2", "t3"]
+
+
+def test_auto_caches_come_back_as_auto_caches_and_a_gone_crd_is_discarded(
+    dev_cluster: DevCluster, namespace: str, tmp_path: Path
+) -> None:
+    """limitranges and a custom resource are cached on their first reads
+    and saved; the CRD is deleted while no proxy runs: the next start
+    resumes limitranges by watch (no LIST) as an auto cache, and discards
+    the custom resource, with a log line."""
+    base = f"/api/v1/namespaces/{namespace}/limitranges"
+    create(dev_cluster, base, "LimitRange", "lr0", LIMITS)
+    suffix = secrets.token_hex(3)
+    crds = make_crds(dev_cluster, suffix)
+    gadgets = f"gadgets{suffix}"
+    custom = f"/apis/{CRD_GROUP}/v1/namespaces/{namespace}/{gadgets}"
+    args = (
+        "--kubeconfig",
+        str(dev_cluster.kubeconfig),
+        "--resources=",
+        "--auto-cache",
+        "--cache-dir",
+        str(tmp_path / "state"),
+    )
+    with running_serve(tmp_path / "first.log", *args) as url:
+        until_served_from_cache(url, base, "limitranges")
+        until_served_from_cache(url, custom, gadgets)
+    lists_before = upstream_requests(dev_cluster, "limitranges")["LIST", "cluster"]
+    new = create(dev_cluster, base, "LimitRange", "new", LIMITS)
+    paths = [f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}" for name in crds]
+    for path in paths:
+        ok(call(dev_cluster, "DELETE", path))
+    # Gone, not terminating: a terminating CRD still defines its resource.
+    until_blocking(
+        lambda: all(call(dev_cluster, "GET", path).code == 404 for path in paths),
+        "the CRDs gone",
+        timeout=60,
+    )
+
+    with running_serve(tmp_path / "second.log", *args) as url:
+
+        def restores() -> dict[str, float]:
+            samples = metrics(url)
+            return {
+                result: value(samples, "watchcache_auto_cache_restores_total", result=result)
+                for result in ("restored", "undefined", "skipped")
+            }
+
+        until_blocking(lambda: sum(restores().values()) == 2, "both considered", timeout=60)
+        assert restores() == {"restored": 1, "undefined": 1, "skipped": 0}
+        until_served_from_cache(url, base, "limitranges")
+        until_cached(url, base, new)
+        listed = json.loads(ask(url, base + "?resourceVersion=0").body)
+        assert sorted(i["metadata"]["name"] for i in listed["items"]) == ["lr0", "new"]
+        samples = metrics(url)
+        label = {"resource": "limitranges"}
+        assert value(samples, "watchcache_upstream_lists_total", **label) == 0
+        assert value(samples, "watchcache_auto_cache_started_total") == 1
+        assert upstream_requests(dev_cluster, "limitranges")["LIST", "cluster"] == lists_before
+        # The custom resource is upstream's again (gone there).
+        assert ask(url, custom).status == 404
+    log = (tmp_path / "second.log").read_text()
+    assert f"discarding {CRD_GROUP}/v1/{gadgets} saved in --cache-dir" in log

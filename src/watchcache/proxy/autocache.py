@@ -39,26 +39,49 @@ The life of an auto cache:
        when it did not sync within ``idle`` (upstream refuses the proxy's
        own credentials, say): checked every ``CHECK_EVERY`` seconds.
 
+Behind --workers (watchcache.workers), the primary's auto caches are the
+host's: a worker asks the primary (``upper``, its control socket) whether
+it caches a resource instead of reading discovery, and starts its own
+cache only once the primary's has synced, seeded from the primary's
+history (``seed``), so that its lists and watches are answered from the
+primary's cache and never forwarded upstream; that question counts as a
+read in the primary. The primary (``serve_unready``, it serves nobody but
+its workers) serves an auto cache and its CRD cache from their creation as
+a named cache is served (429 before the first sync) instead of forwarding
+a worker's watch upstream. A worker's watch is a reader of the primary's
+cache: the primary drops one only ``idle`` after every worker has.
+
+With --cache-dir (``state_dir``, persistence.py) auto caches are saved
+as the named ones, a dropped one's file deleted. ``restore`` starts the
+ones the previous run saved, at start, as if read then (their idle time at
+the save carried over, at most ``max_caches``, most recently read first),
+once discovery and the CRD cache say they are still served; one upstream
+no longer serves, or no CRD defines, is discarded (logged, its file
+deleted). Restoring resources are forwarded meanwhile, not considered.
+
 Refusals are counted by reason (``watchcache_auto_cache_refusals_total``)
 and remembered for ``REFUSED_FOR`` seconds, so a resource read often is not
 considered again on every read: ``bound`` (``max_caches`` auto caches
 exist), ``not_listwatch`` (upstream serves it without list or watch, or not
 at all), ``unknown_kind`` (neither a known built-in nor CRD-defined),
-``discovery_failed`` (its discovery document could not be read).
+``discovery_failed`` (its discovery document, or a worker's question to
+the primary, could not be read), ``unsynced`` (a worker: the primary's
+cache did not sync within ``idle``).
 
 ``custom_caching`` adds both the CRD cache (crds.py) and the auto caches
 to a proxy (serve.py), with their metrics and their part in a drain.
 
 Invariants:
-    * A resource is in at most one of ``_caches``, ``_considering`` and
-      ``_refused``; a named cache's resource in none.
+    * A resource is in at most one of ``_caches``, ``_considering``,
+      ``_refused`` and ``_restoring``; a named cache's resource in none.
     * ``len(_caches) <= max_caches``; ``_considering`` holds at most
       ``MAX_CONSIDERING``; ``_refused`` at most ``MAX_REFUSED`` (oldest
       forgotten first: a forgotten refusal is only considered again).
     * The CRD cache is never an auto cache: a read of CRDs is served from
       it once it is ready (it is not dropped, nor counted).
     * Auto caches are not in /readyz: until ready they are not served,
-      so they cannot make a read wrong, only forwarded.
+      so they cannot make a read wrong, only forwarded (the primary of
+      --workers excepted: 429 before the first sync, as a named cache).
 """
 
 from __future__ import annotations
@@ -69,23 +92,31 @@ import functools
 import logging
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from watchcache.api.resources import GroupVersionResource, builtin_resource, resource_info
+from watchcache.api.resources import (
+    GroupVersionResource,
+    ResourceInfo,
+    builtin_resource,
+    resource_info,
+)
+from watchcache.cache.cache import Cache
 from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.caches import CacheFactory
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.crds import Definitions, definitions_kept
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.persistence import SavedAutoCache, StateDir
 from watchcache.upstream import StatusError, UpstreamError
 
-__all__ = ["AutoCaches", "CustomCaching", "auto_caching", "custom_caching"]
+__all__ = ["AutoCaches", "CustomCaching", "Verdict", "auto_caching", "custom_caching"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +127,25 @@ CHECK_EVERY = 1.0
 REFUSED_FOR = 10.0
 MAX_CONSIDERING = 8
 MAX_REFUSED = 1024
+# How long a restore waits for the CRD cache's first sync before it leaves
+# the custom resources it could not check uncached (their files kept).
+RESTORE_CRD_WAIT = 60.0
+
+
+class Verdict(msgspec.Struct, frozen=True):
+    """The primary's answer to a worker asking about a resource: ``cached``
+    (synced: the worker may cache it, with this kind and scope),
+    ``pending`` (being considered, or not synced yet: ask again), or
+    ``refused`` (with the refusal's reason)."""
+
+    state: str
+    reason: str = ""
+    kind: str = ""
+    namespaced: bool = True
+
+
+Upper = Callable[[GroupVersionResource], Awaitable[Verdict]]
+Seed = Callable[[str, Cache], Awaitable[None]]
 
 
 class AutoCaches(Collector):
@@ -110,6 +160,10 @@ class AutoCaches(Collector):
         idle: float,
         definitions: Definitions | None = None,
         clock: Callable[[], float] = time.monotonic,
+        serve_unready: bool = False,
+        upper: Upper | None = None,
+        seed: Seed | None = None,
+        state_dir: StateDir | None = None,
     ) -> None:
         self.factory = factory
         self.named = named
@@ -117,15 +171,27 @@ class AutoCaches(Collector):
         self.idle = idle
         self.definitions = definitions
         self.clock = clock
+        # The primary of --workers (module docstring).
+        self.serve_unready = serve_unready
+        # A worker: the primary's verdicts, and its history to start from.
+        self.upper = upper
+        self.seed = seed
+        self.state_dir = state_dir
         self._caches: dict[GroupVersionResource, CachedResource] = {}
         # When each auto cache was started and last read.
         self._started: dict[GroupVersionResource, float] = {}
         self._last_read: dict[GroupVersionResource, float] = {}
         self._considering: dict[GroupVersionResource, asyncio.Task[None]] = {}
-        self._refused: OrderedDict[GroupVersionResource, float] = OrderedDict()
+        # Refused until when, and why.
+        self._refused: OrderedDict[GroupVersionResource, tuple[float, str]] = OrderedDict()
+        # Saved by the previous run, being restored (``restore``).
+        self._restoring: dict[GroupVersionResource, SavedAutoCache] = {}
+        self._restore_task: asyncio.Task[None] | None = None
         self.started = 0
         self.dropped: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
+        # Saved auto caches at start, by result: restored, undefined, skipped.
+        self.restores: Counter[str] = Counter()
 
     def __repr__(self) -> str:
         names = sorted(str(gvr) for gvr in self._caches)
@@ -150,16 +216,17 @@ class AutoCaches(Collector):
         resource = self._caches.get(gvr)
         if resource is not None:
             self._last_read[gvr] = self.clock()
-            return resource if resource.unready() is None else None
+            return self._served(resource)
         if self.definitions is not None and gvr == self.definitions.resource.info.gvr:
             # The CRD cache the proxy keeps anyway: served, never dropped.
-            resource = self.definitions.resource
-            return resource if resource.unready() is None else None
+            return self._served(self.definitions.resource)
+        if gvr in self._restoring:
+            return None
         if gvr in self._considering or len(self._considering) >= MAX_CONSIDERING:
             return None
-        until = self._refused.get(gvr)
-        if until is not None:
-            if self.clock() < until:
+        refused = self._refused.get(gvr)
+        if refused is not None:
+            if self.clock() < refused[0]:
                 return None
             del self._refused[gvr]
         task = asyncio.get_running_loop().create_task(self._consider(gvr))
@@ -167,28 +234,87 @@ class AutoCaches(Collector):
         task.add_done_callback(lambda _: self._considering.pop(gvr, None))
         return None
 
+    def _served(self, resource: CachedResource) -> CachedResource | None:
+        return resource if self.serve_unready or resource.unready() is None else None
+
+    def verdict(self, gvr: GroupVersionResource) -> Verdict:
+        """A worker's question about ``gvr`` (the module docstring): a read
+        of it here, then whether it is cached and synced."""
+        resource = self.named.get(gvr)
+        if resource is None:
+            self.reading(gvr)
+            resource = self._caches.get(gvr)
+            if self.definitions is not None and gvr == self.definitions.resource.info.gvr:
+                resource = self.definitions.resource
+        if resource is None:
+            refused = self._refused.get(gvr)
+            return Verdict("refused", refused[1]) if refused else Verdict("pending")
+        if not resource.reflector.synced.is_set():
+            return Verdict("pending")
+        return Verdict("cached", kind=resource.info.kind, namespaced=resource.info.namespaced)
+
     # -- starting -------------------------------------------------------------------
 
     async def _consider(self, gvr: GroupVersionResource) -> None:
+        found = await (self._ask_upper(gvr) if self.upper else self._discover(gvr))
+        if isinstance(found, str):
+            self._refuse(gvr, found)
+            return
+        await self._start(gvr, found, "on its first read")
+
+    async def _discover(self, gvr: GroupVersionResource) -> ResourceInfo | str:
+        """What upstream's discovery says of ``gvr``: its info, or why it is
+        not cached."""
         try:
-            served = await self._served(gvr)
+            served = await self._discovered(gvr)
         except (UpstreamError, ValueError, KeyError, TypeError) as err:
             log.info("auto-cache: cannot read discovery of %s (%s)", gvr.api_version, err)
-            self._refuse(gvr, "discovery_failed")
-            return
+            return "discovery_failed"
         reason = self._why_not(gvr, served)
         if reason is not None:
-            self._refuse(gvr, reason)
-            return
+            return reason
         assert served is not None
-        info = resource_info(gvr, served.get("kind"), namespaced=bool(served.get("namespaced")))
+        return resource_info(gvr, served.get("kind"), namespaced=bool(served.get("namespaced")))
+
+    async def _ask_upper(self, gvr: GroupVersionResource) -> ResourceInfo | str:
+        """A worker: the primary's verdict on ``gvr``, asked again every
+        ``CHECK_EVERY`` seconds while pending, for at most ``idle``."""
+        assert self.upper is not None
+        deadline = self.clock() + self.idle
+        while True:
+            verdict = await self.upper(gvr)
+            if verdict.state == "refused":
+                return verdict.reason or "discovery_failed"
+            if verdict.state == "cached":
+                return resource_info(gvr, verdict.kind, namespaced=verdict.namespaced)
+            if self.clock() >= deadline:
+                return "unsynced"
+            await self.factory.sleep(CHECK_EVERY)
+
+    async def _start(
+        self, gvr: GroupVersionResource, info: ResourceInfo, why: str, idle_for: float = 0.0
+    ) -> None:
+        """Start ``gvr``'s auto cache: from its saved state (--cache-dir)
+        or the primary's history (a worker) when there is one."""
+        if gvr in self.named or gvr in self._caches:
+            return  # started meanwhile
         resource = self.factory.build(info)
+        if self.state_dir is not None:
+            await self.state_dir.load(gvr, resource.cache)
+        elif self.seed is not None:
+            await self.seed(resource.path, resource.cache)
+        if gvr in self._caches:
+            return  # started meanwhile
+        if len(self._caches) >= self.max_caches:
+            self._refuse(gvr, "bound")  # others started while this one loaded
+            return
         self.factory.start(resource)
         now = self.clock()
         self._caches[gvr] = resource
-        self._started[gvr] = self._last_read[gvr] = now
+        self._started[gvr] = now
+        self._last_read[gvr] = now - idle_for
         self.started += 1
-        log.info("auto-cache: caching %s on its first read (%d cached)", gvr, len(self._caches))
+        log.info("auto-cache: caching %s %s (%d cached)", gvr, why, len(self._caches))
 
     def _why_not(self, gvr: GroupVersionResource, served: dict[str, Any] | None) -> str | None:
         """Why ``gvr`` is not cached now, or None to cache it."""
@@ -207,12 +333,12 @@ class AutoCaches(Collector):
             return
         log.debug("auto-cache: not caching %s (%s)", gvr, reason)
         self.refusals[reason] += 1
-        self._refused[gvr] = self.clock() + REFUSED_FOR
+        self._refused[gvr] = (self.clock() + REFUSED_FOR, reason)
         self._refused.move_to_end(gvr)
         while len(self._refused) > MAX_REFUSED:
             self._refused.popitem(last=False)
 
-    async def _served(self, gvr: GroupVersionResource) -> dict[str, Any] | None:
+    async def _discovered(self, gvr: GroupVersionResource) -> dict[str, Any] | None:
         """Upstream discovery's entry for ``gvr``, or None if not served.
         Read afresh each time (once per resource considered): a CRD just
         created adds a resource to a group-version already read."""
@@ -257,6 +383,8 @@ class AutoCaches(Collector):
             self.dropped[reason] += 1
             dropped.append(resource)
             log.info("auto-cache: dropped %s (%s)", gvr, reason)
+            if self.state_dir is not None:
+                self.state_dir.forget(gvr)
         if dropped:
             await self.factory.stop(dropped, "the resource is no longer cached")
 
@@ -267,11 +395,101 @@ class AutoCaches(Collector):
             await self.drop_due()
 
     async def close(self) -> None:
-        for task in list(self._considering.values()):
+        """Stop every auto cache; with --cache-dir, save their final states
+        and the auto list."""
+        if self.state_dir is not None:
+            self.state_dir.track_auto(None)
+        # Listed before the restore is cancelled: what it had not restored
+        # yet is listed again, for the next start.
+        saving = self.saving()
+        tasks = [*self._considering.values(), *([self._restore_task] if self._restore_task else [])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._considering.values(), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         resources, self._caches = list(self._caches.values()), {}
         await self.factory.stop(resources, "shutting down")
+        if self.state_dir is not None:
+            await self.state_dir.save_auto(saving)
+
+    # -- --cache-dir ----------------------------------------------------------------
+
+    def saving(self) -> list[tuple[SavedAutoCache, CachedResource | None]]:
+        """Each auto cache as the auto list saves it, most recently read
+        first, then those still waiting to be restored (listed as they
+        were, their files untouched: None)."""
+        now = self.clock()
+        order = sorted(self._caches, key=lambda gvr: self._last_read[gvr], reverse=True)
+        running: list[tuple[SavedAutoCache, CachedResource | None]] = [
+            (
+                SavedAutoCache.of(self._caches[gvr].info, now - self._last_read[gvr]),
+                self._caches[gvr],
+            )
+            for gvr in order
+        ]
+        waiting = [(e, None) for gvr, e in self._restoring.items() if gvr not in self._caches]
+        return running + waiting
+
+    def restore(self, saved: list[SavedAutoCache]) -> None:
+        """Start restoring what the previous run saved (module docstring)."""
+        saved = [e for e in saved if e.gvr not in self.named]
+        for entry in saved:
+            if entry.idle_for >= self.idle:  # it would be dropped at once
+                self.restores["skipped"] += 1
+                log.info("auto-cache: not restoring %s: it was idle when saved", entry.gvr)
+                if self.state_dir is not None:
+                    self.state_dir.forget(entry.gvr)
+        wanted = [e for e in saved if e.idle_for < self.idle][: self.max_caches]
+        if not wanted:
+            return
+        self._restoring = {e.gvr: e for e in wanted}
+        task = asyncio.get_running_loop().create_task(self._restore(wanted))
+        task.add_done_callback(lambda _: self._restoring.clear())
+        self._restore_task = task
+
+    async def _restore(self, saved: list[SavedAutoCache]) -> None:
+        # Built-ins first: a custom resource waits for the CRD cache.
+        for entry in sorted(saved, key=lambda e: builtin_resource(e.gvr) is None):
+            gvr = entry.gvr
+            if builtin_resource(gvr) is None and not await self._definitions_known():
+                self.restores["skipped"] += 1
+                log.warning("auto-cache: not restoring %s: the CRDs are not known yet", gvr)
+                continue
+            try:
+                await self._restore_one(entry)
+            finally:
+                self._restoring.pop(gvr, None)
+
+    async def _restore_one(self, entry: SavedAutoCache) -> None:
+        gvr = entry.gvr
+        found = await self._discover(gvr)
+        if found in ("not_listwatch", "unknown_kind"):
+            self.restores["undefined"] += 1
+            log.warning(
+                "auto-cache: discarding %s saved in --cache-dir: upstream no longer serves "
+                "it with list and watch, or no CRD defines it (%s)",
+                gvr,
+                found,
+            )
+            if self.state_dir is not None:
+                self.state_dir.forget(gvr)
+            return
+        if isinstance(found, str):
+            self.restores["skipped"] += 1
+            log.warning("auto-cache: not restoring %s saved in --cache-dir (%s)", gvr, found)
+            return
+        before = self.started
+        await self._start(gvr, found, "as saved in --cache-dir", entry.idle_for)
+        self.restores["restored" if self.started > before else "skipped"] += 1
+
+    async def _definitions_known(self) -> bool:
+        """The CRD cache has synced, waiting ``RESTORE_CRD_WAIT`` at most."""
+        if self.definitions is None:
+            return False
+        synced = self.definitions.resource.reflector.synced
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(RESTORE_CRD_WAIT):
+                await synced.wait()
+        return synced.is_set()
 
     def closers(self, reason: str) -> list[Callable[[], None]]:
         """Every auto cache's watchers' close callbacks, and the CRD
@@ -308,12 +526,23 @@ class AutoCaches(Collector):
             "watchcache_auto_cache_refusals",
             "Resources read but not cached, by reason: bound (--auto-cache-max reached), "
             "not_listwatch, unknown_kind (neither a known built-in nor CRD-defined), "
-            "discovery_failed. Their reads are forwarded.",
+            "discovery_failed, unsynced (a worker: the primary's cache did not sync in "
+            "--auto-cache-idle). Their reads are forwarded.",
             labels=["reason"],
         )
-        for reason in ("bound", "not_listwatch", "unknown_kind", "discovery_failed"):
+        for reason in ("bound", "not_listwatch", "unknown_kind", "discovery_failed", "unsynced"):
             refused.add_metric([reason], self.refusals[reason])
         yield refused
+        restores = CounterMetricFamily(
+            "watchcache_auto_cache_restores",
+            "Auto caches saved in --cache-dir by the previous run, at start, by result: "
+            "restored, undefined (no longer served upstream, or no CRD defines it: "
+            "discarded), skipped (could not be checked, or the bound).",
+            labels=["result"],
+        )
+        for result in ("restored", "undefined", "skipped"):
+            restores.add_metric([result], self.restores[result])
+        yield restores
 
 
 @contextlib.asynccontextmanager
@@ -357,10 +586,17 @@ async def custom_caching(
     factory: CacheFactory,
     metrics: ProxyMetrics,
     streams: StreamTracker,
+    *,
+    state_dir: StateDir | None = None,
+    serve_unready: bool = False,
+    upper: Upper | None = None,
+    seed: Seed | None = None,
 ) -> AsyncIterator[CustomCaching]:
     """A CRD cache when custom resources may be cached (one is named, or
     --auto-cache), and the auto caches with --auto-cache (their metrics
-    registered, their watches closed by a drain); all stopped on exit."""
+    registered, their watches closed by a drain, with ``state_dir`` saved
+    and those of the previous run restored); all stopped on exit.
+    ``serve_unready``, ``upper`` and ``seed``: AutoCaches' (--workers)."""
     custom_named = any(not r.info.builtin for r in named.values())
     if not (config.auto_cache or custom_named):
         yield CustomCaching(None, None)
@@ -375,8 +611,15 @@ async def custom_caching(
             max_caches=config.auto_cache_max,
             idle=config.auto_cache_idle,
             definitions=definitions,
+            serve_unready=serve_unready,
+            upper=upper,
+            seed=seed,
+            state_dir=state_dir,
         )
         async with auto_caching(auto):
+            if state_dir is not None:
+                auto.restore(state_dir.load_auto())
+                state_dir.track_auto(auto.saving)
             metrics.registry.register(auto)
             streams.add_source(functools.partial(auto.closers, "shutting down"))
             yield CustomCaching(definitions, auto)

@@ -2,7 +2,9 @@
 
 ``open_caches`` checks upstream's discovery (``check_served``), then builds
 per resource a ``CachedResource`` (cachedresource.py) and starts its
-supervisor and its registry's tick; on exit it stops them all.
+supervisor, its registry's tick and its consistency checks
+(consistency.py, when --consistency-check-interval is set); on exit it
+stops them all. autocache.py starts and stops its caches the same way.
 
 Wiring, per resource: the reflector applies each upstream change to the
 cache and hands the event to the watcher registry; a relist closes every
@@ -34,6 +36,7 @@ from watchcache.proxy.cachedresource import (
     collection_path,
     parse_resource,
 )
+from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.persistence import StateDir
 from watchcache.proxy.prober import Prober
 from watchcache.proxy.rendering import bookmarks_for
@@ -111,6 +114,9 @@ class CacheFactory:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     # serve's --watch-write-window (fanout/coalesce.py).
     write_window: float = 0.0
+    # serve's --consistency-check-interval: each cache this factory starts,
+    # named or auto, is checked as long as it runs (consistency.py).
+    consistency_check_interval: float = 0.0
 
     def build(self, info: ResourceInfo) -> CachedResource:
         client, clock, sleep = self.client, self.clock, self.sleep
@@ -146,13 +152,19 @@ class CacheFactory:
         reflector.on_state_lost = resource.state_lost
         return resource
 
-    @staticmethod
-    def start(resource: CachedResource) -> None:
+    def start(self, resource: CachedResource) -> None:
+        """Run its reflector, its registry's tick and, when the interval is
+        set, its consistency checks: all tasks of the resource, so that
+        ``stop`` ends a check under way with the cache it checks."""
         loop = asyncio.get_running_loop()
         resource.tasks = [
             loop.create_task(resource.supervisor.run()),
             loop.create_task(_tick(resource.registry)),
         ]
+        interval = self.consistency_check_interval
+        if interval > 0:
+            checks = run_checks(resource, self.client, interval, self.sleep)
+            resource.tasks.append(loop.create_task(checks))
 
     @staticmethod
     async def stop(resources: Iterable[CachedResource], reason: str) -> None:
@@ -181,6 +193,7 @@ async def open_caches(
     state_dir: StateDir | None = None,
     seed: Callable[[str, Cache], Awaitable[None]] | None = None,
     write_window: float = 0.0,
+    consistency_check_interval: float = 0.0,
 ) -> AsyncIterator[dict[GroupVersionResource, CachedResource]]:
     """Start a supervised reflector per resource; stop them all on exit.
     With ``state_dir``, caches start from their saved state and are saved
@@ -190,7 +203,15 @@ async def open_caches(
     resources = list(resources)
     await check_served(client, resources)
     factory = CacheFactory(
-        client, config, max_staleness, serve_stale, reflector_config, clock, sleep, write_window
+        client,
+        config,
+        max_staleness,
+        serve_stale,
+        reflector_config,
+        clock,
+        sleep,
+        write_window,
+        consistency_check_interval,
     )
     cached: dict[GroupVersionResource, CachedResource] = {}
     for text in resources:

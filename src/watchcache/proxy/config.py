@@ -448,7 +448,9 @@ OPTIONS: tuple[Option, ...] = (
         "and start from it: the cache then resumes by watch from the saved resourceVersion "
         "and lists only if upstream's history no longer covers it (a 410), so a restart does "
         "not relist everything. A file saved for another upstream server or CA, another "
-        "resource or another format is ignored. Unset: off, every start lists",
+        "resource or another format is ignored. --auto-cache's caches are saved too and "
+        "restored as auto caches, unless upstream no longer serves them. Unset: off, every "
+        "start lists",
     ),
     Option(
         "cache-save-interval",

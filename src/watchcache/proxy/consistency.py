@@ -24,8 +24,16 @@ Decisions:
       full LIST upstream, which is what the cache exists to spare
       (kube-apiserver 1.34 runs its check every 5 minutes).
 
+Which caches: every cache the proxy runs, named (--resources) or auto
+(--auto-cache), and its CRD cache. The checks are one of the cached
+resource's tasks (caches.CacheFactory.start), so a cache started later (an
+auto cache on its first read) is checked from its start, and a cache
+stopped (an auto cache dropped) takes its check with it: one under way is
+cancelled, neither counted nor acted on.
+
 Invariant: one check per resource at a time (one task each); a check keeps
-nothing between periods.
+nothing between periods; a resource is checked only once synced (before,
+its state is not whole: a WatchList's initial events arrive one by one).
 """
 
 from __future__ import annotations
@@ -52,6 +60,8 @@ class _Client(Protocol):
 
 
 class _Reflector(Protocol):
+    @property
+    def synced(self) -> asyncio.Event: ...
     def request_relist(self, reason: str) -> None: ...
 
 
@@ -145,5 +155,5 @@ async def run_checks(
     """Check ``resource`` every ``interval`` seconds, once it has synced."""
     while True:
         await sleep(interval)
-        if resource.cache.rv:
+        if resource.reflector.synced.is_set() and resource.cache.rv:
             await check_once(resource, client)

@@ -49,22 +49,38 @@ Decisions:
       cache moves on meanwhile.
     - A save that fails (disk full, directory gone) is logged and counted;
       serving carries on. A file that cannot be loaded is logged with why.
+    - Saves run one at a time (``_saving_lock``): the interval's and the
+      final ones may overlap at shutdown, and two writes of one file
+      share its temporary file.
+    - Auto caches (--auto-cache, autocache.py) are saved as the named
+      ones, and listed in ``auto-caches.json`` (the auto list: each one's
+      group, version, resource, kind, scope and how long it had been idle,
+      most recently read first, with the upstream's server and CA
+      fingerprint), written whole or not at all after their files at each
+      save. At the next start each listed resource is cached again as an
+      auto cache from its file, after discovery and the CRDs say it is
+      still served (autocache.py's restore). A dropped auto cache's file is
+      deleted (``forget``): the directory does not fill with resources
+      read once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import msgspec
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from watchcache.api.resources import GroupVersionResource
+from watchcache.api.resources import GroupVersionResource, ResourceInfo
 from watchcache.cache.cache import Cache
 from watchcache.cache.persist import (
     StateFileError,
@@ -79,7 +95,7 @@ from watchcache.cache.persist import (
 from watchcache.cache.reflector import Reflector
 from watchcache.upstream import UpstreamConfig
 
-__all__ = ["DEFAULT_SAVE_INTERVAL", "StateDir", "StateStatistics"]
+__all__ = ["AUTO_LIST", "DEFAULT_SAVE_INTERVAL", "SavedAutoCache", "StateDir", "StateStatistics"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +103,40 @@ log = logging.getLogger(__name__)
 # 0.2 s (bench_cache_persist.py); once a minute keeps the state at most a
 # minute behind, inside the 5 minutes of history etcd keeps by default.
 DEFAULT_SAVE_INTERVAL = 60.0
+# The auto list's file name in the state dir (the module's decisions).
+AUTO_LIST = "auto-caches.json"
+
+
+class SavedAutoCache(msgspec.Struct, frozen=True):
+    """One auto cache in the auto list."""
+
+    group: str
+    version: str
+    resource: str
+    kind: str
+    namespaced: bool
+    # Seconds since its last read (or open watch) when saved.
+    idle_for: float = 0.0
+
+    @property
+    def gvr(self) -> GroupVersionResource:
+        return GroupVersionResource(self.group, self.version, self.resource)
+
+    @classmethod
+    def of(cls, info: ResourceInfo, idle_for: float) -> SavedAutoCache:
+        gvr = info.gvr
+        return cls(gvr.group, gvr.version, gvr.resource, info.kind, info.namespaced, idle_for)
+
+
+class _AutoList(msgspec.Struct):
+    server: str
+    ca: str
+    caches: list[SavedAutoCache]
+
+
+# The auto caches to save now: each one's entry and cached resource.
+# (None: not running, still to be restored: listed, its file left as it is).
+AutoSource = Callable[[], "Sequence[tuple[SavedAutoCache, _Resource | None]]"]
 
 
 class _Resource(Protocol):
@@ -135,6 +185,11 @@ class StateDir:
         self._saving: asyncio.Task[None] | None = None
         # The write in a thread, if any (see ``save``).
         self._writing: asyncio.Future[int] | None = None
+        self._saving_lock = asyncio.Lock()
+        # The RV each resource was last saved or loaded at.
+        self._saved_rv: dict[GroupVersionResource, int] = {}
+        # The auto caches, while autocache.py tracks them (``track_auto``).
+        self._auto: AutoSource | None = None
 
     def __repr__(self) -> str:
         return f"<StateDir {self.directory} every {self.save_interval:.0f}s>"
@@ -157,6 +212,7 @@ class StateDir:
         restore(cache, state)
         self.stats.loaded_rv[gvr.resource] = state.rv
         self.stats.saved_rv[gvr.resource] = state.rv
+        self._saved_rv[gvr] = state.rv
         log.info(
             "%s: warm start from %d objects at rv %d (history from rv %d) saved %.0fs ago "
             "(%.1f MB, %.2fs); resuming by watch",
@@ -173,12 +229,18 @@ class StateDir:
     async def save(self, gvr: GroupVersionResource, resource: _Resource) -> bool:
         """Save one resource's state if it moved since the last save and
         is whole (see the module's decisions); True when written."""
+        async with self._saving_lock:
+            return await self._save(gvr, resource)
+
+    async def _save(self, gvr: GroupVersionResource, resource: _Resource) -> bool:
         cache = resource.cache
         name = gvr.resource
         if not resource.reflector.synced.is_set() or resource.failed is not None:
             return False
-        if self.stats.saved_rv.get(name) == cache.rv:
+        if self._saved_rv.get(gvr) == cache.rv:
             return False
+        if self._writing is not None:  # a cancelled save's write, still running
+            await asyncio.gather(self._writing, return_exceptions=True)
         key = self.key(gvr)
         state = capture(cache)
         path = state_path(self.directory, key)
@@ -193,6 +255,7 @@ class StateDir:
             return False
         self.stats.saves[name, "ok"] += 1
         self.stats.saved_rv[name] = state.rv
+        self._saved_rv[gvr] = state.rv
         self.stats.saved_bytes[name] = size
         log.debug(
             "%s: saved %d objects and %d events at rv %d (%d bytes)",
@@ -207,6 +270,48 @@ class StateDir:
     async def save_all(self, resources: Mapping[GroupVersionResource, _Resource]) -> None:
         for gvr, resource in resources.items():
             await self.save(gvr, resource)
+
+    # -- auto caches -------------------------------------------------------------------
+
+    def track_auto(self, source: AutoSource | None) -> None:
+        """Save ``source()``'s auto caches and the auto list with every
+        interval's save; None: no longer (autocache.py, when it closes)."""
+        self._auto = source
+
+    async def save_auto(self, entries: Sequence[tuple[SavedAutoCache, _Resource | None]]) -> None:
+        """Save each auto cache's state, then the auto list naming them all."""
+        for entry, resource in entries:
+            if resource is not None:
+                await self.save(entry.gvr, resource)
+        listed = _AutoList(self._server, self._ca, [entry for entry, _ in entries])
+        path = self.directory / AUTO_LIST
+        try:
+            await asyncio.to_thread(_write_whole, path, msgspec.json.encode(listed))
+        except OSError as err:
+            log.error("could not save the list of auto caches to %s: %s", path, err)
+
+    def load_auto(self) -> list[SavedAutoCache]:
+        """The auto list a previous run saved for this upstream; [] if
+        none, unreadable (logged) or another upstream's."""
+        path = self.directory / AUTO_LIST
+        try:
+            listed = msgspec.json.decode(path.read_bytes(), type=_AutoList)
+        except FileNotFoundError:
+            return []
+        except (OSError, msgspec.DecodeError) as err:
+            log.warning("auto caches: %s cannot be read (%s); none restored", path, err)
+            return []
+        if (listed.server, listed.ca) != (self._server, self._ca):
+            log.info("auto caches: %s was saved for another upstream; none restored", path)
+            return []
+        return listed.caches
+
+    def forget(self, gvr: GroupVersionResource) -> None:
+        """Delete ``gvr``'s state file: its auto cache was dropped, or will
+        not be restored."""
+        self._saved_rv.pop(gvr, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(state_path(self.directory, self.key(gvr)))
 
     def start(self, resources: Mapping[GroupVersionResource, _Resource]) -> None:
         """Save every ``save_interval`` from now on."""
@@ -226,6 +331,8 @@ class StateDir:
         while True:
             await self._sleep(self.save_interval)
             await self.save_all(resources)
+            if self._auto is not None:
+                await self.save_auto(self._auto())
 
     def collect(self) -> Iterator[Metric]:
         """Prometheus families (a prometheus_client Collector)."""
@@ -251,3 +358,13 @@ class StateDir:
         for name, value in sorted(self.stats.saved_bytes.items()):
             size.add_metric([name], value)
         yield from (loaded, saves, size)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """``data`` at ``path``, whole or not at all (as persist.py writes)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, path)

@@ -43,12 +43,11 @@ from watchcache.auth import Authenticator, Authorizer, ClientCertificates, Deleg
 from watchcache.cache.allocator import glibc_trim, trim_periodically
 from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.proxy.app import ProxyParts
-from watchcache.proxy.autocache import custom_caching
+from watchcache.proxy.autocache import Upper, custom_caching
 from watchcache.proxy.cachemetrics import CacheCollector
 from watchcache.proxy.caches import CacheFactory, open_caches
 from watchcache.proxy.compression import Compression
 from watchcache.proxy.config import ConfigError, ServeConfig
-from watchcache.proxy.consistency import run_checks
 from watchcache.proxy.discovery import Discovery, discovery_running
 from watchcache.proxy.drain import StreamTracker
 from watchcache.proxy.fairness import Fairness, Limits
@@ -94,12 +93,15 @@ class Replica:
     discovery documents come from the feed too, unwatched; its TCP
     listeners share their ports (SO_REUSEPORT) and its Unix listener is
     ``unix_socket``, inherited; /metrics answers ``exposition``, every
-    process's. Forwarded requests still go to upstream directly."""
+    process's; with --auto-cache, ``upper`` asks the primary whether it
+    caches a resource (autocache.py). Forwarded requests still go to
+    upstream directly."""
 
     feed: UpstreamConfig
     seed: Callable[[str, Cache], Awaitable[None]]
     exposition: Callable[[], Awaitable[bytes]]
     unix_socket: socket.socket | None = None
+    upper: Upper | None = None
 
 
 @contextlib.asynccontextmanager
@@ -109,9 +111,12 @@ async def open_proxy(
     *,
     embedded: bool = False,
     replica: Replica | None = None,
+    feed: bool = False,
 ) -> AsyncIterator[RunningProxy]:
     """A listening proxy in front of ``upstream`` (the embedded simulator
-    when ``embedded``); closed on exit. ``replica``: a worker process's."""
+    when ``embedded``); closed on exit. ``replica``: a worker process's;
+    ``feed``: the primary's, serving its workers (autocache.py's
+    ``serve_unready``)."""
     read_config = (
         dataclasses.replace(upstream, server=config.read_upstream)
         if config.read_upstream
@@ -151,6 +156,7 @@ async def open_proxy(
             state_dir=state_dir,
             seed=replica.seed if replica else None,
             write_window=config.watch_write_window,
+            consistency_check_interval=config.consistency_check_interval,
         ) as caches,
         contextlib.AsyncExitStack() as stack,  # closed first
     ):
@@ -166,9 +172,20 @@ async def open_proxy(
             max_staleness=config.max_staleness,
             serve_stale=config.serve_stale_on_outage,
             write_window=config.watch_write_window,
+            consistency_check_interval=config.consistency_check_interval,
         )
         custom = await stack.enter_async_context(
-            custom_caching(config, caches, factory, metrics, streams)
+            custom_caching(
+                config,
+                caches,
+                factory,
+                metrics,
+                streams,
+                state_dir=state_dir,
+                serve_unready=feed,
+                upper=replica.upper if replica else None,
+                seed=replica.seed if replica else None,
+            )
         )
         if custom.definitions is not None:
             renderings = with_custom_tables(renderings, custom.definitions.printer)
@@ -205,11 +222,6 @@ async def open_proxy(
             parts.health.add_readiness(f"cache-{gvr.resource}", resource.unready)
             parts.health.add_note(f"cache-{gvr.resource}", resource.outage)
             streams.add_source(functools.partial(resource.registry.closers, "shutting down"))
-        checks = [
-            asyncio.create_task(run_checks(resource, own, config.consistency_check_interval))
-            for resource in caches.values()
-            if config.consistency_check_interval > 0
-        ]
         proxy = await start_proxy(
             parts,
             reuse_port=replica is not None,
@@ -221,8 +233,6 @@ async def open_proxy(
             yield proxy
         finally:
             trimming.cancel()
-            for task in checks:
-                task.cancel()
             if proxy.runner.server is not None:
                 await proxy.stop()
 

@@ -12,6 +12,11 @@ directory is mode 0700):
                              every watch from M on, its cache is at R; 503
                              until that cache has synced. A worker starts
                              its replica from M (replica.py)
+    GET /auto-cache?resource=G/V/R
+                             the primary only, with --auto-cache: a worker
+                             about to cache that resource asks whether the
+                             primary does (``autocache.Verdict``, JSON);
+                             a read of it in the primary (autocache.py)
 
 These are not the feed: the workers' lists and watches go to the primary's
 feed socket, which speaks the Kubernetes API (serve's own app).
@@ -27,9 +32,17 @@ from pathlib import Path
 import msgspec
 from aiohttp import web
 
+from watchcache.api.resources import GroupVersionResource
+from watchcache.proxy.autocache import AutoCaches
 from watchcache.proxy.cachedresource import CachedResource
 
-__all__ = ["HistoryStart", "control_socket", "history_route", "serving_control"]
+__all__ = [
+    "HistoryStart",
+    "auto_cache_route",
+    "control_socket",
+    "history_route",
+    "serving_control",
+]
 
 
 class HistoryStart(msgspec.Struct):
@@ -55,6 +68,19 @@ def history_route(caches: Callable[[], Mapping[str, CachedResource]]) -> web.Rou
         return web.Response(body=msgspec.json.encode(start), content_type="application/json")
 
     return web.get("/history", history)
+
+
+def auto_cache_route(auto: AutoCaches) -> web.RouteDef:
+    """GET /auto-cache of the primary's auto caches."""
+
+    async def verdict(request: web.Request) -> web.Response:
+        parts = request.query.get("resource", "").split("/")
+        if len(parts) != 3 or not all(parts[1:]):
+            return web.Response(status=400, text="resource: group/version/resource")
+        found = auto.verdict(GroupVersionResource(*parts))
+        return web.Response(body=msgspec.json.encode(found), content_type="application/json")
+
+    return web.get("/auto-cache", verdict)
 
 
 @contextlib.asynccontextmanager

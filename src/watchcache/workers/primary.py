@@ -12,6 +12,9 @@ What it does, in order:
        feed socket only, with ``--auth=none`` (the socket is this user's
        alone). Its caches are the host's one list and watch per resource
        upstream, its consistency checks and ``--cache-dir`` the only ones;
+       with --auto-cache its auto caches are the host's too: a worker
+       caches a resource only once the primary does (``/auto-cache`` on
+       the control socket, autocache.py);
     4. starts the workers (supervision.py), each a ``Replica`` whose
        caches list and watch the feed (worker.py), and prints where it
        serves once they all listen;
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
 import shutil
@@ -39,12 +43,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from watchcache.auth import self_signed
+from watchcache.proxy.cachedresource import CachedResource
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import announce, open_proxy
 from watchcache.proxy.server import LISTEN_BACKLOG, SHORT_REQUEST_GRACE
 from watchcache.upstream import UpstreamConfig
-from watchcache.workers.control import control_socket, history_route, serving_control
+from watchcache.workers.control import (
+    auto_cache_route,
+    control_socket,
+    history_route,
+    serving_control,
+)
 from watchcache.workers.metrics import PRIMARY
 from watchcache.workers.supervision import Launch, Supervisor, WorkerProcess
 from watchcache.workers.worker import Spec
@@ -82,14 +92,14 @@ async def serve_workers(config: ServeConfig, upstream: UpstreamConfig, *, embedd
             # waits for one window at most on its way.
             watch_write_window=0.0,
         )
-        async with open_proxy(feed_config, upstream, embedded=embedded) as feed:
-            assert isinstance(feed.parts.handle, ReadPath)
-            caches = feed.parts.handle.caches
-            by_path = {resource.path: resource for resource in caches.values()}
+        async with open_proxy(feed_config, upstream, embedded=embedded, feed=True) as feed:
+            reads = feed.parts.handle
+            assert isinstance(reads, ReadPath)
+            routes = [history_route(functools.partial(_by_path, reads))]
+            if reads.auto is not None:
+                routes.append(auto_cache_route(reads.auto))
             async with serving_control(
-                control_socket(control_dir, PRIMARY),
-                feed.parts.metrics.exposition,
-                history_route(lambda: by_path),
+                control_socket(control_dir, PRIMARY), feed.parts.metrics.exposition, *routes
             ):
                 spec = Spec(
                     config=_worker_config(config, listen, run_dir),
@@ -142,6 +152,12 @@ async def _serve(
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+
+
+def _by_path(reads: ReadPath) -> dict[str, CachedResource]:
+    """The primary's caches, named and auto, by collection path."""
+    auto = reads.auto.caches if reads.auto is not None else {}
+    return {resource.path: resource for resource in [*reads.caches.values(), *auto.values()]}
 
 
 def _worker_config(config: ServeConfig, listen: tuple[str, ...], run_dir: Path) -> ServeConfig:

@@ -25,17 +25,20 @@ empty and the reflector lists the feed as usual.
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from pathlib import Path
 
 import aiohttp
 import msgspec
 
+from watchcache.api.resources import GroupVersionResource
 from watchcache.cache.cache import Cache
+from watchcache.proxy.autocache import Verdict
 from watchcache.upstream import UpstreamClient, UpstreamError
 from watchcache.workers.control import HistoryStart
 from watchcache.workers.metrics import scrape
 
-__all__ = ["Seeder"]
+__all__ = ["PrimaryAutoCaches", "Seeder"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class _List(msgspec.Struct):
 
 
 _history_decoder = msgspec.json.Decoder(HistoryStart)
+_verdict_decoder = msgspec.json.Decoder(Verdict)
 _list_decoder = msgspec.json.Decoder(_List)
 
 
@@ -78,3 +82,23 @@ class Seeder:
             start.from_,
             start.rv,
         )
+
+
+class PrimaryAutoCaches:
+    """``upper`` for a worker's auto caches (proxy/autocache.py): the
+    primary's verdict on a resource, from its control socket. One that
+    cannot be had is a refusal (``discovery_failed``): the worker forwards
+    that resource's reads and asks again on a read ``REFUSED_FOR`` later."""
+
+    def __init__(self, primary_control: Path) -> None:
+        self.primary_control = primary_control
+
+    async def __call__(self, gvr: GroupVersionResource) -> Verdict:
+        query = urllib.parse.urlencode({"resource": str(gvr)})
+        try:
+            return _verdict_decoder.decode(
+                await scrape(self.primary_control, f"/auto-cache?{query}")
+            )
+        except (aiohttp.ClientError, OSError, TimeoutError, msgspec.DecodeError) as err:
+            log.info("auto-cache: cannot ask the primary about %s (%s)", gvr, err)
+            return Verdict("refused", "discovery_failed")

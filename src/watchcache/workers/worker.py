@@ -29,7 +29,7 @@ from watchcache.upstream import UpstreamClient, UpstreamConfig
 from watchcache.workers.control import control_socket, serving_control
 from watchcache.workers.metrics import PRIMARY, Gatherer
 from watchcache.workers.readiness import PrimaryReadiness
-from watchcache.workers.replica import Seeder
+from watchcache.workers.replica import PrimaryAutoCaches, Seeder
 
 __all__ = ["FEED_HOST", "Spec", "main", "run_worker"]
 
@@ -83,11 +83,13 @@ async def run_worker(spec: Spec, slot: int, ready_fd: int) -> None:
     if spec.unix_fd is not None:
         unix = socket.socket(fileno=spec.unix_fd)
     async with UpstreamClient(feed) as to_primary:
+        primary_control = control_socket(control_dir, PRIMARY)
         replica = Replica(
             feed=feed,
-            seed=Seeder(to_primary, control_socket(control_dir, PRIMARY)),
+            seed=Seeder(to_primary, primary_control),
             exposition=gatherer,
             unix_socket=unix,
+            upper=PrimaryAutoCaches(primary_control),
         )
         embedded = spec.embedded_url is not None
         async with open_proxy(

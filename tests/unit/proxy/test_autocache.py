@@ -16,8 +16,8 @@ from tests.inprocess import serve_config
 from tests.polling import until
 
 from watchcache.api.resources import GroupVersionResource
-from watchcache.cache.cache import CacheConfig
-from watchcache.proxy.autocache import REFUSED_FOR, AutoCaches, CustomCaching
+from watchcache.cache.cache import Cache, CacheConfig
+from watchcache.proxy.autocache import REFUSED_FOR, AutoCaches, CustomCaching, Verdict
 from watchcache.proxy.caches import CacheFactory
 from watchcache.proxy.crds import CRDS, definitions_kept
 from watchcache.proxy.reads import ReadPath
@@ -327,3 +327,113 @@ def test_metrics_labels_are_plurals_unless_two_caches_share_one() -> None:
     new = GroupVersionResource("events.k8s.io", "v1", "events")
     labelled = CustomCaching(None, None).labelled({core: 1, new: 2, CONFIGMAPS: 3})  # type: ignore[dict-item]
     assert labelled == {"/v1/events": 1, "events.k8s.io/v1/events": 2, "configmaps": 3}
+
+
+# -- behind --workers: the primary's verdicts, a worker's questions ---------------
+
+
+async def test_the_primary_answers_a_workers_question_as_a_read(sim: Simulator) -> None:
+    clock = Clock()
+    async with UpstreamClient(UpstreamConfig(sim.url)) as client:
+        auto = AutoCaches(
+            CacheFactory(client, CacheConfig()),
+            {},
+            max_caches=5,
+            idle=60,
+            clock=clock,
+            serve_unready=True,
+        )
+        try:
+            assert auto.verdict(CONFIGMAPS) == Verdict("pending")  # starts considering it
+            await _cached(auto, CONFIGMAPS)
+            assert auto.verdict(CONFIGMAPS) == Verdict("cached", kind="ConfigMap")
+            nothings = GroupVersionResource("", "v1", "nothings")
+            auto.verdict(nothings)
+            await until(lambda: auto.refusals["not_listwatch"] == 1, "refused")
+            assert auto.verdict(nothings) == Verdict("refused", "not_listwatch")
+            # A question is a read: it keeps the cache.
+            clock.now += 59
+            auto.verdict(CONFIGMAPS)
+            clock.now += 59
+            assert auto.due() == []
+        finally:
+            await auto.close()
+
+
+async def test_the_primary_serves_its_caches_before_they_sync(sim: Simulator) -> None:
+    """As a named cache is served (429 before the first sync): a worker's
+    watch is never forwarded upstream past the primary's cache."""
+    sim.faults.fail_next(10_000, 500, path_prefix="/api/v1/configmaps")
+    async with UpstreamClient(UpstreamConfig(sim.url)) as client:
+        factory = CacheFactory(client, CacheConfig())
+        for serve_unready in (False, True):
+            auto = AutoCaches(factory, {}, max_caches=5, idle=60, serve_unready=serve_unready)
+            try:
+                auto.reading(CONFIGMAPS)
+                await until(lambda: CONFIGMAPS in auto.caches, "started")  # noqa: B023
+                resource = auto.caches[CONFIGMAPS]
+                assert not resource.reflector.synced.is_set()
+                assert auto.reading(CONFIGMAPS) is (resource if serve_unready else None)
+            finally:
+                await auto.close()
+
+
+class Primary:
+    """A worker's ``upper`` and ``seed``: verdicts given by the test."""
+
+    def __init__(self) -> None:
+        self.verdicts: asyncio.Queue[Verdict] = asyncio.Queue()
+        self.asked = 0
+        self.seeded: list[str] = []
+
+    async def __call__(self, gvr: GroupVersionResource) -> Verdict:
+        self.asked += 1
+        return await self.verdicts.get()
+
+    async def seed(self, path: str, cache: Cache) -> None:
+        self.seeded.append(path)
+
+
+async def test_a_worker_caches_only_once_the_primary_has(sim: Simulator) -> None:
+    clock = Clock()
+    primary = Primary()
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    async with UpstreamClient(UpstreamConfig(sim.url)) as client:
+        auto = AutoCaches(
+            CacheFactory(client, CacheConfig(), sleep=sleep),
+            {},
+            max_caches=5,
+            idle=60,
+            clock=clock,
+            upper=primary,
+            seed=primary.seed,
+        )
+        try:
+            # Pending: asked again each second, nothing started meanwhile.
+            assert auto.reading(WIDGETS) is None
+            await primary.verdicts.put(Verdict("pending"))
+            await until(lambda: primary.asked == 2, "asked again")
+            assert auto.caches == {}
+            # Cached there: started here with the primary's kind, seeded first.
+            await primary.verdicts.put(Verdict("cached", kind="Widget"))
+            await until(lambda: WIDGETS in auto.caches, "cached here")
+            assert auto.caches[WIDGETS].info.kind == "Widget"
+            assert primary.seeded == ["/apis/example.com/v1/widgets"]
+
+            # Refused there: refused here, for the same reason.
+            auto.reading(SECRETS)
+            await primary.verdicts.put(Verdict("refused", "bound"))
+            await until(lambda: auto.refusals["bound"] == 1, "refused")
+            assert SECRETS not in auto.caches
+
+            # Never synced there within idle: refused as unsynced.
+            auto.reading(CONFIGMAPS)
+            for _ in range(62):
+                primary.verdicts.put_nowait(Verdict("pending"))
+            await until(lambda: auto.refusals["unsynced"] == 1, "given up")
+            assert CONFIGMAPS not in auto.caches
+        finally:
+            await auto.close()

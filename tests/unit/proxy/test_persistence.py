@@ -7,23 +7,33 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from tests.inprocess import serve_config, wait_until_ready
+from tests.polling import until
+from tests.unit.proxy.test_autocache import CRD_PATH, WIDGETS, Clock, widgets_crd
 from tests.unit.proxy.test_metrics import scrape, value
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
-from watchcache.cache.cache import Cache
+from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.persist import StateKey, ca_fingerprint, read_state, state_path
 from watchcache.proxy import persistence
-from watchcache.proxy.persistence import StateDir
+from watchcache.proxy.autocache import AutoCaches
+from watchcache.proxy.caches import CacheFactory
+from watchcache.proxy.crds import definitions_kept
+from watchcache.proxy.persistence import AUTO_LIST, SavedAutoCache, StateDir
+from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
+from watchcache.proxy.server import RunningProxy
 from watchcache.simulator.app import Simulator
 from watchcache.simulator.verbs import DeleteOptions
-from watchcache.upstream import UpstreamConfig
+from watchcache.upstream import UpstreamClient, UpstreamConfig
 
 CONFIGMAPS = builtin_resource(GroupVersionResource("", "v1", "configmaps"))
 assert CONFIGMAPS is not None
@@ -239,3 +249,175 @@ async def test_a_save_that_fails_is_counted_and_the_next_one_tries_again(
     monkeypatch.undo()
     assert await state_dir.save(GVR, resources[GVR])  # type: ignore[arg-type]
     assert read_state(state_path(tmp_path, state_dir.key(GVR)), state_dir.key(GVR)).rv == 5
+
+
+# -- auto caches (--auto-cache) --------------------------------------------------
+
+
+async def test_auto_caches_are_saved_and_restored_as_auto_caches_unless_undefined(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """configmaps and widgets are auto-cached and saved; the widgets CRD is
+    deleted while no proxy runs: the next start restores configmaps by
+    watch (no LIST) as an auto cache, and discards widgets, logged, its
+    file deleted."""
+    config = serve_config(
+        "--auto-cache", "--resources=", "--cache-dir", str(tmp_path), "--auto-cache-idle", "1h"
+    )
+    widgets_path = "/apis/example.com/v1/namespaces/default/widgets"
+    async with Simulator() as sim, aiohttp.ClientSession() as http:
+        sim.register("example.com", "v1", "widgets", "Widget")
+        async with http.post(sim.url + CRD_PATH, json=widgets_crd()) as r:
+            assert r.status == 201
+        sim.verbs.create(CONFIGMAPS, "default", cm("c0"))
+        async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+            auto = _auto(proxy)
+            for path in (PATH, widgets_path):
+                async with http.get(proxy.urls[0] + path) as r:
+                    assert r.status == 200
+            await until(lambda: len(auto.caches) == 2, "both auto-cached")
+            for resource in auto.caches.values():
+                await asyncio.wait_for(resource.reflector.synced.wait(), 10)
+        saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
+        assert sorted(c["resource"] for c in saved["caches"]) == ["configmaps", "widgets"]
+        widgets_file = state_path(
+            tmp_path, StateDir(tmp_path, UpstreamConfig(sim.url)).key(WIDGETS)
+        )
+        assert widgets_file.exists()
+
+        async with http.delete(f"{sim.url}{CRD_PATH}/widgets.example.com") as r:
+            assert r.status == 200
+        new = sim.verbs.create(CONFIGMAPS, "default", cm("new"))
+        with caplog.at_level(logging.INFO):
+            async with open_proxy(config, UpstreamConfig(sim.url)) as proxy:
+                auto = _auto(proxy)
+                await until(lambda: sum(auto.restores.values()) == 2, "both considered")
+                assert dict(auto.restores) == {"restored": 1, "undefined": 1}
+                assert list(auto.caches) == [GVR] and auto.started == 1
+                resource = auto.caches[GVR]
+                assert resource.reflector.synced.is_set()  # from the file
+                await until(lambda: resource.unready() is None, "confirmed by upstream's watch")
+                listed_now = await listed(http, proxy.urls[0], resourceVersion=str(new.rv))
+                assert sorted(i["metadata"]["name"] for i in listed_now["items"]) == ["c0", "new"]
+                _, samples = await scrape(http, proxy.urls[0])
+                assert value(samples, "watchcache_upstream_lists_total", resource="configmaps") == 0
+                assert (
+                    value(samples, "watchcache_auto_cache_restores_total", result="undefined") == 1
+                )
+        assert not widgets_file.exists()
+        assert "discarding example.com/v1/widgets saved in --cache-dir" in caplog.text
+        saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
+        assert [c["resource"] for c in saved["caches"]] == ["configmaps"]
+
+
+def _auto(proxy: RunningProxy) -> AutoCaches:
+    reads = proxy.parts.handle
+    assert isinstance(reads, ReadPath) and reads.auto is not None
+    return reads.auto
+
+
+async def test_restored_auto_caches_keep_their_idle_time_and_the_bound(tmp_path: Path) -> None:
+    """Restored most recently read first, at most ``max_caches``; idle from
+    where the save left them; a dropped one's file deleted."""
+    clock = Clock()
+    secrets = GroupVersionResource("", "v1", "secrets")
+    async with Simulator() as sim, UpstreamClient(UpstreamConfig(sim.url)) as client:
+        state_dir = StateDir(tmp_path, UpstreamConfig(sim.url))
+        sim.verbs.create(CONFIGMAPS, "default", cm("c0"))
+        auto = AutoCaches(
+            CacheFactory(client, CacheConfig()),
+            {},
+            max_caches=1,
+            idle=60,
+            clock=clock,
+            state_dir=state_dir,
+        )
+        try:
+            auto.restore(
+                [
+                    SavedAutoCache("", "v1", "configmaps", "ConfigMap", True, idle_for=50),
+                    SavedAutoCache("", "v1", "secrets", "Secret", True),
+                ]
+            )
+            assert auto.reading(GVR) is None and auto.considering == frozenset()  # restoring
+            await until(lambda: GVR in auto.caches, "configmaps restored")
+            assert secrets not in auto.caches  # past the bound
+            assert auto.due() == []
+            clock.now += 10
+            assert auto.due() == [(GVR, "idle")]
+            resource = auto.caches[GVR]
+            await asyncio.wait_for(resource.reflector.synced.wait(), 10)
+            await state_dir.save_auto(auto.saving())
+            path = state_path(tmp_path, state_dir.key(GVR))
+            assert path.exists()
+            await auto.drop_due()
+            assert not path.exists()
+        finally:
+            await auto.close()
+        saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
+        assert saved["caches"] == []
+
+
+async def test_a_restore_cut_short_by_a_stop_lists_what_it_had_left(tmp_path: Path) -> None:
+    """widgets waits for a CRD cache that cannot sync; the proxy stops
+    meanwhile: widgets stays listed, for the next start."""
+    async with Simulator() as sim, UpstreamClient(UpstreamConfig(sim.url)) as client:
+        sim.faults.fail_next(10_000, 500, path_prefix=CRD_PATH)
+        state_dir = StateDir(tmp_path, UpstreamConfig(sim.url))
+        factory = CacheFactory(client, CacheConfig())
+        async with definitions_kept({}, factory) as definitions:
+            auto = AutoCaches(
+                factory, {}, max_caches=5, idle=60, definitions=definitions, state_dir=state_dir
+            )
+            widgets = SavedAutoCache("example.com", "v1", "widgets", "Widget", True, idle_for=7)
+            auto.restore([widgets])
+            await asyncio.sleep(0)
+            await auto.close()
+        saved = json.loads((tmp_path / AUTO_LIST).read_bytes())
+        assert [c["resource"] for c in saved["caches"]] == ["widgets"]
+        assert auto.restores == Counter()
+
+
+async def test_one_idle_when_saved_is_not_restored(tmp_path: Path) -> None:
+    async with Simulator() as sim, UpstreamClient(UpstreamConfig(sim.url)) as client:
+        state_dir = StateDir(tmp_path, UpstreamConfig(sim.url))
+        path = state_path(tmp_path, state_dir.key(GVR))
+        path.write_bytes(b"a state")
+        auto = AutoCaches(
+            CacheFactory(client, CacheConfig()), {}, max_caches=5, idle=60, state_dir=state_dir
+        )
+        auto.restore([SavedAutoCache("", "v1", "configmaps", "ConfigMap", True, idle_for=60)])
+        assert auto.restores == Counter(skipped=1) and not path.exists()
+        assert auto.reading(GVR) is None and GVR in auto.considering  # as any first read
+        await auto.close()
+
+
+async def test_saves_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The interval's save of the auto caches and their final save may
+    overlap at shutdown: their writes must not."""
+    state_dir = StateDir(tmp_path, UpstreamConfig("http://upstream:1"))
+    writing, most = 0, 0
+    real = persistence.write_state
+
+    def counted(*args: Any) -> int:
+        nonlocal writing, most
+        writing += 1
+        most = max(most, writing)
+        try:
+            time.sleep(0.05)  # a write long enough for another to start meanwhile
+            return real(*args)
+        finally:
+            writing -= 1
+
+    monkeypatch.setattr(persistence, "write_state", counted)
+    resources = {}
+    for rv, gvr in enumerate((GVR, GroupVersionResource("", "v1", "secrets")), start=5):
+        cache = Cache(CONFIGMAPS)  # type: ignore[arg-type]
+        item = cm("a") | {"metadata": {"name": "a", "resourceVersion": str(rv)}}
+        cache.replace([json.dumps(item).encode()], rv)
+        resources[gvr] = _Resource(cache)
+    saved = await asyncio.gather(
+        *(state_dir.save(gvr, r) for gvr, r in resources.items()),  # type: ignore[arg-type]
+        state_dir.save(GVR, resources[GVR]),  # type: ignore[arg-type]
+    )
+    assert sorted(saved) == [False, True, True] and most == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,16 +13,20 @@ import aiohttp
 import pytest
 from tests.inprocess import serve_config
 from tests.polling import until
+from tests.unit.proxy.test_metrics import parse
 
 from watchcache.api.resources import GroupVersionResource, resource_info
-from watchcache.cache.cache import Cache
+from watchcache.cache.cache import Cache, CacheConfig
 from watchcache.cache.reflector import Reflector
+from watchcache.proxy.autocache import AutoCaches
+from watchcache.proxy.cachedresource import CachedResource
+from watchcache.proxy.caches import CacheFactory
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
 from watchcache.upstream import UpstreamClient, UpstreamConfig
-from watchcache.workers.control import history_route, serving_control
-from watchcache.workers.replica import Seeder
+from watchcache.workers.control import auto_cache_route, history_route, serving_control
+from watchcache.workers.replica import PrimaryAutoCaches, Seeder
 
 PODS = "/api/v1/namespaces/default/pods"
 COLLECTION = "/api/v1/pods"
@@ -131,3 +136,81 @@ async def test_no_primary_leaves_the_cache_to_list(primary: Primary, tmp_path: P
     replica = Cache(INFO)
     await Seeder(primary.feed, tmp_path / "absent.sock")(COLLECTION, replica)
     assert replica.rv == 0
+
+
+# -- --auto-cache behind --workers ------------------------------------------------
+
+CONFIGMAPS = GroupVersionResource("", "v1", "configmaps")
+
+
+async def test_a_workers_auto_cache_starts_from_the_primarys_and_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """The worker caches configmaps only once the primary does, seeded
+    from its history and watching it (never forwarded upstream); that
+    watch keeps the primary's cache from going idle."""
+    feed_socket, control = tmp_path / "feed.sock", tmp_path / "primary.sock"
+    config = dataclasses.replace(
+        serve_config("--resources=", "--auto-cache"), listen=(), listen_unix=str(feed_socket)
+    )
+    feed_config = UpstreamConfig("http://localhost", unix_socket=str(feed_socket))
+    async with Simulator() as sim, aiohttp.ClientSession() as session:
+        async with session.post(
+            sim.url + "/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "c"}}
+        ) as r:
+            assert r.status == 201
+        async with (
+            open_proxy(config, UpstreamConfig(sim.url), feed=True) as proxy,
+            UpstreamClient(feed_config) as feed,
+        ):
+            reads = proxy.parts.handle
+            assert isinstance(reads, ReadPath) and reads.auto is not None
+            primary = reads.auto
+            paths = {}
+
+            def by_path() -> dict[str, CachedResource]:
+                paths.update({r.path: r for r in primary.caches.values()})
+                return paths
+
+            async with serving_control(
+                control,
+                proxy.parts.metrics.exposition,
+                history_route(by_path),
+                auto_cache_route(primary),
+            ):
+                worker = AutoCaches(
+                    CacheFactory(feed, CacheConfig()),
+                    {},
+                    max_caches=5,
+                    idle=60,
+                    upper=PrimaryAutoCaches(control),
+                    seed=Seeder(feed, control),
+                )
+                try:
+                    # The primary's first list fails: its cache is there
+                    # a while before it syncs, and the worker waits for that.
+                    sim.faults.fail_next(1, 500, path_prefix="/api/v1/configmaps")
+                    assert worker.reading(CONFIGMAPS) is None
+                    await until(lambda: CONFIGMAPS in worker.caches, "cached by the worker")
+                    assert CONFIGMAPS in primary.caches
+                    ours = worker.caches[CONFIGMAPS]
+                    theirs = primary.caches[CONFIGMAPS]
+                    await until(lambda: ours.unready() is None, "the worker's cache ready")
+                    assert [e.name for e in ours.cache.list().items] == ["c"]
+                    stats = ours.reflector.statistics()
+                    assert stats.lists == stats.watch_lists == 0  # seeded, then watched
+                    await until(lambda: len(theirs.registry) == 1, "the worker's watch")
+                    primary.clock = lambda: time.monotonic() + 3600
+                    assert primary.due() == []  # watched by the worker: not idle
+                    samples = parse(proxy.parts.metrics.exposition().decode())
+                finally:
+                    await worker.close()
+                assert not [
+                    key
+                    for key, count in samples.items()
+                    if key[0] == "watchcache_requests_total"
+                    and ("served_by", "upstream") in key[1]
+                    and ("resource", "configmaps") in key[1]
+                    and ("verb", "watch") in key[1]
+                    and count
+                ]
