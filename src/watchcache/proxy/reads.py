@@ -495,6 +495,14 @@ class ReadPath:
                 fresh = await self._fresh(resource, self.rv_wait)
             except _Outage:
                 return _status(read, _unreachable(resource, "watch"))
+            if not fresh and options.shard_selector is not None:
+                # Forwarded, a server before 1.36 would send the whole (and
+                # before 1.27 no WatchList at all): end with the error
+                # kube-apiserver's own cache ends such a watch with; the
+                # client lists (its share) instead.
+                at = cache.rv
+                late = too_large_resource_version(max(resource.prober.last_rv, at + 1), at)
+                return await _error_stream(request, read, late)
             if not fresh:
                 return await self._forwarded(request)
         elif rv != "0" and not await self._wait_for(resource, options.rv):
