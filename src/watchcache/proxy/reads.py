@@ -33,9 +33,12 @@ their reasons):
                 exact or continued LIST at an RV the cache's history no
                 longer covers, or with an rv -1 continue token; a
                 consistent read on a resource too quiet to prove the cache
-                fresh within ``freshness_wait``. A forwarded LIST with a
-                shardSelector is answered with only the share of upstream's
-                answer (shareforward.py), whatever upstream's version
+                fresh within ``freshness_wait``. Of these, a LIST with a
+                shardSelector forwarded by the LIST cases above is
+                answered with only the share of upstream's answer
+                (shareforward.py), whatever upstream's version; a sharded
+                WatchList the cache cannot make fresh is not forwarded
+                (an ERROR event, 504, as kube-apiserver's cache ends it)
     429         a LIST or WATCH of a client already at its bound
                 (--max-lists-inflight-per-client, --max-watches-per-client;
                 fairness.py), before it is authorized
