@@ -232,9 +232,13 @@ class Forwarder:
             if isinstance(answer, web.StreamResponse):
                 yield answer
                 return
-            async with answer:
-                departure.on_departure(answer.close)
-                yield answer
+            try:
+                async with answer:
+                    departure.on_departure(answer.close)
+                    yield answer
+            finally:
+                if departure.departed:
+                    self._departed(request, "while its answer was read")
 
     async def _ask(
         self,
