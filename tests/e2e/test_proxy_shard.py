@@ -112,6 +112,52 @@ async def test_shards_union_to_the_whole_on_a_server_that_ignores_them(
             assert response.status == 200
 
 
+async def test_a_forwarded_sharded_list_holds_only_the_share(
+    dev_cluster: DevCluster, proxy: str, namespace: str
+) -> None:
+    """A write to another resource moves upstream's RV past the configmaps
+    cache, which no configmap event will reach: a consistent LIST is
+    forwarded (the probe finds the cache behind), and so are its continue
+    pages (their RV is newer than the cache). Each shard's answer is still
+    only its share, paged or not, and the shards together the whole."""
+    for i in range(12):
+        _make(dev_cluster, namespace, f"c{i:02}")
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    code, direct = dev_cluster.request("GET", path)
+    assert code == 200
+    whole = sorted(item["metadata"]["name"] for item in direct["items"])
+    assert len(whole) == 13  # ours and kube-root-ca.crt
+    texts = even_shards(3)
+    async with aiohttp.ClientSession() as session:
+        for params in ({}, {"limit": "5"}):
+            secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"generateName": "s-"}}
+            code, body = dev_cluster.request(
+                "POST", f"/api/v1/namespaces/{namespace}/secrets", secret
+            )
+            assert code == 201, body
+            owner: dict[str, int] = {}
+            for index, text in enumerate(texts):
+                selector = ShardSelector.parse(text)
+                items, _ = await _list(session, proxy + path, {"shardSelector": text, **params})
+                for item in items:
+                    meta = item["metadata"]
+                    assert selector.matches(meta["uid"], meta["namespace"]), (meta["name"], index)
+                    assert meta["name"] not in owner, (meta["name"], owner[meta["name"]], index)
+                    owner[meta["name"]] = index
+            assert sorted(owner) == whole, params
+        async with session.get(proxy + "/metrics") as response:
+            metrics = await response.text()
+    forwarded = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("watchcache_requests_total{")
+        and 'verb="list"' in line
+        and 'resource="configmaps"' in line
+        and 'served_by="upstream"' in line
+    ]
+    assert forwarded, "no LIST of configmaps was forwarded: the test proves nothing"
+
+
 async def _read_until(
     watches: list[aiohttp.ClientResponse],
     heard: list[list[tuple[str, str]]],

@@ -34,6 +34,8 @@ one request
     discovery       /api, /apis and their group documents, kept until a
                     CRD or APIService changes (``Discovery``)
     forward         everything else, to upstream and back (``Forwarder``)
+    shareforward    a forwarded LIST with a shardSelector: upstream's answer
+                    cut to the share, written as the cache's pages are
     tunnel          upgraded connections (exec, attach, port-forward)
 
 the cached resources

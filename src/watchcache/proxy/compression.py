@@ -50,7 +50,9 @@ answered.
 Not here: forwarded answers keep upstream's encoding. The forwarder passes
 the client's Accept-Encoding upstream and the still-encoded body back
 (forward.py), so kube-apiserver's gzip reaches the client as it was made
-and nothing is compressed twice.
+and nothing is compressed twice. The exception is a forwarded LIST with a
+shardSelector: upstream is asked for it uncompressed, and its share is
+written here as a page of the cache, so by these rules (shareforward.py).
 
 ``--response-compression=false`` turns this off, for a sidecar on
 loopback where the bytes cost nothing and the CPU does.

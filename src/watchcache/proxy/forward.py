@@ -59,9 +59,10 @@ wrote nothing), and never counted as a 500.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import cast
 
 from aiohttp import web
@@ -199,7 +200,7 @@ class Forwarder:
         stream = request_info(request).stream
         with ClientDeparture(request) as departure:
             answer = await self._ask(
-                request, client, headers, body, stream, departure, own_credentials
+                request, client, headers, body, stream, departure, own_credentials, request.query
             )
             if isinstance(answer, web.StreamResponse):
                 return answer
@@ -208,6 +209,36 @@ class Forwarder:
                 # relay's read ends at once, however quiet upstream is.
                 departure.on_departure(answer.close)
                 return await self._relay(request, answer, stream, departure)
+
+    @contextlib.asynccontextmanager
+    async def asking(
+        self, request: web.Request, query: Mapping[str, str], headers: Mapping[str, str]
+    ) -> AsyncIterator[ForwardResponse | web.StreamResponse]:
+        """Upstream's answer to this read (a GET, no body, not a stream)
+        with ``query`` instead of its own and ``headers`` set over its own,
+        for the caller to read and answer from itself (shareforward.py);
+        or the response to send instead (a Status for a failure). The same
+        requester as ``__call__``'s, the same departure handling: the
+        client leaving drops the upstream connection, and a read of its
+        body ends (DisconnectedError)."""
+        client = self.upstream_for(request)
+        sent, own_credentials = _as_requester(request)
+        for name, value in headers.items():
+            sent[name] = value
+        with ClientDeparture(request) as departure:
+            answer = await self._ask(
+                request, client, sent, None, False, departure, own_credentials, query
+            )
+            if isinstance(answer, web.StreamResponse):
+                yield answer
+                return
+            try:
+                async with answer:
+                    departure.on_departure(answer.close)
+                    yield answer
+            finally:
+                if departure.departed:
+                    self._departed(request, "while its answer was read")
 
     async def _ask(
         self,
@@ -218,6 +249,7 @@ class Forwarder:
         stream: bool,
         departure: ClientDeparture,
         own_credentials: bool,
+        query: Mapping[str, str],
     ) -> ForwardResponse | web.StreamResponse:
         """Upstream's answer, or the response to send instead (a Status
         for a failure, an empty one if the client left meanwhile)."""
@@ -227,7 +259,7 @@ class Forwarder:
             client.forward(
                 request.method,
                 request.path,
-                request.query,
+                query,
                 headers,
                 body,
                 stream=stream,

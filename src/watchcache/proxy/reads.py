@@ -33,9 +33,13 @@ their reasons):
                 exact or continued LIST at an RV the cache's history no
                 longer covers, or with an rv -1 continue token; a
                 consistent LIST on a resource too quiet to prove the cache
-                fresh within ``freshness_wait`` (a consistent WatchList is
-                then served from a consistent LIST upstream and the cache's
-                events after it, not forwarded: ``_watch_list_listed``)
+                fresh within ``freshness_wait``. Of these, a LIST with a
+                shardSelector is answered with only the share of upstream's
+                answer (shareforward.py), whatever upstream's version. A
+                consistent WatchList the cache cannot make fresh in time is
+                not forwarded: it is served from a consistent LIST upstream
+                and the cache's events after it (``_watch_list_listed``),
+                its share only when sharded
     429         a LIST or WATCH of a client already at its bound
                 (--max-lists-inflight-per-client, --max-watches-per-client;
                 fairness.py), before it is authorized
@@ -101,6 +105,7 @@ from watchcache.proxy.fairness import Fairness, Limits, Ticket, too_many
 from watchcache.proxy.forward import status_response
 from watchcache.proxy.rendering import RENDERINGS, Rendering, bookmarks_for, negotiate
 from watchcache.proxy.requestinfo import RequestInfo, request_info
+from watchcache.proxy.shareforward import Ask, shared_page
 from watchcache.upstream import UpstreamError
 from watchcache.upstream.client import WATCHCACHE_AGENT
 
@@ -187,6 +192,7 @@ class ReadPath:
         compression: Compression = GZIP_LARGE,
         auto: AutoCaches | None = None,
         fairness: Fairness | None = None,
+        ask: Ask | None = None,
     ) -> None:
         self.caches = caches
         # Large GET and LIST answers gzip for clients that accept it
@@ -200,6 +206,10 @@ class ReadPath:
         # protobuf's); a read asking for another goes upstream.
         self.renderings = renderings
         self.forward = forward
+        # Upstream's answer read here (Forwarder.asking): a forwarded LIST
+        # with a shardSelector is answered with only its share
+        # (shareforward.py). None: forwarded as it is.
+        self.ask = ask
         # Decides every read answered here, for its requester (--auth).
         self.authorizer = authorizer or AllowAll()
         self.freshness_wait = freshness_wait
@@ -361,28 +371,20 @@ class ReadPath:
         try:
             if token is not None:
                 if token.rv < 0 or not token.start.endswith("\x00"):
-                    return await self._forwarded(request)
+                    return await self._forwarded_list(request, read)
                 page = select(limit=options.limit, continue_after=token.start[:-1], rv=token.rv)
             elif rv == "0":
                 page = select()  # any state; the limit is ignored
             elif rv == "":
-                if options.shard_selector is not None:
-                    # Forwarded, a share would be upstream's to apply, and
-                    # a server before 1.36 sends the whole: wait as long as
-                    # a LIST at an RV would instead.
-                    fresh = await self._fresh(resource, self.rv_wait)
-                else:
-                    fresh = await self._fresh(
-                        resource, self.freshness_wait, quiet_after=QUIET_AFTER
-                    )
+                fresh = await self._fresh(resource, self.freshness_wait, quiet_after=QUIET_AFTER)
                 if not fresh:
-                    return await self._forwarded(request)
+                    return await self._forwarded_list(request, read)
                 page = select(limit=options.limit)
             elif options.resource_version_match == EXACT or (
                 options.limit and options.resource_version_match != NOT_OLDER_THAN
             ):
                 if options.rv > cache.rv:
-                    return await self._forwarded(request)
+                    return await self._forwarded_list(request, read)
                 page = select(limit=options.limit, rv=options.rv)
             else:
                 if not await self._wait_for(resource, options.rv):
@@ -390,7 +392,7 @@ class ReadPath:
                 limit = options.limit if options.resource_version_match == NOT_OLDER_THAN else 0
                 page = select(limit=limit)
         except (TooOldResourceVersion, TooNewResourceVersion):
-            return await self._forwarded(request)
+            return await self._forwarded_list(request, read)
         except _Outage:
             return _status(read, _unreachable(resource, "list"))
         return await _write_list(request, read, page, self.compression)
@@ -439,6 +441,19 @@ class ReadPath:
     async def _forwarded(self, request: web.Request) -> web.StreamResponse:
         request[REQUEST_CONTEXT].served_by = "upstream"
         return await self.forward(request)
+
+    async def _forwarded_list(self, request: web.Request, read: ReadRequest) -> web.StreamResponse:
+        """A LIST the cache cannot answer: upstream's answer; with a
+        shardSelector only its share, whatever upstream's version
+        (shareforward.py), written as the cache's pages are."""
+        shard = read.options.shard_selector
+        if shard is None or self.ask is None:
+            return await self._forwarded(request)
+        request[REQUEST_CONTEXT].served_by = "upstream"
+        page = await shared_page(request, self.ask, read.resource.cache, shard, read.options.limit)
+        if isinstance(page, web.StreamResponse):
+            return page
+        return await _write_list(request, read, page, self.compression)
 
     # -- WATCH -----------------------------------------------------------------
 

@@ -201,6 +201,7 @@ async def open_proxy(
             compression=Compression(enabled=config.response_compression),
             auto=custom.auto,
             fairness=fairness,
+            ask=forwarder.asking,
         )
         parts = ProxyParts(
             config=config,

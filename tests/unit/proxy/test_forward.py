@@ -14,14 +14,28 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
 from tests.inprocess import serve_config
 from tests.polling import until
 
 from watchcache.devcluster.pki import make_pki
 from watchcache.proxy.config import ServeConfig
+from watchcache.proxy.context import context_middleware
+from watchcache.proxy.drain import StreamTracker
+from watchcache.proxy.forward import Forwarder
+from watchcache.proxy.metrics import ProxyMetrics
+from watchcache.proxy.requestinfo import parse_once
 from watchcache.proxy.serve import open_proxy
 from watchcache.proxy.server import RunningProxy
-from watchcache.upstream import ClientOptions, Credential, StaticCredentials, UpstreamConfig
+from watchcache.upstream import (
+    ClientOptions,
+    Credential,
+    ForwardResponse,
+    StaticCredentials,
+    UpstreamClient,
+    UpstreamConfig,
+)
 
 
 class Upstream:
@@ -351,3 +365,35 @@ async def test_a_client_closing_a_forwarded_watch_is_no_error(
         assert sample(proxy, "watchcache_requests_total", code="200", **watch) == 1
         assert sample(proxy, "watchcache_requests_total", code="500", **watch) == 0
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+
+
+async def test_asking_reads_upstreams_answer_with_another_query_and_headers(
+    reads: Upstream,
+) -> None:
+    """``Forwarder.asking`` (for shareforward.py): the requester's request
+    with the query and the headers given, its answer handed back unread."""
+    async with UpstreamClient(upstream_of(reads.url)) as client:
+        forwarder = Forwarder(client, client, StreamTracker(), ProxyMetrics(CollectorRegistry()))
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            asked = {"Accept": "application/json", "Accept-Encoding": "identity"}
+            async with forwarder.asking(request, {"limit": "3"}, asked) as answer:
+                assert isinstance(answer, ForwardResponse)
+                return web.Response(status=answer.status, body=await answer.read(1 << 20))
+
+        app = web.Application(middlewares=[context_middleware, parse_once])
+        app.router.add_get("/{tail:.*}", handle)
+        async with TestClient(TestServer(app)) as test_client:
+            response = await test_client.get(
+                "/api/v1/pods?limit=500",
+                headers={
+                    "Accept": "application/vnd.kubernetes.protobuf",
+                    "Accept-Encoding": "gzip",
+                },
+            )
+            assert response.status == 200
+            assert json.loads(await response.read())["upstream"] == "reads"
+    method, path_qs, seen = reads.seen[-1]
+    assert (method, path_qs) == ("GET", "/api/v1/pods?limit=3")
+    assert (seen["Accept"], seen["Accept-Encoding"]) == ("application/json", "identity")
+    assert seen["Authorization"] == "Bearer proxy-token"

@@ -45,6 +45,7 @@ PROTO_ONE = "application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta
 class _Prober:
     def __init__(self, rv: int) -> None:
         self.rv = rv
+        self.last_rv = rv
 
     async def current_rv(self) -> int:
         return self.rv

@@ -124,6 +124,42 @@ async def test_a_shard_of_a_namespace_list_at_an_exact_rv(
     assert names == {item["metadata"]["name"] for item in listed["items"]}
 
 
+@pytest.mark.parametrize("limit", ["", "4"], ids=["whole", "pages"])
+async def test_forwarded_shard_lists_still_union_to_the_whole_without_overlap(
+    proxy: tuple[Simulator, str, aiohttp.ClientSession], limit: str
+) -> None:
+    """A namespace written upstream moves its RV past the pods cache, which
+    no pod event will reach: the consistent LISTs are forwarded (and their
+    continue pages, at an RV newer than the cache), and the proxy still
+    answers each shard only its share."""
+    sim, url, session = proxy
+    whole, _ = await _list_all(session, url, {})
+    sim.verbs.create(
+        NAMESPACE_KIND, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "f"}}
+    )
+    seen: dict[str, int] = {}
+    for index, text in enumerate(even_shards(3)):
+        selector = ShardSelector.parse(text)
+        params = {"shardSelector": text} | ({"limit": limit} if limit else {})
+        items, metas = await _list_all(session, url, params)
+        for item in items:
+            meta = item["metadata"]
+            assert selector.matches(meta["uid"], meta["namespace"])
+            assert _key(item) not in seen, f"{_key(item)} in shards {seen[_key(item)]} and {index}"
+            seen[_key(item)] = index
+        for meta in metas:
+            assert meta["shardInfo"] == {"selector": text}
+            assert "remainingItemCount" not in meta
+    assert set(seen) == {_key(item) for item in whole}
+    async with session.get(f"{url}/metrics") as response:
+        metrics = await response.text()
+    assert any(
+        line.startswith("watchcache_requests_total{")
+        and all(f in line for f in ('verb="list"', 'resource="pods"', 'served_by="upstream"'))
+        for line in metrics.splitlines()
+    ), "no LIST of pods was forwarded: the test proves nothing"
+
+
 class _Watch:
     """One watch's decoded lines, read as they come."""
 

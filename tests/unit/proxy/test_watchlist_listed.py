@@ -15,6 +15,7 @@ from aiohttp import web
 from tests.inprocess import serve_config, wait_until_ready
 from tests.unit.proxy.test_consistency import PODS, pod
 
+from watchcache.api.shardselector import ShardSelector, even_shards
 from watchcache.proxy.reads import ReadPath
 from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
@@ -121,5 +122,43 @@ async def test_a_listed_watch_list_keeps_to_its_selector_and_namespace() -> None
                 first = await _event(watch)
                 assert (first["type"], first["object"]["metadata"]["name"]) == ("ADDED", "a")
                 assert (await _event(watch))["type"] == "BOOKMARK"
+    finally:
+        await sim.stop()
+
+
+async def test_a_listed_sharded_watch_list_holds_only_its_share() -> None:
+    """Upstream (as 1.20) ignores shardSelector: the share is the proxy's."""
+    sim = Simulator()
+    url = await sim.start("127.0.0.1", 0)
+    config = serve_config("--resources", "pods")
+    try:
+        async with (
+            open_proxy(config, UpstreamConfig(url)) as proxy,
+            aiohttp.ClientSession() as session,
+        ):
+            base = proxy.urls[0]
+            await wait_until_ready(session, base)
+            reads = proxy.parts.handle
+            assert isinstance(reads, ReadPath)
+            reads.rv_wait = 0.2
+            uids = {}
+            for i in range(12):
+                async with session.post(url + PODS, json=pod(f"p{i:02d}")) as r:
+                    assert r.status == 201
+                    uids[f"p{i:02d}"] = (await r.json())["metadata"]["uid"]
+            async with session.post(url + CONFIGMAPS, json={"metadata": {"name": "c"}}) as r:
+                assert r.status == 201
+            shards = even_shards(2)
+            seen: list[str] = []
+            for text in shards:
+                selector = ShardSelector.parse(text)
+                params = {**WATCH_LIST, "shardSelector": text}
+                async with session.get(base + PODS, params=params) as watch:
+                    assert watch.status == 200, await watch.text()
+                    while (event := await _event(watch))["type"] != "BOOKMARK":
+                        meta = event["object"]["metadata"]
+                        assert selector.matches(meta["uid"], meta["namespace"])
+                        seen.append(meta["name"])
+            assert sorted(seen) == sorted(uids), "the shards together are the whole, once each"
     finally:
         await sim.stop()
