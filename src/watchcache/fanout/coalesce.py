@@ -9,11 +9,9 @@ Glossary:
     window    the most a frame may wait so that a busy socket's frames go
               out together (``--watch-write-window``; 0 turns it off): a
               socket that wrote less than ``window`` ago is *waiting*: it
-              writes when the window since that write ends, or at the end
-              of the batch in which it holds ``frames`` (2) pending,
-              whichever comes first; any other socket writes at the end of
-              the batch. So a quiet watch is written at once, and a busy one
-              at most once per window or per two frames
+              writes when the window since that write ends; any other
+              socket writes at the end of the batch. So a quiet watch is
+              written at once, and a busy one at most once per window
     due       a waiting socket's ``write_due``: its last write plus the
               window (0.0 while it is not waiting)
 
@@ -29,23 +27,22 @@ been quiet for the window writes at once), but a busy watch's events do
 not arrive together: the load test's broadcast step patches 50 times a
 second, so each event is a batch of its own and, without a window, a
 write of its own to every watcher, and the write is most of what a
-delivery costs (kernel and TLS record). With 40 ms a busy watch gets about
-two events per write at that rate.
-
-Why a waiting socket also writes once it holds two frames: the window
-alone makes an event wait up to the whole window (at 50 events a second,
-the first event after a write waits 40 ms for the second to join it);
-writing the pair as soon as the second arrives saves the same writes at
-that rate and halves the wait (20 ms at most, one event's spacing), which
-keeps the added delay well inside the load test's 50 ms p99 target. A
-faster watch (its events closer than the window) then writes per pair, or
-per batch when its events come together from upstream (a busy upstream
-sends several in a chunk), and never waits longer than the window. ``benchmarks/bench_write_path.py`` (200 watchers x 50
+delivery costs (kernel and TLS record). With 40 ms a busy watch gets two
+or more events per write at that rate, and each event waits at most the
+window, inside the load test's 50 ms p99 target beside what upstream's own
+watch adds. ``benchmarks/bench_write_path.py`` (200 watchers x 50
 patches/s against kube-apiserver 1.20, same runs, machine loaded):
-without a window 1.1-1.3 events per write, 3.2x kube-apiserver's
-deliveries per CPU-second over TLS and 5.2x over plain HTTP; with 40 ms,
-2.05-2.2 events per write, 4.4-4.5x over TLS and 5.7-6.8x plain, p99
-latency 98-259 ms against kube-apiserver's own 209-816 ms in those runs.
+without a window 1.1-1.3 events per write, 3.0-4.1x kube-apiserver's
+deliveries per CPU-second over TLS and 4.9-6.4x over plain HTTP; with 40
+ms, 2.0-3.0 events per write, 4.3-5.1x over TLS and 5.7-7.9x plain.
+
+Tried and not kept: a waiting socket also writing as soon as it holds two
+frames. At 50 evenly spaced events a second that halves the longest wait
+(20 ms, one event's spacing) for as many writes saved, but caps a write
+at two events: on a loaded machine, where late timers let the window
+gather three, it measured 3.8x kube-apiserver over TLS in the same rounds
+as 3.1x without a window.
+
 0 turns it off (the library's ``Registry`` default: a test or an
 embedding decides), for a client that must see each event the moment it
 is dispatched. A watch from another watchcache (a tier below, a worker
@@ -57,9 +54,8 @@ window at most on its way, however many tiers it crosses.
 
 Invariants: a socket whose ``flush_scheduled`` is set is in ``_now``
 (its ``write_due`` 0.0) or waiting in ``_later`` (its ``write_due`` set).
-A socket written before its turn (it closed, a dispatcher asked it for
-room, or it gathered its frames and moved to ``_now``) clears the flag or
-its due and may stay listed; a listed socket that is no longer waiting is
+A socket written before its turn (it closed, or a dispatcher asked it
+for room) clears the flag and its due and may stay listed; a listed socket that is no longer waiting is
 passed over in ``_later`` (so an old entry never writes a socket before
 its current due), and written in ``_now``, where its turn writes what is
 pending by then, possibly nothing: order is kept and nothing is written
@@ -68,7 +64,7 @@ of each socket waiting in it (a due within ``_SLACK`` of the timer is
 written with it: uvloop's timers are whole milliseconds), so no frame
 waits longer than ``window`` after the batch it came in; ``_now``'s
 callback runs at the end of the current batch. Both lists hold at most one
-entry per ``schedule`` or ``write_soon`` call since they were last run.
+entry per ``schedule`` call since they were last run.
 """
 
 from __future__ import annotations
@@ -77,12 +73,9 @@ import asyncio
 import weakref
 from typing import ClassVar, Protocol
 
-__all__ = ["FRAMES", "Coalescer", "Pending"]
+__all__ = ["Coalescer", "Pending"]
 
 
-# A waiting socket with this many frames pending writes at the end of the
-# batch, without waiting for the rest of its window.
-FRAMES = 2
 # A due this close to a timer's firing is written with it: uvloop's timers
 # are whole milliseconds, and its clock may read just short of a due.
 _SLACK = 0.001
@@ -152,12 +145,6 @@ class Coalescer:
                 self._later.append(socket)
                 self._arm(due)
                 return
-        self.write_soon(socket)
-
-    def write_soon(self, socket: Pending) -> None:
-        """Have ``socket`` write at the end of this batch, waiting or not
-        (a waiting socket that gathered ``FRAMES``)."""
-        socket.flush_scheduled = True
         socket.write_due = 0.0
         self._now.append(socket)
         if not self._now_scheduled:
