@@ -1,5 +1,6 @@
-"""The C allocator's policy for large buffers, set once by the process,
-and the periodic trim of its heap.
+"""The C allocator's policy for large buffers, set once by the process;
+the periodic trim of its heap; and the size classes objects' bytes are
+allocated in.
 
 Glossary:
     large buffer    a request above glibc malloc's mmap threshold (128 KiB
@@ -11,6 +12,16 @@ Glossary:
                     pages stay resident until the heap's top is trimmed
     trim            glibc's ``malloc_trim(0)``: every free page inside the
                     heaps (not only at their top) is given back to the OS
+    body            a cached object's bytes (``Entry.raw``): kept for as
+                    long as the object, or its version in history, lives
+    chunk           what malloc hands out for a request: glibc's is the
+                    request plus 8 bytes, rounded up to 16; a Python
+                    ``bytes`` of n bytes requests n + 33
+    size class      the chunk sizes bodies are allocated in: multiples of a
+                    step, 1/64 of the power of two below the chunk (64 bytes
+                    for 4 to 8 KiB, 128 for 8 to 16 KiB), with a step of
+                    headroom above the body; ``capacity`` is the body length
+                    such a chunk holds, ``spare`` what it holds beyond the body
 
 glibc raises both thresholds whenever a mapped buffer is freed, to that
 buffer's size (up to 32 MiB): after the first multi-megabyte LIST, the
@@ -24,18 +35,36 @@ serve`` makes it at start), never a library's: the informer does not call
 it in someone else's process. Elsewhere than glibc it does nothing.
 
 Under churn the heap holds freed memory among live objects (lines read
-from upstream, superseded versions): with 3,000 cached pods, 1,645
-patches grew Python's live objects by 2.2 MB and the resident set by
-25 MB. Only a trim gives those pages back, so ``trim_periodically`` (run
-by ``watchcache serve`` every ``--malloc-trim-interval``) trims when the
-resident set grew since the last trim: 10,000 pods after a minute of 108
-patches/s, 1.31-1.33x their JSON against 1.39-1.42x untrimmed
-(docs/operations.md#memory; what stays is live, or free in holes smaller
-than a page, which no trim returns). The trim runs in a thread: the
-event loop keeps serving, though a request that allocates from the heap
-waits for the arena the trim holds. pymalloc's arenas (Python objects of
-512 bytes or less) are not glibc's heap: CPython returns an empty arena
-itself, and a partly used one no trim can return.
+from upstream, superseded versions), and only a trim gives those pages
+back, so ``trim_periodically`` (run by ``watchcache serve`` every
+``--malloc-trim-interval``) trims when the resident set grew since the
+last trim. The trim runs in a thread: the event loop keeps serving, though
+a request that allocates from the heap waits for the arena the trim
+holds. pymalloc's arenas (Python objects of 512 bytes or less) are not
+glibc's heap: CPython returns an empty arena itself, and a partly used one
+no trim can return.
+
+A trim returns only whole pages inside free chunks, and a chunk glibc
+can hand out again only fits a request no larger. A changed object is
+most often a few bytes longer than before (a label added, a counter with
+one more digit): allocated exactly, its new version does not fit the hole
+its old one leaves when history lets go of it, and the holes stay, each
+with a page or two no trim can return. 10,000 pods patched out of order
+for a minute (bench_proxy_memory.py, 108 patches/s) left 2,131 such holes
+of ~7.7 KB, 16.5 MB, 35 s after the churn: 1.33x the pods' JSON in all.
+So bodies are allocated in size classes (``with_capacity``), and a new
+version takes its previous version's capacity while it fits within a few
+steps (``body_capacity``): the hole any version of a class leaves fits
+the next body of that class exactly. Same benchmark: 1.2Nx (TODO). The cost: a
+body's chunk is ~1.5 steps larger than exact on average (~1.2% for
+7.8 KB pods) and ~0.7 us of CPU a copy (bench_cache_apply.py).
+
+A ``bytes`` object cannot be asked for a larger allocation than its
+length, so ``with_capacity`` makes one of the capacity and sets its
+length to the body's before anyone else sees it, as msgspec's encoder
+shrinks its output: CPython frees the chunk whole whatever the length
+says. Where that layout is not CPython's (``SIZE_CLASSES`` false), bodies
+are exact copies.
 """
 
 from __future__ import annotations
@@ -44,16 +73,20 @@ import asyncio
 import ctypes
 import logging
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 __all__ = [
     "LARGE_BUFFER",
+    "SIZE_CLASSES",
+    "body_capacity",
     "glibc_trim",
     "resident_bytes",
     "return_large_buffers",
     "trim_periodically",
+    "with_capacity",
 ]
 
 log = logging.getLogger(__name__)
@@ -127,3 +160,77 @@ async def trim_periodically(
             after_last / 1e6,
             (time.perf_counter() - started) * 1e3,
         )
+
+
+# A bytes object of n bytes requests n + _BYTES_HEADER from the allocator
+# (PyBytesObject: refcount, type, length, hash, then the bytes and a NUL);
+# glibc's chunk adds its own 8-byte header.
+_BYTES_HEADER = bytes.__basicsize__
+_CHUNK_HEADER = 8
+_OVERHEAD = _BYTES_HEADER + _CHUNK_HEADER
+# Where the length and the bytes sit in a CPython bytes object.
+_LENGTH_AT = 2 * ctypes.sizeof(ctypes.c_ssize_t)
+_BYTES_AT = _BYTES_HEADER - 1
+# Requests up to 512 bytes are pymalloc's, which has classes of its own.
+_SMALL = 512 - _BYTES_HEADER
+# Size classes per doubling of the chunk size.
+_CLASSES_PER_DOUBLING = 64
+# A previous version's capacity is kept while the new body fits it with at
+# most this many steps to spare: an object that shrank more moves down.
+_STICKY_STEPS = 3
+
+
+def _step(length: int) -> int:
+    chunk = length + _OVERHEAD
+    return max(16, (1 << (chunk.bit_length() - 1)) // _CLASSES_PER_DOUBLING)
+
+
+def body_capacity(length: int, previous: int = 0) -> int:
+    """The capacity to allocate a body of ``length`` bytes with: its size
+    class with a step of headroom, or ``previous`` (the capacity the
+    object's previous version had) when the body fits it with at most
+    ``_STICKY_STEPS`` steps to spare. ``length`` itself for small bodies
+    and where there are no size classes."""
+    if length <= _SMALL or not SIZE_CLASSES:
+        return length
+    step = _step(length)
+    if length <= previous <= length + _STICKY_STEPS * step:
+        return previous
+    chunk = length + _OVERHEAD + step
+    return -(-chunk // step) * step - _OVERHEAD
+
+
+_memmove = ctypes.memmove
+
+
+def with_capacity(data: bytes, capacity: int) -> bytes:
+    """A copy of ``data`` whose allocation holds ``capacity`` bytes (see
+    the module docstring); ``data`` itself when the capacity is its length
+    or less."""
+    length = len(data)
+    if capacity <= length:
+        return data
+    # bytes(n) is a fresh, zeroed object: its NUL after ``length`` is there.
+    body = bytes(capacity)
+    at = id(body)
+    _memmove(at + _BYTES_AT, data, length)
+    _memmove(at + _LENGTH_AT, length.to_bytes(_LENGTH_AT // 2, sys.byteorder), _LENGTH_AT // 2)
+    return body
+
+
+def _layout_is_cpythons() -> bool:
+    """Whether ``with_capacity`` may write into a bytes object: CPython's
+    layout, checked on a probe."""
+    if sys.implementation.name != "cpython":
+        return False
+    probe = bytes(_SMALL + 64)
+    data = bytes(range(256)) * 2
+    if ctypes.c_ssize_t.from_address(id(probe) + _LENGTH_AT).value != len(probe):
+        return False
+    _memmove(id(probe) + _BYTES_AT, data, len(data))
+    _memmove(id(probe) + _LENGTH_AT, len(data).to_bytes(_LENGTH_AT // 2, sys.byteorder), _LENGTH_AT // 2)
+    return len(probe) == len(data) and probe == data and hash(probe) == hash(data)
+
+
+# Whether bodies are allocated in size classes.
+SIZE_CLASSES = _layout_is_cpythons()

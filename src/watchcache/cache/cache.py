@@ -268,7 +268,7 @@ class Cache:
 
     def apply(self, event_type: str, data: bytes) -> Event | None:
         """Apply one upstream ADDED/MODIFIED/DELETED object."""
-        return self.apply_entry(event_type, self._codec.decode(data))
+        return self.apply_entry(event_type, self._codec.decode(data, self.store.get))
 
     def apply_line(self, line: bytes) -> Event | None:
         """Apply one upstream watch line ``{"type":..,"object":..}``.

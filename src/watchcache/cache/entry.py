@@ -52,6 +52,7 @@ import lz4.block  # type: ignore[import-untyped]
 import msgspec
 
 from watchcache.api.strconv import NumError, parse_uint64
+from watchcache.cache.allocator import body_capacity, with_capacity
 
 __all__ = [
     "Entry",
@@ -86,6 +87,11 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
     # construction (``keep_message``): a memo derived from raw, so the
     # entry stays immutable in meaning.
     packed_proto: bytes | None = None
+    # Bytes raw was allocated with beyond its length (its size class,
+    # allocator.py): the object's next version is allocated as large while
+    # it fits, so that each fits the memory the other leaves. 0: allocated
+    # exactly. The version's, kept by its packed and unpacked copies.
+    spare: int = 0
 
     @property
     def proto(self) -> bytes | None:
@@ -210,8 +216,11 @@ class EntryCodec:
             _shape((), strip_managed_fields, nullable=True)
         )
 
-    def decode(self, data: bytes) -> Entry:
-        """Decode ``data`` (one object, typed or not) into an entry.
+    def decode(self, data: bytes, previous: Callable[[str], Entry | None] | None = None) -> Entry:
+        """Decode ``data`` (one object, typed or not) into an entry, its raw
+        bytes a copy in their size class (allocator.py): ``previous`` gives
+        the object's version it replaces, if any, whose class it keeps
+        while it fits.
 
         Raises ``MalformedObject`` for bytes that are not an object.
         """
@@ -226,15 +235,19 @@ class EntryCodec:
             data = _strip_managed_fields(data, bytes(meta.managedFields))
         raw, prefix_len = self._typed(data, obj.kind, obj.apiVersion)
         namespace = sys.intern(meta.namespace) if self._namespaced else ""
+        key = object_key(namespace, meta.name)
+        older = previous(key) if previous is not None else None
+        capacity = body_capacity(len(raw), len(older.raw) + older.spare if older else 0)
         return Entry(
-            key=object_key(namespace, meta.name),
+            key=key,
             namespace=namespace,
             uid=meta.uid,
             rv=parse_resource_version(meta.resourceVersion, data) if meta.resourceVersion else 0,
             labels=_shared_labels(meta.labels),
             fields=self._field_values(obj, generic, namespace, meta.name),
-            raw=raw,
+            raw=with_capacity(raw, capacity),
             item_offset=prefix_len if self._builtin else 1,
+            spare=max(0, capacity - len(raw)),
         )
 
     def _typed(self, data: bytes, kind: str, api_version: str) -> tuple[bytes, int]:
