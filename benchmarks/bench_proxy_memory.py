@@ -18,8 +18,11 @@ and, with ``--compare-trim``, a third beside them: ``pods`` with
 ``--malloc-trim-interval 0``, whose heap is never trimmed (``pods`` trims
 every 30 s by default), to compare in the same run under the same churn;
 the resident sets are then read once more, 35 s after the churn (a trim
-interval and a margin). ``--rate`` caps the patches a second (the figures
-depend on it: history keeps every event of its window).
+interval and a margin). ``--baseline-src DIR`` adds ``pods`` run from
+another source tree (``git archive BASE src | tar -x -C D``, then
+``D/src``): a same-run before and after. ``--rate`` caps the patches a
+second (the figures depend on it: history keeps every event of its
+window).
 
 and reads ``VmRSS`` from /proc/<pid>/status of each once it is ready
 (/readyz) and its resident set has settled, then again after
@@ -40,6 +43,7 @@ of those too: four moments instead of two.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
         [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
+        [--baseline-src DIR]
         [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
 """
 
@@ -68,8 +72,10 @@ from benchmarks.bench_list_pods import PAD, create_pods
 from benchmarks.bench_warm_restart import random_pad
 from watchcache.devcluster import ClusterConfig, DevCluster
 
-# The name of the never-trimmed proxy: its resources, then this.
+# The names of the never-trimmed proxy and of the baseline's: its
+# resources, then this.
 NO_TRIM = ", no trim"
+BASELINE = ", baseline"
 
 # serve's default --malloc-trim-interval, and a margin.
 TRIM_WAIT = 30.0 + 5.0
@@ -104,10 +110,17 @@ def settled_rss(pid: int) -> int:
 class Proxy:
     """One ``watchcache serve`` subprocess, ready when constructed."""
 
-    def __init__(self, kubeconfig: Path, resources: str, log: Path, extra: list[str]) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        resources: str,
+        log: Path,
+        extra: list[str],
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
         argv = [sys.executable, "-m", "watchcache", "serve", "--kubeconfig", str(kubeconfig)]
-        resources = resources.removesuffix(NO_TRIM)
+        resources = resources.removesuffix(NO_TRIM).removesuffix(BASELINE)
         argv += ["--resources", resources, "--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
         argv += ["--log-level", "warning", *extra]
         argv += ["--workers", "1"]  # one process: its resident set is the proxy's
@@ -116,7 +129,7 @@ class Proxy:
                 argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
         self.url = ""
 
@@ -230,6 +243,11 @@ def main() -> None:
         action="store_true",
         help="also run the pods proxy with --malloc-trim-interval 0",
     )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also run the pods proxy from this source tree (e.g. `git archive` of the commit before)",
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -241,8 +259,14 @@ def main() -> None:
         extra = {name: args.serve_arg for name in ("pods", "nodes")}
         if args.compare_trim:
             extra["pods" + NO_TRIM] = [*args.serve_arg, "--malloc-trim-interval", "0"]
+        env: dict[str, dict[str, str]] = {}
+        if args.baseline_src:
+            extra["pods" + BASELINE] = args.serve_arg
+            env["pods" + BASELINE] = {"PYTHONPATH": str(args.baseline_src)}
         proxies = {
-            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"proxy-{i}.log", flags)
+            name: Proxy(
+                cluster.kubeconfig, name, Path(tmp) / f"proxy-{i}.log", flags, env.get(name)
+            )
             for i, (name, flags) in enumerate(extra.items())
         }
         try:
@@ -282,6 +306,9 @@ def main() -> None:
         if args.compare_trim:
             alone = rss_of["pods" + NO_TRIM]
             print(row("  (no trim)", alone, rss_of["nodes"], total, args.pods))
+        if args.baseline_src:
+            base = rss_of["pods" + BASELINE]
+            print(row("  (baseline)", base, rss_of["nodes"], total, args.pods))
     print(f"  churn: {patches:,} patches in {args.churn:.0f} s ({patches / args.churn:,.0f}/s)")
     print(f"  load average after churn: {' '.join(f'{x:.2f}' for x in load)}")
 

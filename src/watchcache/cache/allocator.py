@@ -81,12 +81,11 @@ from pathlib import Path
 __all__ = [
     "LARGE_BUFFER",
     "SIZE_CLASSES",
-    "body_capacity",
     "glibc_trim",
+    "kept",
     "resident_bytes",
     "return_large_buffers",
     "trim_periodically",
-    "with_capacity",
 ]
 
 log = logging.getLogger(__name__)
@@ -166,70 +165,68 @@ async def trim_periodically(
 # (PyBytesObject: refcount, type, length, hash, then the bytes and a NUL);
 # glibc's chunk adds its own 8-byte header.
 _BYTES_HEADER = bytes.__basicsize__
-_CHUNK_HEADER = 8
-_OVERHEAD = _BYTES_HEADER + _CHUNK_HEADER
-# Where the length and the bytes sit in a CPython bytes object.
-_LENGTH_AT = 2 * ctypes.sizeof(ctypes.c_ssize_t)
-_BYTES_AT = _BYTES_HEADER - 1
+_OVERHEAD = _BYTES_HEADER + 8
 # Requests up to 512 bytes are pymalloc's, which has classes of its own.
 _SMALL = 512 - _BYTES_HEADER
 # Size classes per doubling of the chunk size.
 _CLASSES_PER_DOUBLING = 64
+# The step of the classes a chunk of 2**(b-1) to 2**b - 1 bytes falls in.
+_STEPS = [max(16, (1 << b >> 1) // _CLASSES_PER_DOUBLING) for b in range(65)]
 # A previous version's capacity is kept while the new body fits it with at
-# most this many steps to spare: an object that shrank more moves down.
-_STICKY_STEPS = 3
+# most 1/32 of its length to spare (two to four steps): an object that
+# shrank more moves down a class.
+_STICKY_SHIFT = 5
+# Where a CPython bytes object's length sits: after its refcount and type.
+_LENGTH_AT = 2 * ctypes.sizeof(ctypes.c_ssize_t)
 
 
-def _step(length: int) -> int:
-    chunk = length + _OVERHEAD
-    return max(16, (1 << (chunk.bit_length() - 1)) // _CLASSES_PER_DOUBLING)
+def _memory_words() -> memoryview:
+    """The process's memory as Py_ssize_t words, from address 0: ``kept``
+    writes a fresh body's length through it, one C assignment (ctypes'
+    ``from_address`` builds an object per call, twice the CPU)."""
+    span = 1 << 62
+    return memoryview((ctypes.c_ubyte * span).from_address(0)).cast("B").cast("n")
 
 
-def body_capacity(length: int, previous: int = 0) -> int:
-    """The capacity to allocate a body of ``length`` bytes with: its size
-    class with a step of headroom, or ``previous`` (the capacity the
-    object's previous version had) when the body fits it with at most
-    ``_STICKY_STEPS`` steps to spare. ``length`` itself for small bodies
-    and where there are no size classes."""
-    if length <= _SMALL or not SIZE_CLASSES:
-        return length
-    step = _step(length)
-    if length <= previous <= length + _STICKY_STEPS * step:
-        return previous
-    chunk = length + _OVERHEAD + step
-    return -(-chunk // step) * step - _OVERHEAD
+_WORDS = _memory_words()
 
 
-_memmove = ctypes.memmove
-
-
-def with_capacity(data: bytes, capacity: int) -> bytes:
-    """A copy of ``data`` whose allocation holds ``capacity`` bytes (see
-    the module docstring); ``data`` itself when the capacity is its length
-    or less."""
+def kept(data: bytes, previous: int = 0) -> tuple[bytes, int]:
+    """``data`` as a body to keep, and the bytes its allocation holds
+    beyond it (its ``spare``): a copy in its size class, with a step of
+    headroom, or as large as ``previous`` (the capacity of the object's
+    previous version: length plus spare) while it fits with at most 1/32
+    of its length to spare. ``data`` itself, with no spare, for small
+    bodies, or where there are no size classes."""
     length = len(data)
-    if capacity <= length:
-        return data
-    # bytes(n) is a fresh, zeroed object: its NUL after ``length`` is there.
-    body = bytes(capacity)
-    at = id(body)
-    _memmove(at + _BYTES_AT, data, length)
-    _memmove(at + _LENGTH_AT, length.to_bytes(_LENGTH_AT // 2, sys.byteorder), _LENGTH_AT // 2)
-    return body
+    if length <= _SMALL or not SIZE_CLASSES:
+        return data, 0
+    if length <= previous <= length + (length >> _STICKY_SHIFT):
+        capacity = previous
+    else:
+        chunk = length + _OVERHEAD
+        step = _STEPS[chunk.bit_length()]
+        capacity = (chunk + 2 * step - 1) // step * step - _OVERHEAD
+    if capacity == length:
+        return data, 0
+    # A fresh object of ``capacity`` bytes, then told its length: the
+    # zeros after it (its NUL among them) are never read.
+    body = data.ljust(capacity, b"\0")
+    _WORDS[(id(body) + _LENGTH_AT) >> 3] = length
+    return body, capacity - length
 
 
 def _layout_is_cpythons() -> bool:
-    """Whether ``with_capacity`` may write into a bytes object: CPython's
+    """Whether ``kept`` may write a bytes object's length: CPython's
     layout, checked on a probe."""
-    if sys.implementation.name != "cpython":
+    if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_ssize_t) != 8:
         return False
-    probe = bytes(_SMALL + 64)
-    data = bytes(range(256)) * 2
-    if ctypes.c_ssize_t.from_address(id(probe) + _LENGTH_AT).value != len(probe):
+    data = bytes(range(256)) * 3
+    probe = data.ljust(len(data) + 64, b"\0")
+    if _WORDS[(id(probe) + _LENGTH_AT) >> 3] != len(probe):
         return False
-    _memmove(id(probe) + _BYTES_AT, data, len(data))
-    _memmove(id(probe) + _LENGTH_AT, len(data).to_bytes(_LENGTH_AT // 2, sys.byteorder), _LENGTH_AT // 2)
-    return len(probe) == len(data) and probe == data and hash(probe) == hash(data)
+    _WORDS[(id(probe) + _LENGTH_AT) >> 3] = len(data)
+    return probe == data and hash(probe) == hash(data) and probe + b"" == data
 
 
 # Whether bodies are allocated in size classes.

@@ -52,7 +52,7 @@ import lz4.block  # type: ignore[import-untyped]
 import msgspec
 
 from watchcache.api.strconv import NumError, parse_uint64
-from watchcache.cache.allocator import body_capacity, with_capacity
+from watchcache.cache.allocator import kept
 
 __all__ = [
     "Entry",
@@ -113,8 +113,8 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
         """This entry holding ``older``'s key, uid, labels and fields
         wherever they are equal, so that the versions history keeps hold
         them once (~0.4 KB a pod version, bench_proxy_memory.py)."""
-        if self.key != older.key:
-            return self
+        if self.key != older.key or self.key is older.key:
+            return self  # another object's, or decoded sharing it already
         return msgspec.structs.replace(
             self,
             key=older.key,
@@ -218,9 +218,9 @@ class EntryCodec:
 
     def decode(self, data: bytes, previous: Callable[[str], Entry | None] | None = None) -> Entry:
         """Decode ``data`` (one object, typed or not) into an entry, its raw
-        bytes a copy in their size class (allocator.py): ``previous`` gives
-        the object's version it replaces, if any, whose class it keeps
-        while it fits.
+        bytes kept in their size class (allocator.py). ``previous`` gives
+        the version of the object it replaces, if any: the entry keeps that
+        one's size class while it fits, and is ``sharing`` it.
 
         Raises ``MalformedObject`` for bytes that are not an object.
         """
@@ -236,18 +236,29 @@ class EntryCodec:
         raw, prefix_len = self._typed(data, obj.kind, obj.apiVersion)
         namespace = sys.intern(meta.namespace) if self._namespaced else ""
         key = object_key(namespace, meta.name)
+        uid = meta.uid
+        labels = _shared_labels(meta.labels)
+        fields = self._field_values(obj, generic, namespace, meta.name)
         older = previous(key) if previous is not None else None
-        capacity = body_capacity(len(raw), len(older.raw) + older.spare if older else 0)
+        if older is None:
+            raw, spare = kept(raw)
+        else:
+            # ``sharing``, without making the entry twice.
+            key = older.key
+            uid = older.uid if uid == older.uid else uid
+            labels = older.labels if labels == older.labels else labels
+            fields = older.fields if fields == older.fields else fields
+            raw, spare = kept(raw, len(older.raw) + older.spare)
         return Entry(
             key=key,
             namespace=namespace,
-            uid=meta.uid,
+            uid=uid,
             rv=parse_resource_version(meta.resourceVersion, data) if meta.resourceVersion else 0,
-            labels=_shared_labels(meta.labels),
-            fields=self._field_values(obj, generic, namespace, meta.name),
-            raw=with_capacity(raw, capacity),
+            labels=labels,
+            fields=fields,
+            raw=raw,
             item_offset=prefix_len if self._builtin else 1,
-            spare=max(0, capacity - len(raw)),
+            spare=spare,
         )
 
     def _typed(self, data: bytes, kind: str, api_version: str) -> tuple[bytes, int]:
