@@ -180,12 +180,12 @@ _STICKY_SHIFT = 5
 _LENGTH_AT = 2 * ctypes.sizeof(ctypes.c_ssize_t)
 
 
-def _memory_words() -> memoryview:
+def _memory_words() -> memoryview[int]:
     """The process's memory as Py_ssize_t words, from address 0: ``kept``
     writes a fresh body's length through it, one C assignment (ctypes'
     ``from_address`` builds an object per call, twice the CPU)."""
     span = 1 << 62
-    return memoryview((ctypes.c_ubyte * span).from_address(0)).cast("B").cast("n")
+    return memoryview((ctypes.c_ubyte * span).from_address(0)).cast("B").cast("q")
 
 
 _WORDS = _memory_words()

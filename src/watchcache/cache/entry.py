@@ -238,7 +238,7 @@ class EntryCodec:
         key = object_key(namespace, meta.name)
         uid = meta.uid
         labels = _shared_labels(meta.labels)
-        fields = self._field_values(obj, generic, namespace, meta.name)
+        fields: Mapping[str, str] = self._field_values(obj, generic, namespace, meta.name)
         older = previous(key) if previous is not None else None
         if older is None:
             raw, spare = kept(raw)
