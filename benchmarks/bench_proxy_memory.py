@@ -36,10 +36,11 @@ deployment by. Targets (issue 18): at most 1.3x with JSON only, 1.8x with
 each pod's protobuf message kept too.
 
 ``--protobuf``: the pods are also read once in protobuf (a LIST of
-``application/vnd.kubernetes.protobuf`` through ``pods``, which keeps each
-object's message beside its JSON, as a Go client's informer makes it do)
-after sync and again after churn, and the resident set is read after each
-of those too: four moments instead of two.
+``application/vnd.kubernetes.protobuf`` through ``pods``, and through
+its baseline with ``--baseline-src``: each keeps every object's message
+beside its JSON, as a Go client's informer makes it do) after sync and
+again after churn, and the resident set is read after each of those too:
+four moments instead of two.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
         [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
@@ -277,10 +278,13 @@ def main() -> None:
             def measure(moment: str) -> None:
                 moments.append((moment, {n: settled_rss(p.proc.pid) for n, p in proxies.items()}))
 
+            # The proxies a client reads in protobuf: pods, and its baseline.
+            read_in_protobuf = [n for n in ("pods", "pods" + BASELINE) if n in proxies]
             print("  synced; measuring", flush=True)
             measure("after sync")
             if args.protobuf:
-                protobuf_list(proxies["pods"].url, cluster.admin_token)
+                for name in read_in_protobuf:
+                    protobuf_list(proxies[name].url, cluster.admin_token)
                 measure("after sync + protobuf LIST")
             patches = asyncio.run(churn(cluster, args.pods, args.churn, args.rate))
             measure("after churn")
@@ -292,7 +296,8 @@ def main() -> None:
                 time.sleep(TRIM_WAIT)
                 measure(f"{TRIM_WAIT:.0f} s after churn")
             if args.protobuf:
-                protobuf_list(proxies["pods"].url, cluster.admin_token)
+                for name in read_in_protobuf:
+                    protobuf_list(proxies[name].url, cluster.admin_token)
                 measure("after churn + protobuf LIST")
         finally:
             for proxy in proxies.values():

@@ -19,9 +19,9 @@ Glossary:
                     ``bytes`` of n bytes requests n + 33
     size class      the chunk sizes bodies are allocated in: multiples of a
                     step, 1/64 of the power of two below the chunk (64 bytes
-                    for 4 to 8 KiB, 128 for 8 to 16 KiB), with a step of
-                    headroom above the body; ``capacity`` is the body length
-                    such a chunk holds, ``spare`` what it holds beyond the body
+                    for 4 to 8 KiB, 128 for 8 to 16 KiB)
+    capacity        the body length a chunk holds; ``spare``, what it holds
+                    beyond the body (``Entry.spare``)
 
 glibc raises both thresholds whenever a mapped buffer is freed, to that
 buffer's size (up to 32 MiB): after the first multi-megabyte LIST, the
@@ -44,27 +44,33 @@ holds. pymalloc's arenas (Python objects of 512 bytes or less) are not
 glibc's heap: CPython returns an empty arena itself, and a partly used one
 no trim can return.
 
-A trim returns only whole pages inside free chunks, and a chunk glibc
-can hand out again only fits a request no larger. A changed object is
-most often a few bytes longer than before (a label added, a counter with
-one more digit): allocated exactly, its new version does not fit the hole
-its old one leaves when history lets go of it, and the holes stay, each
-with a page or two no trim can return. 10,000 pods patched out of order
-for a minute (bench_proxy_memory.py, 108 patches/s) left 2,131 such holes
-of ~7.7 KB, 16.5 MB, 35 s after the churn: 1.33x the pods' JSON in all.
-So bodies are allocated in size classes (``with_capacity``), and a new
-version takes its previous version's capacity while it fits within a few
-steps (``body_capacity``): the hole any version of a class leaves fits
-the next body of that class exactly. Same benchmark: 1.2Nx (TODO). The cost: a
-body's chunk is ~1.5 steps larger than exact on average (~1.2% for
-7.8 KB pods) and ~0.7 us of CPU a copy (bench_cache_apply.py).
+A trim returns only whole pages inside free chunks, and a free chunk
+only serves a request no larger than itself. A changed object is most
+often a few bytes longer than before (a label added, a counter with one
+more digit): allocated exactly, its new version does not fit the hole its
+old one leaves when history lets go of it, and unless a neighbour is
+freed too, the hole stays, with the part of its pages no trim returns.
+10,000 pods patched out of order for a minute (bench_proxy_memory.py,
+108 patches/s) left 1,849 such holes of ~7.7 KB, 14.3 MB, 35 s after the
+churn: 1.32x the pods' JSON in all. (An in-process simulation of that
+churn: 1.33x, and 1.22x when each new version is as long as the one
+before.)
 
-A ``bytes`` object cannot be asked for a larger allocation than its
-length, so ``with_capacity`` makes one of the capacity and sets its
-length to the body's before anyone else sees it, as msgspec's encoder
-shrinks its output: CPython frees the chunk whole whatever the length
-says. Where that layout is not CPython's (``SIZE_CLASSES`` false), bodies
-are exact copies.
+So ``kept`` allocates bodies in size classes, with a step of headroom,
+and a new version in its previous version's capacity while it fits with
+at most 1/32 of its length to spare: the hole any version leaves fits
+the next body of its class exactly. Same benchmark, same runs: 1.23x
+35 s after the churn against 1.32x (1.24x against 1.36x at its end). It
+costs ~1.5 steps a body (1.17x the JSON once synced against 1.15x), and
+~3% more instructions per event applied (an extra copy of the body;
+bench_cache_apply.py's pods under valgrind).
+
+A ``bytes`` object cannot be asked for an allocation larger than its
+length, so ``kept`` makes one of the capacity and sets its length to the
+body's before anyone else holds it, as msgspec's encoder shrinks its
+output: CPython frees the chunk whole whatever the length says. Where
+that layout is not CPython's (``SIZE_CLASSES`` false), bodies are kept
+as they come.
 """
 
 from __future__ import annotations
