@@ -42,6 +42,15 @@ beside its JSON, as a Go client's informer makes it do) after sync and
 again after churn, and the resident set is read after each of those too:
 four moments instead of two.
 
+Figures (10,000 pods, random pad, 2-core machine shared with other work;
+docs/operations.md#memory): once synced 1.17x the JSON; after 60 s of
+patches at ~108/s (three runs, ``--compare-trim --rate 108
+--baseline-src`` the commit before size classes): 1.23-1.24x at the
+churn's end and 1.23x 35 s later, trimmed or not, against 1.32-1.36x and
+1.31-1.32x before (1.15x once synced); uncapped, UNCAPPED; with
+``--protobuf``, 1.22x after sync and 1.30x after churn and a second
+protobuf LIST.
+
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
         [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
         [--baseline-src DIR]
