@@ -187,11 +187,14 @@ _LENGTH_AT = 2 * ctypes.sizeof(ctypes.c_ssize_t)
 
 
 def _memory_words() -> memoryview[int]:
-    """The process's memory as Py_ssize_t words, from address 0: ``kept``
+    """The process's memory as 64-bit words, from address 0: ``kept``
     writes a fresh body's length through it, one C assignment (ctypes'
-    ``from_address`` builds an object per call, twice the CPU)."""
-    span = 1 << 62
-    return memoryview((ctypes.c_ubyte * span).from_address(0)).cast("B").cast("q")
+    ``from_address`` builds an object per call, twice the CPU). A word of
+    its own where there is no such view (not CPython, 32 bits)."""
+    if sys.implementation.name == "cpython" and sys.maxsize > 1 << 62:
+        memory = (ctypes.c_ubyte * (1 << 62)).from_address(0)
+        return memoryview(memory).cast("B").cast("q")
+    return memoryview(bytearray(8)).cast("q")
 
 
 _WORDS = _memory_words()
@@ -225,7 +228,7 @@ def kept(data: bytes, previous: int = 0) -> tuple[bytes, int]:
 def _layout_is_cpythons() -> bool:
     """Whether ``kept`` may write a bytes object's length: CPython's
     layout, checked on a probe."""
-    if sys.implementation.name != "cpython" or ctypes.sizeof(ctypes.c_ssize_t) != 8:
+    if len(_WORDS) == 1 or ctypes.sizeof(ctypes.c_ssize_t) != 8:
         return False
     data = bytes(range(256)) * 3
     probe = data.ljust(len(data) + 64, b"\0")
