@@ -48,9 +48,9 @@ patches at ~108/s (three runs, ``--compare-trim --rate 108
 --baseline-src`` the commit before size classes): 1.23-1.24x at the
 churn's end and 1.23x 35 s later, trimmed or not, against 1.32-1.36x and
 1.31-1.32x before (1.15x once synced); uncapped (221/s, loaded),
-1.30x at both against 1.44x and 1.42x; with
-``--protobuf``, 1.22x after sync and 1.30x after churn and a second
-protobuf LIST.
+1.30x at both against 1.44x and 1.42x; with ``--protobuf --rate 108``,
+1.22x after sync and a protobuf LIST, 1.31x after churn and a second one,
+against 1.21x and 1.47x.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
         [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
