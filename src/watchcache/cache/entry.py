@@ -4,7 +4,8 @@ Glossary:
     raw          the object's JSON bytes, always *typed*: they begin with
                  ``{"kind":K,"apiVersion":A,`` exactly as kube-apiserver
                  serialises a GET or a watch event. Served as is, never
-                 re-encoded.
+                 re-encoded. Allocated in a size class (allocator.py),
+                 the previous version's while it fits: ``spare``
     item_offset  where the list-item form starts: a list item is ``{`` plus
                  ``raw[item_offset:]``. Built-in kinds' list items carry no
                  kind/apiVersion, so for them the offset skips the typed
