@@ -44,7 +44,7 @@ four moments instead of two.
 
 Figures (10,000 pods, random pad, 2-core machine shared with other work;
 docs/operations.md#memory): once synced 1.17x the JSON; after 60 s of
-patches at ~108/s (three runs, ``--compare-trim --rate 108
+patches at ~108/s (four runs, ``--compare-trim --rate 108
 --baseline-src`` the commit before size classes): 1.23-1.24x at the
 churn's end and 1.23x 35 s later, trimmed or not, against 1.32-1.36x and
 1.31-1.32x before (1.15x once synced); uncapped (221/s, loaded),

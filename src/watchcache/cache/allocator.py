@@ -59,8 +59,9 @@ before.)
 So ``kept`` allocates bodies in size classes, with a step of headroom,
 and a new version in its previous version's capacity while it fits with
 at most 1/32 of its length to spare: the hole any version leaves fits
-the next body of its class exactly. Same benchmark, same runs: 1.23x
-35 s after the churn against 1.32x (1.24x against 1.36x at its end). It
+the next body of its class exactly. Same benchmark, same runs (four):
+1.23x 35 s after the churn against 1.31-1.32x (1.23-1.24x against
+1.32-1.36x at its end). It
 costs ~1.5 steps a body (1.17x the JSON once synced against 1.15x), and
 ~3% more instructions per event applied (an extra copy of the body;
 bench_cache_apply.py's pods under valgrind).
