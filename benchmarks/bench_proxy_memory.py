@@ -18,8 +18,11 @@ and, with ``--compare-trim``, a third beside them: ``pods`` with
 ``--malloc-trim-interval 0``, whose heap is never trimmed (``pods`` trims
 every 30 s by default), to compare in the same run under the same churn;
 the resident sets are then read once more, 35 s after the churn (a trim
-interval and a margin). ``--rate`` caps the patches a second (the figures
-depend on it: history keeps every event of its window).
+interval and a margin). ``--baseline-src DIR`` adds ``pods`` run from
+another source tree (``git archive BASE src | tar -x -C D``, then
+``D/src``): a same-run before and after. ``--rate`` caps the patches a
+second (the figures depend on it: history keeps every event of its
+window).
 
 and reads ``VmRSS`` from /proc/<pid>/status of each once it is ready
 (/readyz) and its resident set has settled, then again after
@@ -33,13 +36,25 @@ deployment by. Targets (issue 18): at most 1.3x with JSON only, 1.8x with
 each pod's protobuf message kept too.
 
 ``--protobuf``: the pods are also read once in protobuf (a LIST of
-``application/vnd.kubernetes.protobuf`` through ``pods``, which keeps each
-object's message beside its JSON, as a Go client's informer makes it do)
-after sync and again after churn, and the resident set is read after each
-of those too: four moments instead of two.
+``application/vnd.kubernetes.protobuf`` through ``pods``, and through
+its baseline with ``--baseline-src``: each keeps every object's message
+beside its JSON, as a Go client's informer makes it do) after sync and
+again after churn, and the resident set is read after each of those too:
+four moments instead of two.
+
+Figures (10,000 pods, random pad, 2-core machine shared with other work;
+docs/operations.md#memory): once synced 1.17x the JSON; after 60 s of
+patches at ~108/s (four runs, ``--compare-trim --rate 108
+--baseline-src`` the commit before size classes): 1.23-1.24x at the
+churn's end and 1.23x 35 s later, trimmed or not, against 1.32-1.36x and
+1.31-1.32x before (1.15x once synced); uncapped (221/s, loaded),
+1.30x at both against 1.44x and 1.42x; with ``--protobuf --rate 108``,
+1.22x after sync and a protobuf LIST, 1.31x after churn and a second one,
+against 1.21x and 1.47x.
 
     python benchmarks/bench_proxy_memory.py [--pods 10000] [--churn 60]
         [--pad random|constant] [--protobuf] [--compare-trim] [--rate 0]
+        [--baseline-src DIR]
         [--serve-arg=--strip-managed-fields]  (repeatable: extra serve flags)
 """
 
@@ -68,8 +83,10 @@ from benchmarks.bench_list_pods import PAD, create_pods
 from benchmarks.bench_warm_restart import random_pad
 from watchcache.devcluster import ClusterConfig, DevCluster
 
-# The name of the never-trimmed proxy: its resources, then this.
+# The names of the never-trimmed proxy and of the baseline's: its
+# resources, then this.
 NO_TRIM = ", no trim"
+BASELINE = ", baseline"
 
 # serve's default --malloc-trim-interval, and a margin.
 TRIM_WAIT = 30.0 + 5.0
@@ -104,10 +121,17 @@ def settled_rss(pid: int) -> int:
 class Proxy:
     """One ``watchcache serve`` subprocess, ready when constructed."""
 
-    def __init__(self, kubeconfig: Path, resources: str, log: Path, extra: list[str]) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path,
+        resources: str,
+        log: Path,
+        extra: list[str],
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log = log
         argv = [sys.executable, "-m", "watchcache", "serve", "--kubeconfig", str(kubeconfig)]
-        resources = resources.removesuffix(NO_TRIM)
+        resources = resources.removesuffix(NO_TRIM).removesuffix(BASELINE)
         argv += ["--resources", resources, "--listen", "127.0.0.1:0", "--shutdown-spread", "0"]
         argv += ["--log-level", "warning", *extra]
         argv += ["--workers", "1"]  # one process: its resident set is the proxy's
@@ -116,7 +140,7 @@ class Proxy:
                 argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
         self.url = ""
 
@@ -230,6 +254,11 @@ def main() -> None:
         action="store_true",
         help="also run the pods proxy with --malloc-trim-interval 0",
     )
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also run the pods proxy from this source tree (e.g. `git archive` of the commit before)",
+    )
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -241,8 +270,14 @@ def main() -> None:
         extra = {name: args.serve_arg for name in ("pods", "nodes")}
         if args.compare_trim:
             extra["pods" + NO_TRIM] = [*args.serve_arg, "--malloc-trim-interval", "0"]
+        env: dict[str, dict[str, str]] = {}
+        if args.baseline_src:
+            extra["pods" + BASELINE] = args.serve_arg
+            env["pods" + BASELINE] = {"PYTHONPATH": str(args.baseline_src)}
         proxies = {
-            name: Proxy(cluster.kubeconfig, name, Path(tmp) / f"proxy-{i}.log", flags)
+            name: Proxy(
+                cluster.kubeconfig, name, Path(tmp) / f"proxy-{i}.log", flags, env.get(name)
+            )
             for i, (name, flags) in enumerate(extra.items())
         }
         try:
@@ -253,10 +288,13 @@ def main() -> None:
             def measure(moment: str) -> None:
                 moments.append((moment, {n: settled_rss(p.proc.pid) for n, p in proxies.items()}))
 
+            # The proxies a client reads in protobuf: pods, and its baseline.
+            read_in_protobuf = [n for n in ("pods", "pods" + BASELINE) if n in proxies]
             print("  synced; measuring", flush=True)
             measure("after sync")
             if args.protobuf:
-                protobuf_list(proxies["pods"].url, cluster.admin_token)
+                for name in read_in_protobuf:
+                    protobuf_list(proxies[name].url, cluster.admin_token)
                 measure("after sync + protobuf LIST")
             patches = asyncio.run(churn(cluster, args.pods, args.churn, args.rate))
             measure("after churn")
@@ -268,7 +306,8 @@ def main() -> None:
                 time.sleep(TRIM_WAIT)
                 measure(f"{TRIM_WAIT:.0f} s after churn")
             if args.protobuf:
-                protobuf_list(proxies["pods"].url, cluster.admin_token)
+                for name in read_in_protobuf:
+                    protobuf_list(proxies[name].url, cluster.admin_token)
                 measure("after churn + protobuf LIST")
         finally:
             for proxy in proxies.values():
@@ -282,6 +321,9 @@ def main() -> None:
         if args.compare_trim:
             alone = rss_of["pods" + NO_TRIM]
             print(row("  (no trim)", alone, rss_of["nodes"], total, args.pods))
+        if args.baseline_src:
+            base = rss_of["pods" + BASELINE]
+            print(row("  (baseline)", base, rss_of["nodes"], total, args.pods))
     print(f"  churn: {patches:,} patches in {args.churn:.0f} s ({patches / args.churn:,.0f}/s)")
     print(f"  load average after churn: {' '.join(f'{x:.2f}' for x in load)}")
 

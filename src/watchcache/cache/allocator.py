@@ -1,5 +1,6 @@
-"""The C allocator's policy for large buffers, set once by the process,
-and the periodic trim of its heap.
+"""The C allocator's policy for large buffers, set once by the process;
+the periodic trim of its heap; and the size classes objects' bytes are
+allocated in.
 
 Glossary:
     large buffer    a request above glibc malloc's mmap threshold (128 KiB
@@ -11,6 +12,16 @@ Glossary:
                     pages stay resident until the heap's top is trimmed
     trim            glibc's ``malloc_trim(0)``: every free page inside the
                     heaps (not only at their top) is given back to the OS
+    body            a cached object's bytes (``Entry.raw``): kept for as
+                    long as the object, or its version in history, lives
+    chunk           what malloc hands out for a request: glibc's is the
+                    request plus 8 bytes, rounded up to 16; a Python
+                    ``bytes`` of n bytes requests n + 33
+    size class      the chunk sizes bodies are allocated in: multiples of a
+                    step, 1/64 of the power of two below the chunk (64 bytes
+                    for 4 to 8 KiB, 128 for 8 to 16 KiB)
+    capacity        the body length a chunk holds; ``spare``, what it holds
+                    beyond the body (``Entry.spare``)
 
 glibc raises both thresholds whenever a mapped buffer is freed, to that
 buffer's size (up to 32 MiB): after the first multi-megabyte LIST, the
@@ -34,18 +45,43 @@ benchmarks/bench_write_path.py). The pad is at most 1 MiB resident, and the
 periodic trim gives it back too.
 
 Under churn the heap holds freed memory among live objects (lines read
-from upstream, superseded versions): with 3,000 cached pods, 1,645
-patches grew Python's live objects by 2.2 MB and the resident set by
-25 MB. Only a trim gives those pages back, so ``trim_periodically`` (run
-by ``watchcache serve`` every ``--malloc-trim-interval``) trims when the
-resident set grew since the last trim: 10,000 pods after a minute of 108
-patches/s, 1.31-1.33x their JSON against 1.39-1.42x untrimmed
-(docs/operations.md#memory; what stays is live, or free in holes smaller
-than a page, which no trim returns). The trim runs in a thread: the
-event loop keeps serving, though a request that allocates from the heap
-waits for the arena the trim holds. pymalloc's arenas (Python objects of
-512 bytes or less) are not glibc's heap: CPython returns an empty arena
-itself, and a partly used one no trim can return.
+from upstream, superseded versions), and only a trim gives those pages
+back, so ``trim_periodically`` (run by ``watchcache serve`` every
+``--malloc-trim-interval``) trims when the resident set grew since the
+last trim. The trim runs in a thread: the event loop keeps serving, though
+a request that allocates from the heap waits for the arena the trim
+holds. pymalloc's arenas (Python objects of 512 bytes or less) are not
+glibc's heap: CPython returns an empty arena itself, and a partly used one
+no trim can return.
+
+A trim returns only whole pages inside free chunks, and a free chunk
+only serves a request no larger than itself. A changed object is most
+often a few bytes longer than before (a label added, a counter with one
+more digit): allocated exactly, its new version does not fit the hole its
+old one leaves when history lets go of it, and unless a neighbour is
+freed too, the hole stays, with the part of its pages no trim returns.
+10,000 pods patched out of order for a minute (bench_proxy_memory.py,
+108 patches/s) left 1,849 such holes of ~7.7 KB, 14.3 MB, 35 s after the
+churn: 1.32x the pods' JSON in all. (An in-process simulation of that
+churn: 1.33x, and 1.22x when each new version is as long as the one
+before.)
+
+So ``kept`` allocates bodies in size classes, with a step of headroom,
+and a new version in its previous version's capacity while it fits with
+at most 1/32 of its length to spare: the hole any version leaves fits
+the next body of its class exactly. Same benchmark, same runs (four):
+1.23x 35 s after the churn against 1.31-1.32x (1.23-1.24x against
+1.32-1.36x at its end). It
+costs ~1.5 steps a body (1.17x the JSON once synced against 1.15x), and
+~3% more instructions per event applied (an extra copy of the body;
+bench_cache_apply.py's pods under valgrind).
+
+A ``bytes`` object cannot be asked for an allocation larger than its
+length, so ``kept`` makes one of the capacity and sets its length to the
+body's before anyone else holds it, as msgspec's encoder shrinks its
+output: CPython frees the chunk whole whatever the length says. Where
+that layout is not CPython's (``SIZE_CLASSES`` false), bodies are kept
+as they come.
 """
 
 from __future__ import annotations
@@ -54,14 +90,17 @@ import asyncio
 import ctypes
 import logging
 import os
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 __all__ = [
     "LARGE_BUFFER",
+    "SIZE_CLASSES",
     "TOP_PAD",
     "glibc_trim",
+    "kept",
     "resident_bytes",
     "return_large_buffers",
     "trim_periodically",
@@ -147,3 +186,78 @@ async def trim_periodically(
             after_last / 1e6,
             (time.perf_counter() - started) * 1e3,
         )
+
+
+# A bytes object of n bytes requests n + _BYTES_HEADER from the allocator
+# (PyBytesObject: refcount, type, length, hash, then the bytes and a NUL);
+# glibc's chunk adds its own 8-byte header.
+_BYTES_HEADER = bytes.__basicsize__
+_OVERHEAD = _BYTES_HEADER + 8
+# Requests up to 512 bytes are pymalloc's, which has classes of its own.
+_SMALL = 512 - _BYTES_HEADER
+# Size classes per doubling of the chunk size.
+_CLASSES_PER_DOUBLING = 64
+# The step of the classes a chunk of 2**(b-1) to 2**b - 1 bytes falls in.
+_STEPS = [max(16, (1 << b >> 1) // _CLASSES_PER_DOUBLING) for b in range(65)]
+# A previous version's capacity is kept while the new body fits it with at
+# most 1/32 of its length to spare (two to four steps): an object that
+# shrank more moves down a class.
+_STICKY_SHIFT = 5
+# Where a CPython bytes object's length sits: after its refcount and type.
+_LENGTH_AT = 2 * ctypes.sizeof(ctypes.c_ssize_t)
+
+
+def _memory_words() -> memoryview[int]:
+    """The process's memory as 64-bit words, from address 0: ``kept``
+    writes a fresh body's length through it, one C assignment (ctypes'
+    ``from_address`` builds an object per call, twice the CPU). A word of
+    its own where there is no such view (not CPython, 32 bits)."""
+    if sys.implementation.name == "cpython" and sys.maxsize > 1 << 62:
+        memory = (ctypes.c_ubyte * (1 << 62)).from_address(0)
+        return memoryview(memory).cast("B").cast("q")
+    return memoryview(bytearray(8)).cast("q")
+
+
+_WORDS = _memory_words()
+
+
+def kept(data: bytes, previous: int = 0) -> tuple[bytes, int]:
+    """``data`` as a body to keep, and the bytes its allocation holds
+    beyond it (its ``spare``): a copy in its size class, with a step of
+    headroom, or as large as ``previous`` (the capacity of the object's
+    previous version: length plus spare) while it fits with at most 1/32
+    of its length to spare. ``data`` itself, with no spare, for small
+    bodies, or where there are no size classes."""
+    length = len(data)
+    if length <= _SMALL or not SIZE_CLASSES:
+        return data, 0
+    if length <= previous <= length + (length >> _STICKY_SHIFT):
+        capacity = previous
+    else:
+        chunk = length + _OVERHEAD
+        step = _STEPS[chunk.bit_length()]
+        capacity = (chunk + 2 * step - 1) // step * step - _OVERHEAD
+    if capacity == length:
+        return data, 0
+    # A fresh object of ``capacity`` bytes, then told its length: the
+    # zeros after it (its NUL among them) are never read.
+    body = data.ljust(capacity, b"\0")
+    _WORDS[(id(body) + _LENGTH_AT) >> 3] = length
+    return body, capacity - length
+
+
+def _layout_is_cpythons() -> bool:
+    """Whether ``kept`` may write a bytes object's length: CPython's
+    layout, checked on a probe."""
+    if len(_WORDS) == 1 or ctypes.sizeof(ctypes.c_ssize_t) != 8:
+        return False
+    data = bytes(range(256)) * 3
+    probe = data.ljust(len(data) + 64, b"\0")
+    if _WORDS[(id(probe) + _LENGTH_AT) >> 3] != len(probe):
+        return False
+    _WORDS[(id(probe) + _LENGTH_AT) >> 3] = len(data)
+    return probe == data and hash(probe) == hash(data) and probe + b"" == data
+
+
+# Whether bodies are allocated in size classes.
+SIZE_CLASSES = _layout_is_cpythons()

@@ -4,7 +4,8 @@ Glossary:
     raw          the object's JSON bytes, always *typed*: they begin with
                  ``{"kind":K,"apiVersion":A,`` exactly as kube-apiserver
                  serialises a GET or a watch event. Served as is, never
-                 re-encoded.
+                 re-encoded. Allocated in a size class (allocator.py),
+                 the previous version's while it fits: ``spare``
     item_offset  where the list-item form starts: a list item is ``{`` plus
                  ``raw[item_offset:]``. Built-in kinds' list items carry no
                  kind/apiVersion, so for them the offset skips the typed
@@ -52,6 +53,7 @@ import lz4.block  # type: ignore[import-untyped]
 import msgspec
 
 from watchcache.api.strconv import NumError, parse_uint64
+from watchcache.cache.allocator import kept
 
 __all__ = [
     "Entry",
@@ -86,6 +88,11 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
     # construction (``keep_message``): a memo derived from raw, so the
     # entry stays immutable in meaning.
     packed_proto: bytes | None = None
+    # Bytes raw was allocated with beyond its length (its size class,
+    # allocator.py): the object's next version is allocated as large while
+    # it fits, so that each fits the memory the other leaves. 0: allocated
+    # exactly. The version's, kept by its packed and unpacked copies.
+    spare: int = 0
 
     @property
     def proto(self) -> bytes | None:
@@ -107,8 +114,8 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
         """This entry holding ``older``'s key, uid, labels and fields
         wherever they are equal, so that the versions history keeps hold
         them once (~0.4 KB a pod version, bench_proxy_memory.py)."""
-        if self.key != older.key:
-            return self
+        if self.key != older.key or self.key is older.key:
+            return self  # another object's, or decoded sharing it already
         return msgspec.structs.replace(
             self,
             key=older.key,
@@ -210,8 +217,11 @@ class EntryCodec:
             _shape((), strip_managed_fields, nullable=True)
         )
 
-    def decode(self, data: bytes) -> Entry:
-        """Decode ``data`` (one object, typed or not) into an entry.
+    def decode(self, data: bytes, previous: Callable[[str], Entry | None] | None = None) -> Entry:
+        """Decode ``data`` (one object, typed or not) into an entry, its raw
+        bytes kept in their size class (allocator.py). ``previous`` gives
+        the version of the object it replaces, if any: the entry keeps that
+        one's size class while it fits, and is ``sharing`` it.
 
         Raises ``MalformedObject`` for bytes that are not an object.
         """
@@ -226,15 +236,30 @@ class EntryCodec:
             data = _strip_managed_fields(data, bytes(meta.managedFields))
         raw, prefix_len = self._typed(data, obj.kind, obj.apiVersion)
         namespace = sys.intern(meta.namespace) if self._namespaced else ""
+        key = object_key(namespace, meta.name)
+        uid = meta.uid
+        labels = _shared_labels(meta.labels)
+        fields: Mapping[str, str] = self._field_values(obj, generic, namespace, meta.name)
+        older = previous(key) if previous is not None else None
+        if older is None:
+            raw, spare = kept(raw)
+        else:
+            # ``sharing``, without making the entry twice.
+            key = older.key
+            uid = older.uid if uid == older.uid else uid
+            labels = older.labels if labels == older.labels else labels
+            fields = older.fields if fields == older.fields else fields
+            raw, spare = kept(raw, len(older.raw) + older.spare)
         return Entry(
-            key=object_key(namespace, meta.name),
+            key=key,
             namespace=namespace,
-            uid=meta.uid,
+            uid=uid,
             rv=parse_resource_version(meta.resourceVersion, data) if meta.resourceVersion else 0,
-            labels=_shared_labels(meta.labels),
-            fields=self._field_values(obj, generic, namespace, meta.name),
+            labels=labels,
+            fields=fields,
             raw=raw,
             item_offset=prefix_len if self._builtin else 1,
+            spare=spare,
         )
 
     def _typed(self, data: bytes, kind: str, api_version: str) -> tuple[bytes, int]:

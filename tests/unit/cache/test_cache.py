@@ -7,6 +7,7 @@ import uuid
 import pytest
 from tests.unit.cache.fakes import PODS, WIDGETS, Clock, Fields, Labels, pod
 
+from watchcache.cache.allocator import SIZE_CLASSES
 from watchcache.cache.cache import (
     Cache,
     CacheConfig,
@@ -14,6 +15,7 @@ from watchcache.cache.cache import (
     TooNewResourceVersion,
     WatchErrorLine,
 )
+from watchcache.cache.event import ADDED, DELETED, MODIFIED
 from watchcache.cache.history import TooOldResourceVersion
 
 
@@ -36,6 +38,30 @@ def test_apply_returns_event_with_previous_object() -> None:
     assert cache.get("default", "a") is None
     # A new version holds what did not change once, shared with the old.
     assert modified.fields is added.fields and modified.key is added.key
+
+
+def test_a_changed_object_is_kept_in_the_size_class_of_its_previous_version() -> None:
+    cache = pods_cache()
+    line = b'{"type":"%s","object":%s}'
+    cache.apply_line(line % (b"ADDED", pod("a", rv=2, pad=7_000)))
+    cache.apply_line(line % (b"MODIFIED", pod("a", rv=3, labels={"rev": "1"}, pad=7_000)))
+    added, modified = cache.since(1)
+    assert len(modified.entry.raw) > len(added.entry.raw)
+    assert modified.entry.raw == pod("a", rv=3, labels={"rev": "1"}, pad=7_000)
+    if SIZE_CLASSES:  # allocator.py: the hole either leaves fits the other
+        capacity = len(added.entry.raw) + added.entry.spare
+        assert len(modified.entry.raw) + modified.entry.spare == capacity
+
+
+def test_events_of_a_type_share_one_string() -> None:
+    cache = pods_cache()
+    line = b'{"type":"%s","object":%s}'
+    added = cache.apply_line(line % (b"ADDED", pod("a", rv=2)))
+    modified = cache.apply_line(line % (b"MODIFIED", pod("a", rv=3)))
+    deleted = cache.apply_line(line % (b"DELETED", pod("a", rv=4)))
+    assert added is not None and modified is not None and deleted is not None
+    assert (added.type, modified.type, deleted.type) == (ADDED, MODIFIED, DELETED)
+    assert added.type is ADDED and modified.type is MODIFIED and deleted.type is DELETED
 
 
 def test_stale_event_is_dropped() -> None:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from tests.unit.cache.fakes import POD_FIELDS, pod
 
 from watchcache.api.resources import ResourceInfo, builtin_resources, field_values
+from watchcache.cache.allocator import SIZE_CLASSES
 from watchcache.cache.entry import EntryCodec, MalformedObject, object_key
 
 
@@ -209,6 +210,21 @@ def test_a_new_version_shares_what_did_not_change() -> None:
     assert relabelled.labels == {"app": "y"} and relabelled.fields is old.fields
     other = codec.decode(pod("b", rv=4))
     assert other.sharing(old) is other
+
+
+def test_decoded_against_its_previous_version_it_shares_and_keeps_its_class() -> None:
+    c = codec()
+    old = c.decode(pod("a", rv=1, labels={"app": "x"}, pad=7_000))
+    data = pod("a", rv=2, labels={"app": "x", "rev": "1"}, pad=7_000)
+    new = c.decode(data, {old.key: old}.get)
+    assert new.raw == data and len(new.raw) > len(old.raw)  # byte for byte, a bit longer
+    assert new.key is old.key and new.uid is old.uid and new.fields is old.fields
+    assert new.labels == {"app": "x", "rev": "1"}
+    assert new.sharing(old) is new  # nothing left to share
+    if SIZE_CLASSES:
+        assert len(new.raw) + new.spare == len(old.raw) + old.spare
+    other = c.decode(pod("b", rv=3, pad=7_000), {old.key: old}.get)
+    assert other.uid != old.uid and other.key == "default/b"
 
 
 def test_a_kept_protobuf_message_is_packed_against_the_json_and_read_whole() -> None:
