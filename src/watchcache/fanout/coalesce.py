@@ -9,9 +9,11 @@ Glossary:
     window    the most a frame may wait so that a busy socket's frames go
               out together (``--watch-write-window``; 0 turns it off): a
               socket that wrote less than ``window`` ago is *waiting*: it
-              writes when the window since that write ends; any other
-              socket writes at the end of the batch. So a quiet watch is
-              written at once, and a busy one at most once per window
+              writes when the window since that write ends, or at the end
+              of the batch in which it holds ``frames`` (2) pending,
+              whichever comes first; any other socket writes at the end of
+              the batch. So a quiet watch is written at once, and a busy one
+              at most once per window or per two frames
     due       a waiting socket's ``write_due``: its last write plus the
               window (0.0 while it is not waiting)
 
@@ -27,21 +29,29 @@ been quiet for the window writes at once), but a busy watch's events do
 not arrive together: the load test's broadcast step patches 50 times a
 second, so each event is a batch of its own and, without a window, a
 write of its own to every watcher, and the write is most of what a
-delivery costs (kernel and TLS record). With 40 ms a busy watch gets two
-or more events per write at that rate, and each event waits at most the
-window, inside the load test's 50 ms p99 target beside what upstream's own
-watch adds. ``benchmarks/bench_write_path.py`` (200 watchers x 50
-patches/s against kube-apiserver 1.20, same runs, machine loaded):
-without a window 1.1-1.3 events per write, 3.0-4.1x kube-apiserver's
-deliveries per CPU-second over TLS and 4.9-6.4x over plain HTTP; with 40
-ms, 2.0-3.0 events per write, 4.3-5.1x over TLS and 5.7-7.9x plain.
+delivery costs (kernel and TLS record). With 40 ms a busy watch gets about
+two events per write at that rate.
 
-Tried and not kept: a waiting socket also writing as soon as it holds two
-frames. At 50 evenly spaced events a second that halves the longest wait
-(20 ms, one event's spacing) for as many writes saved, but caps a write
-at two events: on a loaded machine, where late timers let the window
-gather three, it measured 3.8x kube-apiserver over TLS in the same rounds
-as 3.1x without a window.
+Why a waiting socket also writes once it holds two frames: the window
+alone makes an event wait up to the whole window (at 50 events a second
+the first event after a write waits for the window's end, 25 ms on
+average), while writing the pair as soon as the second event arrives saves
+as many writes at that rate and makes the first wait one event's spacing
+at most (20 ms). A faster watch writes per pair, or per batch when its
+events come together from upstream. ``benchmarks/bench_write_path.py``,
+200 watchers x 50 patches/s against kube-apiserver 1.20 on a quiet
+machine (load average 0.5-1.5), deliveries per CPU-second over TLS as a
+ratio to kube-apiserver's in the same round, and latency p50/p99 (its own
+12-14/26-43 ms):
+
+    no window (0ac49dd)      2.7-3.4x  1 event per write   10-12/21-38 ms
+    the window alone         3.6-4.4x  2.0 per write       28/50-52 ms
+    the window and the pair  4.3-4.7x  1.85 per write      26/40-50 ms
+
+The window alone missed the 50 ms p99 target; with the pair it holds. On
+a loaded machine (load average 4-6), where late timers let the window
+alone gather up to three events a write, it measured 3.1-5.1x in rounds
+where no window measured 2.3-4.1x, and the pair 3.8x against 3.1x.
 
 0 turns it off (the library's ``Registry`` default: a test or an
 embedding decides), for a client that must see each event the moment it
@@ -54,8 +64,9 @@ window at most on its way, however many tiers it crosses.
 
 Invariants: a socket whose ``flush_scheduled`` is set is in ``_now``
 (its ``write_due`` 0.0) or waiting in ``_later`` (its ``write_due`` set).
-A socket written before its turn (it closed, or a dispatcher asked it
-for room) clears the flag and its due and may stay listed; a listed socket that is no longer waiting is
+A socket written before its turn (it closed, a dispatcher asked it for
+room, or it gathered its frames and moved to ``_now``) clears the flag or
+its due and may stay listed; a listed socket that is no longer waiting is
 passed over in ``_later`` (so an old entry never writes a socket before
 its current due), and written in ``_now``, where its turn writes what is
 pending by then, possibly nothing: order is kept and nothing is written
@@ -64,7 +75,7 @@ of each socket waiting in it (a due within ``_SLACK`` of the timer is
 written with it: uvloop's timers are whole milliseconds), so no frame
 waits longer than ``window`` after the batch it came in; ``_now``'s
 callback runs at the end of the current batch. Both lists hold at most one
-entry per ``schedule`` call since they were last run.
+entry per ``schedule`` or ``write_soon`` call since they were last run.
 """
 
 from __future__ import annotations
@@ -73,9 +84,12 @@ import asyncio
 import weakref
 from typing import ClassVar, Protocol
 
-__all__ = ["Coalescer", "Pending"]
+__all__ = ["FRAMES", "Coalescer", "Pending"]
 
 
+# A waiting socket with this many frames pending writes at the end of the
+# batch, without waiting for the rest of its window.
+FRAMES = 2
 # A due this close to a timer's firing is written with it: uvloop's timers
 # are whole milliseconds, and its clock may read just short of a due.
 _SLACK = 0.001
@@ -145,6 +159,12 @@ class Coalescer:
                 self._later.append(socket)
                 self._arm(due)
                 return
+        self.write_soon(socket)
+
+    def write_soon(self, socket: Pending) -> None:
+        """Have ``socket`` write at the end of this batch, waiting or not
+        (a waiting socket that gathered ``FRAMES``)."""
+        socket.flush_scheduled = True
         socket.write_due = 0.0
         self._now.append(socket)
         if not self._now_scheduled:

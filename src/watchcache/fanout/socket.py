@@ -66,7 +66,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from watchcache.fanout.coalesce import Coalescer
+from watchcache.fanout.coalesce import FRAMES, Coalescer
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -232,8 +232,11 @@ class WatchSocket(asyncio.Protocol):
         self._pending_bytes += len(data)
         self._pending_payload += len(line)
         self._deliveries += 1
-        if not self.flush_scheduled and not self._held:
-            self._coalescer.schedule(self)
+        if not self.flush_scheduled:
+            if not self._held:
+                self._coalescer.schedule(self)
+        elif self.write_due and len(self._pending) >= FRAMES:
+            self._coalescer.write_soon(self)  # waiting, with a pair to write
         return True
 
     def room(self, size: int) -> asyncio.Future[None]:

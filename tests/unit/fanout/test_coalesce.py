@@ -40,6 +40,13 @@ def watchers(registry: Registry, count: int) -> list[FakeSink]:
     return sinks
 
 
+def rvs_of(write: bytes) -> list[int]:
+    """The RVs of the events in one write to a sink."""
+    one = FakeSink()
+    one.chunks = [write]
+    return rvs(one)
+
+
 def rvs(sink: FakeSink) -> list[int]:
     return [int(e["object"]["metadata"]["resourceVersion"]) for e in sink.lines()]  # type: ignore[index]
 
@@ -90,6 +97,19 @@ async def test_a_quiet_socket_writes_at_once_a_busy_one_waits_for_its_window() -
     assert len(sink.chunks) == 1, "it wrote less than the window ago: it waits"
     registry.close_all("done")
     assert rvs(sink) == [2, 3], "what was accepted is written when it closes"
+
+
+async def test_a_waiting_socket_writes_once_it_holds_two_frames() -> None:
+    """The second frame ends the wait: a pair goes out at the end of its
+    batch, and the socket, having just written, waits again."""
+    registry = Registry(write_window=HOUR)
+    (sink,) = watchers(registry, 1)
+    for rv in (2, 3, 4, 5):
+        await registry.dispatch(Event("MODIFIED", rv, pod("p")))
+        await turns()
+    assert [len(rvs_of(c)) for c in sink.chunks] == [1, 2], "2 at once, then 3 and 4 together"
+    registry.close_all("done")
+    assert rvs(sink) == [2, 3, 4, 5]
 
 
 class _Loop:
@@ -153,9 +173,8 @@ class _Socket:
 
 
 def test_an_old_timer_does_not_write_a_socket_before_its_current_due() -> None:
-    """A socket that wrote early (a dispatcher asked it for room) and waits
-    again is not written by the timer of its earlier wait: the window
-    counts from its last write."""
+    """A socket that wrote early (its pair) and waits again is not written
+    by the timer of its earlier wait: the window counts from its last write."""
     loop = _Loop()
     coalescer = Coalescer(loop, 0.04)  # type: ignore[arg-type]
     socket = _Socket(loop)
@@ -164,7 +183,8 @@ def test_an_old_timer_does_not_write_a_socket_before_its_current_due() -> None:
     loop.now = 0.02
     coalescer.schedule(socket)  # waits until 0.04
     loop.now = 0.03
-    socket.flush()  # written early, as room() does
+    coalescer.write_soon(socket)  # its pair came
+    loop.at(0.03)
     loop.now = 0.035
     coalescer.schedule(socket)  # waits until 0.07
     loop.at(0.04)  # the first wait's timer

@@ -290,7 +290,7 @@ async def test_a_watch_served_without_the_window_is_written_at_each_batch() -> N
             session.get(url_prompt) as prompt,
         ):
             await wait_for_watchers(registry, 2)
-            for rv in (2, 3):
+            for rv in (2, 3):  # a third would make a pair, written at once
                 await registry.dispatch(Event("ADDED", rv, Obj("ns", f"p{rv}", {})))
                 line = await asyncio.wait_for(prompt.content.readline(), 5)
                 assert json.loads(line)["object"]["metadata"]["name"] == f"p{rv}"

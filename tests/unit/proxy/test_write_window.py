@@ -42,7 +42,7 @@ async def test_another_watchcache_s_watch_is_not_held_by_the_window() -> None:
             query = "?watch=1&resourceVersion=0"
             tier = await session.get(base + PODS + query, headers={"User-Agent": "watchcache"})
             client = await session.get(base + PODS + query, headers={"User-Agent": "kubectl/v1.20"})
-            for name in ("a", "b"):
+            for name in ("a", "b"):  # a third would make a pair, written at once
                 async with session.post(url + PODS, json=pod(name)) as created:
                     assert created.status == 201
                 # The tier's watch hears each event before the next is made.
