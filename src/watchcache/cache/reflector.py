@@ -111,7 +111,7 @@ from watchcache.upstream import (
     WatchStream,
 )
 
-__all__ = ["Reflector", "ReflectorConfig", "ReflectorStatistics"]
+__all__ = ["ListBody", "ListMeta", "Reflector", "ReflectorConfig", "ReflectorStatistics"]
 
 log = logging.getLogger(__name__)
 
@@ -178,14 +178,16 @@ class ReflectorStatistics:
         return replace(self, errors_by_kind=Counter(self.errors_by_kind))
 
 
-class _ListMeta(msgspec.Struct):
+class ListMeta(msgspec.Struct):
     resourceVersion: str = ""
     # "continue" is a Python keyword.
     continue_: str = msgspec.field(default="", name="continue")
 
 
-class _List(msgspec.Struct):
-    metadata: _ListMeta
+class ListBody(msgspec.Struct):
+    """A LIST answer's metadata and raw items (also proxy/shareforward.py's)."""
+
+    metadata: ListMeta
     items: list[msgspec.Raw] = []
 
 
@@ -215,7 +217,7 @@ class _LineRV(msgspec.Struct):
     object: _BookmarkObject
 
 
-_list_decoder = msgspec.json.Decoder(_List)
+_list_decoder = msgspec.json.Decoder(ListBody)
 _initial_decoder = msgspec.json.Decoder(_InitialLine)
 _bookmark_decoder = msgspec.json.Decoder(_BookmarkObject)
 _status_decoder = msgspec.json.Decoder(_ErrorObject)

@@ -68,6 +68,7 @@ from watchcache.api.shardselector import ShardSelector
 from watchcache.api.status import ApiError, service_unavailable
 from watchcache.cache.cache import Cache, ListPage
 from watchcache.cache.entry import Entry, MalformedObject, parse_resource_version
+from watchcache.cache.reflector import ListBody
 from watchcache.proxy.context import status_response
 from watchcache.upstream import ForwardResponse, UpstreamError
 
@@ -91,17 +92,7 @@ _ASKED = {"Accept": "application/json", "Accept-Encoding": "identity"}
 _NOT_WITH_CONTINUE = ("resourceVersion", "resourceVersionMatch")
 
 
-class _ListMeta(msgspec.Struct):
-    resourceVersion: str = ""
-    continue_: str = msgspec.field(default="", name="continue")
-
-
-class _List(msgspec.Struct):
-    metadata: _ListMeta
-    items: list[msgspec.Raw] = []
-
-
-_decoder = msgspec.json.Decoder(_List)
+_decoder = msgspec.json.Decoder(ListBody)
 
 
 async def shared_page(
