@@ -308,6 +308,9 @@ class Reflector:
         self._rng = rng or random.Random()
         self.synced = asyncio.Event()
         self._stopping = asyncio.Event()
+        # Set when a relist is asked for: it ends a backoff from a failure
+        # (not one from upstream going back again soon, _lost_again).
+        self._relist_wake = asyncio.Event()
         self._failures = 0
         self._need_list = True
         self._stream: WatchStream | None = None
@@ -383,6 +386,7 @@ class Reflector:
             upstream_rv,
         )
         self._relist_requested = f"a probe found upstream at rv {upstream_rv}, below {seen}"
+        self._relist_wake.set()
         if self._stream is not None:
             self._stream.close()
 
@@ -392,6 +396,7 @@ class Reflector:
         if self._relist_requested is not None:
             return
         self._relist_requested = reason
+        self._relist_wake.set()
         if self._stream is not None:
             self._stream.close()
 
@@ -463,13 +468,19 @@ class Reflector:
             )
             delay = self._rng.uniform(self.config.backoff_min, ceiling)
         log.warning("%s: %s; retrying in %.1fs", self.path, err, delay)
-        await self._interruptible_sleep(delay)
+        # A relist asked for meanwhile (a consistent read's probe found
+        # upstream went back) starts at once: backing off from a restarting
+        # control plane could otherwise hold it, and the 410 every watcher
+        # is owed, for up to backoff_max.
+        await self._interruptible_sleep(delay, wake=not isinstance(err, _StateLostAgain))
 
-    async def _interruptible_sleep(self, delay: float) -> None:
-        stopping = asyncio.ensure_future(self._stopping.wait())
+    async def _interruptible_sleep(self, delay: float, *, wake: bool = False) -> None:
+        waits = [asyncio.ensure_future(self._stopping.wait())]
+        if wake:
+            waits.append(asyncio.ensure_future(self._relist_wake.wait()))
         sleeping = asyncio.ensure_future(self._sleep(delay))
-        await asyncio.wait({stopping, sleeping}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (stopping, sleeping):
+        await asyncio.wait({*waits, sleeping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (*waits, sleeping):
             task.cancel()
 
     def _replaced(self, items: list[Entry], rv: int, how: str) -> list[Event]:
@@ -482,6 +493,7 @@ class Reflector:
         self._need_list = False
         self._confirmed = True
         self._relist_requested = None
+        self._relist_wake.clear()
         self._consistent_sync = False
         self._mark_synced()
         log.info("%s: synced %d objects at rv %d by %s", self.path, len(items), rv, how)

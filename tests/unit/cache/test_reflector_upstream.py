@@ -509,6 +509,24 @@ async def test_a_probe_from_a_read_relists_at_once(
         assert run.slept == []
 
 
+async def test_a_relist_asked_for_during_a_backoff_starts_at_once(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """A control plane restarted empty first refuses or drops watches (the
+    reflector backs off, up to 30 s), then a consistent read's probe finds
+    its RV went back: the relist, and every watcher's 410, must not wait
+    for the backoff to end (a client timed out waiting for its 410)."""
+    async with Run(upstream, client) as run:
+        await _fifty_then_restart_empty(run, upstream)
+        run.go.clear()  # a backoff lasts until the test ends it
+        await (await upstream.next_watch()).end()  # a short watch: backed off from
+        await run.until(lambda: run.slept, "the backoff")
+        run.reflector.upstream_went_back(37, 1000)
+        await run.until(lambda: run.lost, "the state loss was seen")
+        assert run.names() == {"new0": 36, "new1": 37}
+        assert not run.go.is_set(), "the backoff did not end on its own"
+
+
 async def test_upstream_going_back_again_soon_is_backed_off_from(
     upstream: ScriptedUpstream, client: UpstreamClient
 ) -> None:
