@@ -4,7 +4,6 @@ in protobuf, byte-equal to kube-apiserver's answers at the same RV."""
 
 from __future__ import annotations
 
-import json
 import re
 import ssl
 import urllib.request
@@ -65,8 +64,13 @@ def test_protobuf_list_get_and_watch_are_kube_apiservers(
 ) -> None:
     base = f"/api/v1/namespaces/{namespace}/pods"
     for name in ("a", "b", "c"):
-        assert dev_cluster.request("POST", base, _pod(name))[0] == 201
-    rv = json.loads(ask_direct(dev_cluster, base).body)["metadata"]["resourceVersion"]
+        code, created = dev_cluster.request("POST", base, _pod(name))
+        assert code == 201, created
+    # The last pod's own RV, not a LIST's: a LIST's is etcd's newest, which
+    # another resource's write (kube-controller-manager's) may have moved
+    # past every pod event, and the pods cache would not reach it until the
+    # next one.
+    rv = created["metadata"]["resourceVersion"]
     until_cached(proxy, base, rv)
     before = _served_from_cache(proxy)
 
