@@ -6,6 +6,8 @@ must be the ones it started.)"""
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +16,21 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 LOADTEST = (sys.executable, "-m", "benchmarks.loadtest")
+
+
+def _host_firewall() -> str:
+    """The host's iptables rules, all tables, both families, without
+    counters and comments: what a run must leave as it found it. Empty
+    when the host has no iptables-save (nor then could a kubelet write
+    rules)."""
+    rules = []
+    for tool in ("iptables-save", "ip6tables-save"):
+        path = shutil.which(tool)
+        if path is None:
+            continue
+        out = subprocess.run([path], capture_output=True, text=True, check=True).stdout
+        rules += [re.sub(r"\[\d+:\d+\]", "", line) for line in out.splitlines()]
+    return "\n".join(line for line in rules if not line.startswith("#"))
 
 
 # About two minutes on a quiet machine; a loaded one (a cold build beside
@@ -61,7 +78,9 @@ def test_hollow_kubelets_direct_and_through_the_proxy(tmp_path: Path) -> None:
     run their pods against kube-apiserver, through the proxy, and through a
     proxy that answers JSON only; through either proxy kube-apiserver
     serves none of their pod or node watches, and the JSON proxy's CPU is
-    counted for its own mode."""
+    counted for its own mode. The kubelets' iptables chains stay in
+    network namespaces of their own: the host's rules are as they were."""
+    firewall = _host_firewall()
     done = subprocess.run(
         [*LOADTEST, "run", "kubelets", "--profile", "quick", "--out", str(tmp_path)],
         capture_output=True,
@@ -88,3 +107,4 @@ def test_hollow_kubelets_direct_and_through_the_proxy(tmp_path: Path) -> None:
     direct, proxy = by["direct"]["apiserver_requests"], by["proxy"]["apiserver_requests"]
     assert direct.get("WATCH pods", 0) - proxy.get("WATCH pods", 0) >= 2
     assert direct.get("WATCH nodes", 0) >= 2 and proxy.get("WATCH nodes", 0) == 0
+    assert _host_firewall() == firewall
