@@ -274,9 +274,7 @@ def _hollow_nodes(
                 f"--v={KUBELET_VERBOSITY}",
             ]
             with open(workdir / f"{name}.log", "wb") as log:
-                procs.append(
-                    subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-                )
+                procs.append(subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env))
         yield {f"kubelet-{i}": p.pid for i, p in enumerate(procs)}
     finally:
         for p in procs:
