@@ -15,6 +15,14 @@ round's ratio to kube-apiserver in that round.
     list       one client listing 10,000 pods at resourceVersion=0 over
                TLS, back to back: MB/s as received
 
+Each broadcast round also says where a proxy's CPU per delivery went:
+hearing the events (its CPU while kube-apiserver served the round's
+direct step, the proxy following the same patches with no watchers of
+its own), the kernel's time (stime: the writes to the watchers, loopback
+TCP's receiving end included) and the rest, beside the budget a delivery
+has at 10x kube-apiserver's figure in that round. On this 2-vCPU VM the
+kernel and the hearing alone took more than that budget over plain HTTP.
+
     python benchmarks/bench_write_path.py [--rounds 3] [--duration 10]
         [--watchers 200] [--rate 50] [--no-list] [--no-broadcast]
         [--py-spy DIR] [--env WATCHCACHE_NAME=VALUE] [--baseline-src DIR]
@@ -40,6 +48,7 @@ from typing import Any
 import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from benchmarks.loadtest import procstat
 from benchmarks.loadtest.broadcast import BroadcastPoint, run_broadcast
 from benchmarks.loadtest.liststorm import ListPoint, run_liststorm
 from benchmarks.loadtest.meter import Meter
@@ -98,7 +107,16 @@ async def _rounds(stack: Stack, args: argparse.Namespace) -> dict[str, list[dict
                 *((f"broadcast {name}", b, "proxy") for name, b in proxies),
             ):
                 progress.begin(label)
+                idle = {name: b.pids["proxy"] for name, b in proxies} if mode == "direct" else {}
+                before = procstat.sample(idle)
                 result = await run_broadcast(backend, mode, point, progress)
+                if mode == "direct":
+                    # The proxies had no watchers, and heard every patch.
+                    reflected = procstat.cpu_delta(before, procstat.sample(idle))
+                    for name, cpu in reflected.items():
+                        out.setdefault(f"reflect {name}", []).append(
+                            {"cpu_seconds": cpu, "events": result["writes"]}
+                        )
                 progress.end(f"{result['deliveries_per_server_cpu_second']} per CPU-s")
                 out.setdefault(label, []).append(result)
         if not args.no_list:
@@ -127,6 +145,32 @@ def _client_ms(result: dict[str, Any]) -> float | None:
     return round(cpu * 1000 / lists, 1) if lists and cpu is not None else None
 
 
+def _breakdown(run: dict[str, Any], direct: dict[str, Any], reflect: dict[str, Any]) -> str:
+    """Where a proxy's CPU per delivery went, in microseconds: hearing
+    and applying the events (its CPU in the direct step of the same round,
+    when it had no watchers, shared by the step's watchers), the kernel's
+    time (its stime: mostly the writes to the watchers' sockets, TCP on
+    loopback, the receiving end's included) and the rest; beside the
+    budget a delivery has at 10x kube-apiserver's deliveries per
+    CPU-second in the same round."""
+    deliveries = run["deliveries"]
+    cpu = run["cpu_seconds"].get("proxy", 0.0)
+    system = run.get("system_cpu_seconds", {}).get("proxy")
+    per_write = run.get("events_per_write")
+    if not deliveries or not cpu or system is None or not reflect["events"]:
+        return "no breakdown (no deliveries or no CPU counted)"
+    total = cpu / deliveries * 1e6
+    hearing = reflect["cpu_seconds"] / reflect["events"] / run["params"]["watchers"] * 1e6
+    kernel = system / deliveries * 1e6
+    budget = 1e6 / (10 * direct["deliveries_per_server_cpu_second"])
+    writes = f"; {kernel * per_write:.1f} us of it per write" if per_write else ""
+    return (
+        f"us of CPU per delivery {total:.1f} (at 10x: {budget:.1f}): hearing the event"
+        f" {hearing:.1f} ({hearing * run['params']['watchers']:.0f} per event), the kernel"
+        f" {kernel:.1f}{writes}, the rest {max(0.0, total - hearing - kernel):.1f}"
+    )
+
+
 def _report(out: dict[str, list[dict[str, Any]]]) -> None:
     print(f"load average at the end: {os.getloadavg()}")
     direct = out.get("broadcast direct", [])
@@ -149,6 +193,9 @@ def _report(out: dict[str, list[dict[str, Any]]]) -> None:
                 f"{label}: ratio per round {[round(x, 2) for x in ratios]},"
                 f" median {statistics.median(ratios):.2f}"
             )
+        name = label.removeprefix("broadcast ")
+        for r, d, reflect in zip(runs, direct, out.get(f"reflect {name}", []), strict=False):
+            print(f"{label}: {_breakdown(r, d, reflect)}")
     for label in ("list proxy tls", "list base tls"):
         lists = list(zip(out.get(label, []), out.get("list direct", []), strict=True))
         for r, d in lists:

@@ -114,6 +114,7 @@ class Meter:
         result: dict[str, Any] = {
             "wall_seconds": round(wall, 2),
             "cpu_seconds": cpu,
+            "system_cpu_seconds": procstat.system_delta(self._before, after),
             "rss_mb": {name: round(b / 2**20, 1) for name, b in self._peak_rss.items()},
         }
         if self._api_before is not None and api_after is not None:

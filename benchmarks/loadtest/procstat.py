@@ -7,8 +7,9 @@ of the CPU time each process used (``utime + stime`` in
 taken around a measured phase.
 
 Glossary:
-    sample   one reading of a set of named processes: CPU-seconds so far,
-             resident set size now (VmRSS) and its peak (VmHWM)
+    sample   one reading of a set of named processes: CPU-seconds so far
+             (and of them, the kernel's: ``stime``), resident set size
+             now (VmRSS) and its peak (VmHWM)
     delta    CPU-seconds used between two samples, per process
 """
 
@@ -19,7 +20,16 @@ import resource
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["ProcSample", "cpu_delta", "parse_stat_cpu", "parse_status_kib", "sample", "self_cpu"]
+__all__ = [
+    "ProcSample",
+    "cpu_delta",
+    "parse_stat_cpu",
+    "parse_stat_times",
+    "parse_status_kib",
+    "sample",
+    "self_cpu",
+    "system_delta",
+]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -29,17 +39,23 @@ class ProcSample:
     cpu_seconds: float
     rss_bytes: int
     peak_rss_bytes: int
+    system_seconds: float = 0.0  # of cpu_seconds, in the kernel (stime)
 
 
-def parse_stat_cpu(stat: str, ticks_per_second: int = _TICKS) -> float:
-    """utime + stime of one ``/proc/PID/stat`` line, in seconds.
+def parse_stat_times(stat: str, ticks_per_second: int = _TICKS) -> tuple[float, float]:
+    """utime and stime of one ``/proc/PID/stat`` line, in seconds.
 
     The command name (field 2) is in parentheses and may hold spaces, so
     fields are counted from the last ``)``: utime and stime are fields 14
     and 15 of the line, the 12th and 13th after the name.
     """
     after_name = stat[stat.rindex(")") + 2 :].split()
-    return (int(after_name[11]) + int(after_name[12])) / ticks_per_second
+    return int(after_name[11]) / ticks_per_second, int(after_name[12]) / ticks_per_second
+
+
+def parse_stat_cpu(stat: str, ticks_per_second: int = _TICKS) -> float:
+    """utime + stime of one ``/proc/PID/stat`` line, in seconds."""
+    return sum(parse_stat_times(stat, ticks_per_second))
 
 
 def parse_status_kib(status: str, key: str) -> int:
@@ -56,13 +72,16 @@ def sample(pids: Mapping[str, int]) -> dict[str, ProcSample]:
     for name, pid in pids.items():
         try:
             with open(f"/proc/{pid}/stat") as f:
-                cpu = parse_stat_cpu(f.read())
+                user, system = parse_stat_times(f.read())
             with open(f"/proc/{pid}/status") as f:
                 status = f.read()
         except (FileNotFoundError, ProcessLookupError):
             continue
         found[name] = ProcSample(
-            cpu, parse_status_kib(status, "VmRSS"), parse_status_kib(status, "VmHWM")
+            user + system,
+            parse_status_kib(status, "VmRSS"),
+            parse_status_kib(status, "VmHWM"),
+            system,
         )
     return found
 
@@ -79,6 +98,17 @@ def cpu_delta(
     """CPU-seconds each process used between two samples (both must have it)."""
     return {
         name: round(after[name].cpu_seconds - before[name].cpu_seconds, 3)
+        for name in after
+        if name in before
+    }
+
+
+def system_delta(
+    before: Mapping[str, ProcSample], after: Mapping[str, ProcSample]
+) -> dict[str, float]:
+    """Of ``cpu_delta``, the seconds each process spent in the kernel."""
+    return {
+        name: round(after[name].system_seconds - before[name].system_seconds, 3)
         for name in after
         if name in before
     }

@@ -18,6 +18,7 @@ def test_stat_cpu_counts_fields_after_a_name_with_spaces_and_parentheses() -> No
     fields = ["S", *["0"] * 10, "250", "150", *["0"] * 30]
     line = "1234 (kube api) (x)) " + " ".join(fields)
     assert procstat.parse_stat_cpu(line, ticks_per_second=100) == 4.0
+    assert procstat.parse_stat_times(line, ticks_per_second=100) == (2.5, 1.5)
 
 
 def test_status_fields_are_bytes() -> None:
@@ -36,6 +37,8 @@ def test_sampling_this_process_sees_its_cpu_grow() -> None:
     assert "gone" not in before
     assert after["me"].rss_bytes > 0
     assert procstat.cpu_delta(before, after)["me"] >= 0.03
+    # A busy loop in Python is the user's time, not the kernel's.
+    assert procstat.system_delta(before, after)["me"] < procstat.cpu_delta(before, after)["me"]
 
 
 METRICS_BEFORE = """\
