@@ -12,14 +12,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.inprocess import serve_config, wait_until_ready
+from tests.inprocess import ready_proxy
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.api.shardselector import ShardSelector, even_shards
-from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
 from watchcache.simulator.verbs import DeleteOptions
-from watchcache.upstream import UpstreamConfig
 
 PODS = builtin_resource(GroupVersionResource("", "v1", "pods"))
 NAMESPACE_KIND = builtin_resource(GroupVersionResource("", "v1", "namespaces"))
@@ -52,12 +50,7 @@ async def proxy() -> AsyncIterator[tuple[Simulator, str, aiohttp.ClientSession]]
             _create_namespace(sim, namespace)
         for i in range(40):
             _create(sim, NAMESPACES[i % len(NAMESPACES)], f"p{i:02}")
-        config = serve_config("--resources", "pods")
-        async with (
-            open_proxy(config, UpstreamConfig(sim.url)) as served,
-            aiohttp.ClientSession() as session,
-        ):
-            await wait_until_ready(session, served.urls[0])
+        async with ready_proxy(sim.url, "--resources", "pods") as (served, session):
             yield sim, served.urls[0], session
 
 
