@@ -71,57 +71,48 @@ def test_a_watch_stopped_early_passes() -> None:
     assert h.check() == []
 
 
-# One watch of SELECTED from an RV over writes(): its events (type, name,
-# RV, app label) and the one divergence the checker must name.
+# One watch of SELECTED from an RV over writes(), by what is wrong with it:
+# the RV it starts from, its events (type, name, RV, app label), and the one
+# divergence the checker must name.
 Events = list[tuple[str, str, int, str]]
+WRONG_STREAMS: dict[str, tuple[int, Events, str]] = {
+    "a_dropped_event": (
+        9,
+        [("ADDED", "a", 10, "x"), ("DELETED", "a", 12, "x")],
+        "ADDED t/b@11 was dropped before it",
+    ),
+    "a_selector_leaver_not_deleted": (
+        11,
+        [("MODIFIED", "a", 12, "y")],
+        "MODIFIED t/a@12 should be DELETED",
+    ),
+    "a_duplicate": (
+        9,
+        [("ADDED", "a", 10, "x"), ("ADDED", "a", 10, "x")],
+        "item 1: ADDED t/a@10 duplicates",
+    ),
+    "a_reorder": (
+        9,
+        [("ADDED", "b", 11, "x"), ("ADDED", "a", 10, "x")],
+        "ADDED t/b@11 but ADDED t/a@10 was dropped",
+    ),
+    "an_event_going_back": (
+        9,
+        [("ADDED", "a", 10, "x"), ("ADDED", "b", 11, "x"), ("ADDED", "a", 10, "x")],
+        "item 2: ADDED t/a@10 out of order",
+    ),
+    "an_event_no_write_reported": (15, [("ADDED", "c", 16, "x")], "ADDED t/c@16 matches no write"),
+    # kube-apiserver sends a leaver's DELETED with its labels before it left (app=x)
+    "a_leavers_deleted_without_its_previous_labels": (
+        11,
+        [("DELETED", "a", 12, "y")],
+        "DELETED t/a@12 has labels {'app': 'y'}, expected {'app': 'x'}",
+    ),
+}
 
 
 @pytest.mark.parametrize(
-    ("start", "events", "message"),
-    [
-        pytest.param(
-            9,
-            [("ADDED", "a", 10, "x"), ("DELETED", "a", 12, "x")],
-            "ADDED t/b@11 was dropped before it",
-            id="a_dropped_event",
-        ),
-        pytest.param(
-            11,
-            [("MODIFIED", "a", 12, "y")],
-            "MODIFIED t/a@12 should be DELETED",
-            id="a_selector_leaver_not_deleted",
-        ),
-        pytest.param(
-            9,
-            [("ADDED", "a", 10, "x"), ("ADDED", "a", 10, "x")],
-            "item 1: ADDED t/a@10 duplicates",
-            id="a_duplicate",
-        ),
-        pytest.param(
-            9,
-            [("ADDED", "b", 11, "x"), ("ADDED", "a", 10, "x")],
-            "ADDED t/b@11 but ADDED t/a@10 was dropped",
-            id="a_reorder",
-        ),
-        pytest.param(
-            9,
-            [("ADDED", "a", 10, "x"), ("ADDED", "b", 11, "x"), ("ADDED", "a", 10, "x")],
-            "item 2: ADDED t/a@10 out of order",
-            id="an_event_going_back",
-        ),
-        pytest.param(
-            15,
-            [("ADDED", "c", 16, "x")],
-            "ADDED t/c@16 matches no write",
-            id="an_event_no_write_reported",
-        ),
-        pytest.param(
-            11,
-            [("DELETED", "a", 12, "y")],  # kube-apiserver sends app=x
-            "DELETED t/a@12 has labels {'app': 'y'}, expected {'app': 'x'}",
-            id="a_leavers_deleted_without_its_previous_labels",
-        ),
-    ],
+    ("start", "events", "message"), list(WRONG_STREAMS.values()), ids=list(WRONG_STREAMS)
 )
 def test_a_wrong_stream_is_named(start: int, events: Events, message: str) -> None:
     h = writes()
