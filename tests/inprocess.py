@@ -1,16 +1,21 @@
-"""A proxy in this process, for tests: its settings from flags, and the wait
-until it is ready."""
+"""A proxy in this process, for tests: its settings from flags, the wait
+until it is ready, and both together with a client session."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import AsyncIterator
 
 import aiohttp
 from tests.polling import until
 
 from watchcache.proxy.config import ServeConfig, add_arguments, load_config
+from watchcache.proxy.serve import open_proxy
+from watchcache.proxy.server import RunningProxy
+from watchcache.upstream import UpstreamConfig
 
-__all__ = ["serve_config", "wait_until_ready"]
+__all__ = ["ready_proxy", "serve_config", "wait_until_ready"]
 
 
 def serve_config(*argv: str) -> ServeConfig:
@@ -32,3 +37,17 @@ async def wait_until_ready(session: aiohttp.ClientSession, url: str, timeout: fl
             return r.status == 200
 
     await until(ready, f"{url} to be ready", timeout=timeout, every=0.02)
+
+
+@contextlib.asynccontextmanager
+async def ready_proxy(
+    upstream: str, *argv: str
+) -> AsyncIterator[tuple[RunningProxy, aiohttp.ClientSession]]:
+    """A proxy in front of ``upstream`` with ``serve_config(*argv)``, once it
+    is ready, and a client session; both closed on exit, the session first."""
+    async with (
+        open_proxy(serve_config(*argv), UpstreamConfig(upstream)) as proxy,
+        aiohttp.ClientSession() as session,
+    ):
+        await wait_until_ready(session, proxy.urls[0])
+        yield proxy, session

@@ -34,21 +34,11 @@ from tests.e2e.test_proxy_auth import (
     call,
     until,
 )
+from tests.unit.proxy.test_fairness import TOO_MANY
 
 from watchcache.devcluster import DevCluster
 
 pytestmark = pytest.mark.e2e
-
-TOO_MANY = {
-    "kind": "Status",
-    "apiVersion": "v1",
-    "metadata": {},
-    "status": "Failure",
-    "message": "Too many requests, please try again later.",
-    "reason": "TooManyRequests",
-    "details": {"retryAfterSeconds": 1},
-    "code": 429,
-}
 
 
 @pytest.fixture(scope="module")

@@ -267,16 +267,22 @@ def metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def upstream_namespaced_configmap_watches(dev_cluster: DevCluster) -> float:
-    """Namespaced configmap watches open in kube-apiserver: only tests make
-    them (kube-controller-manager watches configmaps cluster-wide)."""
+def upstream_watches(dev_cluster: DevCluster, resource: str, scope: str) -> float:
+    """Watches of ``resource`` open in kube-apiserver at ``scope`` ("cluster"
+    or "namespace"), from its own /metrics."""
     return metric(
         ask_direct(dev_cluster, "/metrics").body.decode(),
         "apiserver_longrunning_gauge",
         verb="WATCH",
-        resource="configmaps",
-        scope="namespace",
+        resource=resource,
+        scope=scope,
     )
+
+
+def upstream_namespaced_configmap_watches(dev_cluster: DevCluster) -> float:
+    """Namespaced configmap watches open in kube-apiserver: only tests make
+    them (kube-controller-manager watches configmaps cluster-wide)."""
+    return upstream_watches(dev_cluster, "configmaps", "namespace")
 
 
 def test_held_forwarded_watches_never_starve_a_get(

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tests.e2e.serving import ask, ask_direct, serve_process, wait_until_ready
-from tests.e2e.test_proxy_forward import metric
+from tests.e2e.serving import ask, serve_process, wait_until_ready
+from tests.e2e.test_proxy_forward import metric, upstream_watches
 from tests.polling import until_blocking
 
 from watchcache.devcluster import DevCluster
@@ -39,13 +39,7 @@ Event = tuple[str, str, str]  # type, name, resourceVersion
 def upstream_configmap_watches(dev_cluster: DevCluster) -> float:
     """Cluster-wide configmap watches open in kube-apiserver: the proxy's,
     and kube-controller-manager's."""
-    return metric(
-        ask_direct(dev_cluster, "/metrics").body.decode(),
-        "apiserver_longrunning_gauge",
-        verb="WATCH",
-        resource="configmaps",
-        scope="cluster",
-    )
+    return upstream_watches(dev_cluster, "configmaps", "cluster")
 
 
 @dataclass

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from tests.e2e.serving import ask, ask_direct, serve_process, wait_until_ready
-from tests.e2e.test_proxy_forward import metric
+from tests.e2e.serving import ask, serve_process, wait_until_ready
+from tests.e2e.test_proxy_forward import metric, upstream_watches
 from tests.polling import until_blocking
 
 from watchcache.devcluster import DevCluster
@@ -43,13 +43,7 @@ def upstream_limitrange_watches(dev_cluster: DevCluster) -> float:
     """Cluster-wide limitrange watches open in kube-apiserver: the proxy's,
     and kube-controller-manager's (its garbage collector watches every
     resource)."""
-    return metric(
-        ask_direct(dev_cluster, "/metrics").body.decode(),
-        "apiserver_longrunning_gauge",
-        verb="WATCH",
-        resource="limitranges",
-        scope="cluster",
-    )
+    return upstream_watches(dev_cluster, "limitranges", "cluster")
 
 
 @pytest.fixture(scope="module")

@@ -512,37 +512,45 @@ class AutoCaches(Collector):
             "Auto caches started, on a resource's first read.",
             value=self.started,
         )
-        dropped = CounterMetricFamily(
+        yield _counted_by(
             "watchcache_auto_cache_dropped",
             "Auto caches dropped, by reason: idle (no read and no watch for "
             "--auto-cache-idle), undefined (its CRD deleted or no longer serving the "
             "version), unsynced (not synced within --auto-cache-idle).",
-            labels=["reason"],
+            "reason",
+            self.dropped,
+            ("idle", "undefined", "unsynced"),
         )
-        for reason in ("idle", "undefined", "unsynced"):
-            dropped.add_metric([reason], self.dropped[reason])
-        yield dropped
-        refused = CounterMetricFamily(
+        yield _counted_by(
             "watchcache_auto_cache_refusals",
             "Resources read but not cached, by reason: bound (--auto-cache-max reached), "
             "not_listwatch, unknown_kind (neither a known built-in nor CRD-defined), "
             "discovery_failed, unsynced (a worker: the primary's cache did not sync in "
             "--auto-cache-idle). Their reads are forwarded.",
-            labels=["reason"],
+            "reason",
+            self.refusals,
+            ("bound", "not_listwatch", "unknown_kind", "discovery_failed", "unsynced"),
         )
-        for reason in ("bound", "not_listwatch", "unknown_kind", "discovery_failed", "unsynced"):
-            refused.add_metric([reason], self.refusals[reason])
-        yield refused
-        restores = CounterMetricFamily(
+        yield _counted_by(
             "watchcache_auto_cache_restores",
             "Auto caches saved in --cache-dir by the previous run, at start, by result: "
             "restored, undefined (no longer served upstream, or no CRD defines it: "
             "discarded), skipped (could not be checked, or the bound).",
-            labels=["result"],
+            "result",
+            self.restores,
+            ("restored", "undefined", "skipped"),
         )
-        for result in ("restored", "undefined", "skipped"):
-            restores.add_metric([result], self.restores[result])
-        yield restores
+
+
+def _counted_by(
+    name: str, help_text: str, label: str, counts: Mapping[str, int], values: tuple[str, ...]
+) -> CounterMetricFamily:
+    """A counter with one sample per value of ``label``, every one of
+    ``values`` present, 0 until counted."""
+    family = CounterMetricFamily(name, help_text, labels=[label])
+    for value in values:
+        family.add_metric([value], counts.get(value, 0))
+    return family
 
 
 @contextlib.asynccontextmanager

@@ -79,21 +79,22 @@ def _duration(text: str) -> float:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 75s, 2m, 500ms)") from None
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise ConfigError(f"not a whole number: {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    value = _whole_number(text)
     if value < 1:
         raise ConfigError(f"must be at least 1: {value}")
     return value
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"not a whole number: {text!r}") from None
+    value = _whole_number(text)
     if value < 0:
         raise ConfigError(f"must be 0 (no bound) or more: {value}")
     return value

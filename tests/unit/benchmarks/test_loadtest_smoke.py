@@ -14,31 +14,21 @@ import pytest
 ROOT = Path(__file__).parents[3]
 
 
+def _loadtest_run(*args: str, out: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m benchmarks.loadtest run ARGS`` at the quick profile against
+    the simulator, writing to ``out``; it must exit 0 within ``timeout``."""
+    command = [sys.executable, "-m", "benchmarks.loadtest", "run", *args]
+    command += ["--profile", "quick", "--backend", "simulator", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
 # Half a minute on a quiet machine; a loaded one may take several times
 # that. The bound only stops a hang.
 @pytest.mark.timeout(900)
 def test_quick_profile_against_the_simulator(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.loadtest",
-            "run",
-            "--profile",
-            "quick",
-            "--backend",
-            "simulator",
-            "--out",
-            str(tmp_path),
-            "--name",
-            "smoke",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=870,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _loadtest_run("--name", "smoke", out=tmp_path, timeout=870)
     data = json.loads((tmp_path / "smoke.json").read_text())
     runs = data["runs"]
     assert {r["scenario"] for r in runs} == {"writes", "broadcast", "liststorm", "nodes"}
@@ -56,30 +46,7 @@ def test_quick_profile_against_the_simulator(tmp_path: Path) -> None:
 
 @pytest.mark.timeout(600)
 def test_repeat_runs_the_steps_again_and_keeps_every_run(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.loadtest",
-            "run",
-            "writes",
-            "--profile",
-            "quick",
-            "--backend",
-            "simulator",
-            "--repeat",
-            "2",
-            "--out",
-            str(tmp_path),
-            "--name",
-            "again",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=570,
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    _loadtest_run("writes", "--repeat", "2", "--name", "again", out=tmp_path, timeout=570)
     data = json.loads((tmp_path / "again.json").read_text())
     assert data["meta"]["repeats"] == 2
     seen = sorted((r["repeat"], r["mode"]) for r in data["runs"])

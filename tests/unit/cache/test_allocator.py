@@ -33,17 +33,19 @@ print(rss() - before)
 """
 
 
-def _kept(mode: str) -> int:
+def _printed(script: str, mode: str) -> int:
+    """The number ``script`` prints, run in a fresh interpreter (its own
+    heap) with ``mode`` ("fixed" or "default") as its argument."""
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode], check=True, capture_output=True, text=True
+        [sys.executable, "-c", script, mode], check=True, capture_output=True, text=True
     )
     return int(out.stdout)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_freed_large_buffers_leave_the_resident_set() -> None:
-    assert _kept("fixed") < 1 << 20
-    assert _kept("default") >= 3 << 20  # what glibc does unless told (the reason)
+    assert _printed(_CHILD, "fixed") < 1 << 20
+    assert _printed(_CHILD, "default") >= 3 << 20  # what glibc does unless told (the reason)
 
 
 # Allocates and frees a streamed LIST's worth of 64 KiB pieces at the
@@ -67,18 +69,11 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
-def _faults(mode: str) -> int:
-    out = subprocess.run(
-        [sys.executable, "-c", _PIECES, mode], check=True, capture_output=True, text=True
-    )
-    return int(out.stdout)
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_pieces_freed_at_the_top_are_not_faulted_in_again() -> None:
     # 100 rounds of 12 x 16 pages (768 KiB, within the pad): 7,000 faults
     # measured before the pad, 14 with it.
-    assert _faults("fixed") < 1000
+    assert _printed(_PIECES, "fixed") < 1000
 
 
 class _Schedule:

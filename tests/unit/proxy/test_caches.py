@@ -5,11 +5,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from tests.inprocess import serve_config, wait_until_ready
+from tests.inprocess import ready_proxy
 from tests.polling import until
 from tests.unit.cache.scripted_upstream import Answer, ScriptedUpstream
 
@@ -21,7 +20,6 @@ from watchcache.proxy.caches import open_caches
 from watchcache.proxy.health import Health, add_health_routes
 from watchcache.proxy.metrics import ProxyMetrics
 from watchcache.proxy.prober import Prober
-from watchcache.proxy.serve import open_proxy
 from watchcache.upstream import UpstreamClient, UpstreamConfig
 
 
@@ -221,13 +219,8 @@ async def test_upstream_losing_its_state_ends_watchers_with_410_and_reads_see_th
         for i in range(50):
             upstream.write(f"old{i}")
         upstream.rv = 1000
-        config = serve_config("--resources", "configmaps")
-        async with (
-            open_proxy(config, UpstreamConfig(upstream.url)) as proxy,
-            aiohttp.ClientSession() as http,
-        ):
+        async with ready_proxy(upstream.url, "--resources", "configmaps") as (proxy, http):
             base = proxy.urls[0]
-            await wait_until_ready(http, base)
             await upstream.next_watch()  # the reflector's
             async with http.get(
                 base + "/api/v1/configmaps", params={"watch": "1", "resourceVersion": "1000"}

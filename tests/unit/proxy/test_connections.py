@@ -5,10 +5,11 @@ with a fake loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from aiohttp import web
 from tests.inprocess import serve_config
 
 from watchcache.devcluster.pki import Pki, make_pki
-from watchcache.proxy.app import ProxyParts
+from watchcache.proxy.app import Handler, ProxyParts
 from watchcache.proxy.config import ServeConfig
 from watchcache.proxy.connections import HeaderDeadline, deadline_of
 from watchcache.proxy.server import RunningProxy, start_proxy
@@ -46,6 +47,16 @@ def _config(kind: str, tmp_path: Path, pki: Pki, *argv: str) -> ServeConfig:
     elif kind == "unix":
         extra = ["--listen-unix", str(tmp_path / "proxy.sock")]
     return serve_config(*extra, *argv)
+
+
+@contextlib.asynccontextmanager
+async def _serving(config: ServeConfig, handle: Handler) -> AsyncIterator[RunningProxy]:
+    """A proxy of ``config`` answering with ``handle``, stopped on exit."""
+    proxy = await start_proxy(ProxyParts(config=config, handle=handle))
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
 
 
 def _connect(proxy: RunningProxy, kind: str, pki: Pki) -> socket.socket:
@@ -92,8 +103,7 @@ async def test_a_client_that_never_finishes_its_headers_is_closed(
 ) -> None:
     """Before: held for as long as the client liked (125 s seen)."""
     config = _config(kind, tmp_path, pki, "--read-header-timeout", "0.3")
-    proxy = await start_proxy(ProxyParts(config=config, handle=hello))
-    try:
+    async with _serving(config, hello) as proxy:
 
         def slow_client() -> bytes:
             with _connect(proxy, kind, pki) as conn:
@@ -101,29 +111,23 @@ async def test_a_client_that_never_finishes_its_headers_is_closed(
                 return _read_until_closed(conn)
 
         assert await _in_thread(slow_client) == b"", "no answer: closed, as Go's net/http"
-    finally:
-        await proxy.stop()
 
 
 async def test_a_connection_that_sends_nothing_is_closed(tmp_path: Path, pki: Pki) -> None:
     config = _config("tcp", tmp_path, pki, "--read-header-timeout", "0.3")
-    proxy = await start_proxy(ProxyParts(config=config, handle=hello))
-    try:
+    async with _serving(config, hello) as proxy:
 
         def silent_client() -> bytes:
             with _connect(proxy, "tcp", pki) as conn:
                 return _read_until_closed(conn)
 
         assert await _in_thread(silent_client) == b""
-    finally:
-        await proxy.stop()
 
 
 async def test_a_stalled_tls_handshake_is_closed(tmp_path: Path, pki: Pki) -> None:
     """The handshake counts against the read-header timeout, as in Go."""
     config = _config("tls", tmp_path, pki, "--read-header-timeout", "0.3")
-    proxy = await start_proxy(ProxyParts(config=config, handle=hello))
-    try:
+    async with _serving(config, hello) as proxy:
 
         def no_handshake() -> bytes:
             host, port = proxy.urls[0].split("://")[1].rsplit(":", 1)
@@ -132,16 +136,13 @@ async def test_a_stalled_tls_handshake_is_closed(tmp_path: Path, pki: Pki) -> No
                 return _read_until_closed(conn)
 
         await _in_thread(no_handshake)  # returns (closed) instead of timing out
-    finally:
-        await proxy.stop()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_an_idle_keep_alive_connection_is_closed(kind: str, tmp_path: Path, pki: Pki) -> None:
     """A request, its answer, then nothing: closed after --idle-timeout."""
     config = _config(kind, tmp_path, pki, "--idle-timeout", "0.3")
-    proxy = await start_proxy(ProxyParts(config=config, handle=hello))
-    try:
+    async with _serving(config, hello) as proxy:
 
         def one_request_then_idle() -> bytes:
             with _connect(proxy, kind, pki) as conn:
@@ -150,8 +151,6 @@ async def test_an_idle_keep_alive_connection_is_closed(kind: str, tmp_path: Path
 
         received = await _in_thread(one_request_then_idle)
         assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(b"hello")
-    finally:
-        await proxy.stop()
 
 
 async def test_requests_within_the_deadline_are_served_and_the_timer_stops(
@@ -162,8 +161,7 @@ async def test_requests_within_the_deadline_are_served_and_the_timer_stops(
     connection are both served."""
     STATES.clear()
     config = _config("tcp", tmp_path, pki, "--read-header-timeout", "5", "--idle-timeout", "5")
-    proxy = await start_proxy(ProxyParts(config=config, handle=hello))
-    try:
+    async with _serving(config, hello) as proxy:
 
         def two_requests() -> bytes:
             with _connect(proxy, "tcp", pki) as conn:
@@ -175,8 +173,6 @@ async def test_requests_within_the_deadline_are_served_and_the_timer_stops(
         received = await _in_thread(two_requests)
         assert received.count(b"HTTP/1.1 200 OK") == 2
         assert STATES == ["in request", "in request"]
-    finally:
-        await proxy.stop()
 
 
 async def test_a_body_sent_after_its_headers_leaves_the_connection_idle(
@@ -199,8 +195,7 @@ async def test_a_body_sent_after_its_headers_leaves_the_connection_idle(
         return web.Response(text=f"got {len(body)}")
 
     config = _config("tcp", tmp_path, pki, "--read-header-timeout", "30", "--idle-timeout", "30")
-    proxy = await start_proxy(ProxyParts(config=config, handle=upload))
-    try:
+    async with _serving(config, upload) as proxy:
 
         def headers_then_body() -> bytes:
             with _connect(proxy, "tcp", pki) as conn:
@@ -221,8 +216,6 @@ async def test_a_body_sent_after_its_headers_leaves_the_connection_idle(
         assert received.startswith(b"HTTP/1.1 200 OK")
         # The answer is written after the request ended: its state is final.
         assert [d.state for d in deadlines] == ["idle"]
-    finally:
-        await proxy.stop()
 
 
 def test_the_deadline_under_uvloop(tmp_path: Path, pki: Pki) -> None:

@@ -30,6 +30,7 @@ ALICE = Identity("alice", ("dev", "system:authenticated"), delegated=True)
 BOB = Identity("bob", ("system:authenticated",), delegated=True)
 ADMIN = Identity("admin", ("system:masters", "system:authenticated"), delegated=True)
 
+# kube-apiserver's 429 body, as the proxy must write it (the e2e test's too).
 TOO_MANY = {
     "kind": "Status",
     "apiVersion": "v1",

@@ -14,15 +14,13 @@ from typing import Any
 import aiohttp
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.inprocess import serve_config, wait_until_ready
+from tests.inprocess import ready_proxy
 from tests.polling import until
 
 from watchcache.cache.reflector import ReflectorStatistics
 from watchcache.fanout.registry import RegistryStatistics
 from watchcache.proxy.cachemetrics import CacheCollector
-from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
-from watchcache.upstream import UpstreamConfig
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -66,131 +64,121 @@ async def scraped_until(
 
 
 async def test_every_family_appears_and_moves() -> None:
-    sim = Simulator()
-    url = await sim.start("127.0.0.1", 0)
     pods = "/api/v1/namespaces/default/pods"
-    config = serve_config("--resources", "pods")
-    try:
-        async with (
-            open_proxy(config, UpstreamConfig(url)) as proxy,
-            aiohttp.ClientSession() as session,
+    async with Simulator() as sim, ready_proxy(sim.url, "--resources", "pods") as (proxy, session):
+        url, base = sim.url, proxy.urls[0]
+        text, before = await scrape(session, base)
+        # The default registry's collectors, and no _created series.
+        assert value(before, "process_cpu_seconds_total") > 0
+        assert value(before, "process_resident_memory_bytes") > 0
+        assert any(name.startswith("python_gc_") for name, _ in before)
+        assert "_created" not in text
+        pods_label = {"resource": "pods"}
+        for name in (
+            "watchcache_cache_synced",
+            "watchcache_cache_resource_version",
+            "watchcache_cache_upstream_resource_version",
+            "watchcache_cache_lag_resource_versions",
+            "watchcache_cache_objects",
+            "watchcache_cache_history_events",
+            "watchcache_cache_history_bytes",
+            "watchcache_cache_history_window_seconds",
+            "watchcache_registered_watchers",
+            "watchcache_cache_events_applied_total",
+            "watchcache_cache_staleness_seconds",
+            "watchcache_reflector_restarts_total",
+            "watchcache_upstream_watches_total",
+            "watchcache_upstream_watch_stalls_total",
+            "watchcache_watchers_closed_slow_total",
+            "watchcache_watch_bytes_written_total",
+            "watchcache_watch_deliveries_total",
+            "watchcache_watch_writes_total",
+            "watchcache_consistent_read_probes_total",
+            "watchcache_consistent_read_probes_coalesced_total",
         ):
-            base = proxy.urls[0]
-            await wait_until_ready(session, base)
-            text, before = await scrape(session, base)
-            # The default registry's collectors, and no _created series.
-            assert value(before, "process_cpu_seconds_total") > 0
-            assert value(before, "process_resident_memory_bytes") > 0
-            assert any(name.startswith("python_gc_") for name, _ in before)
-            assert "_created" not in text
-            pods_label = {"resource": "pods"}
-            for name in (
-                "watchcache_cache_synced",
-                "watchcache_cache_resource_version",
-                "watchcache_cache_upstream_resource_version",
-                "watchcache_cache_lag_resource_versions",
-                "watchcache_cache_objects",
-                "watchcache_cache_history_events",
-                "watchcache_cache_history_bytes",
-                "watchcache_cache_history_window_seconds",
-                "watchcache_registered_watchers",
-                "watchcache_cache_events_applied_total",
-                "watchcache_cache_staleness_seconds",
-                "watchcache_reflector_restarts_total",
-                "watchcache_upstream_watches_total",
-                "watchcache_upstream_watch_stalls_total",
-                "watchcache_watchers_closed_slow_total",
-                "watchcache_watch_bytes_written_total",
-                "watchcache_watch_deliveries_total",
-                "watchcache_watch_writes_total",
-                "watchcache_consistent_read_probes_total",
-                "watchcache_consistent_read_probes_coalesced_total",
-            ):
-                assert (name, frozenset(pods_label.items())) in before, name
-            for reason in ("expired", "state_lost"):
-                key = frozenset({**pods_label, "reason": reason}.items())
-                assert ("watchcache_cache_relists_total", key) in before, reason
-            assert value(before, "watchcache_cache_synced", **pods_label) == 1
+            assert (name, frozenset(pods_label.items())) in before, name
+        for reason in ("expired", "state_lost"):
+            key = frozenset({**pods_label, "reason": reason}.items())
+            assert ("watchcache_cache_relists_total", key) in before, reason
+        assert value(before, "watchcache_cache_synced", **pods_label) == 1
 
-            # A watch from the cache, then a write upstream it hears about.
-            watch = await session.get(base + pods + "?watch=1&resourceVersion=0")
-            assert watch.status == 200
-            await scraped_until(
-                session, base, lambda s: value(s, "watchcache_registered_watchers", **pods_label)
+        # A watch from the cache, then a write upstream it hears about.
+        watch = await session.get(base + pods + "?watch=1&resourceVersion=0")
+        assert watch.status == 200
+        await scraped_until(
+            session, base, lambda s: value(s, "watchcache_registered_watchers", **pods_label)
+        )
+        async with session.post(url + pods, json=POD) as r:
+            assert r.status == 201
+            created_rv = int((await r.json())["metadata"]["resourceVersion"])
+        line = await asyncio.wait_for(watch.content.readline(), 10)
+        assert json.loads(line)["object"]["metadata"]["name"] == "p"
+        # Served from the cache and timed; a consistent read probes.
+        async with session.get(base + pods + "?resourceVersion=0") as r:
+            assert r.status == 200
+        async with session.get(base + pods) as r:
+            assert r.status == 200
+        after = await scraped_until(
+            session,
+            base,
+            lambda s: value(s, "watchcache_watch_bytes_written_total", **pods_label) > 0,
+        )
+        assert (
+            value(
+                after,
+                "watchcache_request_duration_seconds_count",
+                verb="list",
+                resource="pods",
+                served_by="cache",
             )
-            async with session.post(url + pods, json=POD) as r:
-                assert r.status == 201
-                created_rv = int((await r.json())["metadata"]["resourceVersion"])
-            line = await asyncio.wait_for(watch.content.readline(), 10)
-            assert json.loads(line)["object"]["metadata"]["name"] == "p"
-            # Served from the cache and timed; a consistent read probes.
-            async with session.get(base + pods + "?resourceVersion=0") as r:
-                assert r.status == 200
-            async with session.get(base + pods) as r:
-                assert r.status == 200
-            after = await scraped_until(
-                session,
-                base,
-                lambda s: value(s, "watchcache_watch_bytes_written_total", **pods_label) > 0,
-            )
-            assert (
-                value(
-                    after,
-                    "watchcache_request_duration_seconds_count",
-                    verb="list",
-                    resource="pods",
-                    served_by="cache",
-                )
-                >= 1
-            )
-            for moved in (
-                "watchcache_cache_events_applied_total",
-                "watchcache_cache_objects",
-                "watchcache_cache_history_events",
-                "watchcache_consistent_read_probes_total",
-                "watchcache_watch_deliveries_total",
-                "watchcache_watch_writes_total",
-            ):
-                assert value(after, moved, **pods_label) > value(before, moved, **pods_label), moved
-            assert value(after, "watchcache_cache_resource_version", **pods_label) >= created_rv
-            assert value(after, "watchcache_cache_upstream_resource_version", **pods_label) >= (
-                created_rv
-            )
-            assert value(after, "watchcache_cache_history_window_seconds", **pods_label) >= 0
-            # The watch is not timed: it is still open.
-            assert not any(
-                name == "watchcache_request_duration_seconds_count" and ("verb", "watch") in labels
-                for name, labels in after
-            )
-            watch.close()
+            >= 1
+        )
+        for moved in (
+            "watchcache_cache_events_applied_total",
+            "watchcache_cache_objects",
+            "watchcache_cache_history_events",
+            "watchcache_consistent_read_probes_total",
+            "watchcache_watch_deliveries_total",
+            "watchcache_watch_writes_total",
+        ):
+            assert value(after, moved, **pods_label) > value(before, moved, **pods_label), moved
+        assert value(after, "watchcache_cache_resource_version", **pods_label) >= created_rv
+        assert value(after, "watchcache_cache_upstream_resource_version", **pods_label) >= (
+            created_rv
+        )
+        assert value(after, "watchcache_cache_history_window_seconds", **pods_label) >= 0
+        # The watch is not timed: it is still open.
+        assert not any(
+            name == "watchcache_request_duration_seconds_count" and ("verb", "watch") in labels
+            for name, labels in after
+        )
+        watch.close()
 
-            # Upstream drops the cache's watch: it is reopened.
-            sim.faults.cut_watches("pods")
-            await scraped_until(
-                session,
-                base,
-                lambda s: (
-                    value(s, "watchcache_upstream_watches_total", **pods_label)
-                    > value(after, "watchcache_upstream_watches_total", **pods_label)
-                ),
-            )
-            # A change the cache misses, then history that no longer covers
-            # its RV: the reconnecting watch gets 410 and the cache relists.
-            sim.faults.stall_watches("pods")
-            async with session.post(url + pods, json={**POD, "metadata": {"name": "q"}}) as r:
-                assert r.status == 201
-            sim.faults.shrink_history(0, "pods")
-            sim.faults.resume_watches()
-            sim.faults.cut_watches("pods")
-            await scraped_until(
-                session,
-                base,
-                lambda s: (
-                    value(s, "watchcache_cache_relists_total", **pods_label, reason="expired") >= 1
-                ),
-            )
-    finally:
-        await sim.stop()
+        # Upstream drops the cache's watch: it is reopened.
+        sim.faults.cut_watches("pods")
+        await scraped_until(
+            session,
+            base,
+            lambda s: (
+                value(s, "watchcache_upstream_watches_total", **pods_label)
+                > value(after, "watchcache_upstream_watches_total", **pods_label)
+            ),
+        )
+        # A change the cache misses, then history that no longer covers
+        # its RV: the reconnecting watch gets 410 and the cache relists.
+        sim.faults.stall_watches("pods")
+        async with session.post(url + pods, json={**POD, "metadata": {"name": "q"}}) as r:
+            assert r.status == 201
+        sim.faults.shrink_history(0, "pods")
+        sim.faults.resume_watches()
+        sim.faults.cut_watches("pods")
+        await scraped_until(
+            session,
+            base,
+            lambda s: (
+                value(s, "watchcache_cache_relists_total", **pods_label, reason="expired") >= 1
+            ),
+        )
 
 
 def test_collector_reads_stalls_slow_watchers_and_coalesced_probes() -> None:

@@ -12,14 +12,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from tests.inprocess import serve_config, wait_until_ready
+from tests.inprocess import ready_proxy
 
 from watchcache.api.resources import GroupVersionResource, builtin_resource
 from watchcache.api.shardselector import ShardSelector, even_shards
-from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
 from watchcache.simulator.verbs import DeleteOptions
-from watchcache.upstream import UpstreamConfig
 
 PODS = builtin_resource(GroupVersionResource("", "v1", "pods"))
 NAMESPACE_KIND = builtin_resource(GroupVersionResource("", "v1", "namespaces"))
@@ -40,23 +38,19 @@ def _create(sim: Simulator, namespace: str, name: str) -> None:
     sim.verbs.create(PODS, namespace, _pod(name))
 
 
+def _create_namespace(sim: Simulator, name: str) -> None:
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    sim.verbs.create(NAMESPACE_KIND, "", namespace)
+
+
 @pytest.fixture
 async def proxy() -> AsyncIterator[tuple[Simulator, str, aiohttp.ClientSession]]:
     async with Simulator() as sim:
         for namespace in NAMESPACES:
-            sim.verbs.create(
-                NAMESPACE_KIND,
-                "",
-                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-            )
+            _create_namespace(sim, namespace)
         for i in range(40):
             _create(sim, NAMESPACES[i % len(NAMESPACES)], f"p{i:02}")
-        config = serve_config("--resources", "pods")
-        async with (
-            open_proxy(config, UpstreamConfig(sim.url)) as served,
-            aiohttp.ClientSession() as session,
-        ):
-            await wait_until_ready(session, served.urls[0])
+        async with ready_proxy(sim.url, "--resources", "pods") as (served, session):
             yield sim, served.urls[0], session
 
 
@@ -83,17 +77,19 @@ def _key(item: dict[str, Any]) -> str:
     return f"{item['metadata']['namespace']}/{item['metadata']['name']}"
 
 
-@pytest.mark.parametrize("field", ["uid", "namespace"])
-async def test_shard_lists_union_to_the_whole_without_overlap(
-    proxy: tuple[Simulator, str, aiohttp.ClientSession], field: str
+async def _assert_shards_partition(
+    session: aiohttp.ClientSession,
+    url: str,
+    shards: list[str],
+    params: dict[str, str],
+    whole: list[dict[str, Any]],
 ) -> None:
-    _, url, session = proxy
-    whole, _ = await _list_all(session, url, {})
-    assert len(whole) == 40
+    """Each shard's LIST (with ``params``) holds only objects its selector
+    matches, and together they are ``whole`` with no object in two."""
     seen: dict[str, int] = {}
-    for index, text in enumerate(even_shards(3, field)):
+    for index, text in enumerate(shards):
         selector = ShardSelector.parse(text)
-        items, metas = await _list_all(session, url, {"shardSelector": text, "limit": "4"})
+        items, metas = await _list_all(session, url, {"shardSelector": text, **params})
         for item in items:
             meta = item["metadata"]
             assert selector.matches(meta["uid"], meta["namespace"])
@@ -103,6 +99,16 @@ async def test_shard_lists_union_to_the_whole_without_overlap(
             assert meta["shardInfo"] == {"selector": text}
             assert "remainingItemCount" not in meta  # a filtered subset, as with selectors
     assert set(seen) == {_key(item) for item in whole}
+
+
+@pytest.mark.parametrize("field", ["uid", "namespace"])
+async def test_shard_lists_union_to_the_whole_without_overlap(
+    proxy: tuple[Simulator, str, aiohttp.ClientSession], field: str
+) -> None:
+    _, url, session = proxy
+    whole, _ = await _list_all(session, url, {})
+    assert len(whole) == 40
+    await _assert_shards_partition(session, url, even_shards(3, field), {"limit": "4"}, whole)
 
 
 async def test_a_shard_of_a_namespace_list_at_an_exact_rv(
@@ -134,23 +140,9 @@ async def test_forwarded_shard_lists_still_union_to_the_whole_without_overlap(
     answers each shard only its share."""
     sim, url, session = proxy
     whole, _ = await _list_all(session, url, {})
-    sim.verbs.create(
-        NAMESPACE_KIND, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "f"}}
-    )
-    seen: dict[str, int] = {}
-    for index, text in enumerate(even_shards(3)):
-        selector = ShardSelector.parse(text)
-        params = {"shardSelector": text} | ({"limit": limit} if limit else {})
-        items, metas = await _list_all(session, url, params)
-        for item in items:
-            meta = item["metadata"]
-            assert selector.matches(meta["uid"], meta["namespace"])
-            assert _key(item) not in seen, f"{_key(item)} in shards {seen[_key(item)]} and {index}"
-            seen[_key(item)] = index
-        for meta in metas:
-            assert meta["shardInfo"] == {"selector": text}
-            assert "remainingItemCount" not in meta
-    assert set(seen) == {_key(item) for item in whole}
+    _create_namespace(sim, "f")
+    params = {"limit": limit} if limit else {}
+    await _assert_shards_partition(session, url, even_shards(3), params, whole)
     async with session.get(f"{url}/metrics") as response:
         metrics = await response.text()
     assert any(

@@ -77,6 +77,14 @@ class _Upstream:
         yield cast(ForwardResponse, self.answers.pop(0))
 
 
+def _two_pages(rv: int) -> tuple[_Upstream, str]:
+    """An upstream that answers NAMES at ``rv`` in two pages of 10, and the
+    first page's continue token."""
+    first = encode_continue(rv, NAMES[9])
+    pages = [_list_body(NAMES[:10], rv, first), _list_body(NAMES[10:], rv)]
+    return _Upstream([_Answer(200, page) for page in pages]), first
+
+
 def _behind(upstream: _Upstream, compression: Compression | None = None) -> Fake:
     """A Fake whose probe is ahead of its cache (a consistent LIST is
     forwarded at once) and whose read path asks ``upstream``."""
@@ -120,10 +128,7 @@ async def test_a_forwarded_page_holds_only_the_share_with_upstreams_rv_and_token
 
 
 async def test_an_unpaged_forwarded_list_is_asked_page_by_page_at_the_first_pages_rv() -> None:
-    first = encode_continue(50, NAMES[9])
-    upstream = _Upstream(
-        [_Answer(200, _list_body(NAMES[:10], 50, first)), _Answer(200, _list_body(NAMES[10:], 50))]
-    )
+    upstream, first = _two_pages(50)
     fake = _behind(upstream)
     async with fake.client() as client:
         response = await client.get(PODS_PATH, params={"shardSelector": SHARDS[1]})
@@ -141,10 +146,7 @@ async def test_an_unpaged_forwarded_list_is_asked_page_by_page_at_the_first_page
 
 
 async def test_a_continuation_drops_the_rv_upstream_refuses_beside_a_token() -> None:
-    first = encode_continue(7, NAMES[9])
-    upstream = _Upstream(
-        [_Answer(200, _list_body(NAMES[:10], 7, first)), _Answer(200, _list_body(NAMES[10:], 7))]
-    )
+    upstream, first = _two_pages(7)
     fake = _behind(upstream)
     async with fake.client() as client:
         # Exact at an RV the cache's history does not cover: forwarded.

@@ -74,6 +74,20 @@ async def upgrade(
     return head, reader, writer
 
 
+async def refusal(head: str, reader: asyncio.StreamReader) -> dict[str, object]:
+    """The JSON body of an upgrade answered without switching (``head`` its
+    status line and headers), read by its Content-Length."""
+    length = int(
+        next(
+            line.split(":")[1]
+            for line in head.split("\r\n")
+            if line.lower().startswith("content-length")
+        )
+    )
+    body: dict[str, object] = json.loads(await reader.readexactly(length))
+    return body
+
+
 async def test_spdy_upgrade_relays_bytes_both_ways(spdy: tuple[SpdyLike, str]) -> None:
     upstream_side, url = spdy
     async with open_proxy(settings(), upstream(url)) as proxy:
@@ -99,14 +113,7 @@ async def test_a_refused_upgrade_is_passed_on(spdy: tuple[SpdyLike, str]) -> Non
     async with open_proxy(settings(), upstream(url)) as proxy:
         head, reader, writer = await upgrade(proxy.urls[0], "/forbidden")
         assert head.startswith("HTTP/1.1 403")
-        length = int(
-            next(
-                line.split(":")[1]
-                for line in head.split("\r\n")
-                if line.lower().startswith("content-length")
-            )
-        )
-        assert json.loads(await reader.readexactly(length))["reason"] == "Forbidden"
+        assert (await refusal(head, reader))["reason"] == "Forbidden"
         writer.close()
 
 
@@ -143,12 +150,5 @@ async def test_an_unreachable_upstream_for_an_upgrade_is_a_503() -> None:
     async with open_proxy(settings(), upstream("http://127.0.0.1:9")) as proxy:
         head, reader, writer = await upgrade(proxy.urls[0], "/api/v1/namespaces/ns/pods/p/exec")
         assert head.startswith("HTTP/1.1 503")
-        length = int(
-            next(
-                line.split(":")[1]
-                for line in head.split("\r\n")
-                if line.lower().startswith("content-length")
-            )
-        )
-        assert json.loads(await reader.readexactly(length))["reason"] == "ServiceUnavailable"
+        assert (await refusal(head, reader))["reason"] == "ServiceUnavailable"
         writer.close()

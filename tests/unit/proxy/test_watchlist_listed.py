@@ -14,14 +14,12 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from tests.inprocess import serve_config, wait_until_ready
+from tests.inprocess import ready_proxy
 from tests.unit.proxy.test_consistency import PODS, pod
 
 from watchcache.api.shardselector import ShardSelector, even_shards
 from watchcache.proxy.reads import ReadPath
-from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
-from watchcache.upstream import UpstreamConfig
 
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
 WATCH_LIST = {
@@ -43,21 +41,11 @@ async def _event(watch: aiohttp.ClientResponse) -> dict[str, Any]:
 async def _proxy() -> AsyncIterator[tuple[str, str, aiohttp.ClientSession, ReadPath]]:
     """The simulator's URL, the proxy's (caching pods, waiting 0.2 s for its
     cache before it gives up on it), a session, and its read path."""
-    sim = Simulator()
-    url = await sim.start("127.0.0.1", 0)
-    try:
-        async with (
-            open_proxy(serve_config("--resources", "pods"), UpstreamConfig(url)) as proxy,
-            aiohttp.ClientSession() as session,
-        ):
-            base = proxy.urls[0]
-            await wait_until_ready(session, base)
-            reads = proxy.parts.handle
-            assert isinstance(reads, ReadPath)
-            reads.rv_wait = 0.2
-            yield url, base, session, reads
-    finally:
-        await sim.stop()
+    async with Simulator() as sim, ready_proxy(sim.url, "--resources", "pods") as (proxy, session):
+        reads = proxy.parts.handle
+        assert isinstance(reads, ReadPath)
+        reads.rv_wait = 0.2
+        yield sim.url, proxy.urls[0], session, reads
 
 
 async def _move_upstream(session: aiohttp.ClientSession, url: str) -> int:

@@ -9,12 +9,10 @@ import asyncio
 import json
 
 import aiohttp
-from tests.inprocess import serve_config, wait_until_ready
+from tests.inprocess import ready_proxy
 from tests.unit.proxy.test_consistency import PODS, pod
 
-from watchcache.proxy.serve import open_proxy
 from watchcache.simulator.app import Simulator
-from watchcache.upstream import UpstreamConfig
 
 # Longer than any test runs: a watch held for it stays held.
 HOUR = "1h"
@@ -29,32 +27,23 @@ async def _names(watch: aiohttp.ClientResponse, count: int) -> list[str]:
 
 
 async def test_another_watchcache_s_watch_is_not_held_by_the_window() -> None:
-    sim = Simulator()
-    url = await sim.start("127.0.0.1", 0)
-    config = serve_config("--resources", "pods", "--watch-write-window", HOUR)
-    try:
-        async with (
-            open_proxy(config, UpstreamConfig(url)) as proxy,
-            aiohttp.ClientSession() as session,
-        ):
-            base = proxy.urls[0]
-            await wait_until_ready(session, base)
-            query = "?watch=1&resourceVersion=0"
-            tier = await session.get(base + PODS + query, headers={"User-Agent": "watchcache"})
-            client = await session.get(base + PODS + query, headers={"User-Agent": "kubectl/v1.20"})
-            for name in ("a", "b"):  # a third would make a pair, written at once
-                async with session.post(url + PODS, json=pod(name)) as created:
-                    assert created.status == 201
-                # The tier's watch hears each event before the next is made.
-                assert await _names(tier, 1) == [name]
-            # The client's first event went out at once (its watch was
-            # quiet); the second waits for its hour-long window.
-            assert await _names(client, 1) == ["a"]
-            done, _ = await asyncio.wait(
-                [asyncio.ensure_future(client.content.readline())], timeout=0.2
-            )
-            assert not done, "a busy client watch was written before its window ended"
-            tier.close()
-            client.close()
-    finally:
-        await sim.stop()
+    flags = ("--resources", "pods", "--watch-write-window", HOUR)
+    async with Simulator() as sim, ready_proxy(sim.url, *flags) as (proxy, session):
+        url, base = sim.url, proxy.urls[0]
+        query = "?watch=1&resourceVersion=0"
+        tier = await session.get(base + PODS + query, headers={"User-Agent": "watchcache"})
+        client = await session.get(base + PODS + query, headers={"User-Agent": "kubectl/v1.20"})
+        for name in ("a", "b"):  # a third would make a pair, written at once
+            async with session.post(url + PODS, json=pod(name)) as created:
+                assert created.status == 201
+            # The tier's watch hears each event before the next is made.
+            assert await _names(tier, 1) == [name]
+        # The client's first event went out at once (its watch was
+        # quiet); the second waits for its hour-long window.
+        assert await _names(client, 1) == ["a"]
+        done, _ = await asyncio.wait(
+            [asyncio.ensure_future(client.content.readline())], timeout=0.2
+        )
+        assert not done, "a busy client watch was written before its window ended"
+        tier.close()
+        client.close()

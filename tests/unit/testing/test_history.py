@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from watchcache.testing.history import History, Scope
 
 NS = "t"
@@ -69,45 +71,55 @@ def test_a_watch_stopped_early_passes() -> None:
     assert h.check() == []
 
 
-def test_a_dropped_event_is_named() -> None:
+# One watch of SELECTED from an RV over writes(), by what is wrong with it:
+# the RV it starts from, its events (type, name, RV, app label), and the one
+# divergence the checker must name.
+Events = list[tuple[str, str, int, str]]
+WRONG_STREAMS: dict[str, tuple[int, Events, str]] = {
+    "a_dropped_event": (
+        9,
+        [("ADDED", "a", 10, "x"), ("DELETED", "a", 12, "x")],
+        "ADDED t/b@11 was dropped before it",
+    ),
+    "a_selector_leaver_not_deleted": (
+        11,
+        [("MODIFIED", "a", 12, "y")],
+        "MODIFIED t/a@12 should be DELETED",
+    ),
+    "a_duplicate": (
+        9,
+        [("ADDED", "a", 10, "x"), ("ADDED", "a", 10, "x")],
+        "item 1: ADDED t/a@10 duplicates",
+    ),
+    "a_reorder": (
+        9,
+        [("ADDED", "b", 11, "x"), ("ADDED", "a", 10, "x")],
+        "ADDED t/b@11 but ADDED t/a@10 was dropped",
+    ),
+    "an_event_going_back": (
+        9,
+        [("ADDED", "a", 10, "x"), ("ADDED", "b", 11, "x"), ("ADDED", "a", 10, "x")],
+        "item 2: ADDED t/a@10 out of order",
+    ),
+    "an_event_no_write_reported": (15, [("ADDED", "c", 16, "x")], "ADDED t/c@16 matches no write"),
+    # kube-apiserver sends a leaver's DELETED with its labels before it left (app=x)
+    "a_leavers_deleted_without_its_previous_labels": (
+        11,
+        [("DELETED", "a", 12, "y")],
+        "DELETED t/a@12 has labels {'app': 'y'}, expected {'app': 'x'}",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("start", "events", "message"), list(WRONG_STREAMS.values()), ids=list(WRONG_STREAMS)
+)
+def test_a_wrong_stream_is_named(start: int, events: Events, message: str) -> None:
     h = writes()
-    session = h.watch("w", SELECTED).start(9)
-    session.event("ADDED", obj("a", 10, app="x"))
-    session.event("DELETED", obj("a", 12, app="x"))
-    assert "ADDED t/b@11 was dropped before it" in only(h)
-
-
-def test_a_selector_leaver_must_be_deleted() -> None:
-    h = writes()
-    session = h.watch("w", SELECTED).start(11)
-    session.event("MODIFIED", obj("a", 12, app="y"))
-    assert "MODIFIED t/a@12 should be DELETED" in only(h)
-
-
-def test_a_duplicate_is_named() -> None:
-    h = writes()
-    session = h.watch("w", SELECTED).start(9)
-    session.event("ADDED", obj("a", 10, app="x"))
-    session.event("ADDED", obj("a", 10, app="x"))
-    assert "item 1: ADDED t/a@10 duplicates" in only(h)
-
-
-def test_a_reorder_is_named() -> None:
-    h = writes()
-    session = h.watch("w", SELECTED).start(9)
-    session.event("ADDED", obj("b", 11, app="x"))
-    session.event("ADDED", obj("a", 10, app="x"))
-    message = only(h)
-    assert "ADDED t/b@11 but ADDED t/a@10 was dropped" in message
-
-
-def test_an_event_going_back_is_out_of_order() -> None:
-    h = writes()
-    session = h.watch("w", SELECTED).start(9)
-    session.event("ADDED", obj("a", 10, app="x"))
-    session.event("ADDED", obj("b", 11, app="x"))
-    session.event("ADDED", obj("a", 10, app="x"))
-    assert "item 2: ADDED t/a@10 out of order" in only(h)
+    session = h.watch("w", SELECTED).start(start)
+    for kind, name, rv, app in events:
+        session.event(kind, obj(name, rv, app=app))
+    assert message in only(h)
 
 
 def test_a_bookmark_past_an_undelivered_event() -> None:
@@ -192,13 +204,6 @@ def test_a_relist_going_back_in_time() -> None:
     assert "relisted at RV 11, older than RV 12 already seen" in only(h)
 
 
-def test_an_event_no_write_reported() -> None:
-    h = writes()
-    session = h.watch("w", SELECTED).start(15)
-    session.event("ADDED", obj("c", 16, app="x"))
-    assert "ADDED t/c@16 matches no write" in only(h)
-
-
 def test_writes_recorded_out_of_order_are_sorted() -> None:
     h = History()
     h.write("ADDED", obj("b", 11))
@@ -207,13 +212,6 @@ def test_writes_recorded_out_of_order_are_sorted() -> None:
     session.event("ADDED", obj("a", 10))
     session.event("ADDED", obj("b", 11))
     assert h.check() == []
-
-
-def test_a_leavers_deleted_carries_its_previous_labels() -> None:
-    h = writes()
-    session = h.watch("w", SELECTED).start(11)
-    session.event("DELETED", obj("a", 12, app="y"))  # kube-apiserver sends app=x
-    assert "DELETED t/a@12 has labels {'app': 'y'}, expected {'app': 'x'}" in only(h)
 
 
 def kube_deletes() -> History:
