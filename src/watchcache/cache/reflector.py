@@ -277,6 +277,53 @@ def _error_kind(err: UpstreamError) -> str:
     return next((kind for cls, kind in kinds if isinstance(err, cls)), "other")
 
 
+class _Silence:
+    """Cancels the task reading a watch once it has waited ``seconds`` for
+    a line: one timer a period, re-armed lazily, where ``asyncio.timeout``
+    around each read armed and cancelled one per line (5.7 us a line,
+    against 0.1 with this, on this machine's uvloop). ``fired`` says a
+    cancellation was its own (``stalled``)."""
+
+    __slots__ = ("_cancelling", "_loop", "_seconds", "_task", "_timer", "fired", "waiting_since")
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._seconds = seconds
+        self.fired = False
+        # Set while the task waits for a line, on the loop's clock.
+        self.waiting_since: float | None = None
+        self._timer = self._loop.call_at(self._loop.time() + seconds, self._check)
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        since = self.waiting_since
+        # A line being applied (its dispatch may wait for slow watchers)
+        # is not silence: checked again a period on.
+        due = now + self._seconds if since is None else since + self._seconds
+        if since is not None and now >= due - _SILENCE_SLACK:
+            self.fired = True
+            self._task.cancel()
+        else:
+            self._timer = self._loop.call_at(due, self._check)
+
+    def stalled(self) -> bool:
+        """After a CancelledError: whether it was this silence's (and no
+        one else cancelled the task too)."""
+        return self.fired and self._task.uncancel() <= self._cancelling
+
+    def close(self) -> None:
+        self._timer.cancel()
+
+
+# How early a silence's timer may fire and still count: the loop's timers
+# are milliseconds.
+_SILENCE_SLACK = 0.002
+
+
 class Reflector:
     def __init__(
         self,
@@ -718,25 +765,33 @@ class Reflector:
     async def _read(self, stream: WatchStream) -> bool:
         """Apply lines until upstream ends the watch; True if it stalled."""
         lines = aiter(stream)
-        while not self._stopping.is_set():
-            try:
-                # Not wait_for: it runs each read in a task of its own, so the
-                # loop turned between the lines of one chunk, and every
-                # watcher got one write per event instead of one per chunk
-                # (fanout/coalesce.py).
-                async with asyncio.timeout(self.config.stall_timeout):
+        # Not wait_for: it runs each read in a task of its own, so the loop
+        # turned between the lines of one chunk, and every watcher got one
+        # write per event instead of one per chunk (fanout/coalesce.py).
+        # Nor asyncio.timeout per line: see _Silence.
+        silence = _Silence(self.config.stall_timeout)
+        clock = asyncio.get_running_loop().time
+        try:
+            while not self._stopping.is_set():
+                silence.waiting_since = clock()
+                try:
                     line = await anext(lines)
-            except StopAsyncIteration:
-                return False  # upstream ended the watch (timeoutSeconds): resume
-            except TimeoutError:
-                self.stats.stalls += 1
-                log.warning(
-                    "%s: watch silent for %.0fs; reconnecting",
-                    self.path,
-                    self.config.stall_timeout,
-                )
-                return True
-            await self._apply(line)
+                except StopAsyncIteration:
+                    return False  # upstream ended the watch (timeoutSeconds): resume
+                except asyncio.CancelledError:
+                    if not silence.stalled():
+                        raise
+                    self.stats.stalls += 1
+                    log.warning(
+                        "%s: watch silent for %.0fs; reconnecting",
+                        self.path,
+                        self.config.stall_timeout,
+                    )
+                    return True
+                silence.waiting_since = None
+                await self._apply(line)
+        finally:
+            silence.close()
         return False
 
     async def _apply(self, line: bytes) -> None:

@@ -31,9 +31,15 @@ class Harness:
         self.relists = 0
         self.replaced: list[list[Event]] = []
         self.slept: list[float] = []
+        # Set by a test: how long the next event's delivery takes (a
+        # dispatch waiting for slow watchers).
+        self.slow_delivery = 0.0
 
         async def record(event: Event) -> None:
             self.events.append(event)
+            if self.slow_delivery:
+                delay, self.slow_delivery = self.slow_delivery, 0.0
+                await asyncio.sleep(delay)
 
         async def sleep(delay: float) -> None:
             self.slept.append(delay)
@@ -171,6 +177,25 @@ async def test_a_silent_watch_is_reconnected(sim: Simulator, client: UpstreamCli
         sim.faults.resume_watches()
         sim.verbs.create(CONFIGMAPS, "default", cm("after-stall"))
         await until(lambda: any(e.name == "after-stall" for e in h.events))
+
+
+async def test_a_watch_that_keeps_talking_never_counts_as_silent(
+    sim: Simulator, client: UpstreamClient
+) -> None:
+    """Lines 0.1 s apart for four times the stall timeout, then one event
+    whose delivery takes longer than it: no stall, one watch throughout."""
+    async with Harness(client, stall_timeout=0.3) as h:
+        for i in range(12):
+            sim.verbs.create(CONFIGMAPS, "default", cm(f"talk-{i}"))
+            await asyncio.sleep(0.1)  # the pace of upstream's lines
+        h.slow_delivery = 0.6
+        sim.verbs.create(CONFIGMAPS, "default", cm("slow"))
+        await until(lambda: any(e.name == "slow" for e in h.events))
+        sim.verbs.create(CONFIGMAPS, "default", cm("after"))
+        await until(lambda: any(e.name == "after" for e in h.events))
+        stats = h.reflector.statistics()
+        assert stats.stalls == 0 and stats.watch_ends == 0
+        assert [e.name for e in h.events] == [*(f"talk-{i}" for i in range(12)), "slow", "after"]
 
 
 async def test_a_list_is_decoded_as_it_arrives_not_held_twice(
