@@ -93,11 +93,12 @@ def self_cpu() -> float:
 
 
 def cpu_delta(
-    before: Mapping[str, ProcSample], after: Mapping[str, ProcSample]
+    before: Mapping[str, ProcSample], after: Mapping[str, ProcSample], field: str = "cpu_seconds"
 ) -> dict[str, float]:
-    """CPU-seconds each process used between two samples (both must have it)."""
+    """CPU-seconds each process used between two samples (both must have
+    it); of them, the kernel's with ``field="system_seconds"``."""
     return {
-        name: round(after[name].cpu_seconds - before[name].cpu_seconds, 3)
+        name: round(getattr(after[name], field) - getattr(before[name], field), 3)
         for name in after
         if name in before
     }
@@ -107,8 +108,4 @@ def system_delta(
     before: Mapping[str, ProcSample], after: Mapping[str, ProcSample]
 ) -> dict[str, float]:
     """Of ``cpu_delta``, the seconds each process spent in the kernel."""
-    return {
-        name: round(after[name].system_seconds - before[name].system_seconds, 3)
-        for name in after
-        if name in before
-    }
+    return cpu_delta(before, after, "system_seconds")
