@@ -65,9 +65,9 @@ tracking on every loopback packet (which cost a loopback write here about
 with the chains, 115k in a network namespace without them). Each hollow
 node therefore also gets a network namespace of its own for iptables only
 (``/tmp/netns``, gone with the node's mount namespace), and finds
-``iptables`` and its siblings first on its PATH (``/tmp/bin``) as
-scripts that run the host's own in there (``IPTABLES_TOOLS``). Its sockets stay on the host's
-network, so it reaches the endpoint on 127.0.0.1 as before.
+``iptables`` and its siblings first on its PATH (``/tmp/bin``) as scripts
+that run the host's own in there (``IPTABLES_TOOLS``). Its sockets stay
+on the host's network, so it reaches the endpoint on 127.0.0.1 as before.
 """
 
 from __future__ import annotations
