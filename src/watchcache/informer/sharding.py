@@ -78,6 +78,8 @@ class ShardedWatch:
         self._stream = stream
         self._selector = selector
         self._initial = initial
+        # One iteration however often asked for, as WatchStream's.
+        self._iteration: AsyncIterator[bytes] | None = None
 
     async def __aenter__(self) -> ShardedWatch:
         await self._stream.__aenter__()
@@ -96,7 +98,9 @@ class ShardedWatch:
         return self._stream.lines
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._lines()
+        if self._iteration is None:
+            self._iteration = self._lines()
+        return self._iteration
 
     async def _lines(self) -> AsyncIterator[bytes]:
         async for line in self._stream:

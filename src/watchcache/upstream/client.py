@@ -416,7 +416,14 @@ class WatchStream:
     """One watch: ``async with client.watch(...) as lines`` opens it (raising
     StatusError if upstream refuses), ``async for line in lines`` yields each
     event's bytes without the newline, and leaving the block closes it. The
-    iteration ends when upstream ends the watch cleanly."""
+    iteration ends when upstream ends the watch cleanly.
+
+    There is one iteration per stream, however often it is asked for: a
+    reader that stops after some lines (a WatchList's initial events) and
+    another that goes on (the watch after them) share it. With one each,
+    the second started from the next piece read from the socket, and the
+    lines after the first reader's last one in the piece it had were lost
+    (an event right after the initial-events-end bookmark)."""
 
     def __init__(
         self,
@@ -430,6 +437,7 @@ class WatchStream:
         self._query = query
         self._headers = CIMultiDict(headers) if headers else None
         self._resp: aiohttp.ClientResponse | None = None
+        self._iteration: AsyncIterator[bytes] | None = None
         self.lines = 0
 
     def __repr__(self) -> str:
@@ -475,7 +483,9 @@ class WatchStream:
     def __aiter__(self) -> AsyncIterator[bytes]:
         if self._resp is None:
             raise RuntimeError("open the watch with `async with` before iterating it")
-        return self._lines(self._resp)
+        if self._iteration is None:
+            self._iteration = self._lines(self._resp)
+        return self._iteration
 
     async def _lines(self, resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
         splitter = LineSplitter(self._client.options.max_line_bytes)

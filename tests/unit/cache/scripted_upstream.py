@@ -71,7 +71,12 @@ class FakeWatch:
         self._response = response
         self.done = asyncio.Event()
 
-    async def send(self, *lines: bytes) -> None:
+    async def send(self, *lines: bytes, together: bool = False) -> None:
+        """Each line in a write (an HTTP chunk) of its own, or ``together``
+        in one, as a server that had them all at once sends them."""
+        if together:
+            await self._response.write(b"".join(one + b"\n" for one in lines))
+            return
         for one in lines:
             await self._response.write(one + b"\n")
 

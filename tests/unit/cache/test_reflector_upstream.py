@@ -300,6 +300,30 @@ async def test_garbage_in_a_watchlist_stream_is_retried(
         assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
 
 
+async def test_an_event_in_the_same_chunk_as_the_initial_events_end_is_applied(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    """A WatchList's initial events, their end bookmark and the next event
+    arriving in one piece: the event after the bookmark is applied (the
+    watch's lines were read through a second iterator, and the rest of
+    that piece was lost: a gap in the cache's history)."""
+    upstream.watch_list = True
+    async with Run(upstream, client, watch_list=True) as run:
+        watch = await upstream.next_watch()
+        await watch.send(
+            line("ADDED", configmap("a", 4)),
+            bookmark(4, initial_events_end=True),
+            line("MODIFIED", configmap("a", 5)),
+            line("ADDED", configmap("b", 6)),
+            together=True,
+        )
+        await run.synced()
+        await watch.send(line("ADDED", configmap("c", 7)))
+        await run.until(lambda: "c" in run.names(), "the next event applied")
+        assert run.names() == {"a": 5, "b": 6, "c": 7}
+        assert [e.rv for e in run.events] == [5, 6, 7]
+
+
 async def test_a_relist_by_watchlist_asks_for_a_state_not_older_than_the_caches(
     upstream: ScriptedUpstream, client: UpstreamClient
 ) -> None:
