@@ -88,7 +88,7 @@ import logging
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -277,14 +277,28 @@ def _error_kind(err: UpstreamError) -> str:
     return next((kind for cls, kind in kinds if isinstance(err, cls)), "other")
 
 
-class _Silence:
-    """Cancels the task reading a watch once it has waited ``seconds`` for
-    a line: one timer a period, re-armed lazily, where ``asyncio.timeout``
-    around each read armed and cancelled one per line (5.7 us a line,
-    against 0.1 with this, on this machine's uvloop). ``fired`` says a
-    cancellation was its own (``stalled``)."""
+# How early a silence's timer may fire and still count: the loop's timers
+# are milliseconds.
+_SILENCE_SLACK = 0.002
 
-    __slots__ = ("_cancelling", "_loop", "_seconds", "_task", "_timer", "fired", "waiting_since")
+
+class _Silence:
+    """The stall check of one watch stream's reads, for a ``with`` block:
+    ``await silence.next(lines)`` is ``anext(lines)``, raising TimeoutError
+    once it has waited ``seconds`` for a line. Only the wait for a line
+    counts: what the caller does between reads (a dispatch waiting for slow
+    watchers) is not silence.
+
+    One timer a period, re-armed lazily, cancelling the reading task when
+    it fires during a wait that long. Per line read on this machine's
+    uvloop: 0.25 us, where ``asyncio.timeout`` around each read (a timer
+    armed and cancelled per line) took 5.1-5.4 us, and ``wait_for`` (a
+    WatchList's initial events) 6.1-6.8 us. ``wait_for`` also runs each
+    read in a task of its own, so the loop turned between the lines of one chunk, and
+    every watcher got one write per event instead of one per chunk
+    (fanout/coalesce.py)."""
+
+    __slots__ = ("_cancelling", "_fired", "_loop", "_seconds", "_task", "_timer", "_waiting_since")
 
     def __init__(self, seconds: float) -> None:
         self._loop = asyncio.get_running_loop()
@@ -293,35 +307,41 @@ class _Silence:
         self._task = task
         self._cancelling = task.cancelling()
         self._seconds = seconds
-        self.fired = False
+        self._fired = False
         # Set while the task waits for a line, on the loop's clock.
-        self.waiting_since: float | None = None
-        self._timer = self._loop.call_at(self._loop.time() + seconds, self._check)
+        self._waiting_since: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __enter__(self) -> _Silence:
+        self._timer = self._loop.call_at(self._loop.time() + self._seconds, self._check)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    async def next(self, lines: AsyncIterator[bytes]) -> bytes:
+        self._waiting_since = self._loop.time()
+        try:
+            return await anext(lines)
+        except asyncio.CancelledError:
+            # Ours, and no one else cancelled the task too: a stall.
+            if self._fired and self._task.uncancel() <= self._cancelling:
+                raise TimeoutError from None
+            raise
+        finally:
+            self._waiting_since = None
 
     def _check(self) -> None:
         now = self._loop.time()
-        since = self.waiting_since
-        # A line being applied (its dispatch may wait for slow watchers)
-        # is not silence: checked again a period on.
+        since = self._waiting_since
+        # Between reads: checked again a period on.
         due = now + self._seconds if since is None else since + self._seconds
         if since is not None and now >= due - _SILENCE_SLACK:
-            self.fired = True
+            self._fired = True
             self._task.cancel()
         else:
             self._timer = self._loop.call_at(due, self._check)
-
-    def stalled(self) -> bool:
-        """After a CancelledError: whether it was this silence's (and no
-        one else cancelled the task too)."""
-        return self.fired and self._task.uncancel() <= self._cancelling
-
-    def close(self) -> None:
-        self._timer.cancel()
-
-
-# How early a silence's timer may fire and still count: the loop's timers
-# are milliseconds.
-_SILENCE_SLACK = 0.002
 
 
 class Reflector:
@@ -621,36 +641,37 @@ class Reflector:
         again) if the stream shows upstream ignored sendInitialEvents."""
         items: list[Entry] = []
         lines = aiter(stream)
-        while True:
-            try:
-                line = await asyncio.wait_for(anext(lines), self.config.stall_timeout)
-            except StopAsyncIteration:
-                raise DisconnectedError(
-                    "the WatchList stream ended before its initial events"
-                ) from None
-            except TimeoutError:
-                self.stats.stalls += 1
-                raise DisconnectedError(
-                    "the WatchList stream went silent during its initial events"
-                ) from None
-            self._heard()
-            with _malformed("a WatchList line", line):
-                event = _initial_decoder.decode(line)
-                if event.type == "ADDED":
-                    items.append(self.cache.decode(bytes(event.object)))
-                    continue
-                if event.type == "BOOKMARK":
-                    meta = _bookmark_decoder.decode(event.object).metadata
-                    rv = parse_resource_version(meta.resourceVersion, line)
-                    if meta.annotations.get(INITIAL_EVENTS_END) == "true":
-                        break
-            if event.type == "ERROR":
-                await self._apply(line)  # raises: 410 relists, others back off
-            # A change or a plain bookmark before the end marker: upstream
-            # ignored sendInitialEvents. Fall back to LIST + WATCH.
-            self._watch_list_works = False
-            log.info("%s: upstream ignored sendInitialEvents; listing instead", self.path)
-            return False
+        with _Silence(self.config.stall_timeout) as silence:
+            while True:
+                try:
+                    line = await silence.next(lines)
+                except StopAsyncIteration:
+                    raise DisconnectedError(
+                        "the WatchList stream ended before its initial events"
+                    ) from None
+                except TimeoutError:
+                    self.stats.stalls += 1
+                    raise DisconnectedError(
+                        "the WatchList stream went silent during its initial events"
+                    ) from None
+                self._heard()
+                with _malformed("a WatchList line", line):
+                    event = _initial_decoder.decode(line)
+                    if event.type == "ADDED":
+                        items.append(self.cache.decode(bytes(event.object)))
+                        continue
+                    if event.type == "BOOKMARK":
+                        meta = _bookmark_decoder.decode(event.object).metadata
+                        rv = parse_resource_version(meta.resourceVersion, line)
+                        if meta.annotations.get(INITIAL_EVENTS_END) == "true":
+                            break
+                if event.type == "ERROR":
+                    await self._apply(line)  # raises: 410 relists, others back off
+                # A change or a plain bookmark before the end marker: upstream
+                # ignored sendInitialEvents. Fall back to LIST + WATCH.
+                self._watch_list_works = False
+                log.info("%s: upstream ignored sendInitialEvents; listing instead", self.path)
+                return False
         changes = self._replaced(items, rv, "WatchList")
         self._watch_list_works = True
         self.stats.watch_lists += 1
@@ -765,22 +786,13 @@ class Reflector:
     async def _read(self, stream: WatchStream) -> bool:
         """Apply lines until upstream ends the watch; True if it stalled."""
         lines = aiter(stream)
-        # Not wait_for: it runs each read in a task of its own, so the loop
-        # turned between the lines of one chunk, and every watcher got one
-        # write per event instead of one per chunk (fanout/coalesce.py).
-        # Nor asyncio.timeout per line: see _Silence.
-        silence = _Silence(self.config.stall_timeout)
-        clock = asyncio.get_running_loop().time
-        try:
+        with _Silence(self.config.stall_timeout) as silence:
             while not self._stopping.is_set():
-                silence.waiting_since = clock()
                 try:
-                    line = await anext(lines)
+                    line = await silence.next(lines)
                 except StopAsyncIteration:
                     return False  # upstream ended the watch (timeoutSeconds): resume
-                except asyncio.CancelledError:
-                    if not silence.stalled():
-                        raise
+                except TimeoutError:
                     self.stats.stalls += 1
                     log.warning(
                         "%s: watch silent for %.0fs; reconnecting",
@@ -788,10 +800,7 @@ class Reflector:
                         self.config.stall_timeout,
                     )
                     return True
-                silence.waiting_since = None
                 await self._apply(line)
-        finally:
-            silence.close()
         return False
 
     async def _apply(self, line: bytes) -> None:

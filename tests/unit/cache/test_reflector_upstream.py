@@ -300,6 +300,20 @@ async def test_garbage_in_a_watchlist_stream_is_retried(
         assert run.reflector.statistics().errors_by_kind == {"malformed": 1}
 
 
+async def test_a_watchlist_silent_during_its_initial_events_is_opened_again(
+    upstream: ScriptedUpstream, client: UpstreamClient
+) -> None:
+    upstream.watch_list = True
+    async with Run(upstream, client, watch_list=True, stall_timeout=0.2) as run:
+        first = await upstream.next_watch()
+        await first.send(line("ADDED", configmap("a", 4)))  # then nothing
+        second = await upstream.next_watch()
+        assert run.reflector.statistics().stalls == 1
+        await second.send(line("ADDED", configmap("a", 4)), bookmark(5, initial_events_end=True))
+        await run.synced()
+        assert run.names() == {"a": 4}
+
+
 async def test_an_event_in_the_same_chunk_as_the_initial_events_end_is_applied(
     upstream: ScriptedUpstream, client: UpstreamClient
 ) -> None:
