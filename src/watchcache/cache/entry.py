@@ -116,13 +116,8 @@ class Entry(msgspec.Struct, gc=False, frozen=True):
         them once (~0.4 KB a pod version, bench_proxy_memory.py)."""
         if self.key != older.key or self.key is older.key:
             return self  # another object's, or decoded sharing it already
-        return msgspec.structs.replace(
-            self,
-            key=older.key,
-            uid=older.uid if self.uid == older.uid else self.uid,
-            labels=older.labels if self.labels == older.labels else self.labels,
-            fields=older.fields if self.fields == older.fields else self.fields,
-        )
+        key, uid, labels, fields = _shared(older, self.uid, self.labels, self.fields)
+        return msgspec.structs.replace(self, key=key, uid=uid, labels=labels, fields=fields)
 
     def item_chunks(self) -> tuple[bytes, memoryview]:
         """The list-item form as two chunks, to write without a copy."""
@@ -175,6 +170,19 @@ def object_key(namespace: str, name: str) -> str:
 
 
 _EMPTY: Mapping[str, str] = {}
+
+
+def _shared(
+    older: Entry, uid: str, labels: Mapping[str, str], fields: Mapping[str, str]
+) -> tuple[str, str, Mapping[str, str], Mapping[str, str]]:
+    """A new version's key, uid, labels and fields, each ``older``'s own
+    object where equal (the key always is: same object)."""
+    return (
+        older.key,
+        older.uid if uid == older.uid else uid,
+        older.labels if labels == older.labels else labels,
+        older.fields if fields == older.fields else fields,
+    )
 
 
 class EntryCodec:
@@ -245,10 +253,7 @@ class EntryCodec:
             raw, spare = kept(raw)
         else:
             # ``sharing``, without making the entry twice.
-            key = older.key
-            uid = older.uid if uid == older.uid else uid
-            labels = older.labels if labels == older.labels else labels
-            fields = older.fields if fields == older.fields else fields
+            key, uid, labels, fields = _shared(older, uid, labels, fields)
             raw, spare = kept(raw, len(older.raw) + older.spare)
         return Entry(
             key=key,
