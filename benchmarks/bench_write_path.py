@@ -160,13 +160,14 @@ def _breakdown(run: dict[str, Any], direct: dict[str, Any], reflect: dict[str, A
     if not deliveries or not cpu or system is None or not reflect["events"]:
         return "no breakdown (no deliveries or no CPU counted)"
     total = cpu / deliveries * 1e6
-    hearing = reflect["cpu_seconds"] / reflect["events"] / run["params"]["watchers"] * 1e6
+    per_event = reflect["cpu_seconds"] / reflect["events"] * 1e6
+    hearing = per_event / run["params"]["watchers"]
     kernel = system / deliveries * 1e6
     budget = 1e6 / (10 * direct["deliveries_per_server_cpu_second"])
     writes = f"; {kernel * per_write:.1f} us of it per write" if per_write else ""
     return (
         f"us of CPU per delivery {total:.1f} (at 10x: {budget:.1f}): hearing the event"
-        f" {hearing:.1f} ({hearing * run['params']['watchers']:.0f} per event), the kernel"
+        f" {hearing:.1f} ({per_event:.0f} per event), the kernel"
         f" {kernel:.1f}{writes}, the rest {max(0.0, total - hearing - kernel):.1f}"
     )
 
